@@ -1,0 +1,155 @@
+"""The playbook as written: the shape of the YAML file, validated by pydantic.
+
+Every model forbids keys it does not know, so a misspelt key is an error
+that names its place instead of a setting silently ignored. Compiling this
+into the executable :class:`leadflow.domain.playbook.Playbook` happens in
+``playbook.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from leadflow.domain.values import FieldType
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+Identifier = Annotated[str, Field(pattern=NAME_PATTERN)]
+Points = Annotated[float, Field(ge=-1_000_000, le=1_000_000)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Spec):
+    type: FieldType
+    label: str | None = None
+    description: str | None = None
+    question: str | None = Field(None, description="The wording to ask on a form or a call.")
+    ask: Literal["form", "call", "form_or_call"] | None = None
+    choices: dict[str, str | None] | list[str] | None = None
+    synonyms: dict[str, str] = {}
+    min: float | None = None
+    max: float | None = None
+    lowercase: bool = False
+    columns: list[str] = Field(
+        [], description="Other column names that carry this fact in a file, e.g. 'Budget Status'."
+    )
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _choices_are_text(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+    @field_validator("synonyms", mode="before")
+    @classmethod
+    def _synonyms_are_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class CriterionSpec(_Spec):
+    label: str
+    when: str
+    points: Points = 0
+    description: str | None = None
+    segments: list[Identifier] | None = Field(
+        None, description="Apply only to leads in these segments; all leads when absent."
+    )
+
+
+class ActivitySpec(_Spec):
+    points: Annotated[float, Field(ge=0, le=1_000_000)]
+    label: str | None = None
+    max_per_period: Annotated[int, Field(ge=1)] | None = None
+    max_points: Annotated[float, Field(ge=0)] | None = None
+
+
+class EngagementSpec(_Spec):
+    half_life_days: Annotated[float, Field(gt=0)] | None = None
+    period_days: Annotated[int, Field(ge=1, le=366)] = 1
+    max_points: Annotated[float, Field(ge=0)] | None = None
+    activities: dict[Identifier, ActivitySpec] = {}
+
+
+class CriteriaSpec(_Spec):
+    fit: dict[Identifier, CriterionSpec] = {}
+    qualification: dict[Identifier, CriterionSpec] = {}
+    engagement: EngagementSpec | None = None
+
+
+class GradeSpec(_Spec):
+    grade: Annotated[str, Field(min_length=1, max_length=20)]
+    when: str | None = None
+    meaning: str | None = None
+
+
+class SegmentSpec(_Spec):
+    name: Identifier
+    label: str | None = None
+    description: str | None = None
+    when: str
+    grades: list[GradeSpec] | None = None
+
+
+class OverrideSpec(_Spec):
+    when: str
+    to: Literal["sales", "nurture"]
+    reason: str
+
+
+class RouteSpec(_Spec):
+    sales: list[str] = []
+    nurture: list[str] = []
+    overrides: list[OverrideSpec] = []
+
+    @field_validator("sales", "nurture", mode="before")
+    @classmethod
+    def _grades_are_text(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        return value
+
+
+class ExampleActivity(_Spec):
+    type: str
+    days_ago: Annotated[float, Field(ge=0)] = 0
+
+
+class Expectation(_Spec):
+    grade: str | None = None
+    route: Literal["sales", "nurture"] | None = None
+    segment: str | None = None
+    score: float | None = None
+
+
+class ExampleSpec(_Spec):
+    name: str
+    facts: dict[str, Any] = {}
+    activities: list[ExampleActivity] = []
+    expect: Expectation
+
+
+class SignOff(_Spec):
+    name: str
+    role: str | None = None
+    date: str | None = None
+
+
+class PlaybookSpec(_Spec):
+    name: str
+    description: str | None = None
+    agreed_by: list[SignOff] = []
+    fields: dict[Identifier, FieldSpec]
+    criteria: CriteriaSpec = CriteriaSpec()
+    segments: list[SegmentSpec] = []
+    grades: list[GradeSpec]
+    route: RouteSpec
+    examples: list[ExampleSpec] = []

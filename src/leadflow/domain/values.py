@@ -1,0 +1,124 @@
+"""How messy input becomes a typed fact.
+
+One grammar, written once: the single-lead path (:func:`normalise`) and the
+vectorised path (``leadflow.analytics.batch``) both use the patterns and the
+word lists below, so a value means the same thing wherever it is rated.
+
+A value that cannot be parsed is *unknown* and comes back with an issue that
+says what was wrong; nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+FieldType = Literal["text", "number", "integer", "boolean", "date", "choice"]
+
+# Characters trimmed from both ends of every value. Spelled out (rather than
+# "whitespace") so Python and Polars agree on exactly the same set.
+STRIP_CHARS = " \t\n\r\x0b\x0c\xa0"
+
+# Runs of these become one underscore in a choice: "Decision - Maker" -> "decision_maker".
+CHOICE_SEPARATORS = r"[\x20\x09\x0a\x0d\x0b\x0c\xa0_-]+"
+
+NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+THOUSANDS_PATTERN = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+# The largest magnitude a number may have; beyond it a value is reported as out of range.
+NUMBER_LIMIT = 1e15
+
+TRUE_WORDS = ("yes", "y", "true", "t", "1", "on")
+FALSE_WORDS = ("no", "n", "false", "f", "0", "off")
+
+_NUMBER = re.compile(NUMBER_PATTERN)
+_THOUSANDS = re.compile(THOUSANDS_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+_SEPARATORS = re.compile(CHOICE_SEPARATORS)
+
+Value = str | float | int | bool | date
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A normalised value, or ``None`` for unknown, with the issue when it was unparsable."""
+
+    value: Value | None
+    issue: str | None = None
+
+
+MISSING = Parsed(None)
+
+
+def clean(raw: object) -> str | None:
+    """The raw value as trimmed text, or ``None`` when it is blank."""
+    if raw is None:
+        return None
+    if isinstance(raw, float) and math.isnan(raw):
+        return None
+    text = raw if isinstance(raw, str) else str(raw)
+    text = text.strip(STRIP_CHARS)
+    return text or None
+
+
+def choice_key(text: str) -> str:
+    """The comparable form of a choice: lower case, separators folded to one underscore."""
+    return _SEPARATORS.sub("_", text.lower()).strip("_")
+
+
+def parse_number(text: str) -> float | None:
+    """A finite number within :data:`NUMBER_LIMIT`, or ``None``."""
+    if _THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
+    elif not _NUMBER.fullmatch(text):
+        return None
+    value = float(text)
+    if not abs(value) <= NUMBER_LIMIT:
+        return None
+    return value
+
+
+def parse_date(text: str) -> date | None:
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        return None
+
+
+def describe(field_type: FieldType) -> str:
+    """What a value of this type must look like, for messages."""
+    return {
+        "number": "a number",
+        "integer": "a whole number",
+        "boolean": "yes or no",
+        "date": "a date (YYYY-MM-DD)",
+        "choice": "one of the choices",
+        "text": "text",
+    }[field_type]
+
+
+def unparsable(name: str, text: str, expected: str) -> str:
+    """The one wording of an unparsable value, shared by both rating paths."""
+    return f"{name}: '{text}' is not {expected}"
+
+
+def out_of_range(name: str, text: str, low: float | None, high: float | None) -> str:
+    return f"{name}: '{text}' is out of range ({range_words(low, high)})"
+
+
+def range_words(low: float | None, high: float | None) -> str:
+    def show(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    if low is not None and high is not None:
+        return f"{show(low)} to {show(high)}"
+    if low is not None:
+        return f"{show(low)} or more"
+    assert high is not None
+    return f"{show(high)} or less"
