@@ -9,17 +9,15 @@ included.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import polars as pl
 
 from leadflow.domain import expr
-from leadflow.domain.playbook import MICRO, FieldDef, Grade, Playbook
+from leadflow.domain.playbook import FieldDef, Grade, Playbook
+from leadflow.domain.playbook import MICROS_PER_DAY
 from leadflow.domain.rating import (
-    LN2,
-    MICROS_PER_DAY,
     as_utc,
     grade_reason,
     missing_message,
@@ -251,10 +249,11 @@ def rate_frame(
     frame = frame.with_columns(**_criteria(playbook, today))
     frame = frame.with_columns(**_dimensions(playbook))
     frame = _with_engagement(playbook, frame, activities, now)
-    score = pl.col(_d("fit_micro")) + pl.col(_d("qualification_micro")) + pl.col("__e.micro")
+    engagement = _tenths(pl.col("__e.micro"))
+    score = pl.col(_d("fit_tenths")) + pl.col(_d("qualification_tenths")) + engagement
     frame = frame.with_columns(
-        (pl.col("__e.micro").cast(pl.Float64) / MICRO).alias(_d("engagement")),
-        (score.cast(pl.Float64) / MICRO).alias(_d("score")),
+        _points(engagement).alias(_d("engagement")),
+        _points(score).alias(_d("score")),
     )
     grade, grade_why = _grades(playbook, today)
     frame = frame.with_columns(grade.alias("grade"), grade_why.alias("__grade_reason"))
@@ -295,9 +294,29 @@ def _dimensions(pb: Playbook) -> dict[str, pl.Expr]:
             if c.dimension == dimension
         ]
         micro = pl.sum_horizontal(terms).cast(pl.Int64) if terms else pl.lit(0, pl.Int64)
-        out[_d(f"{dimension}_micro")] = micro
-        out[_d(dimension)] = micro.cast(pl.Float64) / MICRO
+        out[_d(f"{dimension}_tenths")] = _tenths(micro)
+        out[_d(dimension)] = _points(_tenths(micro))
     return out
+
+
+def _tenths(micro: pl.Expr) -> pl.Expr:
+    """Mirror of ``rating.tenths``."""
+    return (micro + 50_000) // 100_000
+
+
+def _points(tenths: pl.Expr) -> pl.Expr:
+    """Whole tenths as a float equal to Python's ``tenths / 10``.
+
+    Polars may divide by a constant as a multiplication by its reciprocal
+    (449 / 10 = 44.900000000000006), so the value is written as a decimal and
+    parsed, which rounds correctly.
+    """
+    magnitude = tenths.abs()
+    text = pl.concat_str(
+        [pl.when(tenths < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+         (magnitude // 10).cast(pl.String), pl.lit("."), (magnitude % 10).cast(pl.String)]
+    )
+    return text.cast(pl.Float64)
 
 
 def _ladder(grades: Sequence[Grade], pb: Playbook, today: object) -> tuple[pl.Expr, pl.Expr]:
@@ -424,11 +443,10 @@ def engagement_frame(
     micro = pl.col("idx").replace_strict(
         list(range(len(keys))), [r.micro for r in rules], return_dtype=pl.Float64
     )
-    if spec.half_life_days is None:
+    if spec.decay_factor is None:
         points = (micro + 0.5).floor()
     else:
-        age_days = pl.col("age").cast(pl.Float64) / float(MICROS_PER_DAY)
-        points = (micro * ((pl.lit(-LN2) * age_days) / spec.half_life_days).exp() + 0.5).floor()
+        points = (micro * (pl.col("age").cast(pl.Float64) * spec.decay_factor).exp() + 0.5).floor()
     per_type = (
         acts.with_columns(points=points.cast(pl.Int64))
         .group_by([_ROW, "idx"])
@@ -438,7 +456,7 @@ def engagement_frame(
     labels = [r.label for r in rules]
     cap = pl.col("idx").replace_strict(list(range(len(keys))), type_caps, return_dtype=pl.Int64)
     per_type = per_type.with_columns(micro=pl.min_horizontal(pl.col("micro"), cap))
-    tenths = (pl.col("micro") + 50_000) // 100_000
+    tenths = _tenths(pl.col("micro"))
     label = pl.col("idx").replace_strict(list(range(len(keys))), labels, return_dtype=pl.String)
     per_type = per_type.with_columns(
         reason=_message(
@@ -463,5 +481,3 @@ def join_text(column: str, separator: str = "; ") -> pl.Expr:
     """A list column as one text cell, for CSV output."""
     return pl.col(column).list.join(separator)
 
-
-_ = math  # math is re-exported for callers that mirror the decay formula

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,6 +35,7 @@ Route = Literal["sales", "nurture"]
 Location = tuple[str | int, ...]
 MICRO = 1_000_000
 """Points are added up as whole millionths, so every path sums them exactly alike."""
+MICROS_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class ActivityRule:
 @dataclass(frozen=True)
 class Engagement:
     half_life_days: float | None
+    decay_factor: float | None  # multiply an age in microseconds by it, then exp(): the decay
     period_days: int
     max_micro: int | None
     activities: Mapping[str, ActivityRule]
@@ -364,8 +367,10 @@ class _Compiler:
             )
             for name, a in spec.activities.items()
         }
+        half_life = spec.half_life_days
         return Engagement(
-            half_life_days=spec.half_life_days,
+            half_life_days=half_life,
+            decay_factor=-math.log(2) / (MICROS_PER_DAY * half_life) if half_life else None,
             period_days=spec.period_days,
             max_micro=round(spec.max_points * MICRO) if spec.max_points is not None else None,
             activities=rules,

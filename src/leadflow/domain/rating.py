@@ -28,11 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from leadflow.domain import expr
-from leadflow.domain.playbook import MICRO, Engagement, FieldDef, Playbook, Route
+from leadflow.domain.playbook import MICROS_PER_DAY, Engagement, FieldDef, Playbook, Route
 from leadflow.domain.values import choice_key, clean
 
-LN2 = math.log(2)
-MICROS_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +43,8 @@ class Activity:
 
 @dataclass(frozen=True, slots=True)
 class Rating:
+    """The outcome of rating one lead. Scores are in points, rounded to tenths."""
+
     grade: str
     route: Route
     score: float
@@ -113,13 +113,13 @@ def rate(
     blank = [name for name, text in texts.items() if text is None]
     issues.extend(missing_facts(playbook, blank, segment_name))
 
-    total = micro["fit"] + micro["qualification"] + engagement_micro
-    env.update(
-        fit=micro["fit"] / MICRO,
-        qualification=micro["qualification"] / MICRO,
-        engagement=engagement_micro / MICRO,
-        score=total / MICRO,
-    )
+    shown = {
+        "fit": tenths(micro["fit"]),
+        "qualification": tenths(micro["qualification"]),
+        "engagement": tenths(engagement_micro),
+    }
+    total = sum(shown.values())
+    env.update({name: value / 10 for name, value in shown.items()}, score=total / 10)
     grade = next((g for g in ladder if g.test is None or g.test(env) is True), ladder[-1])
     reasons.append(grade_reason(grade.label, grade.meaning, grade.condition, playbook))
 
@@ -134,15 +134,24 @@ def rate(
     return Rating(
         grade=grade.label,
         route=route,
-        score=total / MICRO,
-        fit=micro["fit"] / MICRO,
-        qualification=micro["qualification"] / MICRO,
-        engagement=engagement_micro / MICRO,
+        score=total / 10,
+        fit=shown["fit"] / 10,
+        qualification=shown["qualification"] / 10,
+        engagement=shown["engagement"] / 10,
         segment=segment_name,
         reasons=tuple(reasons),
         data_issues=tuple(issues),
         playbook_version=playbook.version,
     )
+
+
+def tenths(micro: int) -> int:
+    """Millionths of a point rounded half up to whole tenths, in whole-number arithmetic.
+
+    Dimension scores and the total are shown, compared and stored in tenths,
+    so a rule like ``score >= 60`` judges the number people see.
+    """
+    return (micro + 50_000) // 100_000
 
 
 def grade_reason(label: str, meaning: str | None, condition: expr.Node | None, pb: Playbook) -> str:
@@ -201,7 +210,7 @@ def engagement_points(
         if name not in ages:
             continue
         counted = _within_period_caps(sorted(ages[name]), rule.max_per_period, spec.period_days)
-        points = sum(decayed(rule.micro, age, spec.half_life_days) for age in counted)
+        points = sum(decayed(rule.micro, age, spec.decay_factor) for age in counted)
         capped = points if rule.max_micro is None else min(points, rule.max_micro)
         total += capped
         lines.append(activity_reason(rule.label, len(counted), capped))
@@ -220,16 +229,20 @@ def activity_reason(label: str, count: int, micro: int) -> str:
 
 
 def show_tenths(micro: int) -> str:
-    """Non-negative millionths as '+N.N', rounded half up, in whole-number arithmetic."""
-    tenths = (micro + 50_000) // 100_000
-    return f"+{tenths // 10}.{tenths % 10}"
+    """Non-negative millionths as '+N.N'."""
+    shown = tenths(micro)
+    return f"+{shown // 10}.{shown % 10}"
 
 
-def decayed(micro: float, age_micros: int, half_life_days: float | None) -> int:
-    if half_life_days is None:
+def decayed(micro: float, age_micros: int, factor: float | None) -> int:
+    """Points halved every half-life, in millionths, rounded half up.
+
+    ``factor`` is ``-ln 2 / half-life in microseconds``: one multiplication
+    and one ``exp``, the same IEEE operations the vectorised path performs.
+    """
+    if factor is None:
         return math.floor(micro + 0.5)
-    age_days = age_micros / MICROS_PER_DAY
-    return math.floor(micro * math.exp(-LN2 * age_days / half_life_days) + 0.5)
+    return math.floor(micro * math.exp(age_micros * factor) + 0.5)
 
 
 def _within_period_caps(ages: list[int], cap: int | None, period_days: int) -> list[int]:
