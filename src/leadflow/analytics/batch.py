@@ -229,21 +229,11 @@ def rate_frame(
     """
     now = as_utc(now)
     today = now.date()
-    frame = facts.lazy().with_row_index(_ROW)
-    names = set(frame.collect_schema().names())
-    columns = dict(columns) if columns is not None else {f: f for f in playbook.fields if f in names}
-
-    texts: dict[str, pl.Expr] = {}
-    parsed: dict[str, pl.Expr] = {}
-    for f in playbook.fields.values():
-        parts = field_columns(f, columns.get(f.name))
-        texts[_t(f.name)] = parts.pop(_t(f.name))
-        parsed.update(parts)
-    frame = frame.with_columns(**texts).with_columns(**parsed)
-
+    frame = with_fields(playbook, facts.lazy().with_row_index(_ROW), columns)
     segment = pl.lit(None, pl.String)
     for s in reversed(playbook.segments):
-        segment = pl.when(condition(s.condition, today).fill_null(False)).then(pl.lit(s.name)).otherwise(segment)
+        test = condition(s.condition, today).fill_null(False)
+        segment = pl.when(test).then(pl.lit(s.name)).otherwise(segment)
     frame = frame.with_columns(segment.alias("segment"))
 
     frame = frame.with_columns(**_criteria(playbook, today))
@@ -273,6 +263,26 @@ def rate_frame(
     added = ["grade", "score", "route", "fit", "qualification", "engagement", "segment",
              "reasons", "data_issues"]
     return frame.select([*[c for c in keep if c not in added], *added])
+
+
+def with_fields(
+    pb: Playbook, frame: pl.LazyFrame, columns: Mapping[str, str] | None = None
+) -> pl.LazyFrame:
+    """Add each field's trimmed text, typed value and parse issue to ``frame``.
+
+    ``columns`` maps field names to input columns; by default a field is read
+    from the column of its own name, when there is one.
+    """
+    if columns is None:
+        names = set(frame.collect_schema().names())
+        columns = {f: f for f in pb.fields if f in names}
+    texts: dict[str, pl.Expr] = {}
+    parsed: dict[str, pl.Expr] = {}
+    for f in pb.fields.values():
+        parts = field_columns(f, columns.get(f.name))
+        texts[_t(f.name)] = parts.pop(_t(f.name))
+        parsed.update(parts)
+    return frame.with_columns(**texts).with_columns(**parsed)
 
 
 def _criteria(pb: Playbook, today: object) -> dict[str, pl.Expr]:

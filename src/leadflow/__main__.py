@@ -1,0 +1,3 @@
+from leadflow.cli.main import main
+
+main()

@@ -1,0 +1,122 @@
+"""CSV in and out, with every value kept exactly as written.
+
+Files are read with every column as text (``007`` stays ``007``), the
+delimiter sniffed from the header (comma, semicolon, tab or pipe), a UTF-8
+byte-order mark ignored. Column names are matched to playbook fields
+forgivingly ("Decision Role", "decision-role" and ``decision_role`` are the
+same field), and a field's ``columns:`` list names other spellings.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import choice_key
+from leadflow.errors import InvalidInput
+
+DELIMITERS = ",;\t|"
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter of a CSV file, judged from its first line."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline()
+    except FileNotFoundError:
+        raise InvalidInput("no such file", where=str(path)) from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            f"not UTF-8 text (byte {error.start} of the first line)", where=str(path)
+        ) from None
+    if not header.strip():
+        raise InvalidInput("the file is empty: a header row is needed", where=str(path))
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def read_text_csv(path: str | Path) -> pl.DataFrame:
+    """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where."""
+    path = Path(path)
+    delimiter = sniff_delimiter(path)
+    try:
+        frame = pl.read_csv(
+            path,
+            separator=delimiter,
+            infer_schema=False,
+            encoding="utf8-lossy",
+            missing_utf8_is_empty_string=False,
+        )
+    except pl.exceptions.PolarsError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InvalidInput(f"cannot read as CSV: {first}", where=str(path)) from None
+    if frame.columns and frame.columns[0].startswith("\ufeff"):
+        frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
+    return frame
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which input column carries each field, and what could not be matched."""
+
+    fields: Mapping[str, str]  # field -> column
+    missing: Sequence[str]  # fields with no column
+    unused: Sequence[str]  # columns that carry no field
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"{field} <- '{column}'" if column != field else field
+            for field, column in self.fields.items()
+        ]
+        return lines
+
+
+def map_columns(
+    pb: Playbook, columns: Sequence[str], explicit: Mapping[str, str] | None = None
+) -> ColumnMap:
+    """Match input columns to fields: explicit ``--map`` first, then names, then ``columns:``."""
+    explicit = dict(explicit or {})
+    for column, field in explicit.items():
+        if column not in columns:
+            raise InvalidInput(f"--map names column '{column}', which the file does not have")
+        if field not in pb.fields:
+            raise InvalidInput(f"--map names field '{field}', which the playbook does not define")
+    found: dict[str, str] = {field: column for column, field in explicit.items()}
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(choice_key(column), column)
+    for name, f in pb.fields.items():
+        if name in found:
+            continue
+        for candidate in (name, *f.columns):
+            column = candidate if candidate in columns else by_key.get(choice_key(candidate))
+            if column is not None:
+                found[name] = column
+                break
+    ordered = {name: found[name] for name in pb.fields if name in found}
+    taken = set(ordered.values())
+    return ColumnMap(
+        fields=ordered,
+        missing=[name for name in pb.fields if name not in ordered],
+        unused=[c for c in columns if c not in taken],
+    )
+
+
+def parse_mappings(items: Sequence[str]) -> dict[str, str]:
+    """``--map 'Column Name=field'`` options as a dict."""
+    out: dict[str, str] = {}
+    for item in items:
+        column, sep, field = item.rpartition("=")
+        if not sep or not column or not field:
+            raise InvalidInput(f"--map '{item}': write it as 'Column Name=field'")
+        out[column] = field.strip()
+    return out

@@ -1,0 +1,233 @@
+"""The ``leadflow`` command.
+
+Each command parses its options, calls a service and renders the result.
+Data goes to standard output; messages, progress and summaries go to
+standard error, so ``leadflow rate ... -o - | ...`` stays clean. Every
+``LeadflowError`` is caught once, in :func:`main`, printed plainly, and ends
+the command with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from leadflow import __version__
+from leadflow.errors import InvalidInput, LeadflowError
+
+app = typer.Typer(
+    name="leadflow",
+    help="Lead management with one agreed definition: capture, rate, hand off, nurture, measure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+PlaybookOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--playbook",
+        "-p",
+        help="Playbook YAML file. Default: $LEADFLOW_PLAYBOOK, else the bundled b2b-saas playbook.",
+    ),
+]
+NowOption = Annotated[
+    str | None,
+    typer.Option(help="Rate as of this moment (ISO 8601, e.g. 2026-11-23T09:00Z). Default: now."),
+]
+
+
+def _now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not an ISO 8601 date or time", where="--now") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _playbook(path: Path | None):  # type: ignore[no-untyped-def]
+    from leadflow.bootstrap import load_active_playbook
+
+    return load_active_playbook(path)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"leadflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """leadflow: rate every inquiry against the playbook sales and marketing agreed on."""
+
+
+@app.command()
+def check(
+    playbooks: Annotated[list[Path], typer.Argument(help="Playbook files to check.")],
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+    now: NowOption = None,
+) -> None:
+    """Validate playbooks, lint them and run their examples. Exit 1 if any fails."""
+    from leadflow.cli.render import print_check_report
+    from leadflow.services.check import check_file
+
+    moment = _now(now)
+    failed = 0
+    for path in playbooks:
+        report = check_file(path, moment)
+        print_check_report(err, report, strict)
+        failed += not report.ok(strict)
+    if len(playbooks) > 1:
+        err.print(f"{len(playbooks) - failed} of {len(playbooks)} playbooks pass.")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rate(
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT.csv", help="Leads, one per row.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Output CSV file, or - for standard output.")
+    ],
+    playbook: PlaybookOption = None,
+    activities: Annotated[
+        Path | None,
+        typer.Option(help="Activities CSV with the id column, type and at (ISO time)."),
+    ] = None,
+    id_column: Annotated[
+        str, typer.Option(help="Column that identifies a lead, to join activities.")
+    ] = "id",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Map a column to a field: 'Column Name=field'. Repeatable."),
+    ] = None,
+    now: NowOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Rate every row of a CSV file: adds grade, score, route, reasons and data_issues."""
+    from leadflow.adapters.csv_files import parse_mappings
+    from leadflow.cli.render import print_rate_summary, progress_bar
+    from leadflow.services.rate_file import rate_csv
+
+    pb = _playbook(playbook)
+    mappings = parse_mappings(mapping or [])
+    moment = _now(now)
+    show = not quiet and err.is_terminal
+    with progress_bar(err, show) as advance:
+        if output == "-":
+            summary = rate_csv(pb, input_file, sys.stdout.buffer, now=moment, mappings=mappings,
+                               activities=activities, id_column=id_column, progress=advance)
+            sys.stdout.flush()
+        else:
+            target = Path(output)
+            partial = target.with_name(target.name + ".partial")
+            try:
+                with partial.open("wb") as handle:
+                    summary = rate_csv(pb, input_file, handle, now=moment, mappings=mappings,
+                                       activities=activities, id_column=id_column, progress=advance)
+                partial.replace(target)
+            finally:
+                partial.unlink(missing_ok=True)
+    if not quiet:
+        print_rate_summary(err, pb, summary, None if output == "-" else output)
+
+
+@app.command()
+def explain(
+    playbook: PlaybookOption = None,
+    fact: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="A fact: field=value. Repeatable."),
+    ] = None,
+    activity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--activity", "-a", help="An activity: TYPE or TYPE:DAYS_AGO (e.g. webinar_attended:3)."
+        ),
+    ] = None,
+    now: NowOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rating as JSON.")] = False,
+) -> None:
+    """Rate one lead and show every reason behind its grade and route."""
+    from leadflow.cli.render import print_rating
+    from leadflow.services.explain import explain_lead
+
+    pb = _playbook(playbook)
+    rating = explain_lead(pb, fact or [], activity or [], _now(now))
+    if as_json:
+        data = {
+            "grade": rating.grade,
+            "route": rating.route,
+            "score": rating.score,
+            "dimensions": rating.dimensions,
+            "segment": rating.segment,
+            "reasons": list(rating.reasons),
+            "data_issues": list(rating.data_issues),
+            "playbook": pb.name,
+            "playbook_version": rating.playbook_version,
+        }
+        out.print_json(json.dumps(data))
+    else:
+        print_rating(out, pb, rating)
+
+
+@app.command()
+def docs(
+    playbook: Annotated[Path, typer.Argument(help="Playbook file.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="HTML file to write, or - for standard output.")
+    ] = "definitions.html",
+) -> None:
+    """Render the playbook as the definitions document that sales and marketing sign."""
+    from leadflow.adapters.playbook_file import load_playbook
+    from leadflow.services.definitions import render_definitions
+
+    html = render_definitions(load_playbook(playbook))
+    if output == "-":
+        sys.stdout.write(html)
+        return
+    Path(output).write_text(html, encoding="utf-8")
+    err.print(f"Wrote the definitions document to [bold]{output}[/].")
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the demo files.")
+    ] = Path("leadflow-demo"),
+    leads: Annotated[int, typer.Option(min=10, max=1_000_000, help="How many inquiries.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Seed for the generated inquiries.")] = 7,
+) -> None:
+    """Generate sample inquiries, rate them with the bundled playbook, and show what happened."""
+    from leadflow.services.demo import run_demo
+
+    run_demo(out, directory, leads, seed, datetime.now(UTC))
+
+
+def main() -> None:
+    """Console entry point: run the app, turning leadflow errors into a message and exit 2."""
+    try:
+        app()
+    except LeadflowError as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}")
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)

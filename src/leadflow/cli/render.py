@@ -1,0 +1,120 @@
+"""How the CLI shows things: check reports, ratings, summaries, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.rating import Rating
+from leadflow.services.check import CheckReport
+from leadflow.services.rate_file import RateSummary
+
+GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "dim"}
+
+
+def _grade(label: str) -> str:
+    return f"[{GRADE_STYLE.get(label, 'bold')}]{escape(label)}[/]"
+
+
+def print_check_report(console: Console, report: CheckReport, strict: bool) -> None:
+    ok = report.ok(strict)
+    mark = "[bold green]PASS[/]" if ok else "[bold red]FAIL[/]"
+    pb = report.playbook
+    title = f" {escape(pb.name)} [dim]{pb.version}[/]" if pb else ""
+    console.print(f"{mark} {escape(report.path)}{title}")
+    for line in report.errors:
+        console.print(f"  [red]error[/]   {escape(line)}")
+    if pb is not None:
+        passed = len(report.examples) - len(report.failed_examples)
+        console.print(f"  examples {passed}/{len(report.examples)} pass")
+    for example in report.failed_examples:
+        console.print(f"  [red]example[/] {escape(example.name)}: {escape('; '.join(example.mismatches))}")
+    for line in report.warnings:
+        label = "[red]warning[/]" if strict else "[yellow]warning[/]"
+        console.print(f"  {label} {escape(line)}")
+    for line in report.notes:
+        console.print(f"  [dim]note[/]    {escape(line)}")
+
+
+def print_rating(console: Console, pb: Playbook, rating: Rating) -> None:
+    segment = f"   segment [bold]{escape(rating.segment)}[/]" if rating.segment else ""
+    console.print(
+        f"Grade {_grade(rating.grade)}  ->  [bold]{rating.route}[/]   score {rating.score:g} "
+        f"(fit {rating.fit:g}, qualification {rating.qualification:g}, "
+        f"engagement {rating.engagement:g}){segment}"
+    )
+    console.print(f"[dim]{escape(pb.name)} · playbook {rating.playbook_version}[/]")
+    console.print("\n[bold]Why[/]")
+    for reason in rating.reasons:
+        console.print(f"  - {escape(reason)}")
+    if rating.data_issues:
+        console.print("\n[bold]Data issues[/]")
+        for issue in rating.data_issues:
+            console.print(f"  [yellow]![/] {escape(issue)}")
+
+
+def print_rate_summary(
+    console: Console, pb: Playbook, summary: RateSummary, output: str | None
+) -> None:
+    rows = summary.rows
+    columns = summary.columns
+    if columns is not None and columns.missing:
+        console.print(
+            f"[yellow]No column for[/] {escape(', '.join(columns.missing))}: "
+            "those facts are unknown on every row (use --map 'Column=field')."
+        )
+    if summary.replaced:
+        console.print(f"[yellow]Replaced existing columns[/] {', '.join(summary.replaced)}.")
+    if summary.activities_skipped:
+        console.print(
+            f"[yellow]{summary.activities_skipped} of {summary.activities} activities skipped[/] "
+            "(no matching lead, or no readable time in 'at')."
+        )
+    table = Table(title=f"{rows:,} leads rated with {escape(pb.name)} in {summary.seconds:.1f}s")
+    table.add_column("grade")
+    table.add_column("leads", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("route")
+    for label in pb.grade_labels:
+        count = summary.grades.get(label, 0)
+        share = f"{count / rows:.1%}" if rows else "-"
+        table.add_row(_grade(label), f"{count:,}", share, pb.routes.get(label, ""))
+    console.print(table)
+    sales = summary.routes.get("sales", 0)
+    console.print(
+        f"To sales: {sales:,} ({sales / rows:.1%}); to nurture: "
+        f"{summary.routes.get('nurture', 0):,}." if rows else "No rows."
+    )
+    if summary.with_issues:
+        top = ", ".join(f"{name} ({count:,})" for name, count in summary.issue_counts.most_common(5))
+        console.print(f"{summary.with_issues:,} rows have data issues; most often: {escape(top)}.")
+    if output:
+        console.print(f"Wrote [bold]{escape(output)}[/].")
+
+
+@contextmanager
+def progress_bar(console: Console, show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback ``(done, total)`` drawing a bar on a terminal, else ``None``."""
+    if not show:
+        yield None
+        return
+    with Progress(
+        TextColumn("rating"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("rate", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
