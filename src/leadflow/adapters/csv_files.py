@@ -54,7 +54,6 @@ def read_text_csv(path: str | Path) -> pl.DataFrame:
             separator=delimiter,
             infer_schema=False,
             encoding="utf8-lossy",
-            missing_utf8_is_empty_string=False,
         )
     except pl.exceptions.PolarsError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -98,9 +97,9 @@ def map_columns(
         if name in found:
             continue
         for candidate in (name, *f.columns):
-            column = candidate if candidate in columns else by_key.get(choice_key(candidate))
-            if column is not None:
-                found[name] = column
+            match = candidate if candidate in columns else by_key.get(choice_key(candidate))
+            if match is not None:
+                found[name] = match
                 break
     ordered = {name: found[name] for name in pb.fields if name in found}
     taken = set(ordered.values())

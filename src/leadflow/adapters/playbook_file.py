@@ -30,8 +30,11 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool",
-                                                             "tag:yaml.org,2002:timestamp")]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -55,7 +58,9 @@ def parse_playbook(text: str, name: str = "<playbook>") -> Playbook:
     data, lines, duplicates = _read_yaml(text, name)
     problems = [PlaybookProblem(name, line, field, message) for line, field, message in duplicates]
     if not isinstance(data, dict):
-        problems.append(PlaybookProblem(name, 1, "", "a playbook is a mapping of keys (name:, ...)"))
+        problems.append(
+            PlaybookProblem(name, 1, "", "a playbook is a mapping of keys (name:, ...)")
+        )
         raise PlaybookError(problems)
     try:
         spec = schema.PlaybookSpec.model_validate(data)
@@ -68,14 +73,14 @@ def parse_playbook(text: str, name: str = "<playbook>") -> Playbook:
         return compile_playbook(spec, data)
     except PlaybookInvalid as error:
         raise PlaybookError(
-            [PlaybookProblem(name, _line(lines, p.where), _path(p.where), p.message)
-             for p in error.problems]
+            [
+                PlaybookProblem(name, _line(lines, p.where), _path(p.where), p.message)
+                for p in error.problems
+            ]
         ) from None
 
 
-def _read_yaml(
-    text: str, name: str
-) -> tuple[Any, dict[Location, int], list[tuple[int, str, str]]]:
+def _read_yaml(text: str, name: str) -> tuple[Any, dict[Location, int], list[tuple[int, str, str]]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

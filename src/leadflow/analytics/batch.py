@@ -15,8 +15,7 @@ from datetime import datetime
 import polars as pl
 
 from leadflow.domain import expr
-from leadflow.domain.playbook import FieldDef, Grade, Playbook
-from leadflow.domain.playbook import MICROS_PER_DAY
+from leadflow.domain.playbook import MICROS_PER_DAY, FieldDef, Grade, Playbook
 from leadflow.domain.rating import (
     as_utc,
     grade_reason,
@@ -32,7 +31,6 @@ from leadflow.domain.values import (
     STRIP_CHARS,
     THOUSANDS_PATTERN,
     out_of_range,
-    unparsable,
 )
 
 RESULT_COLUMNS = ("grade", "score", "route", "reasons", "data_issues")
@@ -99,7 +97,9 @@ def _parse(f: FieldDef, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         if not f.lookup:
             return plain, no_issue
         keys, targets = list(f.lookup), [str(v) for v in f.lookup.values()]
-        found = _choice_key(text).replace_strict(keys, targets, default=None, return_dtype=pl.String)
+        found = _choice_key(text).replace_strict(
+            keys, targets, default=None, return_dtype=pl.String
+        )
         return pl.coalesce(found, plain), no_issue
     if f.type in ("choice", "boolean"):
         dtype = pl.Boolean if f.type == "boolean" else pl.String
@@ -107,6 +107,8 @@ def _parse(f: FieldDef, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         value = _choice_key(text).replace_strict(
             keys, list(f.lookup.values()), default=None, return_dtype=dtype
         )
+        if f.unlisted is not None:
+            value = pl.when(text.is_not_null()).then(value.fill_null(pl.lit(f.unlisted)))
         return value, pl.when(text.is_not_null() & value.is_null()).then(bad)
     if f.type == "date":
         valid = text.str.contains(f"^(?:{DATE_PATTERN})$") & ~text.str.starts_with("0000")
@@ -145,8 +147,12 @@ def _display(f: FieldDef) -> pl.Expr:
     """Mirror of ``FieldDef.display``."""
     value = pl.col(_v(f.name))
     if f.type == "boolean":
-        return pl.when(value).then(pl.lit("yes")).when(~value).then(pl.lit("no")).otherwise(
-            pl.lit("unknown")
+        return (
+            pl.when(value)
+            .then(pl.lit("yes"))
+            .when(~value)
+            .then(pl.lit("no"))
+            .otherwise(pl.lit("unknown"))
         )
     if f.type in ("choice", "text"):
         return value.fill_null("unknown")
@@ -156,7 +162,7 @@ def _display(f: FieldDef) -> pl.Expr:
 # ---------------------------------------------------------------- conditions
 
 
-def condition(node: expr.Node, today: object) -> pl.Expr:  # noqa: C901 - one case per node
+def condition(node: expr.Node, today: object) -> pl.Expr:
     """A bound condition as a Polars expression, with the same three-valued logic."""
     if isinstance(node, expr.Const):
         return pl.lit(node.value)
@@ -250,8 +256,11 @@ def rate_frame(
     frame = frame.with_columns(**_route(playbook, today))
     frame = frame.with_columns(
         reasons=pl.concat_list(
-            [_criterion_reasons(playbook), pl.col("__e.reasons"),
-             pl.concat_list([pl.col("__grade_reason"), pl.col("__route_reason")])]
+            [
+                _criterion_reasons(playbook),
+                pl.col("__e.reasons"),
+                pl.concat_list([pl.col("__grade_reason"), pl.col("__route_reason")]),
+            ]
         ).list.drop_nulls(),
         data_issues=_issues(playbook),
         score=pl.col(_d("score")),
@@ -260,8 +269,17 @@ def rate_frame(
         engagement=pl.col(_d("engagement")),
     )
     keep = [c for c in facts.lazy().collect_schema().names() if not c.startswith("__")]
-    added = ["grade", "score", "route", "fit", "qualification", "engagement", "segment",
-             "reasons", "data_issues"]
+    added = [
+        "grade",
+        "score",
+        "route",
+        "fit",
+        "qualification",
+        "engagement",
+        "segment",
+        "reasons",
+        "data_issues",
+    ]
     return frame.select([*[c for c in keep if c not in added], *added])
 
 
@@ -323,8 +341,12 @@ def _points(tenths: pl.Expr) -> pl.Expr:
     """
     magnitude = tenths.abs()
     text = pl.concat_str(
-        [pl.when(tenths < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-         (magnitude // 10).cast(pl.String), pl.lit("."), (magnitude % 10).cast(pl.String)]
+        [
+            pl.when(tenths < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+            (magnitude // 10).cast(pl.String),
+            pl.lit("."),
+            (magnitude % 10).cast(pl.String),
+        ]
     )
     return text.cast(pl.Float64)
 
@@ -337,9 +359,11 @@ def _ladder(grades: Sequence[Grade], pb: Playbook, today: object) -> tuple[pl.Ex
         assert g.condition is not None
         fires = condition(g.condition, today).fill_null(False)
         label = pl.when(fires).then(pl.lit(g.label)).otherwise(label)
-        why = pl.when(fires).then(
-            pl.lit(grade_reason(g.label, g.meaning, g.condition, pb))
-        ).otherwise(why)
+        why = (
+            pl.when(fires)
+            .then(pl.lit(grade_reason(g.label, g.meaning, g.condition, pb)))
+            .otherwise(why)
+        )
     return label, why
 
 
@@ -356,8 +380,9 @@ def _grades(pb: Playbook, today: object) -> tuple[pl.Expr, pl.Expr]:
 
 def _route(pb: Playbook, today: object) -> dict[str, pl.Expr]:
     labels = list(pb.routes)
-    base = pl.col("grade").replace_strict(labels, [pb.routes[g] for g in labels],
-                                          return_dtype=pl.String)
+    base = pl.col("grade").replace_strict(
+        labels, [pb.routes[g] for g in labels], return_dtype=pl.String
+    )
     route: pl.Expr = base
     why: pl.Expr = _message("Route ", base, ": grade ", pl.col("grade"), " goes to ", base)
     for o in reversed(pb.overrides):
@@ -366,7 +391,9 @@ def _route(pb: Playbook, today: object) -> dict[str, pl.Expr]:
         head, rest = text.split("\x00")
         middle, tail = rest.split("\x01")
         route = pl.when(fires).then(pl.lit(o.to)).otherwise(route)
-        why = pl.when(fires).then(_message(head, pl.col("grade"), middle, base, tail)).otherwise(why)
+        why = (
+            pl.when(fires).then(_message(head, pl.col("grade"), middle, base, tail)).otherwise(why)
+        )
     return {"route": route, "__route_reason": why}
 
 
@@ -393,9 +420,11 @@ def _issues(pb: Playbook) -> pl.Expr:
             if f.name not in needs[option]:
                 continue
             text = missing_message(f, needs[option][f.name])
-            here = pl.col("segment").is_null() if option is None else (
-                pl.col("segment") == option
-            ).fill_null(False)
+            here = (
+                pl.col("segment").is_null()
+                if option is None
+                else (pl.col("segment") == option).fill_null(False)
+            )
             message = pl.when(here).then(pl.lit(text)).otherwise(message)
         items.append(pl.when(pl.col(_t(f.name)).is_null()).then(message))
     return pl.concat_list(items).list.drop_nulls()
@@ -436,8 +465,9 @@ def engagement_frame(
         .with_columns(key=_choice_key(pl.col("type").cast(pl.String)))
         .filter(pl.col("key").is_in(keys).fill_null(False))
         .with_columns(
-            age=(now_lit - pl.col("at").dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
-            .dt.total_microseconds()
+            age=(
+                now_lit - pl.col("at").dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+            ).dt.total_microseconds()
         )
         .filter(pl.col("age") >= 0)
         .with_columns(
@@ -470,8 +500,14 @@ def engagement_frame(
     label = pl.col("idx").replace_strict(list(range(len(keys))), labels, return_dtype=pl.String)
     per_type = per_type.with_columns(
         reason=_message(
-            label, " x", pl.col("count").cast(pl.String), " (+",
-            (tenths // 10).cast(pl.String), ".", (tenths % 10).cast(pl.String), " engagement)",
+            label,
+            " x",
+            pl.col("count").cast(pl.String),
+            " (+",
+            (tenths // 10).cast(pl.String),
+            ".",
+            (tenths % 10).cast(pl.String),
+            " engagement)",
         )
     )
     total_cap = spec.max_micro if spec.max_micro is not None else 2**62
@@ -490,4 +526,3 @@ def engagement_frame(
 def join_text(column: str, separator: str = "; ") -> pl.Expr:
     """A list column as one text cell, for CSV output."""
     return pl.col(column).list.join(separator)
-

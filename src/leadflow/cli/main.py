@@ -132,16 +132,32 @@ def rate(
     show = not quiet and err.is_terminal
     with progress_bar(err, show) as advance:
         if output == "-":
-            summary = rate_csv(pb, input_file, sys.stdout.buffer, now=moment, mappings=mappings,
-                               activities=activities, id_column=id_column, progress=advance)
+            summary = rate_csv(
+                pb,
+                input_file,
+                sys.stdout.buffer,
+                now=moment,
+                mappings=mappings,
+                activities=activities,
+                id_column=id_column,
+                progress=advance,
+            )
             sys.stdout.flush()
         else:
             target = Path(output)
             partial = target.with_name(target.name + ".partial")
             try:
                 with partial.open("wb") as handle:
-                    summary = rate_csv(pb, input_file, handle, now=moment, mappings=mappings,
-                                       activities=activities, id_column=id_column, progress=advance)
+                    summary = rate_csv(
+                        pb,
+                        input_file,
+                        handle,
+                        now=moment,
+                        mappings=mappings,
+                        activities=activities,
+                        id_column=id_column,
+                        progress=advance,
+                    )
                 partial.replace(target)
             finally:
                 partial.unlink(missing_ok=True)
@@ -209,9 +225,9 @@ def docs(
 
 @app.command()
 def demo(
-    directory: Annotated[
-        Path, typer.Option("--dir", help="Where to write the demo files.")
-    ] = Path("leadflow-demo"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo files.")] = Path(
+        "leadflow-demo"
+    ),
     leads: Annotated[int, typer.Option(min=10, max=1_000_000, help="How many inquiries.")] = 2_000,
     seed: Annotated[int, typer.Option(help="Seed for the generated inquiries.")] = 7,
 ) -> None:

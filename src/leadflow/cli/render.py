@@ -34,7 +34,9 @@ def print_check_report(console: Console, report: CheckReport, strict: bool) -> N
         passed = len(report.examples) - len(report.failed_examples)
         console.print(f"  examples {passed}/{len(report.examples)} pass")
     for example in report.failed_examples:
-        console.print(f"  [red]example[/] {escape(example.name)}: {escape('; '.join(example.mismatches))}")
+        console.print(
+            f"  [red]example[/] {escape(example.name)}: {escape('; '.join(example.mismatches))}"
+        )
     for line in report.warnings:
         label = "[red]warning[/]" if strict else "[yellow]warning[/]"
         console.print(f"  {label} {escape(line)}")
@@ -89,10 +91,14 @@ def print_rate_summary(
     sales = summary.routes.get("sales", 0)
     console.print(
         f"To sales: {sales:,} ({sales / rows:.1%}); to nurture: "
-        f"{summary.routes.get('nurture', 0):,}." if rows else "No rows."
+        f"{summary.routes.get('nurture', 0):,}."
+        if rows
+        else "No rows."
     )
     if summary.with_issues:
-        top = ", ".join(f"{name} ({count:,})" for name, count in summary.issue_counts.most_common(5))
+        top = ", ".join(
+            f"{name} ({count:,})" for name, count in summary.issue_counts.most_common(5)
+        )
         console.print(f"{summary.with_issues:,} rows have data issues; most often: {escape(top)}.")
     if output:
         console.print(f"Wrote [bold]{escape(output)}[/].")

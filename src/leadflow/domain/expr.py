@@ -287,9 +287,7 @@ class _Parser:
             negate = bool(self.accept("keyword", "not"))
             what = self.take()
             if what.kind != "keyword" or what.text not in ("known", "unknown", "true", "false"):
-                raise ExprError(
-                    "expected known, unknown, true or false after 'is'", what.pos + 1
-                )
+                raise ExprError("expected known, unknown, true or false after 'is'", what.pos + 1)
             return Is(left, what.text, negate, token.pos)  # type: ignore[arg-type]
         return left
 
@@ -389,7 +387,7 @@ class _Binder:
             )
         return bound
 
-    def bind(self, node: Node) -> tuple[Node, Kind]:  # noqa: C901 - one case per node type
+    def bind(self, node: Node) -> tuple[Node, Kind]:
         if isinstance(node, Const):
             return node, node.kind
         if isinstance(node, Name):
@@ -441,8 +439,8 @@ class _Binder:
                 raise ExprError("met(...) needs at least one criterion", node.pos + 1)
             return Met(tuple(names), node.pos), "number"
         if node.func in ("days_since", "days_until"):
-            arg = node.args[0] if len(node.args) == 1 else None
-            info = self.scope.fields.get(arg.name) if isinstance(arg, Name) else None
+            first = node.args[0] if len(node.args) == 1 else None
+            info = self.scope.fields.get(first.name) if isinstance(first, Name) else None
             if info is None or info.field_type != "date":
                 raise ExprError(f"{node.func}(...) takes one date field", node.pos + 1)
             sign = 1 if node.func == "days_since" else -1
@@ -524,12 +522,15 @@ def choices_used(node: Node) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
 
     def visit(n: Node) -> None:
-        if isinstance(n, Compare) and isinstance(n.left, FieldRef):
-            if isinstance(n.right, Const) and n.left.field_type == "choice":
+        if isinstance(n, Compare) and isinstance(n.left, FieldRef) and isinstance(n.right, Const):
+            if n.left.field_type == "choice":
                 found.add((n.left.name, str(n.right.value)))
-        elif isinstance(n, InList) and isinstance(n.operand, FieldRef):
-            if n.operand.field_type == "choice":
-                found.update((n.operand.name, str(v.value)) for v in n.values if isinstance(v, Const))
+        elif (
+            isinstance(n, InList)
+            and isinstance(n.operand, FieldRef)
+            and n.operand.field_type == "choice"
+        ):
+            found.update((n.operand.name, str(v.value)) for v in n.values if isinstance(v, Const))
 
     _walk(node, visit)
     return found
@@ -569,7 +570,7 @@ def _walk(node: Node, visit: Callable[[Node], object]) -> None:
 # ---------------------------------------------------------------- evaluation, one lead
 
 
-def evaluator(node: Node) -> Evaluator:  # noqa: C901 - one case per node type
+def evaluator(node: Node) -> Evaluator:
     """Compile a bound condition to a function of an environment (name -> value or None)."""
     if isinstance(node, Const):
         value = node.value
@@ -693,7 +694,7 @@ _OP_WORDS = {
 }
 
 
-def words(node: Node, scope: Scope) -> str:  # noqa: C901 - one case per node type
+def words(node: Node, scope: Scope) -> str:
     """The condition in plain words, with the playbook's labels."""
 
     def label(n: Node) -> str:
@@ -732,8 +733,7 @@ def words(node: Node, scope: Scope) -> str:  # noqa: C901 - one case per node ty
         return f"not ({words(node.operand, scope)})"
     if isinstance(node, BoolOp):
         joined = f" {node.op} ".join(
-            f"({words(i, scope)})" if isinstance(i, BoolOp) else words(i, scope)
-            for i in node.items
+            f"({words(i, scope)})" if isinstance(i, BoolOp) else words(i, scope) for i in node.items
         )
         return joined
     if isinstance(node, Compare):

@@ -62,6 +62,7 @@ class FieldDef:
     description: str | None
     choices: Mapping[str, str]  # key -> label
     lookup: Mapping[str, str | bool]  # normalised input word -> value
+    unlisted: str | None  # the choice any other answer counts as
     minimum: float | None
     maximum: float | None
     lowercase: bool
@@ -91,7 +92,7 @@ class FieldDef:
                 return Parsed(found)
             return Parsed(text.lower() if self.lowercase else text)
         if self.type in ("choice", "boolean"):
-            value = self.lookup.get(choice_key(text))
+            value = self.lookup.get(choice_key(text), self.unlisted)
             if value is None:
                 return Parsed(None, unparsable(self.name, text, self.expected))
             return Parsed(value)
@@ -254,7 +255,8 @@ class _Compiler:
 
     def fields(self) -> dict[str, FieldDef]:
         return {
-            name: self.field(name, spec, ("fields", name)) for name, spec in self.spec.fields.items()
+            name: self.field(name, spec, ("fields", name))
+            for name, spec in self.spec.fields.items()
         }
 
     def field(self, name: str, spec: FieldSpec, where: Location) -> FieldDef:
@@ -263,8 +265,10 @@ class _Compiler:
         if spec.type == "choice":
             if not spec.choices:
                 self.problem((*where, "choices"), "a choice field needs a list of choices")
-            items = spec.choices.items() if isinstance(spec.choices, dict) else (
-                (c, None) for c in spec.choices or []
+            items = (
+                spec.choices.items()
+                if isinstance(spec.choices, dict)
+                else ((c, None) for c in spec.choices or [])
             )
             for raw, label in items:
                 key = choice_key(raw)
@@ -284,6 +288,13 @@ class _Compiler:
                 lookup[choice_key(word)] = value
         if spec.synonyms and spec.type in ("number", "integer", "date"):
             self.problem((*where, "synonyms"), f"a {spec.type} field has no synonyms")
+        unlisted = None
+        if spec.unlisted is not None:
+            unlisted = choice_key(spec.unlisted)
+            if spec.type != "choice":
+                self.problem((*where, "unlisted"), "only a choice field has an unlisted choice")
+            elif unlisted not in choices:
+                self.problem((*where, "unlisted"), f"'{spec.unlisted}' is not one of the choices")
         if spec.min is not None and spec.max is not None and spec.min > spec.max:
             self.problem((*where, "min"), f"min {spec.min} is more than max {spec.max}")
         return FieldDef(
@@ -295,6 +306,7 @@ class _Compiler:
             description=spec.description,
             choices=choices,
             lookup=lookup,
+            unlisted=unlisted,
             minimum=spec.min,
             maximum=spec.max,
             lowercase=spec.lowercase,
@@ -321,7 +333,10 @@ class _Compiler:
     def criteria(self, fields: Mapping[str, FieldDef], segments: set[str]) -> list[Criterion]:
         scope = expr.Scope(fields=_field_infos(fields), criteria={})
         found: list[Criterion] = []
-        groups = (("fit", self.spec.criteria.fit), ("qualification", self.spec.criteria.qualification))
+        groups = (
+            ("fit", self.spec.criteria.fit),
+            ("qualification", self.spec.criteria.qualification),
+        )
         for dimension, specs in groups:
             for name, spec in specs.items():
                 where: Location = ("criteria", dimension, name)
@@ -474,14 +489,15 @@ def _routes(
     for s in segments:
         labels.update(g.label for g in s.grades)
     routes: dict[str, Route] = {}
-    for route in ("sales", "nurture"):
+    sides: tuple[Route, Route] = ("sales", "nurture")
+    for route in sides:
         for i, label in enumerate(getattr(spec.route, route)):
             where: Location = ("route", route, i)
             if label not in labels:
                 c.problem(where, f"grade {label} is not defined in grades")
             elif label in routes:
                 c.problem(where, f"grade {label} is routed to both sales and nurture")
-            routes[label] = route  # type: ignore[assignment]
+            routes[label] = route
     for label in sorted(labels - set(routes)):
         c.problem(("route",), f"grade {label} has no route: list it under sales or nurture")
     return routes

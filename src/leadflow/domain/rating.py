@@ -32,7 +32,6 @@ from leadflow.domain.playbook import MICROS_PER_DAY, Engagement, FieldDef, Playb
 from leadflow.domain.values import choice_key, clean
 
 
-
 @dataclass(frozen=True, slots=True)
 class Activity:
     """Something a person did: a page view, a download, a webinar... at a moment in time."""
@@ -100,10 +99,10 @@ def rate(
         env[c.name] = met
         if met is True:
             micro[c.dimension] += c.micro
-            shown = ", ".join(
+            seen = ", ".join(
                 f"{n}={playbook.fields[n].display(env[n], texts[n])}" for n in c.fields
             )
-            reasons.append(f"{c.label}: {shown} ({c.points_text} {c.dimension})")
+            reasons.append(f"{c.label}: {seen} ({c.points_text} {c.dimension})")
 
     engagement_micro = 0
     if playbook.engagement is not None:

@@ -31,6 +31,9 @@ class FieldSpec(_Spec):
     ask: Literal["form", "call", "form_or_call"] | None = None
     choices: dict[str, str | None] | list[str] | None = None
     synonyms: dict[str, str] = {}
+    unlisted: str | None = Field(
+        None, description="The choice an answer that matches no choice or synonym counts as."
+    )
     min: float | None = None
     max: float | None = None
     lowercase: bool = False

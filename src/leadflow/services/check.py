@@ -22,7 +22,7 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -198,8 +198,10 @@ def _segment_overlaps(pb: Playbook, sample: pl.DataFrame, now: datetime) -> list
     today = now.date()
     tests = {s.name: condition(s.condition, today).fill_null(False) for s in pb.segments}
     counts = frame.select(
-        [(tests[a.name] & tests[b.name]).sum().alias(f"{a.name}|{b.name}")
-         for a, b in itertools.combinations(pb.segments, 2)]
+        [
+            (tests[a.name] & tests[b.name]).sum().alias(f"{a.name}|{b.name}")
+            for a, b in itertools.combinations(pb.segments, 2)
+        ]
     ).collect()
     out = []
     for column in counts.columns:
@@ -215,7 +217,9 @@ def _segment_overlaps(pb: Playbook, sample: pl.DataFrame, now: datetime) -> list
 
 def _unreachable_grades(pb: Playbook, sample: pl.DataFrame, now: datetime) -> list[str]:
     activities = _sample_activities(pb, len(sample), now)
-    rated = rate_frame(pb, sample, now=now, activities=activities).select("segment", "grade").collect()
+    rated = (
+        rate_frame(pb, sample, now=now, activities=activities).select("segment", "grade").collect()
+    )
     out = []
     ladders: list[tuple[str | None, str]] = [(None, "")]
     ladders += [(s.name, f" in segment '{s.name}'") for s in pb.segments if s.grades]
@@ -259,10 +263,12 @@ def _candidates(pb: Playbook, f: FieldDef, now: datetime) -> list[str | None]:
     elif f.type == "date":
         today = now.date()
         days = {int(c) for c in constants if isinstance(c, int | float)}
-        spread = {today + timedelta(days=s * (d + k)) for d in days for k in (-1, 0, 1) for s in (1, -1)}
-        spread |= {c for c in constants if not isinstance(c, int | float | str | bool)}  # type: ignore[misc]
-        spread.add(today)
-        values += sorted(str(d) for d in spread)
+        moments: set[date] = {today}
+        moments |= {
+            today + timedelta(days=s * (d + k)) for d in days for k in (-1, 0, 1) for s in (1, -1)
+        }
+        moments |= {c for c in constants if isinstance(c, date)}
+        values += sorted(str(d) for d in moments)
     return list(dict.fromkeys(values))
 
 

@@ -20,7 +20,9 @@ def parse_facts(pb: Playbook, items: Sequence[str]) -> dict[str, str]:
             raise InvalidInput(f"'{item}': write a fact as field=value", where="--set")
         if name not in pb.fields:
             close = difflib.get_close_matches(name, list(pb.fields), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (fields: {', '.join(pb.fields)})"
+            hint = (
+                f" (did you mean '{close[0]}'?)" if close else f" (fields: {', '.join(pb.fields)})"
+            )
             raise InvalidInput(f"'{name}' is not a field of the playbook{hint}", where="--set")
         facts[name] = value
     return facts
@@ -32,8 +34,9 @@ def parse_activities(pb: Playbook, items: Sequence[str], now: datetime) -> list[
     for item in items:
         kind, _, ago = item.partition(":")
         if kind not in known:
+            types = ", ".join(known) or "none"
             raise InvalidInput(
-                f"'{kind}' is not an activity type of the playbook (types: {', '.join(known) or 'none'})",
+                f"'{kind}' is not an activity type of the playbook (types: {types})",
                 where="--activity",
             )
         try:

@@ -125,7 +125,8 @@ def _read_activities(
     absent = [c for c in wanted if c not in raw.columns]
     if absent:
         raise InvalidInput(
-            f"an activities file needs the columns {', '.join(wanted)}; missing: {', '.join(absent)}",
+            f"an activities file needs the columns {', '.join(wanted)}; "
+            f"missing: {', '.join(absent)}",
             where=str(path),
         )
     rows = leads.select(pl.col(id_column).alias("__id")).with_row_index("__row")
