@@ -41,12 +41,15 @@ def _messy_word(word: str) -> st.SearchStrategy[str]:
 
     pads = st.sampled_from(["", " ", "  ", "\t", "\xa0", "\n"])
     return st.tuples(
-        st.sampled_from(["upper", "title", "keep"]), st.sampled_from(["_", " ", "-", " - "]), pads, pads
+        st.sampled_from(["upper", "title", "keep"]),
+        st.sampled_from(["_", " ", "-", " - "]),
+        pads,
+        pads,
     ).map(dress)
 
 
 def _number_text() -> st.SearchStrategy[str]:
-    ints = st.integers(-10**16, 10**16)
+    ints = st.integers(-(10**16), 10**16)
     return st.one_of(
         ints.map(str),
         ints.map(lambda n: f"+{n}" if n >= 0 else str(n)),
@@ -55,8 +58,26 @@ def _number_text() -> st.SearchStrategy[str]:
         ints.map(lambda n: f"{n}."),
         st.floats(allow_nan=True, allow_infinity=True).map(repr),
         st.floats(-1e7, 1e7).map(lambda x: f"{x:.3f}"),
-        st.sampled_from(["1e3", "1E2", ".5", "-.5", "1,00", "12,345.6", "0x10", "1_000", "٣", "nan",
-                         "inf", "--1", "30 days", "١٢", "1e400", "soon"]),
+        st.sampled_from(
+            [
+                "1e3",
+                "1E2",
+                ".5",
+                "-.5",
+                "1,00",
+                "12,345.6",
+                "0x10",
+                "1_000",
+                "٣",
+                "nan",
+                "inf",
+                "--1",
+                "30 days",
+                "١٢",
+                "1e400",
+                "soon",
+            ]
+        ),
     )
 
 
@@ -66,8 +87,18 @@ def _date_text() -> st.SearchStrategy[str]:
         st.dates(datetime(2020, 1, 1).date(), datetime(2027, 3, 1).date()).map(
             lambda d: d.isoformat()
         ),
-        st.sampled_from(["2024-02-30", "0000-01-01", "2024-1-05", "2024/01/05", "20240105",
-                         "2024-13-01", "9999-12-31", "0001-01-01"]),
+        st.sampled_from(
+            [
+                "2024-02-30",
+                "0000-01-01",
+                "2024-1-05",
+                "2024/01/05",
+                "20240105",
+                "2024-13-01",
+                "9999-12-31",
+                "0001-01-01",
+            ]
+        ),
     )
 
 
@@ -104,8 +135,9 @@ def _activities(pb: Playbook, rows: int) -> st.SearchStrategy[list[tuple[int, st
     return st.lists(st.tuples(st.integers(0, rows - 1), kind, seconds), max_size=30)
 
 
-def _compare(pb: Playbook, leads: list[dict[str, object]], acts: list[tuple[int, str, int]],
-             now: datetime) -> None:
+def _compare(
+    pb: Playbook, leads: list[dict[str, object]], acts: list[tuple[int, str, int]], now: datetime
+) -> None:
     frame = pl.DataFrame(
         {name: [None if r[name] is None else str(r[name]) for r in leads] for name in pb.fields},
         schema={name: pl.String for name in pb.fields},
@@ -126,7 +158,10 @@ def _compare(pb: Playbook, leads: list[dict[str, object]], acts: list[tuple[int,
         assert got["route"] == want.route, (lead, got, want)
         assert got["segment"] == want.segment, (lead, got, want)
         assert (got["score"], got["fit"], got["qualification"], got["engagement"]) == (
-            want.score, want.fit, want.qualification, want.engagement
+            want.score,
+            want.fit,
+            want.qualification,
+            want.engagement,
         ), (lead, got, want)
         assert tuple(got["reasons"]) == want.reasons, (lead, got, want)
         assert tuple(got["data_issues"]) == want.data_issues, (lead, got, want)
