@@ -23,8 +23,9 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+# Storage tests run on SQLite and on a real PostgreSQL, which this target provides.
 test: lint
-	$(BIN)/pytest
+	LEADFLOW_TEST_POSTGRES_URL="$${LEADFLOW_TEST_POSTGRES_URL:-$$(./scripts/ensure-postgres.sh)}" $(BIN)/pytest
 
 bench: install
 	$(BIN)/python benchmarks/bench_rate.py

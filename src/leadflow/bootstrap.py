@@ -1,13 +1,25 @@
-"""The one place where leadflow's parts are put together. Nothing happens at import."""
+"""The one place where leadflow's parts are put together. Nothing happens at import.
+
+The database and capture parts are imported only by the functions that need them,
+so commands that never touch a database (rate, check, explain, docs) start fast.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadflow.adapters.playbook_file import load_playbook, parse_playbook
 from leadflow.config import Settings
 from leadflow.domain.playbook import Playbook
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from leadflow.services.capture import CaptureSettings
+    from leadflow.services.uow import UnitOfWork
 
 BUNDLED_PLAYBOOKS = ("btd", "bant", "man", "b2b-saas")
 DEFAULT_PLAYBOOK = "b2b-saas"
@@ -23,3 +35,27 @@ def load_active_playbook(path: Path | None = None, settings: Settings | None = N
     """The playbook named on the command line, else ``LEADFLOW_PLAYBOOK``, else the bundled one."""
     chosen = path or (settings or Settings()).playbook
     return load_playbook(chosen) if chosen is not None else bundled_playbook()
+
+
+def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
+    """The database engine, with the schema brought up to date when asked."""
+    from leadflow.adapters.store.engine import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
+    from leadflow.services.uow import UnitOfWork
+
+    return lambda: UnitOfWork(engine)
+
+
+def capture_settings(settings: Settings) -> CaptureSettings:
+    from leadflow.services.capture import CaptureSettings
+
+    return CaptureSettings(
+        region=settings.default_region.upper(), name_threshold=settings.match_name_threshold
+    )

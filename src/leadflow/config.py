@@ -14,7 +14,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADFLOW_", env_file=".env", extra="ignore")
 
+    database_url: str = Field(
+        "sqlite:///leadflow.db",
+        description="Where leadflow keeps its data: sqlite:///FILE or postgresql+psycopg://...",
+    )
     playbook: Path | None = Field(
         None,
         description="The active playbook file. When unset, the bundled b2b-saas playbook is used.",
+    )
+    default_region: str = Field(
+        "US",
+        min_length=2,
+        max_length=2,
+        description="Country (ISO 3166 alpha-2) for phone numbers written without +country code.",
+    )
+    match_name_threshold: float = Field(
+        90.0,
+        ge=50,
+        le=100,
+        description="How similar two names must be (0-100) to join people within one company.",
     )

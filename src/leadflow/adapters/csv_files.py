@@ -10,14 +10,16 @@ same field), and a field's ``columns:`` list names other spellings.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import choice_key
+from leadflow.domain.values import column_key
 from leadflow.errors import InvalidInput
 
 DELIMITERS = ",;\t|"
@@ -42,6 +44,19 @@ def sniff_delimiter(path: Path) -> str:
         counts = {d: header.count(d) for d in DELIMITERS}
         best = max(counts, key=lambda d: counts[d])
         return best if counts[best] else ","
+
+
+def read_header(path: Path, delimiter: str) -> list[str]:
+    """The header row exactly as written (Polars renames repeated names; this does not)."""
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle, delimiter=delimiter), [])
+
+
+def write_header(out: BinaryIO, names: Sequence[str]) -> None:
+    """A CSV header line, quoted where needed, as Polars writes data rows."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(names)
+    out.write(text.getvalue().encode("utf-8"))
 
 
 def read_text_csv(path: str | Path) -> pl.DataFrame:
@@ -92,12 +107,12 @@ def map_columns(
     found: dict[str, str] = {field: column for column, field in explicit.items()}
     by_key: dict[str, str] = {}
     for column in columns:
-        by_key.setdefault(choice_key(column), column)
+        by_key.setdefault(column_key(column), column)
     for name, f in pb.fields.items():
         if name in found:
             continue
         for candidate in (name, *f.columns):
-            match = candidate if candidate in columns else by_key.get(choice_key(candidate))
+            match = candidate if candidate in columns else by_key.get(column_key(candidate))
             if match is not None:
                 found[name] = match
                 break

@@ -15,7 +15,7 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,19 +26,25 @@ from leadflow.errors import InvalidInput, PlaybookError, PlaybookProblem
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and no implicit timestamps."""
+    """SafeLoader with YAML 1.2 booleans and numbers, and no implicit timestamps."""
 
 
+_REPLACED = ("bool", "timestamp", "int", "float")
 _Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
-    ]
+    first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in _REPLACED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+# Decimal integers only, and no leading zeros: "010" is a code and stays text.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
 )
 
 
@@ -86,10 +92,7 @@ def _read_yaml(text: str, name: str) -> tuple[Any, dict[Location, int], list[tup
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        what = error.problem or "not valid YAML"
-        raise PlaybookError([PlaybookProblem(name, line, "", f"YAML syntax: {what}")]) from None
+        raise PlaybookError([_syntax_problem(error, name)]) from None
     except yaml.YAMLError as error:
         raise PlaybookError([PlaybookProblem(name, None, "", f"YAML: {error}")]) from None
     finally:
@@ -99,6 +102,23 @@ def _read_yaml(text: str, name: str) -> tuple[Any, dict[Location, int], list[tup
     if node is not None:
         _index(node, (), lines, duplicates)
     return data, lines, duplicates
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, name: str) -> PlaybookProblem:
+    """Point at where the broken construct began (an unclosed quote, a bracket)."""
+    what = error.problem or "not valid YAML"
+    problem, context = error.problem_mark, error.context_mark
+    if (
+        context is not None
+        and error.context
+        and problem is not None
+        and context.line != problem.line
+    ):
+        where = f"{error.context}, which starts here"
+        message = f"YAML syntax: {what} at line {problem.line + 1} ({where})"
+        return PlaybookProblem(name, context.line + 1, "", message)
+    mark = problem or context
+    return PlaybookProblem(name, mark.line + 1 if mark else None, "", f"YAML syntax: {what}")
 
 
 def _index(
@@ -120,7 +140,6 @@ def _index(
             seen[name] = line
             lines[(*where, name)] = line
             _index(value, (*where, name), lines, duplicates)
-            lines[(*where, name)] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _index(item, (*where, i), lines, duplicates)
@@ -151,7 +170,7 @@ def _validation_problems(
         where = _real_path(e["loc"], lines)
         message = e["msg"]
         if e["type"] == "extra_forbidden":
-            message = f"unknown key '{where[-1]}'" + _suggest(str(where[-1]))
+            message = f"unknown key '{where[-1]}'" + _suggest(str(where[-1]), where[:-1])
         elif e["type"] == "missing":
             message = f"required key '{e['loc'][-1]}' is missing"
             where = where[:-1] if where and where[-1] == e["loc"][-1] else where
@@ -172,16 +191,44 @@ def _looks_like_type_name(part: str | int) -> bool:
     return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool"))
 
 
-def _known_keys() -> set[str]:
-    keys: set[str] = set()
-    for item in vars(schema).values():
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            keys.update(item.model_fields)
-    return keys
+def _model_at(where: Sequence[str | int]) -> type[BaseModel] | None:
+    """The schema model that describes the mapping at ``where`` in the playbook."""
+    model: Any = schema.PlaybookSpec
+    for part in where:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            info = model.model_fields.get(str(part))
+            if info is None:
+                return None
+            model = info.annotation
+        else:
+            model = _inner(model)
+            if model is None:
+                return None
+    while not (isinstance(model, type) and issubclass(model, BaseModel)):
+        model = _inner(model)
+        if model is None:
+            return None
+    return model
 
 
-def _suggest(key: str) -> str:
-    close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.75)
+def _inner(annotation: Any) -> Any:
+    """The model inside a container or optional type (list[X], dict[str, X], X | None)."""
+    for arg in get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        if get_args(arg):
+            found = _inner(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _suggest(key: str, where: Sequence[str | int]) -> str:
+    """A close key that is valid at this place in the playbook."""
+    model = _model_at(where)
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(key, sorted(model.model_fields), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -26,10 +26,10 @@ from leadflow.domain.rating import (
 from leadflow.domain.values import (
     CHOICE_SEPARATORS,
     DATE_PATTERN,
-    NUMBER_LIMIT,
     NUMBER_PATTERN,
     STRIP_CHARS,
     THOUSANDS_PATTERN,
+    bounds,
     out_of_range,
 )
 
@@ -59,7 +59,7 @@ def _d(name: str) -> str:
 
 
 def _choice_key(text: pl.Expr) -> pl.Expr:
-    return text.str.to_lowercase().str.replace_all(CHOICE_SEPARATORS, "_").str.strip_chars("_")
+    return text.str.to_lowercase().str.replace_all(CHOICE_SEPARATORS, "_")
 
 
 def _message(*parts: str | pl.Expr) -> pl.Expr:
@@ -118,24 +118,20 @@ def _parse(f: FieldDef, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _parse_number(f: FieldDef, text: pl.Expr, bad: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Mirror of the number branch of ``FieldDef.normalise``."""
     thousands = text.str.contains(f"^(?:{THOUSANDS_PATTERN})$")
     plain = text.str.contains(f"^(?:{NUMBER_PATTERN})$")
     digits = pl.when(thousands).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
     number = pl.when(thousands | plain).then(digits.cast(pl.Float64, strict=False))
-    number = pl.when(number.abs() <= NUMBER_LIMIT).then(number)
-    parsed = number.is_not_null()
-    if f.type == "integer":
-        parsed = parsed & (number.floor() == number)
-    in_range = pl.lit(True)
-    if f.minimum is not None:
-        in_range = in_range & (number >= f.minimum)
-    if f.maximum is not None:
-        in_range = in_range & (number <= f.maximum)
+    low, high = bounds(f.minimum, f.maximum)
+    in_range = (number >= low) & (number <= high)
+    whole = (number.floor() == number) if f.type == "integer" else pl.lit(True)
+    parsed = number.is_not_null() & (~in_range | whole)
     good = pl.when(parsed & in_range).then(number)
     value = good.cast(pl.Int64) if f.type == "integer" else good
     out = out_of_range(f.name, "\x00", f.minimum, f.maximum).split("\x00")
     issue = (
-        pl.when(text.is_not_null() & ~parsed)
+        pl.when(text.is_not_null() & ~parsed.fill_null(False))
         .then(bad)
         .when(parsed & ~in_range)
         .then(_message(out[0], text, out[1]))

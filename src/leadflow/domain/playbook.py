@@ -23,6 +23,7 @@ from leadflow.domain.values import (
     TRUE_WORDS,
     FieldType,
     Parsed,
+    bounds,
     choice_key,
     clean,
     out_of_range,
@@ -100,11 +101,11 @@ class FieldDef:
             day = parse_date(text)
             return Parsed(day) if day else Parsed(None, unparsable(self.name, text, self.expected))
         number = parse_number(text)
-        if number is None or (self.type == "integer" and not number.is_integer()):
+        low, high = bounds(self.minimum, self.maximum)
+        in_range = number is not None and low <= number <= high
+        if number is None or (self.type == "integer" and in_range and not number.is_integer()):
             return Parsed(None, unparsable(self.name, text, self.expected))
-        if (self.minimum is not None and number < self.minimum) or (
-            self.maximum is not None and number > self.maximum
-        ):
+        if not in_range:
             return Parsed(None, out_of_range(self.name, text, self.minimum, self.maximum))
         return Parsed(int(number) if self.type == "integer" else number)
 
@@ -435,9 +436,12 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
     field_scope = expr.Scope(fields=_field_infos(fields), criteria={})
     segment_names = {s.name for s in spec.segments}
     criteria = c.criteria(fields, segment_names)
+    # Every criterion the file defines is a known name, even one whose own condition
+    # failed: its error is reported once, not again at each grade that uses it.
+    defined = {**spec.criteria.fit, **spec.criteria.qualification}
     rule_scope = expr.Scope(
         fields=field_scope.fields,
-        criteria={k.name: k.label for k in criteria},
+        criteria={name: c.label for name, c in defined.items()},
         dimensions=True,
     )
     grades = c.grades(spec.grades, rule_scope, ("grades",))
@@ -463,6 +467,7 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
         node = c.condition(o.when, rule_scope, ("route", "overrides", i, "when"))
         if node is not None:
             overrides.append(Override(o.to, o.reason, o.when, node, expr.evaluator(node)))
+    _check_examples(c, spec, fields)
     if c.problems:
         raise PlaybookInvalid(c.problems)
     content = raw if raw is not None else spec.model_dump(mode="json")
@@ -480,6 +485,21 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
         overrides=tuple(overrides),
         scope=rule_scope,
     )
+
+
+def _check_examples(c: _Compiler, spec: PlaybookSpec, fields: Mapping[str, FieldDef]) -> None:
+    """An example that names a field or activity the playbook lacks would test nothing."""
+    activities = set(spec.criteria.engagement.activities) if spec.criteria.engagement else set()
+    for i, example in enumerate(spec.examples):
+        for name in example.facts:
+            if name not in fields:
+                c.problem(("examples", i, "facts", name), f"'{name}' is not a field")
+        for j, activity in enumerate(example.activities):
+            if choice_key(activity.type) not in activities:
+                c.problem(
+                    ("examples", i, "activities", j, "type"),
+                    f"'{activity.type}' is not an activity type of criteria.engagement",
+                )
 
 
 def _routes(

@@ -93,6 +93,11 @@ class GradeSpec(_Spec):
     when: str | None = None
     meaning: str | None = None
 
+    @field_validator("grade", mode="before")
+    @classmethod
+    def _grade_is_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
 
 class SegmentSpec(_Spec):
     name: Identifier

@@ -20,7 +20,10 @@ FieldType = Literal["text", "number", "integer", "boolean", "date", "choice"]
 
 # Characters trimmed from both ends of every value. Spelled out (rather than
 # "whitespace") so Python and Polars agree on exactly the same set.
-STRIP_CHARS = " \t\n\r\x0b\x0c\xa0"
+STRIP_CHARS = (
+    " \t\n\r\x0b\x0c\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
+)
 
 # Runs of these become one underscore in a choice: "Decision - Maker" -> "decision_maker".
 CHOICE_SEPARATORS = r"[\x20\x09\x0a\x0d\x0b\x0c\xa0_-]+"
@@ -66,20 +69,29 @@ def clean(raw: object) -> str | None:
 
 
 def choice_key(text: str) -> str:
-    """The comparable form of a choice: lower case, separators folded to one underscore."""
-    return _SEPARATORS.sub("_", text.lower()).strip("_")
+    """The comparable form of a choice: lower case, separators folded to one underscore.
+
+    Leading and trailing separators are kept (as one underscore), so "-1" stays
+    distinct from "1"; surrounding spaces are trimmed before this is called.
+    """
+    return _SEPARATORS.sub("_", text.lower())
+
+
+def column_key(name: str) -> str:
+    """How a column or payload key is matched to a field: "Decision Role " is decision_role."""
+    return choice_key(name.strip(STRIP_CHARS)).strip("_")
 
 
 def parse_number(text: str) -> float | None:
-    """A finite number within :data:`NUMBER_LIMIT`, or ``None``."""
+    """The number written, or ``None`` when it is not a number.
+
+    May be infinite for a huge exponent; callers bound it with :data:`NUMBER_LIMIT`.
+    """
     if _THOUSANDS.fullmatch(text):
         text = text.replace(",", "")
     elif not _NUMBER.fullmatch(text):
         return None
-    value = float(text)
-    if not abs(value) <= NUMBER_LIMIT:
-        return None
-    return value
+    return float(text)
 
 
 def parse_date(text: str) -> date | None:
@@ -108,17 +120,28 @@ def unparsable(name: str, text: str, expected: str) -> str:
     return f"{name}: '{text}' is not {expected}"
 
 
+def bounds(low: float | None, high: float | None) -> tuple[float, float]:
+    """A field's range, within the magnitude any number may have."""
+    return (
+        max(low, -NUMBER_LIMIT) if low is not None else -NUMBER_LIMIT,
+        min(high, NUMBER_LIMIT) if high is not None else NUMBER_LIMIT,
+    )
+
+
 def out_of_range(name: str, text: str, low: float | None, high: float | None) -> str:
     return f"{name}: '{text}' is out of range ({range_words(low, high)})"
 
 
 def range_words(low: float | None, high: float | None) -> str:
+    """The declared range in words; any number is within ±:data:`NUMBER_LIMIT`."""
+
     def show(x: float) -> str:
-        return str(int(x)) if float(x).is_integer() else str(x)
+        return f"{int(x):,}" if float(x).is_integer() else str(x)
 
     if low is not None and high is not None:
         return f"{show(low)} to {show(high)}"
     if low is not None:
         return f"{show(low)} or more"
-    assert high is not None
-    return f"{show(high)} or less"
+    if high is not None:
+        return f"{show(high)} or less"
+    return f"within ±{show(NUMBER_LIMIT)}"

@@ -164,7 +164,7 @@ def _duplicate_criteria(pb: Playbook) -> list[str]:
     out = []
     for a, b in itertools.combinations(pb.criteria, 2):
         same_place = a.segments == b.segments and a.dimension == b.dimension
-        if same_place and a.condition == _rebound(b.condition, a.condition):
+        if same_place and _canonical(a.condition) == _canonical(b.condition):
             out.append(
                 f"criteria '{a.name}' and '{b.name}' test the same condition and both add "
                 f"{a.dimension} points"
@@ -172,12 +172,19 @@ def _duplicate_criteria(pb: Playbook) -> list[str]:
     return out
 
 
-def _rebound(node: expr.Node, like: expr.Node) -> expr.Node:
-    """Positions differ between two identical texts; compare the trees without them."""
-    return node if _strip(node) != _strip(like) else like
-
-
-def _strip(node: expr.Node) -> str:
+def _canonical(node: expr.Node) -> str:
+    """A condition's meaning as text: positions dropped, lists and and/or terms in order."""
+    if isinstance(node, expr.InList):
+        values = sorted(_canonical(v) for v in node.values)
+        return f"in({_canonical(node.operand)},{values},{node.negate})"
+    if isinstance(node, expr.BoolOp):
+        return f"{node.op}({sorted(_canonical(i) for i in node.items)})"
+    if isinstance(node, expr.Not):
+        return f"not({_canonical(node.operand)})"
+    if isinstance(node, expr.Compare):
+        return f"cmp({_canonical(node.left)},{node.op},{_canonical(node.right)})"
+    if isinstance(node, expr.Is):
+        return f"is({_canonical(node.operand)},{node.what},{node.negate})"
     return re.sub(r"pos=\d+", "", repr(node))
 
 

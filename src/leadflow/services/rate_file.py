@@ -18,7 +18,14 @@ from typing import BinaryIO
 
 import polars as pl
 
-from leadflow.adapters.csv_files import ColumnMap, map_columns, read_text_csv
+from leadflow.adapters.csv_files import (
+    ColumnMap,
+    map_columns,
+    read_header,
+    read_text_csv,
+    sniff_delimiter,
+    write_header,
+)
 from leadflow.analytics.batch import RESULT_COLUMNS, join_text, rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
@@ -56,12 +63,21 @@ def rate_csv(
     started = time.perf_counter()
     summary = RateSummary()
     leads = read_text_csv(source)
+    header = read_header(Path(source), sniff_delimiter(Path(source)))
+    if len(header) != leads.width:
+        header = leads.columns
     summary.columns = map_columns(pb, leads.columns, mappings)
     summary.replaced = [c for c in RESULT_COLUMNS if c in leads.columns]
     for name in summary.replaced:
         if name in summary.columns.fields.values():
             raise InvalidInput(f"column '{name}' carries a field and would be overwritten")
+    kept = [
+        name
+        for name, column in zip(header, leads.columns, strict=True)
+        if column not in summary.replaced
+    ]
     leads = leads.drop(summary.replaced)
+    write_header(out, [*kept, *RESULT_COLUMNS])
     acts = None
     if activities is not None:
         acts, summary.activities, summary.activities_skipped = _read_activities(
@@ -87,7 +103,7 @@ def rate_csv(
             "route",
             join_text("reasons").alias("reasons"),
             join_text("data_issues").alias("data_issues"),
-        ).write_csv(out, include_header=offset == 0)
+        ).write_csv(out, include_header=False)
         if progress is not None:
             progress(min(offset + chunk_rows, total), total)
     summary.seconds = time.perf_counter() - started

@@ -1,0 +1,232 @@
+"""The database tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+The event log and the raw inquiries are the record; ``people.facts`` and
+``lead_state`` are projections of them that can be rebuilt with any playbook.
+
+::
+
+    inquiries ──┐ every inquiry exactly as received (payload), with source,
+                │ campaign, channel, received_at and idempotency key
+                ├─► people ◄── person_keys (email, phone, external ids: how a
+                │      │        person is found again)
+                │      └─► accounts (companies, by registrable domain / name)
+                ├─► merges (an inquiry joined an existing person: rule, score;
+                │           undone_at when split off again)
+    activities, answers ──► people
+    events: append-only log of what happened (captured, merged, rated, ...)
+    lead_state: the current rating per person (grade, score, route, reasons)
+    quarantine: what could not be processed, with its error, for replay
+    api_keys, forms: who may capture, and the forms that post here
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# 64-bit ids on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and must be
+# spelled INTEGER to be the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+When = DateTime(timezone=True)
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("domain", String(253), unique=True),
+    Column("name", String(300)),
+    Column("name_key", String(300), index=True),
+    Column("created_at", When, nullable=False),
+)
+
+people = Table(
+    "people",
+    metadata,
+    _id(),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(32)),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("name_key", String(400)),
+    Column("company", String(300)),
+    Column("company_key", String(300)),
+    Column("account_id", Id, ForeignKey("accounts.id")),
+    Column("facts", JSON, nullable=False, default=dict),
+    Column("inquiry_count", Integer, nullable=False, default=0),
+)
+
+# Exact identifiers: each (kind, value) belongs to one person. kind is email, phone or
+# external (value "source:id"): a source's own id identifies within that source.
+person_keys = Table(
+    "person_keys",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("value", String(400), primary_key=True),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+)
+
+# Blocking keys for fuzzy matching: the people of one company (by domain or name key),
+# compared by name only within their block.
+person_blocks = Table(
+    "person_blocks",
+    metadata,
+    Column("block", String(400), primary_key=True),
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Index("ix_person_blocks_person_id", "person_id"),
+)
+
+inquiries = Table(
+    "inquiries",
+    metadata,
+    _id(),
+    Column("received_at", When, nullable=False),
+    Column("channel", String(20), nullable=False),  # api | form | import | replay
+    Column("source", String(200), nullable=False),
+    Column("campaign", String(200)),
+    Column("form_key", String(64)),
+    Column("external_id", String(200)),
+    Column("idempotency_key", String(200)),
+    Column("payload", Text, nullable=False),
+    Column("person_id", Id, ForeignKey("people.id"), index=True),
+    Column("account_id", Id, ForeignKey("accounts.id")),
+    Column("batch", String(64)),
+    UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    _id(),
+    Column("at", When, nullable=False),
+    Column("inquiry_id", Id, ForeignKey("inquiries.id"), nullable=False, index=True),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("rule", String(40), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("detail", Text),
+    Column("undone_at", When),
+    Column("split_person_id", Id, ForeignKey("people.id")),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("at", When, nullable=False),
+    Column("source", String(200)),
+    Column("payload", Text),
+    Index("ix_activities_person_at", "person_id", "at"),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("field", String(100), nullable=False),
+    Column("value", Text),
+    Column("at", When, nullable=False),
+    Column("by", String(200)),
+    Column("channel", String(20)),  # form | call | email | api | import
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    Column("at", When, nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("person_id", Id, index=True),
+    Column("inquiry_id", Id),
+    Column("data", JSON),
+)
+
+lead_state = Table(
+    "lead_state",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("grade", String(20), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("route", String(20), nullable=False),
+    Column("fit", Float, nullable=False),
+    Column("qualification", Float, nullable=False),
+    Column("engagement", Float, nullable=False),
+    Column("segment", String(100)),
+    Column("reasons", JSON, nullable=False),
+    Column("data_issues", JSON, nullable=False),
+    Column("playbook_version", String(40), nullable=False),
+    Column("rated_at", When, nullable=False),
+    Index("ix_lead_state_grade", "grade"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    _id(),
+    Column("received_at", When, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("source", String(200)),
+    Column("form_key", String(64)),
+    Column("payload", Text, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("replayed_at", When),
+    Column("inquiry_id", Id, ForeignKey("inquiries.id")),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_hash", String(128), nullable=False),
+    Column("scope", String(20), nullable=False),
+    Column("name", String(200)),
+    Column("created_at", When, nullable=False),
+    Column("revoked_at", When),
+)
+
+forms = Table(
+    "forms",
+    metadata,
+    _id(),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("thank_you_url", String(2000)),
+    Column("field_map", JSON, nullable=False, default=dict),
+    Column("honeypot", String(100), nullable=False, default="website_url"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", When, nullable=False),
+)

@@ -1,0 +1,46 @@
+"""Storage tests run twice: on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``LEADFLOW_TEST_POSTGRES_URL`` (``make test`` starts one and sets
+it). Without it the PostgreSQL half is skipped locally and fails in CI, so CI can never
+pass while silently testing one database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from leadflow.adapters.store.engine import make_engine, upgrade
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test PostgreSQL: LEADFLOW_TEST_POSTGRES_URL is not set")
+        pytest.skip("set LEADFLOW_TEST_POSTGRES_URL (make test does) to run on PostgreSQL")
+    return url
+
+
+def _fresh_postgres(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'leadflow.db'}")
+    else:
+        engine = _fresh_postgres(_postgres_url())
+    upgrade(engine)
+    yield engine
+    engine.dispose()

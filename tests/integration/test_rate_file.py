@@ -1,0 +1,103 @@
+"""Rating a CSV file in-process: the columns in and out, and the errors for bad files.
+
+The end-to-end tests drive the same service through the command; these cover
+the corners that would cost a process each.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from leadflow.adapters.playbook_file import load_playbook
+from leadflow.errors import InvalidInput
+from leadflow.services.rate_file import RateSummary, rate_csv
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+BTD = load_playbook(
+    Path(__file__).resolve().parents[2] / "src" / "leadflow" / "playbooks" / "btd.yaml"
+)
+ADDED = ["grade", "score", "route", "reasons", "data_issues"]
+
+
+def rate_text(
+    tmp_path: Path, text: str, mappings: dict[str, str] | None = None
+) -> tuple[list[list[str]], RateSummary]:
+    path = tmp_path / "leads.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    out = io.BytesIO()
+    summary = rate_csv(BTD, path, out, now=NOW, mappings=mappings)
+    return list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"), newline=""))), summary
+
+
+def test_a_file_with_a_header_and_no_rows(tmp_path: Path) -> None:
+    rows, summary = rate_text(tmp_path, "id,budget\n")
+    assert rows == [["id", "budget", *ADDED]]
+    assert summary.rows == 0
+
+
+def test_the_summary_counts_grades_routes_and_issues(tmp_path: Path) -> None:
+    text = (
+        "budget,decision_role,timeframe_days,contact_me_now\n"
+        "approved,decision_maker,10,\n"
+        "none,researcher,soon,yes\n"
+        "planned,influencer,500,\n"
+    )
+    rows, summary = rate_text(tmp_path, text)
+    assert [r[4] for r in rows[1:]] == ["A", "D", "C"]
+    assert summary.grades == {"A": 1, "D": 1, "C": 1}
+    assert summary.routes == {"sales": 2, "nurture": 1}
+    assert summary.with_issues == 1
+    assert summary.issue_counts == {"timeframe_days": 1}
+
+
+def test_a_column_named_like_a_result_is_replaced(tmp_path: Path) -> None:
+    rows, summary = rate_text(tmp_path, "id,grade,budget\n1,old,approved\n")
+    assert rows[0] == ["id", "budget", *ADDED]
+    assert summary.replaced == ["grade"]
+
+
+def test_columns_match_fields_forgivingly(tmp_path: Path) -> None:
+    text = "Budget,Decision-Role,TIMEFRAME DAYS\napproved,Decision Maker,5\n"
+    rows, summary = rate_text(tmp_path, text)
+    assert rows[1][3] == "A"
+    assert summary.columns is not None
+    assert dict(summary.columns.fields) == {
+        "budget": "Budget",
+        "timeframe_days": "TIMEFRAME DAYS",
+        "decision_role": "Decision-Role",
+    }
+    assert list(summary.columns.missing) == ["contact_me_now"]
+
+
+def test_a_map_naming_a_column_the_file_lacks(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="--map names column 'Budget Status'"):
+        rate_text(tmp_path, "id,budget\n1,approved\n", {"Budget Status": "budget"})
+
+
+def test_a_map_naming_a_field_the_playbook_lacks(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="--map names field 'money'"):
+        rate_text(tmp_path, "id,Money\n1,approved\n", {"Money": "money"})
+
+
+def test_an_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="the file is empty"):
+        rate_text(tmp_path, "")
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("budget\nné\n".encode("utf-16"))
+    with pytest.raises(InvalidInput, match="not UTF-8") as caught:
+        rate_csv(BTD, path, io.BytesIO(), now=NOW)
+    assert str(path) in str(caught.value)
+
+
+def test_repeated_column_names_are_kept_as_written(tmp_path: Path) -> None:
+    rows, _ = rate_text(tmp_path, "id,Notes,Notes,budget\n1,a,b,approved\n")
+    assert rows[0] == ["id", "Notes", "Notes", "budget", *ADDED]
+    assert rows[1][:4] == ["1", "a", "b", "approved"]
