@@ -18,6 +18,7 @@ from leadflow.domain.playbook import Playbook
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from leadflow.services.capture import CaptureSettings
     from leadflow.services.uow import UnitOfWork
 
 BUNDLED_PLAYBOOKS = ("btd", "bant", "man", "b2b-saas")
@@ -50,3 +51,11 @@ def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
     from leadflow.services.uow import UnitOfWork
 
     return lambda: UnitOfWork(engine)
+
+
+def capture_settings(settings: Settings) -> CaptureSettings:
+    from leadflow.services.capture import CaptureSettings
+
+    return CaptureSettings(
+        region=settings.default_region.upper(), name_threshold=settings.match_name_threshold
+    )

@@ -163,8 +163,8 @@ def _compare(
             want.qualification,
             want.engagement,
         ), (lead, got, want)
-        assert tuple(got["reasons"]) == want.reasons, (lead, got, want)
-        assert tuple(got["data_issues"]) == want.data_issues, (lead, got, want)
+        assert got["reasons"] == "; ".join(want.reasons), (lead, got, want)
+        assert got["data_issues"] == "; ".join(want.data_issues), (lead, got, want)
 
 
 @pytest.mark.parametrize("name", sorted(PLAYBOOKS))

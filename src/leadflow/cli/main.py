@@ -247,3 +247,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)
+
+
+# The database commands register themselves on `app`.
+from leadflow.cli import store_commands  # noqa: E402, F401

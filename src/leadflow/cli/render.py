@@ -105,13 +105,15 @@ def print_rate_summary(
 
 
 @contextmanager
-def progress_bar(console: Console, show: bool) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(
+    console: Console, show: bool, label: str = "rating"
+) -> Iterator[Callable[[int, int], None] | None]:
     """A progress callback ``(done, total)`` drawing a bar on a terminal, else ``None``."""
     if not show:
         yield None
         return
     with Progress(
-        TextColumn("rating"),
+        TextColumn(label),
         BarColumn(),
         TextColumn("{task.completed:,}/{task.total:,} rows"),
         TimeRemainingColumn(),

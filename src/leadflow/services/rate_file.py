@@ -26,11 +26,13 @@ from leadflow.adapters.csv_files import (
     sniff_delimiter,
     write_header,
 )
-from leadflow.analytics.batch import RESULT_COLUMNS, join_text, rate_frame
+from leadflow.analytics.batch import RESULT_COLUMNS, rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
 
 CHUNK_ROWS = 250_000
+ISSUE_FIELD = r"(?:^|; )([a-z][a-z0-9_]*): "
+"""Each data issue starts with the field it is about."""
 Progress = Callable[[int, int], None]
 
 
@@ -101,8 +103,8 @@ def rate_csv(
             "grade",
             "score",
             "route",
-            join_text("reasons").alias("reasons"),
-            join_text("data_issues").alias("data_issues"),
+            "reasons",
+            "data_issues",
         ).write_csv(out, include_header=False)
         if progress is not None:
             progress(min(offset + chunk_rows, total), total)
@@ -115,10 +117,11 @@ def _tally(summary: RateSummary, rated: pl.DataFrame) -> None:
         summary.grades[grade] += count
     for route, count in rated["route"].value_counts().iter_rows():
         summary.routes[route] += count
-    summary.with_issues += int((rated["data_issues"].list.len() > 0).sum())
+    summary.with_issues += int((rated["data_issues"].str.len_bytes() > 0).sum())
     facts = (
-        rated.select(pl.col("data_issues").explode().str.extract(r"^([a-z0-9_]+): ", 1))
+        rated.select(pl.col("data_issues").str.extract_all(ISSUE_FIELD).explode())
         .drop_nulls()
+        .select(pl.col("data_issues").str.extract(ISSUE_FIELD, 1))
         .to_series()
         .value_counts()
     )

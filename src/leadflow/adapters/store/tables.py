@@ -116,7 +116,8 @@ inquiries = Table(
     Column("form_key", String(64)),
     Column("external_id", String(200)),
     Column("idempotency_key", String(200)),
-    Column("payload", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # exactly as received
+    Column("fields", JSON, nullable=False),  # the fields parsed from it
     Column("person_id", Id, ForeignKey("people.id"), index=True),
     Column("account_id", Id, ForeignKey("accounts.id")),
     Column("batch", String(64)),
@@ -194,11 +195,13 @@ quarantine = Table(
     "quarantine",
     metadata,
     _id(),
+    # Unbounded text: the quarantine must take whatever the rest of the database refused.
     Column("received_at", When, nullable=False),
-    Column("channel", String(20), nullable=False),
-    Column("source", String(200)),
-    Column("form_key", String(64)),
-    Column("payload", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("source", Text),
+    Column("form_key", Text),
+    Column("payload", Text, nullable=False),  # exactly as received
+    Column("fields", JSON),  # the fields parsed from it, when it could be parsed
     Column("reason", String(40), nullable=False),
     Column("error", Text, nullable=False),
     Column("replayed_at", When),

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-23 05:28:52.493488
+Revises: (none)
+Create Date: 2026-11-23 05:40:17.173019
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=200), nullable=True),
         sa.Column("idempotency_key", sa.String(length=200), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column(
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
@@ -298,10 +299,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("channel", sa.String(length=20), nullable=False),
-        sa.Column("source", sa.String(length=200), nullable=True),
-        sa.Column("form_key", sa.String(length=64), nullable=True),
+        sa.Column("channel", sa.Text(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("form_key", sa.Text(), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=True),
         sa.Column("reason", sa.String(length=40), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,285 @@
+"""Commands over the database: init, import, import-activities, merges, unmerge,
+quarantine, export. The database is ``LEADFLOW_DATABASE_URL`` (default ./leadflow.db);
+its schema is brought up to date on first use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.config import Settings
+from leadflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+quarantine_app = typer.Typer(help="Inquiries that could not be processed: list, show, replay.")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _engine(settings: Settings) -> Engine:
+    from leadflow.bootstrap import engine_for
+
+    return engine_for(settings)
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"'{item}': write it as name=value", where=option)
+        found[key.strip()] = value
+    return found
+
+
+@app.command()
+def init() -> None:
+    """Create the database (or bring its schema up to date) and say where it is."""
+    settings = Settings()
+    _engine(settings)
+    err.print(f"The database is ready: [bold]{escape(settings.database_url)}[/]")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="Inquiries, one per row.")],
+    source: Annotated[str, typer.Option(help="Where these came from, e.g. 'expo-2026'.")],
+    preset: Annotated[
+        str, typer.Option(help="Column names of: generic, salesforce, hubspot.")
+    ] = "generic",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Map a column: 'Column Name=field'. Repeatable."),
+    ] = None,
+    campaign: Annotated[str | None, typer.Option(help="Campaign for every row.")] = None,
+    playbook: PlaybookOption = None,
+) -> None:
+    """Capture every row of a CSV file as an inquiry: consolidate, rate, quarantine the rest."""
+    from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
+    from leadflow.cli.render import progress_bar
+    from leadflow.services.imports import import_csv
+
+    settings = Settings()
+    pb = load_active_playbook(playbook, settings)
+    engine = _engine(settings)
+    with progress_bar(err, err.is_terminal, "importing") as advance:
+        summary = import_csv(
+            uow_factory(engine),
+            pb,
+            file,
+            source=source,
+            now=datetime.now(UTC),
+            settings=capture_settings(settings),
+            preset=preset,
+            mappings=_pairs(mapping, "--map"),
+            campaign=campaign,
+            progress=advance,
+        )
+    table = Table(title=f"Imported {escape(str(file))} in {summary.seconds:.1f}s")
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    table.add_row("rows read", f"{summary.rows:,}")
+    table.add_row("new people", f"{summary.new_people:,}")
+    for rule, n in summary.merged.most_common():
+        table.add_row(f"merged into existing people ({rule})", f"{n:,}")
+    for reason, n in summary.quarantined.most_common():
+        table.add_row(f"quarantined ({reason})", f"{n:,}")
+    err.print(table)
+    if summary.quarantined:
+        err.print("See them with [bold]leadflow quarantine list[/]; fix and replay each one.")
+
+
+@app.command("import-activities")
+def import_activities(
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv")],
+    source: Annotated[str | None, typer.Option(help="Where the activities came from.")] = None,
+    playbook: PlaybookOption = None,
+) -> None:
+    """Record activities from a CSV: type, at, and person_id, email, phone or external_id."""
+    from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
+    from leadflow.services.activity_import import import_activity_csv
+
+    settings = Settings()
+    pb = load_active_playbook(playbook, settings)
+    done, skipped = import_activity_csv(
+        uow_factory(_engine(settings)),
+        pb,
+        file,
+        capture_settings(settings),
+        source,
+        datetime.now(UTC),
+    )
+    err.print(f"Recorded {done:,} activities; skipped {len(skipped):,}.")
+    for line in skipped[:10]:
+        err.print(f"  [yellow]skipped[/] {escape(line)}")
+
+
+@app.command()
+def merges(
+    person: Annotated[int | None, typer.Option(help="Only merges into this person.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+) -> None:
+    """List merges: which inquiry joined which person, by which rule and score."""
+    from leadflow.bootstrap import uow_factory
+    from leadflow.services.merges import list_merges
+
+    with uow_factory(_engine(Settings()))() as uow:
+        rows = list_merges(uow.store, limit, person)
+    table = Table()
+    for column in ("merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            str(r.at)[:19],
+            str(r.inquiry_id),
+            str(r.person_id),
+            r.rule,
+            f"{r.score:.2f}",
+            escape(r.detail or ""),
+            "yes" if r.undone_at else "",
+        )
+    out.print(table)
+
+
+@app.command()
+def unmerge(
+    merge_id: Annotated[int, typer.Argument(metavar="ID", help="The merge to undo.")],
+    playbook: PlaybookOption = None,
+) -> None:
+    """Undo a merge: the inquiry becomes a person of its own; both are rebuilt and rated."""
+    from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
+    from leadflow.services.merges import unmerge as undo
+
+    settings = Settings()
+    pb = load_active_playbook(playbook, settings)
+    with uow_factory(_engine(settings))() as uow:
+        done = undo(uow.store, pb, merge_id, capture_settings(settings), datetime.now(UTC))
+        uow.commit()
+    err.print(
+        f"Undid merge {done.merge_id}: inquiry {done.inquiry_id} is now person "
+        f"{done.new_person_id}; person {done.kept_person_id} was rebuilt."
+    )
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    all_items: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+) -> None:
+    """Inquiries waiting in the quarantine, with why."""
+    from leadflow.bootstrap import uow_factory
+
+    with uow_factory(_engine(Settings()))() as uow:
+        rows = uow.store.quarantined(include_replayed=all_items, limit=limit)
+    table = Table()
+    for column in ("id", "received", "channel", "source", "reason", "error"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            str(r.received_at)[:19],
+            r.channel,
+            escape(r.source or ""),
+            r.reason,
+            escape(r.error[:100]),
+        )
+    out.print(table)
+    if not rows:
+        err.print("The quarantine is empty.")
+
+
+@quarantine_app.command("show")
+def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """One quarantined inquiry: the payload exactly as received, and the error."""
+    from leadflow.bootstrap import uow_factory
+    from leadflow.services.quarantine import item
+
+    with uow_factory(_engine(Settings()))() as uow:
+        row = item(uow, item_id)
+    data = {
+        "id": row.id,
+        "received_at": str(row.received_at),
+        "channel": row.channel,
+        "source": row.source,
+        "form_key": row.form_key,
+        "reason": row.reason,
+        "error": row.error,
+        "payload": row.payload,
+        "fields": row.fields,
+        "replayed_at": str(row.replayed_at) if row.replayed_at else None,
+        "inquiry_id": row.inquiry_id,
+    }
+    out.print_json(json.dumps(data, default=str))
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    item_id: Annotated[int, typer.Argument(metavar="ID")],
+    fix: Annotated[
+        list[str] | None, typer.Option("--set", help="Fix a field: name=value. Repeatable.")
+    ] = None,
+    payload: Annotated[
+        Path | None, typer.Option(help="Replace the fields with this JSON object file.")
+    ] = None,
+    playbook: PlaybookOption = None,
+) -> None:
+    """Fix and replay a quarantined inquiry through the normal capture path."""
+    from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
+    from leadflow.services.quarantine import replay
+
+    settings = Settings()
+    pb = load_active_playbook(playbook, settings)
+    replacement = None
+    if payload is not None:
+        try:
+            replacement = json.loads(payload.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InvalidInput(f"cannot read a JSON object: {error}", where=str(payload)) from None
+        if not isinstance(replacement, dict):
+            raise InvalidInput("must hold one JSON object", where=str(payload))
+    with uow_factory(_engine(settings))() as uow:
+        done = replay(
+            uow,
+            pb,
+            item_id,
+            capture_settings(settings),
+            datetime.now(UTC),
+            _pairs(fix, "--set"),
+            replacement,
+        )
+    result = done.result
+    if result.quarantined:
+        err.print(f"[red]Still failing:[/] {escape(result.error or '')}")
+        raise typer.Exit(1)
+    err.print(
+        f"Replayed {item_id}: inquiry {result.inquiry_id}, person {result.person_id}, "
+        f"grade {result.grade} -> {result.route}."
+    )
+
+
+@app.command("export")
+def export_(
+    what: Annotated[str, typer.Argument(help="inquiries, people or accounts")],
+    output: Annotated[str, typer.Option("--output", "-o", help="CSV file, or - for stdout.")],
+) -> None:
+    """Export inquiries, people or accounts as CSV."""
+    from leadflow.services.export import export
+
+    engine = _engine(Settings())
+    if output == "-":
+        rows = export(engine, what, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:
+        with Path(output).open("wb") as handle:
+            rows = export(engine, what, handle)
+        err.print(f"Wrote {rows:,} {what} to [bold]{escape(output)}[/].")

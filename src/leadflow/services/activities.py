@@ -1,0 +1,110 @@
+"""Record what people do (page views, downloads, email replies, webinars, calls...).
+
+An activity is tied to a person by ``person_id``, email, phone or a source's
+external id, stored, logged, and the lead is rated again: engagement decays
+with time, so each activity can move a prospect towards sales.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadflow.adapters.identity.normalise import normalise_email, normalise_phone
+from leadflow.adapters.store.repository import Store
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.rating import activity_key, as_utc
+from leadflow.domain.values import clean
+from leadflow.errors import InvalidInput, NotFound
+from leadflow.services.capture import CaptureSettings, rerate
+
+ACTIVITY_TYPES = (
+    "page_view",
+    "pricing_page_view",
+    "content_download",
+    "email_open",
+    "email_click",
+    "email_reply",
+    "webinar_registered",
+    "webinar_attended",
+    "community_post",
+    "call",
+    "meeting",
+    "trial_signup",
+)
+
+
+@dataclass(frozen=True)
+class RecordActivity:
+    type: str
+    at: datetime
+    person_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = None  # "source:id"
+    source: str | None = None
+    details: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    activity_id: int
+    person_id: int
+    grade: str
+    route: str
+    engagement: float
+
+
+def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings) -> int:
+    """The person an activity belongs to, by id, email, phone or external id."""
+    if cmd.person_id is not None:
+        if store.person(cmd.person_id) is None:
+            raise NotFound(f"no person {cmd.person_id}")
+        return cmd.person_id
+    tried = []
+    email, _ = normalise_email(cmd.email)
+    if email:
+        tried.append(f"email {email}")
+        found = store.person_by_key("email", email)
+        if found is not None:
+            return found
+    phone, _ = normalise_phone(cmd.phone, settings.region)
+    if phone:
+        tried.append(f"phone {phone}")
+        found = store.person_by_key("phone", phone)
+        if found is not None:
+            return found
+    if cmd.external_id:
+        tried.append(f"external id {cmd.external_id}")
+        found = store.person_by_key("external", cmd.external_id)
+        if found is not None:
+            return found
+    if not tried:
+        raise InvalidInput("an activity needs person_id, email, phone or external_id")
+    raise NotFound(f"no person with {' or '.join(tried)}")
+
+
+def record_activity(
+    store: Store, pb: Playbook, cmd: RecordActivity, settings: CaptureSettings, now: datetime
+) -> Recorded:
+    kind = activity_key(clean(cmd.type) or "")
+    if not kind:
+        raise InvalidInput("an activity needs a type", where="type")
+    person_id = find_person_for(store, cmd, settings)
+    at = as_utc(cmd.at)
+    activity_id = store.insert_activity(
+        {
+            "person_id": person_id,
+            "type": kind,
+            "at": at,
+            "source": cmd.source,
+            "payload": json.dumps(dict(cmd.details or {}), ensure_ascii=False, default=str),
+        }
+    )
+    store.append_event(
+        "activity.recorded", at, person_id, None, {"type": kind, "source": cmd.source}
+    )
+    rating = rerate(store, pb, person_id, max(as_utc(now), at))
+    return Recorded(activity_id, person_id, rating.grade, rating.route, rating.engagement)

@@ -1,0 +1,81 @@
+"""``leadflow import-activities``: record activities from a CSV file.
+
+Columns: ``type``, ``at`` (ISO 8601; UTC when no zone is given), and one of
+``person_id``, ``email``, ``phone``, ``external_id`` (``source:id``) to find the person.
+Rows that name no known person or cannot be read are skipped and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from leadflow.adapters.csv_files import read_text_csv
+from leadflow.domain.playbook import Playbook
+from leadflow.errors import InvalidInput, LeadflowError
+from leadflow.services.activities import RecordActivity, record_activity
+from leadflow.services.capture import CaptureSettings
+from leadflow.services.uow import UnitOfWork
+
+BATCH = 1_000
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def import_activity_csv(
+    uow_factory: Callable[[], UnitOfWork],
+    pb: Playbook,
+    path: Path,
+    settings: CaptureSettings,
+    source: str | None,
+    now: datetime,
+) -> tuple[int, list[str]]:
+    frame = read_text_csv(path)
+    needed = {"type", "at"}
+    if not needed <= set(frame.columns):
+        missing = ", ".join(sorted(needed - set(frame.columns)))
+        raise InvalidInput(
+            f"an activities file needs the columns type and at; missing: {missing}", where=str(path)
+        )
+    if not {"person_id", "email", "phone", "external_id"} & set(frame.columns):
+        raise InvalidInput(
+            "an activities file needs person_id, email, phone or external_id", where=str(path)
+        )
+    done, skipped = 0, []
+    rows = frame.to_dicts()
+    for offset in range(0, len(rows), BATCH):
+        with uow_factory() as uow:
+            for line, row in enumerate(rows[offset : offset + BATCH], start=offset + 2):
+                at = parse_time(row.get("at"))
+                if at is None:
+                    skipped.append(f"line {line}: 'at' is not an ISO 8601 time: {row.get('at')!r}")
+                    continue
+                person = row.get("person_id")
+                cmd = RecordActivity(
+                    type=row.get("type") or "",
+                    at=at,
+                    person_id=int(person) if person and person.isdigit() else None,
+                    email=row.get("email"),
+                    phone=row.get("phone"),
+                    external_id=row.get("external_id"),
+                    source=source or row.get("source"),
+                )
+                savepoint = uow.store.connection.begin_nested()
+                try:
+                    record_activity(uow.store, pb, cmd, settings, now)
+                    savepoint.commit()
+                    done += 1
+                except LeadflowError as error:
+                    savepoint.rollback()
+                    skipped.append(f"line {line}: {error}")
+            uow.commit()
+    return done, skipped

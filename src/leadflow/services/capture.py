@@ -1,0 +1,367 @@
+"""Capture one inquiry: keep it, find its person, update the facts, rate the lead.
+
+Every source (the API, web forms, imported files, replays from quarantine)
+comes through :func:`capture`, so the same definition applies to all:
+
+1. An ``Idempotency-Key`` seen before returns the first result, untouched.
+2. The payload is stored exactly as received, before any cleaning.
+3. Identity is normalised (email, phone, names, company, domain); an inquiry
+   with no email, no phone and no external id goes to the quarantine.
+4. The person is found (``identity.find_person``) or created; a join is
+   recorded as a merge that ``unmerge`` can undo.
+5. The person's facts become the latest non-blank value of each playbook
+   field, and the lead is rated with the active playbook; the rating, its
+   reasons and the playbook version are stored and logged as events.
+
+A value the database refuses rolls the inquiry back and quarantines it with
+the error, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+
+from leadflow.adapters.identity.normalise import Normalised, normalise
+from leadflow.adapters.store.repository import Store, dumps
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.rating import Activity, Rating, rate
+from leadflow.domain.values import clean, column_key
+from leadflow.services import identity
+from leadflow.services.uow import UnitOfWork
+
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "e_mail", "email_address", "mail"),
+    "phone": ("phone", "phone_number", "telephone", "tel", "mobile", "mobile_phone", "cell"),
+    "first_name": ("first_name", "firstname", "given_name", "forename"),
+    "last_name": ("last_name", "lastname", "surname", "family_name"),
+    "name": ("name", "full_name", "contact_name"),
+    "company": ("company", "company_name", "organisation", "organization", "account_name"),
+    "website": ("website", "url", "company_website", "web_site", "domain"),
+    "title": ("title", "job_title"),
+    "external_id": ("external_id", "id", "record_id"),
+    "campaign": ("campaign", "utm_campaign", "campaign_name"),
+}
+_ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
+
+
+@dataclass(frozen=True)
+class CaptureInquiry:
+    """One inquiry as it arrived: its parsed fields and the exact text received."""
+
+    fields: Mapping[str, object]
+    raw: str
+    source: str
+    channel: str
+    received_at: datetime
+    campaign: str | None = None
+    form_key: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Captured:
+    inquiry_id: int | None = None
+    person_id: int | None = None
+    grade: str | None = None
+    route: str | None = None
+    merged: str | None = None  # the rule that joined an existing person
+    quarantine_id: int | None = None
+    error: str | None = None
+    repeated: bool = False  # an idempotent retry: this is the first result
+
+    @property
+    def quarantined(self) -> bool:
+        return self.quarantine_id is not None
+
+
+@dataclass
+class CaptureSettings:
+    region: str = "US"
+    name_threshold: float = identity.DEFAULT_NAME_THRESHOLD
+    now: Callable[[], datetime] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def split_fields(
+    pb: Playbook, fields: Mapping[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Identity fields (email, phone, name...) and playbook facts, from any spelling of names."""
+    ident: dict[str, object] = {}
+    facts: dict[str, object] = {}
+    columns = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
+    for key, value in fields.items():
+        norm = column_key(str(key))
+        if norm in pb.fields:
+            facts[norm] = value
+            continue
+        owner = next((name for name, cols in columns.items() if norm in cols), None)
+        if owner is not None:
+            facts[owner] = value
+        elif norm in _ALIASES and _ALIASES[norm] not in ident:
+            ident[_ALIASES[norm]] = value
+    return ident, facts
+
+
+def _names(ident: Mapping[str, object]) -> tuple[object, object]:
+    first, last = ident.get("first_name"), ident.get("last_name")
+    full = clean(ident.get("name"))
+    if full and not clean(first) and not clean(last):
+        parts = full.split()
+        return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
+    return first, last
+
+
+def identify(cmd: CaptureInquiry, ident: Mapping[str, object], region: str) -> identity.Identity:
+    first, last = _names(ident)
+    norm: Normalised = normalise(
+        ident.get("email"),
+        ident.get("phone"),
+        first,
+        last,
+        ident.get("company"),
+        ident.get("website"),
+        region=region,
+    )
+    external = clean(ident.get("external_id"))
+    return identity.Identity(norm, f"{cmd.source}:{external}" if external else None)
+
+
+def capture(
+    uow: UnitOfWork, pb: Playbook, cmd: CaptureInquiry, settings: CaptureSettings
+) -> Captured:
+    """Capture, commit, and on a refused value quarantine instead (its own commit)."""
+    try:
+        result = capture_in(uow.store, pb, cmd, settings)
+        uow.commit()
+        return result
+    except IntegrityError as error:
+        uow.rollback()
+        if cmd.idempotency_key:
+            first = _repeat(uow.store, cmd.idempotency_key)
+            if first is not None:
+                return first
+        return _quarantine_after(uow, cmd, error)
+    except (DBAPIError, StatementError) as error:
+        uow.rollback()
+        return _quarantine_after(uow, cmd, error)
+
+
+def _quarantine_after(uow: UnitOfWork, cmd: CaptureInquiry, error: Exception) -> Captured:
+    message = str(getattr(error, "orig", None) or error).splitlines()[0]
+    item = quarantine(uow.store, cmd, "database", f"the database refused the inquiry: {message}")
+    uow.commit()
+    return Captured(quarantine_id=item, error=message)
+
+
+def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> int:
+    return store.insert_quarantine(
+        {
+            "received_at": cmd.received_at,
+            "channel": cmd.channel,
+            "source": cmd.source,
+            "form_key": cmd.form_key,
+            "payload": cmd.raw,
+            "fields": _jsonable(cmd.fields),
+            "reason": reason,
+            "error": error,
+        }
+    )
+
+
+def _repeat(store: Store, key: str) -> Captured | None:
+    row = store.inquiry_by_idempotency_key(key)
+    if row is None:
+        return None
+    state = store.rating(row.person_id) if row.person_id is not None else None
+    return Captured(
+        inquiry_id=row.id,
+        person_id=row.person_id,
+        grade=state.grade if state else None,
+        route=state.route if state else None,
+        repeated=True,
+    )
+
+
+def capture_in(
+    store: Store, pb: Playbook, cmd: CaptureInquiry, settings: CaptureSettings
+) -> Captured:
+    """Capture inside the caller's transaction (imports use it for many rows at once)."""
+    if cmd.idempotency_key:
+        first = _repeat(store, cmd.idempotency_key)
+        if first is not None:
+            return first
+    ident_fields, facts = split_fields(pb, cmd.fields)
+    who = identify(cmd, ident_fields, settings.region)
+    if not who.identifiable:
+        problems = [p for p in (who.norm.email_issue, who.norm.phone_issue) if p]
+        detail = "; ".join(problems) if problems else "the inquiry has no email, phone or id"
+        item = quarantine(store, cmd, "no_identity", f"cannot tell who this is: {detail}")
+        return Captured(quarantine_id=item, error=detail)
+    campaign = cmd.campaign or clean(ident_fields.get("campaign"))
+    inquiry_id = store.insert_inquiry(
+        {
+            "received_at": cmd.received_at,
+            "channel": cmd.channel,
+            "source": cmd.source,
+            "campaign": campaign,
+            "form_key": cmd.form_key,
+            "external_id": clean(ident_fields.get("external_id")),
+            "idempotency_key": cmd.idempotency_key,
+            "payload": cmd.raw,
+            "fields": _jsonable(cmd.fields),
+        }
+    )
+    match = identity.find_person(store, who, settings.name_threshold)
+    if match is None:
+        person_id = new_person(store, cmd.received_at)
+    else:
+        person_id = match.person_id
+        store.insert_merge(
+            {
+                "at": cmd.received_at,
+                "inquiry_id": inquiry_id,
+                "person_id": person_id,
+                "rule": match.rule,
+                "score": match.score,
+                "detail": match.detail,
+            }
+        )
+        store.append_event(
+            "person.merged",
+            cmd.received_at,
+            person_id,
+            inquiry_id,
+            {"rule": match.rule, "score": match.score, "detail": match.detail},
+        )
+    account_id = account_for(store, who, cmd.received_at)
+    apply_inquiry(store, person_id, who, facts, account_id, cmd.received_at)
+    store.set_inquiry_person(inquiry_id, person_id, account_id)
+    store.append_event(
+        "inquiry.captured",
+        cmd.received_at,
+        person_id,
+        inquiry_id,
+        {
+            "source": cmd.source,
+            "channel": cmd.channel,
+            "campaign": campaign,
+            "facts": _jsonable(facts),
+        },
+    )
+    rating = rerate(store, pb, person_id, cmd.received_at)
+    return Captured(
+        inquiry_id=inquiry_id,
+        person_id=person_id,
+        grade=rating.grade,
+        route=rating.route,
+        merged=match.rule if match else None,
+    )
+
+
+def _jsonable(facts: Mapping[str, object]) -> dict[str, object]:
+    return json.loads(dumps(dict(facts)))  # type: ignore[no-any-return]
+
+
+def new_person(store: Store, at: datetime) -> int:
+    return store.insert_person(
+        {"created_at": at, "updated_at": at, "facts": {}, "inquiry_count": 0}
+    )
+
+
+def account_for(store: Store, who: identity.Identity, at: datetime) -> int | None:
+    norm = who.norm
+    if norm.domain:
+        found = store.account_by_domain(norm.domain)
+        if found is not None:
+            return found
+        return store.insert_account(
+            {
+                "domain": norm.domain,
+                "name": norm.company,
+                "name_key": norm.company_key,
+                "created_at": at,
+            }
+        )
+    if norm.company_key:
+        found = store.account_by_name_key(norm.company_key)
+        if found is not None:
+            return found
+        return store.insert_account(
+            {"domain": None, "name": norm.company, "name_key": norm.company_key, "created_at": at}
+        )
+    return None
+
+
+def apply_inquiry(
+    store: Store,
+    person_id: int,
+    who: identity.Identity,
+    facts: Mapping[str, object],
+    account_id: int | None,
+    at: datetime,
+) -> None:
+    """Fold one inquiry into its person: identifiers, names, company, facts."""
+    person = store.person(person_id)
+    assert person is not None
+    norm = who.norm
+    merged = dict(person.facts)
+    merged.update({k: clean(v) for k, v in facts.items() if clean(v) is not None})
+    values: dict[str, Any] = {
+        "facts": merged,
+        "updated_at": at,
+        "inquiry_count": person.inquiry_count + 1,
+        "email": person.email or norm.email,
+        "phone": person.phone or norm.phone,
+        "first_name": norm.first_name or person.first_name,
+        "last_name": norm.last_name or person.last_name,
+        "name_key": norm.name_key or person.name_key,
+        "company": norm.company or person.company,
+        "company_key": norm.company_key or person.company_key,
+        "account_id": account_id or person.account_id,
+    }
+    store.update_person(person_id, values)
+    store.add_keys(person_id, who.keys)
+    store.add_blocks(person_id, who.blocks)
+
+
+def rerate(store: Store, pb: Playbook, person_id: int, now: datetime) -> Rating:
+    """Rate the person's current facts and activities; store and log the rating."""
+    person = store.person(person_id)
+    assert person is not None
+    activities = [Activity(kind, at) for kind, at in store.activities_of(person_id)]
+    rating = rate(pb, person.facts, activities, now=now)
+    store.save_rating(
+        person_id,
+        {
+            "grade": rating.grade,
+            "score": rating.score,
+            "route": rating.route,
+            "fit": rating.fit,
+            "qualification": rating.qualification,
+            "engagement": rating.engagement,
+            "segment": rating.segment,
+            "reasons": list(rating.reasons),
+            "data_issues": list(rating.data_issues),
+            "playbook_version": rating.playbook_version,
+            "rated_at": now,
+        },
+    )
+    store.append_event(
+        "lead.rated",
+        now,
+        person_id,
+        None,
+        {
+            "grade": rating.grade,
+            "route": rating.route,
+            "score": rating.score,
+            "playbook_version": rating.playbook_version,
+        },
+    )
+    return rating

@@ -1,0 +1,113 @@
+"""Who is this inquiry from? Find the person it belongs to, or decide it is someone new.
+
+Rules, in order; the first that finds someone wins, and the merge records it:
+
+1. ``external_id``: a source's own id for the record (``source:id``).
+2. ``email``: the same normalised address. A *role address* (info@, sales@...)
+   is shared by colleagues, so it only joins when the names agree or one is
+   missing.
+3. ``phone``: the same number in E.164.
+4. ``fuzzy_name``: within the same company (registrable domain, else company
+   name without legal suffixes), a name similar enough (rapidfuzz ratio of the
+   nickname-folded name keys, at least ``match_name_threshold``).
+
+Exact identifiers belong to one person each; an identifier already owned by
+someone else is not moved (that would silently merge two existing people).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from leadflow.adapters.identity.normalise import Normalised
+from leadflow.adapters.store.repository import Store
+
+DEFAULT_NAME_THRESHOLD = 90.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What identifies one inquiry's sender."""
+
+    norm: Normalised
+    external: str | None  # "source:id"
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        """Exact identifiers to record for the person."""
+        keys: list[tuple[str, str]] = []
+        if self.external:
+            keys.append(("external", self.external))
+        if self.norm.email:
+            keys.append(("email", self.norm.email))
+        if self.norm.phone:
+            keys.append(("phone", self.norm.phone))
+        return keys
+
+    @property
+    def blocks(self) -> list[str]:
+        blocks = []
+        if self.norm.domain:
+            blocks.append(f"domain:{self.norm.domain}")
+        if self.norm.company_key:
+            blocks.append(f"company:{self.norm.company_key}")
+        return blocks
+
+    @property
+    def identifiable(self) -> bool:
+        return bool(self.norm.email or self.norm.phone or self.external)
+
+
+@dataclass(frozen=True)
+class Match:
+    person_id: int
+    rule: str
+    score: float
+    detail: str
+
+
+def names_agree(a: str | None, b: str | None, threshold: float) -> bool:
+    """Two name keys are the same person's; a missing name cannot disagree."""
+    if not a or not b:
+        return True
+    return fuzz.ratio(a, b) >= threshold
+
+
+def find_person(
+    store: Store, who: Identity, threshold: float = DEFAULT_NAME_THRESHOLD
+) -> Match | None:
+    if who.external:
+        found = store.person_by_key("external", who.external)
+        if found is not None:
+            return Match(found, "external_id", 1.0, who.external)
+    email = who.norm.email
+    if email:
+        found = store.person_by_key("email", email)
+        if found is not None:
+            if not who.norm.role_address:
+                return Match(found, "email", 1.0, email)
+            person = store.person(found)
+            if person is not None and names_agree(person.name_key, who.norm.name_key, threshold):
+                return Match(found, "role_email", 1.0, f"{email}, same name")
+    if who.norm.phone:
+        found = store.person_by_key("phone", who.norm.phone)
+        if found is not None:
+            return Match(found, "phone", 1.0, who.norm.phone)
+    return _fuzzy(store, who, threshold)
+
+
+def _fuzzy(store: Store, who: Identity, threshold: float) -> Match | None:
+    name = who.norm.name_key
+    if not name:
+        return None
+    best: Match | None = None
+    for block in who.blocks:
+        for person_id, other in store.block_members(block):
+            if not other:
+                continue
+            score = fuzz.ratio(name, other)
+            if score >= threshold and (best is None or score > best.score * 100):
+                best = Match(person_id, "fuzzy_name", score / 100, f"{block}: '{name}' ~ '{other}'")
+    return best

@@ -1,0 +1,106 @@
+"""The quarantine: inquiries leadflow could not process, kept with their error.
+
+A person fixes one (``--set field=value`` on top of what was received, or a
+corrected JSON object) and replays it through the same capture path. A replay
+that fails again stays in the quarantine with the new error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, StatementError
+
+from leadflow.adapters.store.repository import Record
+from leadflow.domain.playbook import Playbook
+from leadflow.errors import Conflict, InvalidInput, NotFound
+from leadflow.services.capture import (
+    Captured,
+    CaptureInquiry,
+    CaptureSettings,
+    capture_in,
+    identify,
+    split_fields,
+)
+from leadflow.services.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Replayed:
+    item_id: int
+    result: Captured
+
+
+def item(uow: UnitOfWork, item_id: int) -> Record:
+    found = uow.store.quarantine_item(item_id)
+    if found is None:
+        raise NotFound(f"no quarantined inquiry {item_id} (see 'leadflow quarantine list')")
+    return found
+
+
+def fields_of(row: Record) -> dict[str, Any]:
+    """What the inquiry said: its parsed fields, else its payload read as JSON."""
+    if row.fields is not None:
+        return dict(row.fields)
+    try:
+        value = json.loads(row.payload)
+    except ValueError:
+        raise InvalidInput(
+            "the payload could not be read; replay it with --payload FILE.json", "replay"
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidInput("the payload is not a JSON object; use --payload FILE.json", "replay")
+    return value
+
+
+def replay(
+    uow: UnitOfWork,
+    pb: Playbook,
+    item_id: int,
+    settings: CaptureSettings,
+    now: datetime,
+    changes: Mapping[str, str] | None = None,
+    replacement: Mapping[str, Any] | None = None,
+) -> Replayed:
+    """Capture the fixed inquiry and mark the item replayed, in one transaction.
+
+    When it still cannot be captured, the same item stays in the quarantine with
+    the new error (no second item is made).
+    """
+    row = item(uow, item_id)
+    if row.replayed_at is not None:
+        raise Conflict(
+            f"quarantined inquiry {item_id} was already replayed (inquiry {row.inquiry_id})"
+        )
+    fields = dict(replacement) if replacement is not None else fields_of(row)
+    fields.update(changes or {})
+    raw = json.dumps(fields, ensure_ascii=False)
+    cmd = CaptureInquiry(fields, raw, row.source or "replay", "replay", now, form_key=row.form_key)
+    ident, _ = split_fields(pb, fields)
+    who = identify(cmd, ident, settings.region)
+    if not who.identifiable:
+        problem = "; ".join(p for p in (who.norm.email_issue, who.norm.phone_issue) if p)
+        return _still_failing(uow, item_id, problem or "still no email, phone or id")
+    savepoint = uow.store.connection.begin_nested()
+    try:
+        result = capture_in(uow.store, pb, cmd, settings)
+        savepoint.commit()
+    except (DBAPIError, StatementError) as error:
+        savepoint.rollback()
+        message = str(getattr(error, "orig", None) or error).splitlines()[0]
+        return _still_failing(uow, item_id, f"the database refused it: {message}")
+    uow.store.update_quarantine(
+        item_id, {"replayed_at": now, "inquiry_id": result.inquiry_id, "fields": fields}
+    )
+    uow.commit()
+    return Replayed(item_id, result)
+
+
+def _still_failing(uow: UnitOfWork, item_id: int, error: str) -> Replayed:
+    uow.store.update_quarantine(item_id, {"error": f"replay failed: {error}"})
+    uow.commit()
+    return Replayed(item_id, Captured(quarantine_id=item_id, error=error))

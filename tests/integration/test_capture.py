@@ -1,0 +1,213 @@
+"""Capture on SQLite and PostgreSQL: keep the raw inquiry, consolidate, rate, log, quarantine."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from sqlalchemy import Engine
+
+from leadflow.adapters.store import tables
+from leadflow.bootstrap import bundled_playbook
+from leadflow.errors import Conflict
+from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
+from leadflow.services.merges import unmerge
+from leadflow.services.uow import UnitOfWork
+
+BTD = bundled_playbook("btd")
+SETTINGS = CaptureSettings()
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+_clock = count()
+
+
+def send(engine: Engine, source: str = "web", key: str | None = None, **fields: object) -> Captured:
+    raw = json.dumps(fields)
+    at = START + timedelta(minutes=next(_clock))
+    cmd = CaptureInquiry(fields, raw, source, "api", at, idempotency_key=key)
+    with UnitOfWork(engine) as uow:
+        return capture(uow, BTD, cmd, SETTINGS)
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with UnitOfWork(engine) as uow:
+        return {
+            name: uow.store.count(table)
+            for name, table in (
+                ("inquiries", tables.inquiries),
+                ("people", tables.people),
+                ("merges", tables.merges),
+                ("quarantine", tables.quarantine),
+                ("lead_state", tables.lead_state),
+            )
+        }
+
+
+def test_a_new_inquiry_is_kept_raw_consolidated_rated_and_logged(engine: Engine) -> None:
+    got = send(
+        engine,
+        email="Ann.Lee@Acme.com",
+        first_name="ann",
+        last_name="LEE",
+        budget=" Approved ",
+        decision_role="Decision Maker",
+        timeframe_days="30",
+    )
+    assert (got.grade, got.route, got.merged) == ("A", "sales", None)
+    with UnitOfWork(engine) as uow:
+        inquiry = uow.store.inquiry(got.inquiry_id or 0)
+        assert inquiry is not None
+        assert json.loads(inquiry.payload)["budget"] == " Approved "  # exactly as received
+        person = uow.store.person(got.person_id or 0)
+        assert person is not None
+        assert (person.email, person.first_name, person.last_name) == (
+            "ann.lee@acme.com",
+            "Ann",
+            "Lee",
+        )
+        assert person.facts["budget"] == "Approved"
+        rating = uow.store.rating(person.id)
+        assert rating is not None
+        assert rating.playbook_version == BTD.version
+        assert any("Budget approved" in r for r in rating.reasons)
+        kinds = [e.type for e in uow.store.events_of(person.id)]
+        assert kinds == ["inquiry.captured", "lead.rated"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "rule"),
+    [
+        ({"email": "bob@acme.com"}, {"email": " BOB@ACME.COM "}, "email"),
+        (
+            {"email": "bob@acme.com", "phone": "(415) 555-0100"},
+            {"phone": "+1 415 555 0100", "email": "robert@home.example"},
+            "phone",
+        ),
+        (
+            {"id": "SF-1", "email": "a@x.example"},
+            {"id": "SF-1", "email": "b@y.example"},
+            "external_id",
+        ),
+        (
+            {"email": "bob@acme.com", "first_name": "Bob", "last_name": "Smith", "company": "Acme"},
+            {
+                "email": "robert.smith@acme.com",
+                "first_name": "Robert",
+                "last_name": "Smith",
+                "company": "ACME Inc.",
+            },
+            "fuzzy_name",
+        ),
+    ],
+)
+def test_the_same_person_is_one_lead(
+    engine: Engine, first: dict[str, str], second: dict[str, str], rule: str
+) -> None:
+    a = send(engine, **first)
+    b = send(engine, **second)
+    assert b.person_id == a.person_id
+    assert b.merged == rule
+    assert counts(engine)["people"] == 1
+    with UnitOfWork(engine) as uow:
+        (merge,) = uow.store.merges()
+        assert (merge.rule, merge.inquiry_id, merge.person_id) == (rule, b.inquiry_id, a.person_id)
+
+
+def test_an_external_id_identifies_only_within_its_source(engine: Engine) -> None:
+    a = send(engine, source="salesforce", id="42", email="a@x.example")
+    b = send(engine, source="hubspot", id="42", email="b@y.example")
+    assert a.person_id != b.person_id
+
+
+def test_a_shared_role_address_does_not_merge_different_names(engine: Engine) -> None:
+    a = send(engine, email="info@acme.com", first_name="Ann", last_name="Lee")
+    b = send(engine, email="info@acme.com", first_name="Tom", last_name="Park")
+    c = send(engine, email="INFO@acme.com", first_name="Ann", last_name="Lee")
+    assert a.person_id != b.person_id
+    assert c.person_id == a.person_id
+    assert c.merged == "role_email"
+
+
+def test_different_people_stay_apart(engine: Engine) -> None:
+    a = send(engine, email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme")
+    b = send(engine, email="tom@acme.com", first_name="Tom", last_name="Park", company="Acme")
+    assert a.person_id != b.person_id
+
+
+def test_facts_are_the_latest_answers_and_the_rating_follows(engine: Engine) -> None:
+    first = send(engine, email="ann@acme.com", budget="approved", timeframe_days="30")
+    assert first.grade == "C"
+    second = send(engine, email="ann@acme.com", decision_role="decision maker", budget="")
+    assert (second.grade, second.route) == ("A", "sales")  # blank budget keeps 'approved'
+
+
+def test_an_inquiry_without_identity_is_quarantined_not_lost(engine: Engine) -> None:
+    got = send(engine, first_name="Ann", email="not-an-email", phone="call me")
+    assert got.quarantined
+    assert got.inquiry_id is None
+    with UnitOfWork(engine) as uow:
+        (item,) = uow.store.quarantined()
+        assert item.reason == "no_identity"
+        assert "email" in item.error and "phone" in item.error
+        assert json.loads(item.payload)["first_name"] == "Ann"
+    assert counts(engine)["inquiries"] == 0
+
+
+def test_an_idempotent_retry_returns_the_first_result(engine: Engine) -> None:
+    a = send(engine, key="form-123", email="ann@acme.com", budget="approved")
+    b = send(engine, key="form-123", email="ann@acme.com", budget="approved")
+    assert b.repeated and not a.repeated
+    assert (b.inquiry_id, b.person_id, b.grade) == (a.inquiry_id, a.person_id, a.grade)
+    assert counts(engine)["inquiries"] == 1
+
+
+def test_a_value_the_database_refuses_is_quarantined(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce column lengths; PostgreSQL refuses the value")
+    got = send(engine, source="x" * 500, email="ann@acme.com")
+    assert got.quarantined
+    with UnitOfWork(engine) as uow:
+        (item,) = uow.store.quarantined()
+        assert item.reason == "database"
+        assert "refused" in item.error
+    assert counts(engine)["inquiries"] == 0
+
+
+def test_unmerge_splits_the_inquiry_off_and_rebuilds_both(engine: Engine) -> None:
+    a = send(
+        engine,
+        email="bob@acme.com",
+        first_name="Bob",
+        last_name="Smith",
+        company="Acme",
+        budget="approved",
+    )
+    b = send(
+        engine,
+        email="robert.smith@acme.com",
+        first_name="Robert",
+        last_name="Smith",
+        company="Acme",
+        decision_role="decision_maker",
+    )
+    assert b.merged == "fuzzy_name"
+    with UnitOfWork(engine) as uow:
+        (merge,) = uow.store.merges()
+        done = unmerge(uow.store, BTD, merge.id, SETTINGS, START + timedelta(days=1))
+        uow.commit()
+    assert done.kept_person_id == a.person_id
+    with UnitOfWork(engine) as uow:
+        kept = uow.store.person(a.person_id or 0)
+        split = uow.store.person(done.new_person_id)
+        assert kept is not None and split is not None
+        assert (kept.email, kept.facts) == ("bob@acme.com", {"budget": "approved"})
+        assert (split.email, split.facts) == (
+            "robert.smith@acme.com",
+            {"decision_role": "decision_maker"},
+        )
+        assert uow.store.person_by_key("email", "robert.smith@acme.com") == split.id
+        assert uow.store.merge(merge.id).undone_at is not None  # type: ignore[union-attr]
+        with pytest.raises(Conflict):
+            unmerge(uow.store, BTD, merge.id, SETTINGS, START + timedelta(days=2))
+    assert counts(engine)["people"] == 2
