@@ -257,7 +257,38 @@ def machine() -> dict[str, str]:
         "Python": platform.python_version(),
         "Polars": pl.__version__,
         "leadflow": metadata.version("leadflow"),
+        "leadflow source": leadflow_source(),
+        "Load average at start (1, 5, 15 min)": load_average(),
     }
+
+
+def leadflow_source() -> str:
+    """Where leadflow is imported from, and the git commit of the repository."""
+    import leadflow
+
+    where = rel(Path(leadflow.__file__).parent)
+    if Path(where).is_absolute():
+        return f"{where} (outside this repository)"
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "src")
+    except (OSError, subprocess.CalledProcessError):
+        return where
+    return f"{where}; repository at {commit}" + (
+        " with uncommitted changes in src/" if dirty else ""
+    )
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def load_average() -> str:
+    """The system load average, to judge whether other work shared the machine."""
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def size_mb(path: Path) -> str:
@@ -299,7 +330,8 @@ def whole_command_section(
         f"## Whole command: {args.rows:,} leads, btd.yaml",
         "",
         f"{args.repeat} timed runs each, alternating (ABBA), after {args.warmup} untimed "
-        "warm-up run(s) of each. Wall-clock seconds of the whole subprocess.",
+        "warm-up run(s) of each. Wall-clock seconds of the whole subprocess. The start-up "
+        "rows are context only; the ratio compares the first two.",
         "",
         "| Command | Median s | Min s | Runs (s) |",
         "|---|---:|---:|---|",
@@ -350,6 +382,8 @@ def reproduce(args: argparse.Namespace) -> str:
         parts.append("--skip-command")
     if args.skip_single:
         parts.append("--skip-single")
+    if args.skip_startup:
+        parts.append("--skip-startup")
     return shlex.join(parts)
 
 
@@ -361,10 +395,12 @@ def log(message: str) -> None:
 
 
 def rel(path: Path) -> str:
+    """``path`` relative to the repository root when it is inside it (symlinks kept)."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return str(path.resolve().relative_to(ROOT))
+        return str(absolute.relative_to(ROOT))
     except ValueError:
-        return str(path)
+        return str(absolute)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -382,6 +418,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-command", action="store_true", help="Only single-lead timings.")
     parser.add_argument("--skip-single", action="store_true", help="Only the whole command.")
+    parser.add_argument(
+        "--skip-startup", action="store_true", help="Do not time start-up on its own."
+    )
     parser.add_argument("--check", action="store_true", help="Exit 1 when a target is missed.")
     return parser.parse_args(argv)
 
@@ -399,6 +438,14 @@ def command_runs(args: argparse.Namespace, leads: Path) -> tuple[list[Timed], di
         rel(leads), rel(files["baseline"]),
     ]  # fmt: skip
     runs = [Timed("leadflow rate", rate_cmd, []), Timed("Polars read + write", base_cmd, [])]
+    if not args.skip_startup:
+        python = rel(args.bin / "python")
+        runs += [
+            Timed(
+                "start-up only: leadflow --version", [rel(args.bin / "leadflow"), "--version"], []
+            ),
+            Timed("start-up only: import polars", [python, "-c", "import polars"], []),
+        ]
     return runs, files
 
 
@@ -414,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_side_by_side(runs, args.repeat, args.warmup)
         check_rated(files["rated"], args.rows)
     single = [] if args.skip_single else bench_single(args.single, args.seed)
+    info = {**info, "Load average at end (1, 5, 15 min)": load_average()}
     report = render(args, info, runs, files, single)
     (args.out / "results.md").write_text(report, encoding="utf-8")
     print(report)

@@ -1,7 +1,8 @@
 """The one place where leadflow's parts are put together. Nothing happens at import.
 
 The database and capture parts are imported only by the functions that need them,
-so commands that never touch a database (rate, check, explain, docs) start fast.
+and settings only where they are read, so commands that never touch a database
+(rate, check, explain, docs) start fast.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leadflow.adapters.playbook_file import load_playbook, parse_playbook
-from leadflow.config import Settings
 from leadflow.domain.playbook import Playbook
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from leadflow.config import Settings
     from leadflow.services.capture import CaptureSettings
     from leadflow.services.uow import UnitOfWork
 
@@ -33,7 +34,11 @@ def bundled_playbook(name: str = DEFAULT_PLAYBOOK) -> Playbook:
 
 def load_active_playbook(path: Path | None = None, settings: Settings | None = None) -> Playbook:
     """The playbook named on the command line, else ``LEADFLOW_PLAYBOOK``, else the bundled one."""
-    chosen = path or (settings or Settings()).playbook
+    if path is None and settings is None:
+        from leadflow.config import Settings
+
+        settings = Settings()
+    chosen = path or (settings.playbook if settings is not None else None)
     return load_playbook(chosen) if chosen is not None else bundled_playbook()
 
 

@@ -71,11 +71,30 @@ def read_text_csv(path: str | Path) -> pl.DataFrame:
             encoding="utf8-lossy",
         )
     except pl.exceptions.PolarsError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InvalidInput(f"cannot read as CSV: {first}", where=str(path)) from None
+        raise csv_error(error, path) from None
     if frame.columns and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return frame
+
+
+def scan_text_csv(path: str | Path) -> pl.LazyFrame:
+    """The lazy twin of :func:`read_text_csv`, for streaming a file through a query.
+
+    Errors surface when the query runs; wrap its execution with :func:`csv_error`.
+    """
+    path = Path(path)
+    frame = pl.scan_csv(
+        path, separator=sniff_delimiter(path), infer_schema=False, encoding="utf8-lossy"
+    )
+    first = frame.collect_schema().names()[0] if frame.collect_schema().names() else ""
+    if first.startswith("\ufeff"):
+        frame = frame.rename({first: first.lstrip("\ufeff")})
+    return frame
+
+
+def csv_error(error: Exception, path: str | Path) -> InvalidInput:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,14 @@ from datetime import datetime
 import polars as pl
 
 from leadflow.domain import expr
-from leadflow.domain.playbook import MICROS_PER_DAY, FieldDef, Grade, Playbook
+from leadflow.domain.playbook import MICROS_PER_DAY, Criterion, FieldDef, Grade, Playbook
 from leadflow.domain.rating import (
     as_utc,
     grade_reason,
     missing_message,
     needed_by,
     override_reason,
+    route_reason,
 )
 from leadflow.domain.values import (
     CHOICE_SEPARATORS,
@@ -222,6 +223,7 @@ def rate_frame(
     now: datetime,
     columns: Mapping[str, str] | None = None,
     activities: pl.DataFrame | pl.LazyFrame | None = None,
+    issue_flags: bool = False,
 ) -> pl.LazyFrame:
     """Add the rating columns to ``facts``.
 
@@ -230,7 +232,9 @@ def rate_frame(
     with ``__row`` (the row number in ``facts``), ``type`` and ``at`` (UTC).
     The result has the input columns followed by grade, score, route, fit,
     qualification, engagement, segment, reasons and data_issues (texts: the
-    single-lead rating's lists joined with :data:`SEPARATOR`).
+    single-lead rating's lists joined with :data:`SEPARATOR`). With
+    ``issue_flags``, also a boolean column ``issue:FIELD`` per field: whether
+    the lead has a data issue about it (for summaries, without parsing text).
     """
     now = as_utc(now)
     today = now.date()
@@ -250,8 +254,8 @@ def rate_frame(
         _points(engagement).alias(_d("engagement")),
         _points(score).alias(_d("score")),
     )
-    grade, grade_why = _grades(playbook, today)
-    frame = frame.with_columns(grade.alias("grade"), grade_why.alias("__grade_reason"))
+    frame = frame.with_columns(_grades(playbook, today).alias("grade"))
+    frame = frame.with_columns(_grade_reasons(playbook).alias("__grade_reason"))
     frame = frame.with_columns(**_route(playbook, today))
     frame = frame.with_columns(
         reasons=_joined(
@@ -268,6 +272,16 @@ def rate_frame(
         qualification=pl.col(_d("qualification")),
         engagement=pl.col(_d("engagement")),
     )
+    flags: list[str] = []
+    if issue_flags:
+        parts = _issues(playbook)
+        names = list(playbook.fields)
+        parse, missing = parts[: len(names)], parts[len(names) :]
+        frame = frame.with_columns(
+            (p.is_not_null() | m.is_not_null()).alias(f"issue:{n}")
+            for n, p, m in zip(names, parse, missing, strict=True)
+        )
+        flags = [f"issue:{n}" for n in names]
     keep = [c for c in facts.lazy().collect_schema().names() if not c.startswith("__")]
     added = [
         "grade",
@@ -280,7 +294,7 @@ def rate_frame(
         "reasons",
         "data_issues",
     ]
-    return frame.select([*[c for c in keep if c not in added], *added])
+    return frame.select([*[c for c in keep if c not in added], *added, *flags])
 
 
 def with_fields(
@@ -351,49 +365,56 @@ def _points(tenths: pl.Expr) -> pl.Expr:
     return text.cast(pl.Float64)
 
 
-def _ladder(grades: Sequence[Grade], pb: Playbook, today: object) -> tuple[pl.Expr, pl.Expr]:
-    last = grades[-1]
-    label: pl.Expr = pl.lit(last.label)
-    why: pl.Expr = pl.lit(grade_reason(last.label, last.meaning, last.condition, pb))
+def _ladder(grades: Sequence[Grade], today: object) -> pl.Expr:
+    """The label of the first grade whose condition is true."""
+    label: pl.Expr = pl.lit(grades[-1].label)
     for g in reversed(grades[:-1]):
         assert g.condition is not None
         fires = condition(g.condition, today).fill_null(False)
         label = pl.when(fires).then(pl.lit(g.label)).otherwise(label)
-        why = (
-            pl.when(fires)
-            .then(pl.lit(grade_reason(g.label, g.meaning, g.condition, pb)))
-            .otherwise(why)
-        )
-    return label, why
+    return label
 
 
-def _grades(pb: Playbook, today: object) -> tuple[pl.Expr, pl.Expr]:
-    label, why = _ladder(pb.grades, pb, today)
+def _grades(pb: Playbook, today: object) -> pl.Expr:
+    label = _ladder(pb.grades, today)
     for s in pb.segments:
         if s.grades:
-            own_label, own_why = _ladder(s.grades, pb, today)
             here = (pl.col("segment") == s.name).fill_null(False)
-            label = pl.when(here).then(own_label).otherwise(label)
-            why = pl.when(here).then(own_why).otherwise(why)
-    return label, why
+            label = pl.when(here).then(_ladder(s.grades, today)).otherwise(label)
+    return label
+
+
+def _grade_reasons(pb: Playbook) -> pl.Expr:
+    """The reason for the grade given: a lookup, as it depends on the ladder and label only."""
+
+    def lookup(grades: Sequence[Grade]) -> pl.Expr:
+        labels = [g.label for g in grades]
+        texts = [grade_reason(g.label, g.meaning, g.condition, pb) for g in grades]
+        return pl.col("grade").replace_strict(labels, texts, default=None, return_dtype=pl.String)
+
+    why = lookup(pb.grades)
+    for s in pb.segments:
+        if s.grades:
+            here = (pl.col("segment") == s.name).fill_null(False)
+            why = pl.when(here).then(lookup(s.grades)).otherwise(why)
+    return why
 
 
 def _route(pb: Playbook, today: object) -> dict[str, pl.Expr]:
+    """Route and its reason; the texts depend on the grade only, so they are looked up."""
     labels = list(pb.routes)
-    base = pl.col("grade").replace_strict(
-        labels, [pb.routes[g] for g in labels], return_dtype=pl.String
-    )
-    route: pl.Expr = base
-    why: pl.Expr = _message("Route ", base, ": grade ", pl.col("grade"), " goes to ", base)
+    grade = pl.col("grade")
+
+    def by_grade(texts: list[str]) -> pl.Expr:
+        return grade.replace_strict(labels, texts, return_dtype=pl.String)
+
+    route: pl.Expr = by_grade([pb.routes[g] for g in labels])
+    why: pl.Expr = by_grade([route_reason(g, pb.routes[g]) for g in labels])
     for o in reversed(pb.overrides):
         fires = condition(o.condition, today).fill_null(False)
-        text = override_reason(o.to, o.reason, "\x00", "\x01")
-        head, rest = text.split("\x00")
-        middle, tail = rest.split("\x01")
         route = pl.when(fires).then(pl.lit(o.to)).otherwise(route)
-        why = (
-            pl.when(fires).then(_message(head, pl.col("grade"), middle, base, tail)).otherwise(why)
-        )
+        texts = [override_reason(o.to, o.reason, g, pb.routes[g]) for g in labels]
+        why = pl.when(fires).then(by_grade(texts)).otherwise(why)
     return {"route": route, "__route_reason": why}
 
 
@@ -409,14 +430,32 @@ def _joined(parts: list[pl.Expr]) -> pl.Expr:
 
 
 def _criterion_reasons(pb: Playbook) -> list[pl.Expr]:
+    """One reason per criterion that holds: its label, the values it read, its points."""
     items = []
     for c in pb.criteria:
-        parts: list[str | pl.Expr] = [f"{c.label}: "]
-        for i, name in enumerate(c.fields):
-            parts += [", " if i else "", f"{name}=", _display(pb.fields[name])]
-        parts.append(f" ({c.points_text} {c.dimension})")
-        items.append(pl.when(pl.col(_c(c.name)).fill_null(False)).then(_message(*parts)))
+        fields = [pb.fields[name] for name in c.fields]
+        if len(fields) == 1 and fields[0].type in ("choice", "boolean"):
+            text = _finite_reason(c, fields[0])
+        else:
+            parts: list[str | pl.Expr] = [f"{c.label}: "]
+            for i, f in enumerate(fields):
+                parts += [", " if i else "", f"{f.name}=", _display(f)]
+            parts.append(f" ({c.points_text} {c.dimension})")
+            text = _message(*parts)
+        items.append(pl.when(pl.col(_c(c.name)).fill_null(False)).then(text))
     return items
+
+
+def _finite_reason(c: Criterion, f: FieldDef) -> pl.Expr:
+    """A criterion over one choice or yes/no field has few possible reasons: look them up."""
+    tail = f" ({c.points_text} {c.dimension})"
+    if f.type == "boolean":
+        value = pl.col(_v(f.name))
+        yes, no = (f"{c.label}: {f.name}={shown}{tail}" for shown in ("yes", "no"))
+        return pl.when(value).then(pl.lit(yes)).when(~value).then(pl.lit(no))
+    keys = list(f.choices)
+    texts = [f"{c.label}: {f.name}={key}{tail}" for key in keys]
+    return pl.col(_v(f.name)).replace_strict(keys, texts, default=None, return_dtype=pl.String)
 
 
 def _issues(pb: Playbook) -> list[pl.Expr]:

@@ -147,17 +147,17 @@ def rate(
             target = Path(output)
             partial = target.with_name(target.name + ".partial")
             try:
-                with partial.open("wb") as handle:
-                    summary = rate_csv(
-                        pb,
-                        input_file,
-                        handle,
-                        now=moment,
-                        mappings=mappings,
-                        activities=activities,
-                        id_column=id_column,
-                        progress=advance,
-                    )
+                summary = rate_csv(
+                    pb,
+                    input_file,
+                    partial,
+                    now=moment,
+                    mappings=mappings,
+                    activities=activities,
+                    id_column=id_column,
+                    progress=advance,
+                    summary=not quiet,
+                )
                 partial.replace(target)
             finally:
                 partial.unlink(missing_ok=True)
@@ -250,4 +250,5 @@ def main() -> None:
 
 
 # The database commands register themselves on `app`.
+import leadflow.cli.api_commands  # noqa: E402, F401
 from leadflow.cli import store_commands  # noqa: E402, F401

@@ -15,14 +15,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.main import PlaybookOption, app, err, out
-from leadflow.config import Settings
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from leadflow.config import Settings
+
 quarantine_app = typer.Typer(help="Inquiries that could not be processed: list, show, replay.")
 app.add_typer(quarantine_app, name="quarantine")
+
+
+def _settings() -> Settings:
+    from leadflow.config import Settings
+
+    return Settings()
 
 
 def _engine(settings: Settings) -> Engine:
@@ -44,7 +51,7 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
 @app.command()
 def init() -> None:
     """Create the database (or bring its schema up to date) and say where it is."""
-    settings = Settings()
+    settings = _settings()
     _engine(settings)
     err.print(f"The database is ready: [bold]{escape(settings.database_url)}[/]")
 
@@ -68,7 +75,7 @@ def import_(
     from leadflow.cli.render import progress_bar
     from leadflow.services.imports import import_csv
 
-    settings = Settings()
+    settings = _settings()
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
     with progress_bar(err, err.is_terminal, "importing") as advance:
@@ -108,7 +115,7 @@ def import_activities(
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.activity_import import import_activity_csv
 
-    settings = Settings()
+    settings = _settings()
     pb = load_active_playbook(playbook, settings)
     done, skipped = import_activity_csv(
         uow_factory(_engine(settings)),
@@ -132,7 +139,7 @@ def merges(
     from leadflow.bootstrap import uow_factory
     from leadflow.services.merges import list_merges
 
-    with uow_factory(_engine(Settings()))() as uow:
+    with uow_factory(_engine(_settings()))() as uow:
         rows = list_merges(uow.store, limit, person)
     table = Table()
     for column in ("merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"):
@@ -160,7 +167,7 @@ def unmerge(
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.merges import unmerge as undo
 
-    settings = Settings()
+    settings = _settings()
     pb = load_active_playbook(playbook, settings)
     with uow_factory(_engine(settings))() as uow:
         done = undo(uow.store, pb, merge_id, capture_settings(settings), datetime.now(UTC))
@@ -179,7 +186,7 @@ def quarantine_list(
     """Inquiries waiting in the quarantine, with why."""
     from leadflow.bootstrap import uow_factory
 
-    with uow_factory(_engine(Settings()))() as uow:
+    with uow_factory(_engine(_settings()))() as uow:
         rows = uow.store.quarantined(include_replayed=all_items, limit=limit)
     table = Table()
     for column in ("id", "received", "channel", "source", "reason", "error"):
@@ -204,7 +211,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
     from leadflow.bootstrap import uow_factory
     from leadflow.services.quarantine import item
 
-    with uow_factory(_engine(Settings()))() as uow:
+    with uow_factory(_engine(_settings()))() as uow:
         row = item(uow, item_id)
     data = {
         "id": row.id,
@@ -237,7 +244,7 @@ def quarantine_replay(
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.quarantine import replay
 
-    settings = Settings()
+    settings = _settings()
     pb = load_active_playbook(playbook, settings)
     replacement = None
     if payload is not None:
@@ -275,7 +282,7 @@ def export_(
     """Export inquiries, people or accounts as CSV."""
     from leadflow.services.export import export
 
-    engine = _engine(Settings())
+    engine = _engine(_settings())
     if output == "-":
         rows = export(engine, what, sys.stdout.buffer)
         sys.stdout.flush()

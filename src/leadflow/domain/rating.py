@@ -128,7 +128,7 @@ def rate(
         reasons.append(override_reason(override.to, override.reason, grade.label, route))
         route = override.to
     else:
-        reasons.append(f"Route {route}: grade {grade.label} goes to {route}")
+        reasons.append(route_reason(grade.label, route))
 
     return Rating(
         grade=grade.label,
@@ -159,6 +159,10 @@ def grade_reason(label: str, meaning: str | None, condition: expr.Node | None, p
     if condition is not None:
         return f"Grade {label}: {expr.words(condition, pb.scope)}"
     return f"Grade {label}: no earlier grade applies"
+
+
+def route_reason(grade: str, route: str) -> str:
+    return f"Route {route}: grade {grade} goes to {route}"
 
 
 def override_reason(to: str, why: str, grade: str, route: str) -> str:

@@ -34,8 +34,7 @@ def run_demo(console: Console, directory: Path, leads: int, seed: int, now: date
     playbook_copy = directory / "playbook.yaml"
     sample.inquiries.write_csv(inquiries)
     sample.activities.write_csv(activities)
-    with rated.open("wb") as handle:
-        summary = rate_csv(pb, inquiries, handle, now=now, activities=activities)
+    summary = rate_csv(pb, inquiries, rated, now=now, activities=activities)
     definitions.write_text(render_definitions(pb), encoding="utf-8")
     source = Path(__file__).resolve().parents[1] / "playbooks" / f"{DEFAULT_PLAYBOOK}.yaml"
     playbook_copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")

@@ -8,9 +8,13 @@ file shows progress and memory stays bounded.
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +24,11 @@ import polars as pl
 
 from leadflow.adapters.csv_files import (
     ColumnMap,
+    csv_error,
     map_columns,
     read_header,
     read_text_csv,
+    scan_text_csv,
     sniff_delimiter,
     write_header,
 )
@@ -31,8 +37,6 @@ from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
 
 CHUNK_ROWS = 250_000
-ISSUE_FIELD = r"(?:^|; )([a-z][a-z0-9_]*): "
-"""Each data issue starts with the field it is about."""
 Progress = Callable[[int, int], None]
 
 
@@ -53,80 +57,298 @@ class RateSummary:
 def rate_csv(
     pb: Playbook,
     source: str | Path,
-    out: BinaryIO,
+    out: BinaryIO | Path,
     *,
     now: datetime,
     mappings: Mapping[str, str] | None = None,
     activities: str | Path | None = None,
     id_column: str = "id",
     progress: Progress | None = None,
+    summary: bool = True,
     chunk_rows: int = CHUNK_ROWS,
 ) -> RateSummary:
+    """Rate ``source`` into ``out``: a file path (fastest) or an open binary stream.
+
+    To a path, the file streams through one query (read, rate, write, pipelined,
+    memory bounded). To a stream, or when the header repeats a name (which a
+    query cannot carry), rows are rated in chunks. ``summary`` False skips the
+    counts (grades, routes, issues) for callers that will not show them.
+    """
     started = time.perf_counter()
-    summary = RateSummary()
-    leads = read_text_csv(source)
-    header = read_header(Path(source), sniff_delimiter(Path(source)))
-    if len(header) != leads.width:
-        header = leads.columns
-    summary.columns = map_columns(pb, leads.columns, mappings)
-    summary.replaced = [c for c in RESULT_COLUMNS if c in leads.columns]
-    for name in summary.replaced:
-        if name in summary.columns.fields.values():
+    source = Path(source)
+    header = read_header(source, sniff_delimiter(source))
+    if isinstance(out, Path) and len(set(header)) == len(header):
+        result = _streamed(
+            pb, source, header, out, now, mappings, activities, id_column, progress, summary
+        )
+    else:
+        result = _chunked(
+            pb, source, header, out, now, mappings, activities, id_column, progress, chunk_rows
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _plan(
+    pb: Playbook, names: list[str], header: list[str], mappings: Mapping[str, str] | None
+) -> tuple[RateSummary, list[str], list[str]]:
+    """Column mapping, replaced result columns, and the output header (names as written)."""
+    columns = map_columns(pb, names, mappings)
+    result = RateSummary(columns=columns)
+    result.replaced = [c for c in RESULT_COLUMNS if c in names]
+    for name in result.replaced:
+        if name in columns.fields.values():
             raise InvalidInput(f"column '{name}' carries a field and would be overwritten")
-    kept = [
-        name
-        for name, column in zip(header, leads.columns, strict=True)
-        if column not in summary.replaced
-    ]
-    leads = leads.drop(summary.replaced)
-    write_header(out, [*kept, *RESULT_COLUMNS])
+    if len(header) != len(names):
+        header = names
+    kept_names = [c for c in names if c not in result.replaced]
+    kept_header = [h for h, c in zip(header, names, strict=True) if c not in result.replaced]
+    return result, kept_names, [*kept_header, *RESULT_COLUMNS]
+
+
+def _streamed(
+    pb: Playbook,
+    source: Path,
+    header: list[str],
+    out: Path,
+    now: datetime,
+    mappings: Mapping[str, str] | None,
+    activities: str | Path | None,
+    id_column: str,
+    progress: Progress | None,
+    summary: bool,
+) -> RateSummary:
+    leads = scan_text_csv(source)
+    names = leads.collect_schema().names()
+    result, kept, _ = _plan(pb, names, header, mappings)
     acts = None
     if activities is not None:
-        acts, summary.activities, summary.activities_skipped = _read_activities(
+        ids = leads.select(id_column).collect() if id_column in names else pl.DataFrame()
+        acts, result.activities, result.activities_skipped = _read_activities(
+            Path(activities), ids, id_column, str(source)
+        )
+    rated = rate_frame(
+        pb,
+        leads.drop(result.replaced),
+        now=now,
+        columns=_fields(result),
+        activities=acts,
+        issue_flags=summary,
+    )
+    queries = [rated.select(*kept, *RESULT_COLUMNS).sink_csv(out, lazy=True)]
+    flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
+    if summary:
+        queries.append(
+            rated.group_by("grade", "route").agg(
+                pl.len().alias("rows"),
+                (pl.col("data_issues").str.len_bytes() > 0).sum().alias("with_issues"),
+                *[pl.col(f).sum() for f in flags],
+            )
+        )
+    watch = _Watch(out, _estimate(pb, source, now, result), progress) if progress else None
+    try:
+        with watch or _nothing():
+            done = pl.collect_all(queries)
+    except pl.exceptions.PolarsError as error:
+        out.unlink(missing_ok=True)
+        raise csv_error(error, source) from None
+    if summary:
+        _tally_groups(result, done[-1], flags)
+    return result
+
+
+def _chunked(
+    pb: Playbook,
+    source: Path,
+    header: list[str],
+    out: BinaryIO | Path,
+    now: datetime,
+    mappings: Mapping[str, str] | None,
+    activities: str | Path | None,
+    id_column: str,
+    progress: Progress | None,
+    chunk_rows: int,
+) -> RateSummary:
+    leads = read_text_csv(source)
+    result, kept, output_header = _plan(pb, leads.columns, header, mappings)
+    leads = leads.drop(result.replaced)
+    acts = None
+    if activities is not None:
+        acts, result.activities, result.activities_skipped = _read_activities(
             Path(activities), leads, id_column, str(source)
         )
     total = leads.height
-    summary.rows = total
-    for offset in range(0, max(total, 1), chunk_rows):
-        part = leads.slice(offset, chunk_rows)
-        part_acts = None
-        if acts is not None:
-            part_acts = acts.filter(
-                (pl.col("__row") >= offset) & (pl.col("__row") < offset + chunk_rows)
-            ).with_columns(pl.col("__row") - offset)
-        rated = rate_frame(
-            pb, part, now=now, columns=summary.columns.fields, activities=part_acts
-        ).collect()
-        _tally(summary, rated)
-        rated.select(
-            *leads.columns,
-            "grade",
-            "score",
-            "route",
-            "reasons",
-            "data_issues",
-        ).write_csv(out, include_header=False)
-        if progress is not None:
-            progress(min(offset + chunk_rows, total), total)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    output = [*kept, *RESULT_COLUMNS]
+    with _Writer(out, output_header) as write:
+        for offset in range(0, max(total, 1), chunk_rows):
+            part_acts = None
+            if acts is not None:
+                part_acts = acts.filter(
+                    (pl.col("__row") >= offset) & (pl.col("__row") < offset + chunk_rows)
+                ).with_columns(pl.col("__row") - offset)
+            rated = rate_frame(
+                pb,
+                leads.slice(offset, chunk_rows),
+                now=now,
+                columns=_fields(result),
+                activities=part_acts,
+                issue_flags=True,
+            )
+            flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
+            chunk = rated.select(*output, *flags).collect()
+            _tally(result, chunk, flags)
+            write(chunk.select(output))
+            if progress is not None:
+                progress(min(offset + chunk_rows, total), total)
+    return result
 
 
-def _tally(summary: RateSummary, rated: pl.DataFrame) -> None:
+def _fields(result: RateSummary) -> Mapping[str, str]:
+    assert result.columns is not None
+    return result.columns.fields
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+SAMPLE_ROWS = 2_000
+
+
+def _estimate(pb: Playbook, source: Path, now: datetime, result: RateSummary) -> tuple[int, int]:
+    """Roughly how many rows the file has and how many bytes the output will take.
+
+    From the first rows: their share of the file's bytes, and their size once rated.
+    """
+    size = source.stat().st_size
+    with source.open("rb") as handle:
+        lines = [handle.readline() for _ in range(SAMPLE_ROWS + 1)]
+    sample_bytes = sum(len(line) for line in lines[1:]) or 1
+    sampled = sum(1 for line in lines[1:] if line) or 1
+    rows = max(sampled, round((size - len(lines[0])) / sample_bytes * sampled))
+    sample = pl.read_csv(
+        source,
+        n_rows=SAMPLE_ROWS,
+        infer_schema=False,
+        separator=sniff_delimiter(source),
+        encoding="utf8-lossy",
+    )
+    rated = rate_frame(pb, sample, now=now, columns=_fields(result)).collect()
+    written = len(rated.write_csv()) or 1
+    return rows, round(written / len(rated) * rows) if len(rated) else size
+
+
+class _Watch:
+    """Reports progress while a streaming query writes: bytes written against the estimate."""
+
+    def __init__(self, out: Path, estimate: tuple[int, int], progress: Progress) -> None:
+        self.out = out
+        self.rows, self.bytes = estimate
+        self.progress = progress
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            try:
+                written = self.out.stat().st_size
+            except OSError:
+                written = 0
+            share = min(written / max(self.bytes, 1), 0.99)
+            self.progress(round(share * self.rows), self.rows)
+
+    def __enter__(self) -> _Watch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        if exc[0] is None:
+            self.progress(self.rows, self.rows)
+
+
+class _Writer:
+    """Writes the header, then chunks of rows, to a path or a stream.
+
+    Polars writes to a path natively, about twice as fast as through a Python
+    stream, so for a path each chunk goes to a part file that is appended by
+    the kernel (``os.copy_file_range``).
+    """
+
+    def __init__(self, out: BinaryIO | Path, header: list[str]) -> None:
+        self.out = out
+        self.header = header
+        self.handle: BinaryIO | None = None
+        self.part: Path | None = None
+
+    def __enter__(self) -> _Writer:
+        if isinstance(self.out, Path):
+            self.handle = self.out.open("wb")
+            self.part = self.out.with_name(self.out.name + ".chunk")
+        else:
+            self.handle = self.out
+        write_header(self.handle, self.header)
+        return self
+
+    def __call__(self, chunk: pl.DataFrame) -> None:
+        assert self.handle is not None
+        if self.part is None:
+            chunk.write_csv(self.handle, include_header=False)
+            return
+        chunk.write_csv(self.part, include_header=False)
+        self.handle.flush()
+        with self.part.open("rb") as source:
+            _append(source, self.handle)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.part is not None:
+            self.part.unlink(missing_ok=True)
+            if self.handle is not None:
+                self.handle.close()
+
+
+def _append(source: BinaryIO, target: BinaryIO) -> None:
+    size = os.fstat(source.fileno()).st_size
+    try:
+        copied = 0
+        while copied < size:
+            step = os.copy_file_range(source.fileno(), target.fileno(), size - copied)
+            if step == 0:
+                break
+            copied += step
+        if copied == size:
+            return
+        source.seek(copied)
+    except OSError:
+        source.seek(0)
+    shutil.copyfileobj(source, target, 16 * 1024 * 1024)
+
+
+def _tally_groups(summary: RateSummary, groups: pl.DataFrame, flags: list[str]) -> None:
+    for row in groups.iter_rows(named=True):
+        summary.rows += row["rows"]
+        summary.grades[row["grade"]] += row["rows"]
+        summary.routes[row["route"]] += row["rows"]
+        summary.with_issues += row["with_issues"]
+        for flag in flags:
+            if row[flag]:
+                summary.issue_counts[flag.removeprefix("issue:")] += row[flag]
+
+
+def _tally(summary: RateSummary, rated: pl.DataFrame, flags: list[str]) -> None:
+    summary.rows += rated.height
     for grade, count in rated["grade"].value_counts().iter_rows():
         summary.grades[grade] += count
     for route, count in rated["route"].value_counts().iter_rows():
         summary.routes[route] += count
     summary.with_issues += int((rated["data_issues"].str.len_bytes() > 0).sum())
-    facts = (
-        rated.select(pl.col("data_issues").str.extract_all(ISSUE_FIELD).explode())
-        .drop_nulls()
-        .select(pl.col("data_issues").str.extract(ISSUE_FIELD, 1))
-        .to_series()
-        .value_counts()
-    )
-    for name, count in facts.iter_rows():
-        summary.issue_counts[name] += count
+    if flags:
+        sums = rated.select(pl.col(flags).sum()).row(0)
+        for name, count in zip(flags, sums, strict=True):
+            if count:
+                summary.issue_counts[name.removeprefix("issue:")] += int(count)
 
 
 def _read_activities(
