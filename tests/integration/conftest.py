@@ -8,6 +8,7 @@ pass while silently testing one database.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,12 +27,29 @@ def _postgres_url() -> str:
     return url
 
 
+# Each test run works in a schema of its own, so runs on one server (two developers, a
+# suite and a helper) never drop each other's tables.
+_SCHEMA = f"lf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
 def _fresh_postgres(url: str) -> Engine:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    return engine
+    setup = make_engine(url)
+    with setup.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {_SCHEMA}"))
+    setup.dispose()
+    return make_engine(url, connect_args={"options": f"-csearch_path={_SCHEMA}"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_schema() -> Iterator[None]:
+    yield
+    url = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
+    if url:
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE"))
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
