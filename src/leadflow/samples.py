@@ -71,6 +71,43 @@ LAST = [
     "Xu",
     "Young",
     "Zimmer",
+    "Achebe",
+    "Bergstrom",
+    "Castillo",
+    "Dimitrov",
+    "Eriksen",
+    "Fontaine",
+    "Gallagher",
+    "Haddad",
+    "Iyer",
+    "Jovanovic",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Oyelaran",
+    "Petrov",
+    "Quinlan",
+    "Rahman",
+    "Sato",
+    "Thorsen",
+    "Ueda",
+    "Vasquez",
+    "Wojcik",
+    "Yilmaz",
+    "Zhang",
+    "Abara",
+    "Brennan",
+    "Carvalho",
+    "Delacroix",
+    "Esposito",
+    "Grünewald",
+    "Hallström",
+    "Ivanova",
+    "Jaramillo",
+    "Kaur",
+    "Lombardi",
+    "Mensah",
 ]
 COMPANY = [
     ("Acme Analytics", "software"),
@@ -250,6 +287,35 @@ def _activities(
     return out
 
 
+NICKNAMES = {
+    "Robert": "Bob",
+    "William": "Bill",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Jonathan": "Jon",
+    "Margaret": "Maggie",
+}
+REPEAT_SHARE = 0.08
+"""How often an inquiry comes from someone who inquired before (another form, a booth)."""
+
+
+def _repeat(rng: random.Random, earlier: dict[str, str], i: int) -> dict[str, str]:
+    """The same person again, written differently, with some new answers."""
+    row = dict(earlier)
+    row["id"] = f"inq-{i:06d}"
+    style = rng.random()
+    if style < 0.5:
+        row["email"] = earlier["email"].upper()
+    elif style < 0.8:
+        row["first_name"] = NICKNAMES.get(earlier["first_name"], earlier["first_name"].lower())
+        row["email"] = earlier["email"].replace(".", "_", 1)
+    else:
+        row["first_name"] = earlier["first_name"].upper()
+    row["budget"] = rng.choice(["approved", "Planned", "", earlier.get("budget", "")])
+    row["contact_me_now"] = rng.choice(["", "no", "yes"])
+    return row
+
+
 def generate(n: int, seed: int, now: datetime) -> Sample:
     """``n`` inquiries with their activities, the same for the same seed and ``now``."""
     rng = random.Random(seed)
@@ -257,16 +323,23 @@ def generate(n: int, seed: int, now: datetime) -> Sample:
     acts: list[tuple[str, str, datetime]] = []
     for i in range(1, n + 1):
         warmth = rng.betavariate(1.2, 5)
-        row = _person(rng, i) | _facts(rng, warmth)
+        if rows and rng.random() < REPEAT_SHARE:
+            row = _repeat(rng, rng.choice(rows), i)
+        else:
+            row = _person(rng, i) | _facts(rng, warmth)
         rows.append(row)
-        acts += _activities(rng, row["id"], warmth, now)
+        acts += [
+            (row["email"], kind, at) for _, kind, at in _activities(rng, row["id"], warmth, now)
+        ]
     inquiries = pl.DataFrame(rows, schema={k: pl.String for k in rows[0]} if rows else None)
+    ids = {row["email"]: row["id"] for row in rows}
     activities = pl.DataFrame(
         {
-            "id": [a[0] for a in acts],
+            "id": [ids[a[0]] for a in acts],
+            "email": [a[0] for a in acts],
             "type": [a[1] for a in acts],
             "at": [a[2].strftime("%Y-%m-%dT%H:%M:%SZ") for a in acts],
         },
-        schema={"id": pl.String, "type": pl.String, "at": pl.String},
+        schema={"id": pl.String, "email": pl.String, "type": pl.String, "at": pl.String},
     )
     return Sample(inquiries, activities)

@@ -89,6 +89,16 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
 def record_activity(
     store: Store, pb: Playbook, cmd: RecordActivity, settings: CaptureSettings, now: datetime
 ) -> Recorded:
+    """Store the activity and rate the lead again at once."""
+    activity_id, person_id, at = store_activity(store, cmd, settings)
+    rating = rerate(store, pb, person_id, max(as_utc(now), at))
+    return Recorded(activity_id, person_id, rating.grade, rating.route, rating.engagement)
+
+
+def store_activity(
+    store: Store, cmd: RecordActivity, settings: CaptureSettings
+) -> tuple[int, int, datetime]:
+    """Store and log an activity without rating; bulk imports rate each person once after."""
     kind = activity_key(clean(cmd.type) or "")
     if not kind:
         raise InvalidInput("an activity needs a type", where="type")
@@ -106,5 +116,4 @@ def record_activity(
     store.append_event(
         "activity.recorded", at, person_id, None, {"type": kind, "source": cmd.source}
     )
-    rating = rerate(store, pb, person_id, max(as_utc(now), at))
-    return Recorded(activity_id, person_id, rating.grade, rating.route, rating.engagement)
+    return activity_id, person_id, at

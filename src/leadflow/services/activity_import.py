@@ -14,8 +14,8 @@ from pathlib import Path
 from leadflow.adapters.csv_files import read_text_csv
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
-from leadflow.services.activities import RecordActivity, record_activity
-from leadflow.services.capture import CaptureSettings
+from leadflow.services.activities import RecordActivity, store_activity
+from leadflow.services.capture import CaptureSettings, rerate
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
@@ -51,6 +51,7 @@ def import_activity_csv(
             "an activities file needs person_id, email, phone or external_id", where=str(path)
         )
     done, skipped = 0, []
+    touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
     rows = frame.to_dicts()
     for offset in range(0, len(rows), BATCH):
         with uow_factory() as uow:
@@ -71,11 +72,15 @@ def import_activity_csv(
                 )
                 savepoint = uow.store.connection.begin_nested()
                 try:
-                    record_activity(uow.store, pb, cmd, settings, now)
+                    _, person_id, at = store_activity(uow.store, cmd, settings)
                     savepoint.commit()
+                    touched[person_id] = max(touched.get(person_id, now), at)
                     done += 1
                 except LeadflowError as error:
                     savepoint.rollback()
                     skipped.append(f"line {line}: {error}")
+            for person_id, moment in touched.items():
+                rerate(uow.store, pb, person_id, moment)
+            touched.clear()
             uow.commit()
     return done, skipped

@@ -1,17 +1,20 @@
 """``leadflow demo``: the main job, end to end, on generated inquiries.
 
-It writes sample inquiries and activities, rates them with the bundled
-b2b-saas playbook, renders the definitions document, and shows what
-happened: how many inquiries are sales-ready, the best leads and why, the
-facts most often missing, and where to look next.
+It generates sample inquiries and activities (some people inquire twice,
+written differently), captures them into a SQLite file through the same
+path as the API and imports (kept raw, consolidated into people, rated with
+the bundled b2b-saas playbook), rates the file as `leadflow rate` would,
+renders the definitions document, and shows what happened: how many people,
+how many merges, the grades, the best leads and why, the facts most often
+missing, and where to look next.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,6 +23,7 @@ from leadflow.bootstrap import DEFAULT_PLAYBOOK, bundled_playbook
 from leadflow.domain.playbook import Playbook
 from leadflow.samples import generate
 from leadflow.services.definitions import render_definitions
+from leadflow.services.imports import ImportSummary
 from leadflow.services.rate_file import RateSummary, rate_csv
 
 
@@ -35,56 +39,113 @@ def run_demo(console: Console, directory: Path, leads: int, seed: int, now: date
     sample.inquiries.write_csv(inquiries)
     sample.activities.write_csv(activities)
     summary = rate_csv(pb, inquiries, rated, now=now, activities=activities)
+    captured = _capture(directory / "leadflow.db", pb, inquiries, activities, now)
     definitions.write_text(render_definitions(pb), encoding="utf-8")
     source = Path(__file__).resolve().parents[1] / "playbooks" / f"{DEFAULT_PLAYBOOK}.yaml"
     playbook_copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
 
     console.rule(f"[bold]leadflow demo[/] · {escape(pb.name)}")
+    imported = captured.imported
+    merges = ", ".join(f"{rule} {n:,}" for rule, n in imported.merged.most_common())
     console.print(
         f"Generated {summary.rows:,} inquiries from {sample.inquiries['lead_source'].n_unique()} "
-        f"sources with {sample.activities.height:,} activities (page views, downloads, "
-        f"webinars...), and rated each against the playbook [dim]{pb.version}[/] "
-        f"in {summary.seconds:.2f}s."
+        f"sources and {sample.activities.height:,} activities (page views, downloads, "
+        f"webinars...), and captured them into [bold]{escape(str(captured.database))}[/] "
+        "(SQLite), as the API, forms and imports do: each kept as received, consolidated into "
+        f"people and rated against the playbook [dim]{pb.version}[/]."
     )
-    _grades(console, pb, summary)
-    table = pl.read_csv(rated, infer_schema=False)
-    _best(console, table)
-    _gaps(console, summary)
-    _next(console, directory, inquiries, activities, rated, definitions, playbook_copy)
-
-
-def _grades(console: Console, pb: Playbook, summary: RateSummary) -> None:
-    table = Table(title="Grades", title_justify="left")
-    for column in ("grade", "inquiries", "share", "goes to"):
-        table.add_column(column, justify="right" if column in ("inquiries", "share") else "left")
-    for label in pb.grade_labels:
-        count = summary.grades.get(label, 0)
-        table.add_row(label, f"{count:,}", f"{count / summary.rows:.1%}", pb.routes[label])
-    console.print(table)
-    sales = summary.routes.get("sales", 0)
     console.print(
-        f"[bold]{sales:,} of {summary.rows:,} ({sales / summary.rows:.1%})[/] go to sales now "
-        "(graded A or B, or asked for a call); the rest stay in marketing's nurture. "
-        "Practitioners expect 5-15% of inquiries to be sales-ready."
+        f"{imported.rows:,} inquiries became [bold]{captured.people:,} people[/]: "
+        f"{imported.merged_total:,} joined someone who inquired before ({merges or 'none'}); "
+        f"{sum(imported.quarantined.values()):,} quarantined; "
+        f"{captured.activities:,} activities recorded. ({imported.seconds:.1f}s)"
+    )
+    _grades(console, pb, captured)
+    _best(console, captured.database)
+    _gaps(console, summary)
+    _next(
+        console,
+        directory,
+        captured.database,
+        inquiries,
+        activities,
+        rated,
+        definitions,
+        playbook_copy,
     )
 
 
-def _best(console: Console, table: pl.DataFrame) -> None:
-    best = (
-        table.with_columns(pl.col("score").cast(pl.Float64))
-        .filter(pl.col("grade") == "A")
-        .sort("score", descending=True)
-        .head(5)
+@dataclass(frozen=True)
+class Captured:
+    database: Path
+    imported: ImportSummary
+    activities: int
+    people: int
+    grades: dict[str, int]
+
+
+def _capture(
+    database: Path, pb: Playbook, inquiries: Path, activities: Path, now: datetime
+) -> Captured:
+    """The main job on the embedded default: every inquiry captured into a SQLite file."""
+    from leadflow.adapters.store import tables
+    from leadflow.adapters.store.engine import make_engine, upgrade
+    from leadflow.services.activity_import import import_activity_csv
+    from leadflow.services.capture import CaptureSettings
+    from leadflow.services.imports import import_csv
+    from leadflow.services.uow import UnitOfWork
+
+    for stale in database.parent.glob(database.name + "*"):
+        stale.unlink()
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    settings = CaptureSettings()
+    imported = import_csv(
+        lambda: UnitOfWork(engine), pb, inquiries, source="demo-forms", now=now, settings=settings
     )
-    if best.is_empty():
+    recorded, _ = import_activity_csv(
+        lambda: UnitOfWork(engine), pb, activities, settings, "demo-web", now
+    )
+    with UnitOfWork(engine) as uow:
+        people = uow.store.count(tables.people)
+        grades = uow.store.grade_counts()
+    engine.dispose()
+    return Captured(database, imported, recorded, people, grades)
+
+
+def _grades(console: Console, pb: Playbook, captured: Captured) -> None:
+    table = Table(title="People by grade", title_justify="left")
+    for column in ("grade", "people", "share", "goes to"):
+        table.add_column(column, justify="right" if column in ("people", "share") else "left")
+    people = max(captured.people, 1)
+    for label in pb.grade_labels:
+        count = captured.grades.get(label, 0)
+        table.add_row(label, f"{count:,}", f"{count / people:.1%}", pb.routes[label])
+    console.print(table)
+    console.print(
+        "A and B go to sales now, with anyone who asked for a call; the rest stay in "
+        "marketing's nurture. Practitioners expect 5-15% of inquiries to be sales-ready."
+    )
+
+
+def _best(console: Console, database: Path) -> None:
+    from leadflow.adapters.store.engine import make_engine
+    from leadflow.services.uow import UnitOfWork
+
+    engine = make_engine(f"sqlite:///{database}")
+    with UnitOfWork(engine) as uow:
+        best = uow.store.top_leads(5)
+    engine.dispose()
+    if not best:
         return
-    console.print("\n[bold]The best leads, and why[/]")
-    for row in best.iter_rows(named=True):
-        reasons = [r for r in row["reasons"].split("; ") if not r.startswith(("Grade ", "Route "))]
+    console.print("\n[bold]The best leads for sales, and why[/]")
+    for row in best:
+        reasons = [r for r in row.reasons if not r.startswith(("Grade ", "Route "))]
         labels = ", ".join(r.split(": ")[0] if ": " in r else r for r in reasons)
+        seen = f", {row.inquiry_count} inquiries" if row.inquiry_count > 1 else ""
         console.print(
-            f"  [bold green]{row['grade']}[/] {row['score']:>5}  {escape(row['first_name'])} "
-            f"{escape(row['last_name'])}, {escape(row['company'])}\n"
+            f"  [bold green]{row.grade}[/] {row.score:>5}  {escape(row.first_name or '')} "
+            f"{escape(row.last_name or '')}, {escape(row.company or '')}{seen}\n"
             f"        [dim]{escape(labels)}[/]"
         )
 
@@ -110,6 +171,8 @@ def _next(console: Console, directory: Path, *files: Path) -> None:
         "--set decision_role=decision_maker --set timeframe_days=120 --set company_size=2500"
         "\n  [bold]Rate your own file:[/] leadflow rate -p "
         f"{escape(str(playbook))} your-leads.csv -o rated.csv"
+        "\n  [bold]See the merges:[/] LEADFLOW_DATABASE_URL=sqlite:///"
+        f"{escape(str(directory / 'leadflow.db'))} leadflow merges"
         "\n  [bold]Check a playbook:[/] leadflow check examples/playbooks/*.yaml"
         "\n  [bold]Read the definitions:[/] open "
         f"{escape(str(directory / 'definitions.html'))} in a browser"

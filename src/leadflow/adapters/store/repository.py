@@ -274,8 +274,64 @@ class Store:
 
     # ------------------------------------------------------------ counts
 
+    def top_leads(self, limit: int = 5) -> list[Record]:
+        """The highest-scored people graded for sales, with their rating."""
+        p, s = t.people, t.lead_state
+        query = (
+            select(
+                p.c.id,
+                p.c.first_name,
+                p.c.last_name,
+                p.c.company,
+                p.c.inquiry_count,
+                s.c.grade,
+                s.c.score,
+                s.c.route,
+                s.c.reasons,
+            )
+            .join(s, s.c.person_id == p.c.id)
+            .where(s.c.route == "sales")
+            .order_by(s.c.score.desc(), p.c.id)
+            .limit(limit)
+        )
+        return list(self.connection.execute(query))
+
+    def grade_counts(self) -> dict[str, int]:
+        query = select(t.lead_state.c.grade, func.count()).group_by(t.lead_state.c.grade)
+        return {str(grade): int(n) for grade, n in self.connection.execute(query)}
+
     def count(self, table: Table) -> int:
         return int(self.connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+    # ------------------------------------------------------------ api keys
+
+    def insert_api_key(self, values: Mapping[str, Any]) -> int:
+        result = self.connection.execute(insert(t.api_keys).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def api_key_by_prefix(self, prefix: str) -> Record | None:
+        query = select(t.api_keys).where(t.api_keys.c.prefix == prefix)
+        return self.connection.execute(query).first()
+
+    def api_keys(self) -> list[Record]:
+        return list(self.connection.execute(select(t.api_keys).order_by(t.api_keys.c.id)))
+
+    def revoke_api_key(self, prefix: str, at: datetime) -> None:
+        self.connection.execute(
+            update(t.api_keys).where(t.api_keys.c.prefix == prefix).values(revoked_at=at)
+        )
+
+    # ------------------------------------------------------------ forms
+
+    def insert_form(self, values: Mapping[str, Any]) -> int:
+        result = self.connection.execute(insert(t.forms).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def form_by_key(self, key: str) -> Record | None:
+        return self.connection.execute(select(t.forms).where(t.forms.c.key == key)).first()
+
+    def forms(self) -> list[Record]:
+        return list(self.connection.execute(select(t.forms).order_by(t.forms.c.id)))
 
 
 def dumps(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): capture, activities and web forms. Built by ``api.app.create_app``."""

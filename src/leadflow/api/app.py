@@ -1,0 +1,82 @@
+"""The HTTP API, built by :func:`create_app`; nothing is built at import.
+
+::
+
+    app = create_app(Settings())                                   # what `leadflow serve` runs
+    app = create_app(settings, engine=engine, playbook=playbook)   # tests hand in their own
+
+The database is ``settings.database_url``, migrated when the app is built, unless an
+engine is handed in (then its owner migrates and disposes of it). The playbook is the
+one given, else ``LEADFLOW_PLAYBOOK``, else the bundled one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from leadflow import __version__
+from leadflow.api import errors, routes_activities, routes_forms, routes_inquiries
+from leadflow.api.deps import Runtime
+from leadflow.api.schemas import Health
+from leadflow.bootstrap import capture_settings, engine_for, load_active_playbook
+from leadflow.config import Settings
+from leadflow.domain.playbook import Playbook
+
+TAGS = [
+    {"name": "inquiries", "description": "Capture inquiries from any system (API key)."},
+    {"name": "activities", "description": "Record what people do; it moves their rating."},
+    {"name": "forms", "description": "Public web forms, Salesforce Web-to-Lead compatible."},
+    {"name": "health", "description": "Liveness."},
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    playbook: Playbook | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> FastAPI:
+    """The API over ``settings.database_url`` (or ``engine``) with the given or active playbook."""
+    owned = engine is None
+    engine = engine_for(settings) if engine is None else engine
+    runtime = Runtime(
+        engine=engine,
+        playbook=playbook or load_active_playbook(None, settings),
+        capture=capture_settings(settings),
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            engine.dispose()
+
+    app = FastAPI(
+        title="leadflow",
+        version=__version__,
+        description="Capture inquiries and activities; every one is rated against the playbook.",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(routes_inquiries.router)
+    app.include_router(routes_activities.router)
+    app.include_router(routes_forms.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
+    def healthz() -> Health:
+        return Health()
+
+    return app

@@ -1,0 +1,116 @@
+"""The one JSON error shape of the API, and the handlers that produce it.
+
+Every refusal, whatever raised it, reads::
+
+    {"error": {"code": "invalid_input", "message": "...", "where": "inquiries[3].email"}}
+
+``code`` is stable and meant for programs; ``message`` is for people; ``where``
+names the field, header or item at fault, or is null. Statuses: 401
+``unauthorized``, 403 ``forbidden``, 404 ``not_found``, 409 ``conflict``, 422
+``invalid_input``; anything else from the framework keeps its status with code
+``http_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+
+from leadflow.errors import Conflict, InvalidInput, LeadflowError, NotFound
+
+
+class NotAuthenticated(LeadflowError):
+    """No key, a malformed one, an unknown one or a revoked one (401)."""
+
+
+class NotAllowed(LeadflowError):
+    """A valid key whose scope does not allow this (403)."""
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    where: str | None = None
+
+
+class ErrorPublic(BaseModel):
+    """The one error shape."""
+
+    error: ErrorDetail
+
+
+STATUS: list[tuple[type[LeadflowError], int, str]] = [
+    (InvalidInput, 422, "invalid_input"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (NotAuthenticated, 401, "unauthorized"),
+    (NotAllowed, 403, "forbidden"),
+]
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorPublic, "description": code} for _, status, code in STATUS
+}
+
+
+def error_response(
+    status: int, code: str, message: str, where: str | None = None, **headers: str
+) -> JSONResponse:
+    body = ErrorPublic(error=ErrorDetail(code=code, message=message, where=where))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
+
+
+def where_of(loc: Sequence[int | str]) -> str | None:
+    """``("body", "inquiries", 3, "email")`` as ``inquiries[3].email``."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def invalid(errors: Sequence[Any]) -> InvalidInput:
+    """One InvalidInput from pydantic's errors: the first one, and how many more there are."""
+    first = errors[0]
+    message = str(first["msg"])
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return InvalidInput(message, where=where_of(first["loc"]))
+
+
+def from_validation(error: ValidationError, prefix: Sequence[int | str] = ()) -> InvalidInput:
+    errors = [{**e, "loc": (*prefix, *e["loc"])} for e in error.errors()]
+    return invalid(errors)
+
+
+async def _leadflow_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, LeadflowError)
+    found = ((status, code) for kind, status, code in STATUS if isinstance(error, kind))
+    status, code = next(found, (400, "error"))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    return error_response(status, code, error.message, getattr(error, "where", None), **headers)
+
+
+async def _request_validation(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    found = invalid(list(error.errors()))
+    return error_response(422, "invalid_input", found.message, found.where)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = HTTP_CODES.get(error.status_code, "http_error")
+    return error_response(error.status_code, code, str(error.detail), None, **(error.headers or {}))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LeadflowError, _leadflow_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(HTTPException, _http_error)

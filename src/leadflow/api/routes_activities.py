@@ -1,0 +1,100 @@
+"""``POST /api/v1/activities``: record what people did, one activity or a batch.
+
+A batch is all or nothing: if one activity names nobody known, none is recorded
+and the 404 says which (``where`` = ``activities[i]``), so the caller can fix and
+resend the whole batch without making duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from leadflow.api.deps import CaptureKey, Runtime, RuntimeDep
+from leadflow.api.errors import ERROR_RESPONSES
+from leadflow.api.schemas import (
+    ActivitiesCreate,
+    ActivitiesPublic,
+    ActivityCreate,
+    ActivityPublic,
+    parse_object,
+    request_body,
+    validated,
+)
+from leadflow.errors import InvalidInput, LeadflowError, NotFound
+from leadflow.services.activities import RecordActivity, Recorded, record_activity
+
+router = APIRouter(prefix="/api/v1", tags=["activities"])
+
+
+def _command(item: ActivityCreate, now: datetime) -> RecordActivity:
+    return RecordActivity(
+        type=item.type,
+        at=item.at or now,
+        person_id=item.person_id,
+        email=item.email,
+        phone=item.phone,
+        external_id=item.external_id,
+        source=item.source,
+        details=item.details,
+    )
+
+
+def _placed(error: LeadflowError, where: str) -> LeadflowError:
+    """The same error, saying which item of the batch it is about."""
+    inner = getattr(error, "where", None)
+    place = f"{where}.{inner}" if inner else where
+    if isinstance(error, InvalidInput):
+        return InvalidInput(error.message, where=place)
+    placed = NotFound(error.message) if isinstance(error, NotFound) else error
+    placed.where = place  # type: ignore[attr-defined]
+    return placed
+
+
+def _record_all(runtime: Runtime, items: list[ActivityCreate], batch: bool) -> list[Recorded]:
+    now = runtime.clock()
+    done = []
+    with runtime.uow() as uow:
+        for index, item in enumerate(items):
+            try:
+                done.append(
+                    record_activity(
+                        uow.store, runtime.playbook, _command(item, now), runtime.capture, now
+                    )
+                )
+            except LeadflowError as error:
+                raise (_placed(error, f"activities[{index}]") if batch else error) from None
+        uow.commit()
+    return done
+
+
+@router.post(
+    "/activities",
+    summary="Record one activity or a batch",
+    response_model=ActivityPublic | ActivitiesPublic,
+    status_code=201,
+    responses={200: {"description": "A batch was recorded"}, **ERROR_RESPONSES},
+    openapi_extra=request_body(ActivityCreate, "activities"),
+)
+async def record_activities(
+    request: Request, response: Response, runtime: RuntimeDep, _key: CaptureKey
+) -> ActivityPublic | ActivitiesPublic:
+    """Record activities; each re-rates its person (engagement fades with time).
+
+    The person is found by `person_id`, `email`, `phone` or `external_id`; an unknown
+    person is a 404. `at` defaults to now.
+    """
+    _text, body = parse_object(await request.body())
+    batch = "activities" in body
+    items: list[ActivityCreate] = (
+        validated(ActivitiesCreate, body).activities if batch else [validated(ActivityCreate, body)]
+    )
+    recorded = await run_in_threadpool(_record_all, runtime, items, batch)
+    public = [ActivityPublic(**asdict(r)) for r in recorded]
+    if batch:
+        response.status_code = 200
+        return ActivitiesPublic(data=public, count=len(public))
+    return public[0]

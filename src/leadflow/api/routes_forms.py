@@ -1,0 +1,159 @@
+"""Web forms: ``POST /f/{form_key}`` takes a plain HTML form post (no API key: forms
+are public), including Salesforce Web-to-Lead posts; ``/api/v1/forms`` manages
+forms with an admin key.
+
+A post is answered with a 303 to ``retURL`` or the form's thank-you page, with
+JSON when the sender asks for it (``Accept: application/json``), or with a
+short thank-you page. A bot caught by the honeypot gets the very same answer.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from leadflow.api.deps import AdminKey, Runtime, RuntimeDep
+from leadflow.api.errors import ERROR_RESPONSES
+from leadflow.api.schemas import (
+    FormCreate,
+    FormPublic,
+    FormReceivedPublic,
+    FormsPublic,
+)
+from leadflow.errors import InvalidInput
+from leadflow.services.forms import (
+    Form,
+    FormPost,
+    FormReceived,
+    create_form,
+    list_forms,
+    quarantine_raw,
+    submit,
+)
+
+router = APIRouter(tags=["forms"])
+
+FORM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}
+            for media in ("application/x-www-form-urlencoded", "multipart/form-data")
+        },
+    }
+}
+THANKS = "<!doctype html><title>Thank you</title><p>Thank you. We received your message.</p>"
+
+
+def _submit(runtime: Runtime, post: FormPost) -> FormReceived:
+    with runtime.uow() as uow:
+        return submit(uow, runtime.playbook, post, runtime.capture)
+
+
+def _keep_unreadable(runtime: Runtime, text: str, form_key: str, error: str) -> None:
+    with runtime.uow() as uow:
+        quarantine_raw(
+            uow,
+            text,
+            channel="form",
+            reason="unparsable_payload",
+            error=error,
+            at=runtime.clock(),
+            form_key=form_key,
+        )
+
+
+@router.post(
+    "/f/{form_key}",
+    name="submit_form",
+    summary="Post a web form (Salesforce Web-to-Lead compatible)",
+    status_code=303,
+    response_model=FormReceivedPublic,
+    responses={
+        200: {"description": "Received (JSON when asked for, else a thank-you page)"},
+        303: {"description": "Received: go to retURL or the form's thank-you page"},
+        **ERROR_RESPONSES,
+    },
+    openapi_extra=FORM_BODY,
+)
+async def submit_form(form_key: str, request: Request, runtime: RuntimeDep) -> Response:
+    """Capture a form post. Web-to-Lead names (`first_name`, `last_name`, `email`,
+    `company`, `title`, `phone`, `lead_source`, `description`, `retURL`, custom `00N...`
+    ids mapped by the form's field map) work unchanged; control fields (`oid`, `retURL`,
+    `debug`, `debugEmail`, `encoding`, `submit`) are not captured."""
+    raw = await request.body()
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        async with request.form() as form:
+            fields = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+    except HTTPException as error:
+        await run_in_threadpool(_keep_unreadable, runtime, text, form_key, str(error.detail))
+        raise InvalidInput(f"the form post cannot be read: {error.detail}", "body") from None
+    post = FormPost(form_key, [(k, str(v)) for k, v in fields], text, runtime.clock())
+    received = await run_in_threadpool(_submit, runtime, post)
+    if "application/json" in request.headers.get("accept", ""):
+        body = FormReceivedPublic(redirect=received.redirect)
+        return JSONResponse(body.model_dump(), status_code=200)
+    if received.redirect:
+        return RedirectResponse(received.redirect, status_code=303)
+    return HTMLResponse(THANKS, status_code=200)
+
+
+def _public(request: Request, form: Form) -> FormPublic:
+    return FormPublic(
+        key=form.key,
+        name=form.name,
+        source=form.source,
+        thank_you_url=form.thank_you_url,
+        field_map=dict(form.field_map),
+        honeypot=form.honeypot,
+        active=form.active,
+        created_at=form.created_at,
+        action=str(request.url_for("submit_form", form_key=form.key)),
+    )
+
+
+def _create(runtime: Runtime, body: FormCreate) -> Form:
+    with runtime.uow() as uow:
+        return create_form(
+            uow,
+            body.name,
+            runtime.clock(),
+            source=body.source,
+            thank_you_url=body.thank_you_url,
+            field_map=body.field_map,
+            honeypot=body.honeypot,
+        )
+
+
+def _list(runtime: Runtime) -> list[Form]:
+    with runtime.uow() as uow:
+        return list_forms(uow)
+
+
+@router.post(
+    "/api/v1/forms",
+    summary="Create a form (admin)",
+    status_code=201,
+    response_model=FormPublic,
+    responses=ERROR_RESPONSES,
+)
+async def create_form_route(
+    body: FormCreate, request: Request, runtime: RuntimeDep, _key: AdminKey
+) -> FormPublic:
+    """Create a form; point the HTML form's `action` at the `action` address it answers."""
+    return _public(request, await run_in_threadpool(_create, runtime, body))
+
+
+@router.get(
+    "/api/v1/forms",
+    summary="List forms (admin)",
+    response_model=FormsPublic,
+    responses=ERROR_RESPONSES,
+)
+async def list_forms_route(request: Request, runtime: RuntimeDep, _key: AdminKey) -> FormsPublic:
+    forms = [_public(request, form) for form in await run_in_threadpool(_list, runtime)]
+    return FormsPublic(data=forms, count=len(forms))

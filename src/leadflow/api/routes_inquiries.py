@@ -1,0 +1,147 @@
+"""``POST /api/v1/inquiries``: capture one inquiry, or a batch of up to 1,000.
+
+The body is read as text first: one that is not a JSON object is kept in the
+quarantine exactly as received (reason ``unparsable_payload``) and refused
+with 422. Each inquiry is captured (and committed) on its own, so one that
+cannot be identified is quarantined without holding back the others.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from leadflow.api.deps import CaptureKey, Runtime, RuntimeDep
+from leadflow.api.errors import ERROR_RESPONSES
+from leadflow.api.schemas import (
+    ENVELOPE,
+    InquiriesCreate,
+    InquiriesPublic,
+    InquiryCreate,
+    InquiryPublic,
+    parse_object,
+    request_body,
+    validated,
+)
+from leadflow.errors import InvalidInput
+from leadflow.services.capture import Captured, CaptureInquiry, capture
+from leadflow.services.forms import quarantine_raw
+
+router = APIRouter(prefix="/api/v1", tags=["inquiries"])
+
+MAX_IDEMPOTENCY_KEY = 180  # the column holds 200; batch items add ":<index>"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="A retry with the same key returns the first result instead of a second "
+        "inquiry. In a batch, item i uses '<key>:<i>'.",
+    ),
+]
+
+
+def public(result: Captured) -> InquiryPublic:
+    status = "quarantined" if result.quarantined else "repeated" if result.repeated else "captured"
+    return InquiryPublic(
+        status=status,
+        inquiry_id=result.inquiry_id,
+        person_id=result.person_id,
+        grade=result.grade,
+        route=result.route,
+        quarantine_id=result.quarantine_id,
+        error=result.error,
+    )
+
+
+def _commands(
+    runtime: Runtime, text: str, body: dict[str, Any], key: str | None
+) -> list[CaptureInquiry]:
+    if "inquiries" in body:
+        items = validated(InquiriesCreate, body).inquiries
+        raws = [json.dumps(item, ensure_ascii=False) for item in body["inquiries"]]
+        keys = [f"{key}:{i}" if key else None for i in range(len(items))]
+    else:
+        items, raws, keys = [validated(InquiryCreate, body)], [text], [key]
+    at = runtime.clock()
+    return [
+        CaptureInquiry(
+            fields={k: v for k, v in original.items() if k not in ENVELOPE},
+            raw=raw,
+            source=item.source,
+            channel="api",
+            received_at=at,
+            campaign=item.campaign,
+            idempotency_key=item_key,
+        )
+        for item, original, raw, item_key in zip(
+            items, body.get("inquiries", [body]), raws, keys, strict=True
+        )
+    ]
+
+
+def _capture_all(runtime: Runtime, commands: list[CaptureInquiry]) -> list[Captured]:
+    results = []
+    for cmd in commands:
+        with runtime.uow() as uow:
+            results.append(capture(uow, runtime.playbook, cmd, runtime.capture))
+    return results
+
+
+def _keep_unreadable(runtime: Runtime, raw: bytes, error: InvalidInput) -> None:
+    with runtime.uow() as uow:
+        quarantine_raw(
+            uow,
+            raw.decode("utf-8", errors="replace"),
+            channel="api",
+            source="api",
+            reason="unparsable_payload",
+            error=str(error),
+            at=runtime.clock(),
+        )
+
+
+@router.post(
+    "/inquiries",
+    summary="Capture one inquiry or a batch",
+    response_model=InquiryPublic | InquiriesPublic,
+    status_code=201,
+    responses={
+        200: {"description": "A batch, or an idempotent retry of one inquiry"},
+        202: {"description": "Kept in the quarantine: it cannot be told who this is"},
+        **ERROR_RESPONSES,
+    },
+    openapi_extra=request_body(InquiryCreate, "inquiries"),
+)
+async def capture_inquiries(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    _key: CaptureKey,
+    idempotency_key: IdempotencyKey = None,
+) -> InquiryPublic | InquiriesPublic:
+    """Capture inquiries: each is kept as received, matched to a person and rated.
+
+    The answer gives, per inquiry, `inquiry_id`, `person_id`, `grade` and `route`
+    (`status` is `captured`, `repeated` for an idempotent retry, or `quarantined`).
+    """
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(
+            f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters", where="Idempotency-Key"
+        )
+    raw = await request.body()
+    try:
+        text, body = parse_object(raw)
+    except InvalidInput as error:
+        await run_in_threadpool(_keep_unreadable, runtime, raw, error)
+        raise
+    commands = _commands(runtime, text, body, idempotency_key)
+    results = await run_in_threadpool(_capture_all, runtime, commands)
+    if "inquiries" in body:
+        response.status_code = 200
+        return InquiriesPublic(data=[public(r) for r in results], count=len(results))
+    one = public(results[0])
+    response.status_code = {"captured": 201, "repeated": 200, "quarantined": 202}[one.status]
+    return one

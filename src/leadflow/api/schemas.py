@@ -1,0 +1,196 @@
+"""Request and response bodies, one family per resource.
+
+Capture bodies are read from the raw text (so an unreadable one can be kept in
+the quarantine exactly as received) and validated here; ``where`` in an error
+names the item and field, e.g. ``inquiries[3].email``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+
+from leadflow.api.errors import from_validation
+from leadflow.errors import InvalidInput
+
+MAX_BATCH = 1_000
+M = TypeVar("M", bound=BaseModel)
+
+
+def _scalar(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("a field must be text, a number, true/false or null")
+
+
+Scalar = Annotated[
+    Any, PlainValidator(_scalar, json_schema_input_type=str | int | float | bool | None)
+]
+
+
+# ------------------------------------------------------------------ inquiries
+
+
+class InquiryCreate(BaseModel):
+    """One inquiry: any fields (text, numbers, true/false or null) plus where it came from."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Scalar] = Field(init=False)
+
+    source: str = Field("api", min_length=1, max_length=200)
+    campaign: str | None = Field(None, max_length=200)
+    email: str | None = None
+    phone: str | None = None
+
+
+class InquiriesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inquiries: list[InquiryCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+ENVELOPE = ("source", "campaign")  # describe the inquiry; not among its fields
+
+
+class InquiryPublic(BaseModel):
+    status: Literal["captured", "repeated", "quarantined"]
+    inquiry_id: int | None
+    person_id: int | None
+    grade: str | None
+    route: str | None
+    quarantine_id: int | None = None
+    error: str | None = None
+
+
+class InquiriesPublic(BaseModel):
+    data: list[InquiryPublic]
+    count: int
+
+
+# ------------------------------------------------------------------ activities
+
+
+class ActivityCreate(BaseModel):
+    """What a person did; who by ``person_id``, ``email``, ``phone`` or ``external_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=60)
+    at: datetime | None = None
+    person_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_id: str | None = Field(None, description="A source's own id, as 'source:id'.")
+    source: str | None = Field(None, max_length=200)
+    details: dict[str, Any] | None = None
+
+
+class ActivitiesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    activities: list[ActivityCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ActivityPublic(BaseModel):
+    activity_id: int
+    person_id: int
+    grade: str
+    route: str
+    engagement: float
+
+
+class ActivitiesPublic(BaseModel):
+    data: list[ActivityPublic]
+    count: int
+
+
+# ------------------------------------------------------------------ forms
+
+
+class FormCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    source: str | None = Field(None, max_length=200)
+    thank_you_url: str | None = Field(None, max_length=2000)
+    field_map: dict[str, str] = Field(
+        default_factory=dict, description="Posted name to field, e.g. {'00N5e00000abcde': 'budget'}"
+    )
+    honeypot: str = Field("website_url", min_length=1, max_length=100)
+
+
+class FormPublic(BaseModel):
+    key: str
+    name: str
+    source: str
+    thank_you_url: str | None
+    field_map: dict[str, str]
+    honeypot: str
+    active: bool
+    created_at: datetime
+    action: str = Field(description="The address to post the form to.")
+
+
+class FormsPublic(BaseModel):
+    data: list[FormPublic]
+    count: int
+
+
+class FormReceivedPublic(BaseModel):
+    """The same for every accepted post (captured, quarantined or caught by the honeypot)."""
+
+    status: Literal["received"] = "received"
+    redirect: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+# ------------------------------------------------------------------ reading bodies
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_object(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """The body as text and as a JSON object; InvalidInput says what is wrong."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the body is not UTF-8 text ({error.reason})", where="body") from None
+    try:
+        value = json.loads(text, parse_constant=_no_constants)
+    except ValueError as error:
+        raise InvalidInput(f"the body is not valid JSON: {error}", where="body") from None
+    if not isinstance(value, dict):
+        kind = type(value).__name__ if value is not None else "null"
+        raise InvalidInput(f"the body must be a JSON object, not {kind}", where="body")
+    return text, value
+
+
+def validated(model: type[M], data: object, *prefix: int | str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise from_validation(error, prefix) from None
+
+
+def request_body(item: type[BaseModel], plural: str) -> dict[str, Any]:
+    """OpenAPI for a body read by hand: one object, or ``{plural: [...]}`` of up to 1,000."""
+    one = item.model_json_schema()
+    many = {
+        "type": "object",
+        "title": f"{item.__name__} batch",
+        "properties": {
+            plural: {"type": "array", "items": one, "minItems": 1, "maxItems": MAX_BATCH}
+        },
+        "required": [plural],
+        "additionalProperties": False,
+    }
+    schema = {"anyOf": [one, many]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -1,0 +1,174 @@
+"""Commands for the HTTP API: serve, keys (create, list, revoke), forms (create, list).
+
+``keys create`` and ``forms create`` print the new key alone on standard output,
+so ``KEY=$(leadflow keys create --scope capture)`` works; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.cli.store_commands import _pairs
+
+if TYPE_CHECKING:
+    from leadflow.config import Settings
+    from leadflow.services.uow import UnitOfWork
+
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+forms_app = typer.Typer(help="Web forms that post to /f/KEY: create, list.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(forms_app, name="forms")
+
+
+def _settings() -> Settings:
+    from leadflow.config import Settings
+
+    return Settings()
+
+
+def _uow() -> UnitOfWork:
+    from leadflow.bootstrap import engine_for
+    from leadflow.services.uow import UnitOfWork
+
+    return UnitOfWork(engine_for(_settings()))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    playbook: PlaybookOption = None,
+) -> None:
+    """Run the HTTP API (capture, activities, web forms) until stopped with Ctrl-C."""
+    import uvicorn
+
+    from leadflow.api.app import create_app
+    from leadflow.bootstrap import load_active_playbook
+
+    settings = _settings()
+    api = create_app(settings, playbook=load_active_playbook(playbook, settings))
+    err.print(
+        f"Serving the API on [bold]http://{host}:{port}[/] "
+        f"(docs at /docs) with {escape(settings.database_url)}"
+    )
+    uvicorn.run(api, host=host, port=port, log_level="info", server_header=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[str, typer.Option(help="capture (safe in a public page) or admin.")],
+    name: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+) -> None:
+    """Create an API key and print it; it is shown only this once."""
+    from leadflow.services.keys import create_key
+
+    with _uow() as uow:
+        made = create_key(uow, scope, name, datetime.now(UTC))
+    sys.stdout.write(made.key + "\n")
+    err.print(
+        f"Created a [bold]{made.info.scope}[/] key (prefix {made.info.prefix}); "
+        "store it now: it cannot be shown again."
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys: prefix, scope, name, created, revoked (never the keys themselves)."""
+    from leadflow.services.keys import list_keys
+
+    with _uow() as uow:
+        keys = list_keys(uow)
+    table = Table()
+    for column in ("prefix", "scope", "name", "created", "revoked"):
+        table.add_column(column)
+    for key in keys:
+        revoked = _when(key.revoked_at)
+        table.add_row(key.prefix, key.scope, escape(key.name or ""), _when(key.created_at), revoked)
+    out.print(table)
+    if not keys:
+        err.print("There are no API keys; create one with [bold]leadflow keys create[/].")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(metavar="PREFIX", help="The key's prefix.")],
+) -> None:
+    """Revoke an API key: requests with it are refused from now on."""
+    from leadflow.services.keys import revoke_key
+
+    with _uow() as uow:
+        key = revoke_key(uow, prefix, datetime.now(UTC))
+    err.print(f"Revoked key {key.prefix} ({key.scope}) at {_when(key.revoked_at)}.")
+
+
+@forms_app.command("create")
+def forms_create(
+    name: Annotated[str, typer.Argument(help="What the form is, e.g. 'Contact us'.")],
+    source: Annotated[
+        str | None, typer.Option(help="Source of its inquiries. Default: form:NAME.")
+    ] = None,
+    thank_you: Annotated[
+        str | None, typer.Option("--thank-you", help="Where to send people after posting.")
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Map a posted name to a field: '00N5e00000abcde=budget'."),
+    ] = None,
+    honeypot: Annotated[
+        str, typer.Option(help="Hidden field that only bots fill in.")
+    ] = "website_url",
+) -> None:
+    """Create a web form and print its key; point the form's action at /f/KEY."""
+    from leadflow.services.forms import create_form
+
+    with _uow() as uow:
+        form = create_form(
+            uow,
+            name,
+            datetime.now(UTC),
+            source=source,
+            thank_you_url=thank_you,
+            field_map=_pairs(mapping, "--map"),
+            honeypot=honeypot,
+        )
+    sys.stdout.write(form.key + "\n")
+    err.print(
+        f"Created form [bold]{escape(form.name)}[/] (source {escape(form.source)}): "
+        f"post it to /f/{form.key}"
+    )
+
+
+@forms_app.command("list")
+def forms_list() -> None:
+    """List forms: key, name, source, thank-you page, field map, honeypot."""
+    from leadflow.services.forms import list_forms
+
+    with _uow() as uow:
+        forms = list_forms(uow)
+    table = Table()
+    for column in ("key", "name", "source", "thank-you", "map", "honeypot"):
+        table.add_column(column)
+    for form in forms:
+        mapped = ", ".join(f"{k}={v}" for k, v in form.field_map.items())
+        table.add_row(
+            form.key,
+            escape(form.name),
+            escape(form.source),
+            escape(form.thank_you_url or ""),
+            escape(mapped),
+            form.honeypot,
+        )
+    out.print(table)
+    if not forms:
+        err.print("There are no forms; create one with [bold]leadflow forms create NAME[/].")

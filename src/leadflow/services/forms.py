@@ -1,0 +1,227 @@
+"""Web forms that post straight to leadflow, including Salesforce Web-to-Lead forms.
+
+A form has a public key (its address is ``/f/<key>``), the source its inquiries
+count for, an optional thank-you page, a map from posted names to fields (for
+Web-to-Lead custom fields, whose names are ids like ``00N5e00000abcde``) and a
+honeypot field that people never see and bots fill in.
+
+:func:`submit` takes one post: an unknown form key is quarantined and refused; a
+filled honeypot is logged and dropped, and answered exactly like a real post so a
+bot learns nothing; anything else goes through :func:`capture` like every inquiry.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from leadflow.adapters.store.repository import Record, utc
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import clean
+from leadflow.errors import InvalidInput, NotFound
+from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
+from leadflow.services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HONEYPOT = "website_url"
+# Web-to-Lead fields that steer the post rather than describe the person.
+CONTROL_FIELDS = frozenset(
+    {"oid", "orgid", "retURL", "debug", "debugEmail", "encoding", "submit", "captcha_settings"}
+)
+CONTROL_FIELDS_LOWER = frozenset(name.lower() for name in CONTROL_FIELDS) | {"g-recaptcha-response"}
+# Web-to-Lead names whose leadflow name differs; the rest (first_name, last_name, email,
+# company, title, phone, mobile, lead_source, description, industry, ...) keep theirs.
+WEB_TO_LEAD = {
+    "url": "website",
+    "employees": "company_size",
+    "campaign_id": "campaign",
+    "zip": "postal_code",
+}
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    name: str
+    source: str
+    thank_you_url: str | None
+    field_map: Mapping[str, str]
+    honeypot: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FormPost:
+    """One post as received: its fields (in order) and the body text exactly as sent."""
+
+    form_key: str
+    fields: list[tuple[str, str]]
+    raw: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class FormReceived:
+    """What to tell the sender: the same for a capture, a quarantine and a bot."""
+
+    redirect: str | None
+    result: Captured | None = None  # None when the honeypot caught a bot
+    spam: bool = False
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _form(row: Record) -> Form:
+    return Form(
+        key=row.key,
+        name=row.name,
+        source=row.source,
+        thank_you_url=row.thank_you_url,
+        field_map=dict(row.field_map or {}),
+        honeypot=row.honeypot,
+        active=bool(row.active),
+        created_at=utc(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) address or a path on this site; anything else (javascript:...) is None."""
+    url = clean(url)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url
+    if not parts.scheme and not parts.netloc and url.startswith("/") and not url.startswith("//"):
+        return url
+    return None
+
+
+def create_form(
+    uow: UnitOfWork,
+    name: str,
+    now: datetime,
+    source: str | None = None,
+    thank_you_url: str | None = None,
+    field_map: Mapping[str, str] | None = None,
+    honeypot: str = DEFAULT_HONEYPOT,
+) -> Form:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("a form needs a name", where="name")
+    if thank_you_url is not None and safe_url(thank_you_url) is None:
+        raise InvalidInput(
+            f"'{thank_you_url}' is not an http(s) address or a /path", where="thank_you_url"
+        )
+    for posted, target in (field_map or {}).items():
+        if not posted.strip() or not target.strip():
+            raise InvalidInput(f"'{posted}={target}': both names are needed", where="field_map")
+    values = {
+        "key": secrets.token_urlsafe(12),
+        "name": name,
+        "source": (source or "").strip() or f"form:{name}",
+        "thank_you_url": thank_you_url,
+        "field_map": {k.strip(): v.strip() for k, v in (field_map or {}).items()},
+        "honeypot": honeypot.strip() or DEFAULT_HONEYPOT,
+        "active": True,
+        "created_at": now,
+    }
+    uow.store.insert_form(values)
+    uow.commit()
+    row = uow.store.form_by_key(str(values["key"]))
+    assert row is not None
+    return _form(row)
+
+
+def list_forms(uow: UnitOfWork) -> list[Form]:
+    return [_form(row) for row in uow.store.forms()]
+
+
+def translate(form: Form, posted: list[tuple[str, str]]) -> dict[str, str]:
+    """Posted names to leadflow fields: the form's map first, then Web-to-Lead names.
+
+    Control fields and the honeypot are dropped; a name posted more than once (a
+    multi-select) keeps every value, joined with ';' as Web-to-Lead does.
+    """
+    found: dict[str, str] = {}
+    for name, value in posted:
+        if name.lower() in CONTROL_FIELDS_LOWER or name == form.honeypot:
+            continue
+        target = form.field_map.get(name) or WEB_TO_LEAD.get(name.lower(), name)
+        found[target] = f"{found[target]};{value}" if found.get(target) else value
+    return found
+
+
+def _value(posted: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in posted if key == name and value.strip()), None)
+
+
+def submit(
+    uow: UnitOfWork, pb: Playbook, post: FormPost, settings: CaptureSettings
+) -> FormReceived:
+    row = uow.store.form_by_key(post.form_key)
+    form = _form(row) if row is not None else None
+    if form is None or not form.active:
+        quarantine_raw(
+            uow,
+            post.raw,
+            channel="form",
+            reason="unknown_form",
+            error=f"no active form with key '{post.form_key}'",
+            at=post.received_at,
+            form_key=post.form_key,
+            fields=dict(post.fields),
+        )
+        raise NotFound(f"no form '{post.form_key}'")
+    redirect = safe_url(_value(post.fields, "retURL")) or form.thank_you_url
+    if _value(post.fields, form.honeypot) is not None:
+        uow.store.append_event(
+            "form.spam", post.received_at, data={"form_key": form.key, "honeypot": form.honeypot}
+        )
+        uow.commit()
+        log.info("form %s: honeypot %r filled; nothing captured", form.key, form.honeypot)
+        return FormReceived(redirect, spam=True)
+    fields = translate(form, post.fields)
+    cmd = CaptureInquiry(
+        fields=fields,
+        raw=post.raw,
+        source=form.source,
+        channel="form",
+        received_at=post.received_at,
+        form_key=form.key,
+    )
+    return FormReceived(redirect, capture(uow, pb, cmd, settings), fields=fields)
+
+
+def quarantine_raw(
+    uow: UnitOfWork,
+    raw: str,
+    *,
+    channel: str,
+    reason: str,
+    error: str,
+    at: datetime,
+    source: str | None = None,
+    form_key: str | None = None,
+    fields: Mapping[str, object] | None = None,
+) -> int:
+    """Keep a post that cannot be captured at all (unreadable, or for no known form)."""
+    item = uow.store.insert_quarantine(
+        {
+            "received_at": at,
+            "channel": channel,
+            "source": source,
+            "form_key": form_key,
+            "payload": raw,
+            "fields": dict(fields) if fields is not None else None,
+            "reason": reason,
+            "error": error,
+        }
+    )
+    uow.commit()
+    return item

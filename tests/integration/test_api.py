@@ -1,0 +1,394 @@
+"""The HTTP API on SQLite and PostgreSQL: capture, keys and scopes, idempotency, the
+quarantine, the one error shape, Web-to-Lead forms, honeypot, activities."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from starlette.exceptions import StarletteDeprecationWarning
+
+from leadflow.adapters.store import tables
+from leadflow.api.app import create_app
+from leadflow.bootstrap import bundled_playbook
+from leadflow.config import Settings
+from leadflow.services.forms import create_form
+from leadflow.services.keys import create_key, revoke_key
+from leadflow.services.uow import UnitOfWork
+
+with warnings.catch_warnings():
+    # Starlette's test client now prefers httpx2; the project's dev dependencies pin httpx,
+    # which it still supports. Only this one warning is silenced, only for this import.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+B2B = bundled_playbook("b2b-saas")
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+READY = {  # the b2b-saas example of a starter buyer deciding this month: A, sales
+    "product": "starter",
+    "industry": "SaaS",
+    "company_size": "40",
+    "seniority": "manager",
+    "country": "USA",
+    "budget": "approved",
+    "decision_role": "decision maker",
+    "timeframe_days": "14",
+}
+
+
+@dataclass
+class Api:
+    client: TestClient
+    engine: Engine
+    admin: dict[str, str]
+    capture: dict[str, str]
+
+    def post(self, path: str, body: Any, **headers: str) -> Any:
+        return self.client.post(path, json=body, headers={**self.capture, **headers})
+
+    def count(self, table: Any) -> int:
+        with UnitOfWork(self.engine) as uow:
+            return uow.store.count(table)
+
+    def rows(self, table: Any) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(select(table).order_by(table.c.id)))
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def api(engine: Engine) -> Iterator[Api]:
+    # The engine is handed in: on PostgreSQL the fixture's engine works in a schema of its own.
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
+    with UnitOfWork(engine) as uow:
+        admin = create_key(uow, "admin", "tests", NOW).key
+    with UnitOfWork(engine) as uow:
+        capture = create_key(uow, "capture", "public page", NOW).key
+    app = create_app(settings, engine=engine, playbook=B2B, clock=lambda: NOW)
+    with TestClient(app) as client:
+        yield Api(client, engine, bearer(admin), bearer(capture))
+
+
+def make_form(api: Api, **options: Any) -> str:
+    with UnitOfWork(api.engine) as uow:
+        return create_form(uow, "Contact us", NOW, source="website", **options).key
+
+
+def assert_error(response: Any, status: int, code: str, where: str | None) -> dict[str, Any]:
+    """The one error shape: exactly {"error": {"code", "message", "where"}}."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert list(body) == ["error"]
+    assert sorted(body["error"]) == ["code", "message", "where"]
+    assert (body["error"]["code"], body["error"]["where"]) == (code, where)
+    assert body["error"]["message"]
+    return body["error"]  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ capture
+
+
+def test_one_inquiry_is_captured_raw_and_rated(api: Api) -> None:
+    text = json.dumps({"email": "Ann@Acme.io", "campaign": "spring", **READY}, indent=1)
+    response = api.client.post(
+        "/api/v1/inquiries",
+        content=text,
+        headers={**api.capture, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    got = response.json()
+    assert got["status"] == "captured"
+    assert (got["grade"], got["route"]) == ("A", "sales")
+    assert isinstance(got["inquiry_id"], int)
+    assert isinstance(got["person_id"], int)
+    [row] = api.rows(tables.inquiries)
+    assert row.payload == text  # exactly as received
+    assert (row.source, row.channel, row.campaign) == ("api", "api", "spring")
+    assert row.fields["email"] == "Ann@Acme.io"
+    assert "campaign" not in row.fields
+    assert row.person_id == got["person_id"]
+
+
+def test_a_batch_answers_per_inquiry_and_quarantines_only_the_unidentifiable(api: Api) -> None:
+    items = [
+        {"email": "bo@acme.io", "source": "webinar", **READY},
+        {"email": "BO@acme.io", "product": "starter"},
+        {"first_name": "No", "last_name": "Contact"},
+    ]
+    response = api.post("/api/v1/inquiries", {"inquiries": items})
+    assert response.status_code == 200, response.text
+    got = response.json()
+    assert got["count"] == 3
+    first, second, third = got["data"]
+    assert (first["status"], second["status"], third["status"]) == (
+        "captured",
+        "captured",
+        "quarantined",
+    )
+    assert first["person_id"] == second["person_id"]  # the same person, by email
+    assert third["inquiry_id"] is None and third["quarantine_id"] and third["error"]
+    rows = api.rows(tables.inquiries)
+    assert [r.payload for r in rows] == [json.dumps(i, ensure_ascii=False) for i in items[:2]]
+    assert rows[0].source == "webinar" and rows[1].source == "api"
+    [kept] = api.rows(tables.quarantine)
+    assert (kept.reason, kept.payload) == ("no_identity", json.dumps(items[2]))
+
+
+def test_an_idempotent_retry_returns_the_first_result_and_stores_one_inquiry(api: Api) -> None:
+    body = {"email": "cy@acme.io", **READY}
+    first = api.post("/api/v1/inquiries", body, **{"Idempotency-Key": "order-1"})
+    again = api.post("/api/v1/inquiries", body, **{"Idempotency-Key": "order-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    same = ("inquiry_id", "person_id", "grade", "route")
+    assert [again.json()[k] for k in same] == [first.json()[k] for k in same]
+    assert again.json()["status"] == "repeated"
+    assert api.count(tables.inquiries) == 1
+
+    batch = {"inquiries": [{"email": "di@acme.io"}, {"email": "ed@acme.io"}]}
+    one = api.post("/api/v1/inquiries", batch, **{"Idempotency-Key": "b-7"})
+    two = api.post("/api/v1/inquiries", batch, **{"Idempotency-Key": "b-7"})
+    assert [d["inquiry_id"] for d in two.json()["data"]] == [
+        d["inquiry_id"] for d in one.json()["data"]
+    ]
+    assert [d["status"] for d in two.json()["data"]] == ["repeated", "repeated"]
+    assert api.count(tables.inquiries) == 3
+    keys = [r.idempotency_key for r in api.rows(tables.inquiries)]
+    assert keys == ["order-1", "b-7:0", "b-7:1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [('{"email": "x@y.io",', "not valid JSON"), ("[1, 2]", "JSON object, not list")],
+)
+def test_an_unreadable_body_is_quarantined_and_refused(api: Api, text: str, problem: str) -> None:
+    response = api.client.post(
+        "/api/v1/inquiries",
+        content=text,
+        headers={**api.capture, "Content-Type": "application/json"},
+    )
+    error = assert_error(response, 422, "invalid_input", "body")
+    assert problem in error["message"]
+    [kept] = api.rows(tables.quarantine)
+    assert (kept.reason, kept.payload, kept.channel) == ("unparsable_payload", text, "api")
+    assert api.count(tables.inquiries) == 0
+
+
+def test_the_error_shape_names_the_field_of_the_item(api: Api) -> None:
+    items: list[dict[str, Any]] = [{"email": f"p{i}@acme.io"} for i in range(5)]
+    items[3]["email"] = 5
+    response = api.post("/api/v1/inquiries", {"inquiries": items})
+    assert response.json() == {
+        "error": {
+            "code": "invalid_input",
+            "message": "Input should be a valid string",
+            "where": "inquiries[3].email",
+        }
+    }
+    assert response.status_code == 422
+    nested = api.post("/api/v1/inquiries", {"email": "a@b.io", "budget": {"x": 1}})
+    assert_error(nested, 422, "invalid_input", "budget")
+    assert api.count(tables.inquiries) == 0
+    assert api.count(tables.quarantine) == 0  # refused, not kept: the sender still has it
+
+
+def test_a_batch_over_1000_is_refused(api: Api) -> None:
+    items = [{"email": f"p{i}@acme.io"} for i in range(1001)]
+    error = assert_error(
+        api.post("/api/v1/inquiries", {"inquiries": items}), 422, "invalid_input", "inquiries"
+    )
+    assert "1000" in error["message"]
+    assert api.count(tables.inquiries) == 0
+
+
+# ------------------------------------------------------------------ keys and scopes
+
+
+def test_keys_are_checked_and_scopes_enforced(api: Api) -> None:
+    body = {"email": "fay@acme.io"}
+    missing = api.client.post("/api/v1/inquiries", json=body)
+    assert_error(missing, 401, "unauthorized", None)
+    assert missing.headers["www-authenticate"] == "Bearer"
+    token = api.capture["Authorization"].removeprefix("Bearer ")
+    forged = token[: -len("xyz")] + "xyz"
+    for headers in (bearer(forged), bearer("lf_nope_nope"), {"Authorization": token}):
+        assert_error(
+            api.client.post("/api/v1/inquiries", json=body, headers=headers),
+            401,
+            "unauthorized",
+            None,
+        )
+    assert api.count(tables.inquiries) == 0
+
+    assert_error(api.client.get("/api/v1/forms", headers=api.capture), 403, "forbidden", None)
+    form = {"name": "Trial"}
+    assert_error(
+        api.client.post("/api/v1/forms", json=form, headers=api.capture), 403, "forbidden", None
+    )
+    made = api.client.post("/api/v1/forms", json=form, headers=api.admin)
+    assert made.status_code == 201, made.text
+    assert made.json()["action"].endswith(f"/f/{made.json()['key']}")
+    listed = api.client.get("/api/v1/forms", headers=api.admin).json()
+    assert [f["name"] for f in listed["data"]] == ["Trial"]
+    assert api.post("/api/v1/inquiries", body, **api.admin).status_code == 201  # admin does all
+
+    with UnitOfWork(api.engine) as uow:
+        revoke_key(uow, token.split("_")[1], NOW)
+    assert_error(api.post("/api/v1/inquiries", body), 401, "unauthorized", None)
+
+
+# ------------------------------------------------------------------ web forms
+
+
+def test_a_web_to_lead_post_is_captured_mapped_and_redirected(api: Api) -> None:
+    key = make_form(api, field_map={"00N5e00000abcde": "budget"})
+    text = (
+        "oid=00D000000000001&retURL=https%3A%2F%2Fexample.com%2Fthanks&first_name=Gil"
+        "&last_name=Ray&email=gil%40acme.io&company=Acme&title=CTO&phone=%2B14155550100"
+        "&lead_source=Webinar&description=Call+me&00N5e00000abcde=approved&submit=Submit"
+    )
+    response = api.client.post(
+        f"/f/{key}",
+        content=text,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "https://example.com/thanks"
+    [row] = api.rows(tables.inquiries)
+    assert row.payload == text
+    assert (row.channel, row.source, row.form_key) == ("form", "website", key)
+    assert row.fields["budget"] == "approved"
+    assert row.fields["description"] == "Call me"
+    assert not {"oid", "retURL", "submit", "00N5e00000abcde"} & set(row.fields)
+    with UnitOfWork(api.engine) as uow:
+        person = uow.store.person(row.person_id)
+    assert person is not None
+    assert (person.email, person.facts["budget"]) == ("gil@acme.io", "approved")
+    assert person.facts["lead_source"] == "Webinar"
+
+
+def test_a_multipart_post_goes_to_the_thank_you_page(api: Api) -> None:
+    key = make_form(api, field_map={"00N5e00000abcde": "budget"}, thank_you_url="/thanks")
+    response = api.client.post(
+        f"/f/{key}",
+        data={"email": "hal@acme.io", "00N5e00000abcde": "approved", "encoding": "UTF-8"},
+        files={"resume": ("cv.txt", b"binary stuff")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/thanks"
+    [row] = api.rows(tables.inquiries)
+    assert row.fields == {"email": "hal@acme.io", "budget": "approved"}
+    assert "multipart" not in row.payload and "hal@acme.io" in row.payload
+    assert "cv.txt" in row.payload  # the whole body, exactly as received
+
+
+def test_a_form_answers_json_when_asked(api: Api) -> None:
+    key = make_form(api, thank_you_url="https://example.com/t")
+    response = api.client.post(
+        f"/f/{key}", data={"email": "ivy@acme.io"}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"status": "received", "redirect": "https://example.com/t"}
+    assert api.count(tables.inquiries) == 1
+
+
+def test_a_filled_honeypot_gets_the_same_answer_and_nothing_is_captured(api: Api) -> None:
+    key = make_form(api, thank_you_url="https://example.com/t")
+    human = {"email": "jo@acme.io", "website_url": ""}
+    bot = {"email": "bot@spam.io", "website_url": "http://spam.example"}
+    answers = []
+    for fields in (human, bot):
+        redirect = api.client.post(f"/f/{key}", data=fields, follow_redirects=False)
+        as_json = api.client.post(f"/f/{key}", data=fields, headers={"Accept": "application/json"})
+        answers.append((redirect.status_code, redirect.headers["location"], as_json.json()))
+    assert answers[0] == answers[1]
+    assert [r.fields["email"] for r in api.rows(tables.inquiries)] == ["jo@acme.io"] * 2
+    assert api.count(tables.quarantine) == 0
+    spam = [e for e in api.rows(tables.events) if e.type == "form.spam"]
+    assert len(spam) == 2 and spam[0].data["form_key"] == key
+
+
+def test_an_unknown_form_is_quarantined_and_answered_404(api: Api) -> None:
+    text = "email=kim%40acme.io&first_name=Kim"
+    response = api.client.post(
+        "/f/nope",
+        content=text,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert_error(response, 404, "not_found", None)
+    [kept] = api.rows(tables.quarantine)
+    assert (kept.reason, kept.payload, kept.form_key) == ("unknown_form", text, "nope")
+    assert api.count(tables.inquiries) == 0
+
+
+# ------------------------------------------------------------------ activities
+
+
+def test_activities_by_email_raise_engagement(api: Api) -> None:
+    lead = {"email": "lee@acme.io", "product": "starter", "industry": "software"}
+    captured = api.post("/api/v1/inquiries", lead).json()
+    with UnitOfWork(api.engine) as uow:
+        before = uow.store.rating(captured["person_id"])
+    assert before is not None and before.engagement == 0
+
+    one = api.post("/api/v1/activities", {"type": "trial_signup", "email": "LEE@acme.io"})
+    assert one.status_code == 201, one.text
+    assert one.json()["person_id"] == captured["person_id"]
+    assert one.json()["engagement"] > 0
+    batch = [
+        {"type": "email_reply", "email": "lee@acme.io", "at": "2026-11-22T10:00:00Z"},
+        {"type": "webinar_attended", "person_id": captured["person_id"]},
+    ]
+    many = api.post("/api/v1/activities", {"activities": batch})
+    assert many.status_code == 200, many.text
+    data = many.json()["data"]
+    assert many.json()["count"] == 2
+    assert one.json()["engagement"] < data[0]["engagement"] < data[1]["engagement"]
+    assert sorted(data[1]) == ["activity_id", "engagement", "grade", "person_id", "route"]
+    with UnitOfWork(api.engine) as uow:
+        after = uow.store.rating(captured["person_id"])
+    assert after is not None
+    assert (after.engagement, after.grade) == (data[1]["engagement"], data[1]["grade"])
+    assert api.count(tables.activities) == 3
+
+
+def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> None:
+    api.post("/api/v1/inquiries", {"email": "max@acme.io"})
+    batch = [
+        {"type": "page_view", "email": "max@acme.io"},
+        {"type": "page_view", "email": "ghost@acme.io"},
+    ]
+    response = api.post("/api/v1/activities", {"activities": batch})
+    error = assert_error(response, 404, "not_found", "activities[1]")
+    assert "ghost@acme.io" in error["message"]
+    assert api.count(tables.activities) == 0
+    assert_error(
+        api.post("/api/v1/activities", {"email": "max@acme.io"}), 422, "invalid_input", "type"
+    )
+
+
+# ------------------------------------------------------------------ the document
+
+
+def test_openapi_document_and_liveness(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    document = api.client.get("/openapi.json").json()
+    assert {"/api/v1/inquiries", "/api/v1/activities", "/f/{form_key}"} <= set(document["paths"])
+    assert {t["name"] for t in document["tags"]} >= {"inquiries", "activities", "forms"}
+    capture_op = document["paths"]["/api/v1/inquiries"]["post"]
+    assert capture_op["tags"] == ["inquiries"]
+    assert "application/json" in capture_op["requestBody"]["content"]
+    assert "ApiKey" in document["components"]["securitySchemes"]
+    assert_error(api.client.get("/no/such/page"), 404, "not_found", None)
