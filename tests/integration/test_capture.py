@@ -211,3 +211,31 @@ def test_unmerge_splits_the_inquiry_off_and_rebuilds_both(engine: Engine) -> Non
         with pytest.raises(Conflict):
             unmerge(uow.store, BTD, merge.id, SETTINGS, START + timedelta(days=2))
     assert counts(engine)["people"] == 2
+
+
+def test_a_quarantined_inquiry_is_fixed_and_replayed(engine: Engine) -> None:
+    from leadflow.services.quarantine import replay
+
+    bad = send(engine, first_name="Ann", email="ann(at)acme.com", budget="approved")
+    assert bad.quarantined
+    item_id = bad.quarantine_id or 0
+    with UnitOfWork(engine) as uow:
+        still = replay(uow, BTD, item_id, SETTINGS, START, {"email": "still wrong"})
+    assert still.result.quarantined
+    with UnitOfWork(engine) as uow:
+        row = uow.store.quarantine_item(item_id)
+        assert row is not None and row.replayed_at is None
+        assert row.error.startswith("replay failed: ")
+    assert counts(engine)["quarantine"] == 1  # the same item, not a second one
+    with UnitOfWork(engine) as uow:
+        done = replay(uow, BTD, item_id, SETTINGS, START, {"email": "ann@acme.com"})
+    assert not done.result.quarantined
+    with UnitOfWork(engine) as uow:
+        row = uow.store.quarantine_item(item_id)
+        assert row is not None and row.inquiry_id == done.result.inquiry_id
+        person = uow.store.person(done.result.person_id or 0)
+        assert person is not None
+        assert (person.email, person.facts) == ("ann@acme.com", {"budget": "approved"})
+        with pytest.raises(Conflict):
+            replay(uow, BTD, item_id, SETTINGS, START)
+    assert counts(engine)["inquiries"] == 1

@@ -4,6 +4,8 @@ its schema is brought up to date on first use."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -36,6 +38,34 @@ def _engine(settings: Settings) -> Engine:
     from leadflow.bootstrap import engine_for
 
     return engine_for(settings)
+
+
+FormatOption = Annotated[
+    str, typer.Option("--format", help="table (for people), csv or json (for programs).")
+]
+
+
+def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
+    """Rows as a table that folds long values (never truncates), or as CSV or JSON."""
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        sys.stdout.write(text.getvalue())
+    elif fmt == "json":
+        out.print_json(
+            json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)
+        )
+    elif fmt == "table":
+        table = Table()
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape("" if v is None else str(v)) for v in row))
+        out.print(table)
+    else:
+        raise InvalidInput(f"unknown format '{fmt}' (table, csv or json)", where="--format")
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
@@ -134,6 +164,7 @@ def import_activities(
 def merges(
     person: Annotated[int | None, typer.Option(help="Only merges into this person.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+    fmt: FormatOption = "table",
 ) -> None:
     """List merges: which inquiry joined which person, by which rule and score."""
     from leadflow.bootstrap import uow_factory
@@ -141,21 +172,24 @@ def merges(
 
     with uow_factory(_engine(_settings()))() as uow:
         rows = list_merges(uow.store, limit, person)
-    table = Table()
-    for column in ("merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            str(r.id),
-            str(r.at)[:19],
-            str(r.inquiry_id),
-            str(r.person_id),
-            r.rule,
-            f"{r.score:.2f}",
-            escape(r.detail or ""),
-            "yes" if r.undone_at else "",
-        )
-    out.print(table)
+    columns = ["merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"]
+    _emit(
+        columns,
+        [
+            [
+                r.id,
+                str(r.at)[:19],
+                r.inquiry_id,
+                r.person_id,
+                r.rule,
+                f"{r.score:.2f}",
+                r.detail,
+                "yes" if r.undone_at else "",
+            ]
+            for r in rows
+        ],
+        fmt,
+    )
 
 
 @app.command()
@@ -182,25 +216,19 @@ def unmerge(
 def quarantine_list(
     all_items: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
     limit: Annotated[int, typer.Option(min=1)] = 100,
+    fmt: FormatOption = "table",
 ) -> None:
     """Inquiries waiting in the quarantine, with why."""
     from leadflow.bootstrap import uow_factory
 
     with uow_factory(_engine(_settings()))() as uow:
         rows = uow.store.quarantined(include_replayed=all_items, limit=limit)
-    table = Table()
-    for column in ("id", "received", "channel", "source", "reason", "error"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            str(r.id),
-            str(r.received_at)[:19],
-            r.channel,
-            escape(r.source or ""),
-            r.reason,
-            escape(r.error[:100]),
-        )
-    out.print(table)
+    columns = ["id", "received", "channel", "source", "reason", "error"]
+    _emit(
+        columns,
+        [[r.id, str(r.received_at)[:19], r.channel, r.source, r.reason, r.error] for r in rows],
+        fmt,
+    )
     if not rows:
         err.print("The quarantine is empty.")
 

@@ -152,8 +152,31 @@ def capture(
         return _quarantine_after(uow, cmd, error)
 
 
+def refusal(error: Exception) -> str:
+    """The database's own words for why it refused a statement (first line)."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
+
+
+def capture_guarded(
+    store: Store, pb: Playbook, cmd: CaptureInquiry, settings: CaptureSettings
+) -> tuple[Captured | None, str | None]:
+    """:func:`capture_in` inside a savepoint: its result, or ``None`` and the refusal.
+
+    For callers that capture many inquiries in one transaction (imports, replays):
+    an inquiry the database refuses is rolled back alone.
+    """
+    savepoint = store.connection.begin_nested()
+    try:
+        result = capture_in(store, pb, cmd, settings)
+    except (DBAPIError, StatementError) as error:
+        savepoint.rollback()
+        return None, refusal(error)
+    savepoint.commit()
+    return result, None
+
+
 def _quarantine_after(uow: UnitOfWork, cmd: CaptureInquiry, error: Exception) -> Captured:
-    message = str(getattr(error, "orig", None) or error).splitlines()[0]
+    message = refusal(error)
     item = quarantine(uow.store, cmd, "database", f"the database refused the inquiry: {message}")
     uow.commit()
     return Captured(quarantine_id=item, error=message)

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError, StatementError
-
 from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
-from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture_in, quarantine
+from leadflow.services.capture import (
+    CaptureInquiry,
+    CaptureSettings,
+    capture_guarded,
+    quarantine,
+)
 from leadflow.services.uow import UnitOfWork
 
 BATCH_ROWS = 1_000
@@ -155,14 +158,9 @@ def _one(
     raw = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
     fields = {name: value for name, value in zip(names, values, strict=True) if value is not None}
     cmd = CaptureInquiry(fields, raw, source, "import", now, campaign=campaign)
-    savepoint = uow.store.connection.begin_nested()
-    try:
-        result = capture_in(uow.store, pb, cmd, settings)
-        savepoint.commit()
-    except (DBAPIError, StatementError) as error:
-        savepoint.rollback()
-        message = str(getattr(error, "orig", None) or error).splitlines()[0]
-        quarantine(uow.store, cmd, "database", f"the database refused the inquiry: {message}")
+    result, refused = capture_guarded(uow.store, pb, cmd, settings)
+    if result is None:
+        quarantine(uow.store, cmd, "database", f"the database refused the inquiry: {refused}")
         summary.quarantined["database"] += 1
         return
     if result.quarantined:

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, StatementError
-
 from leadflow.adapters.store.repository import Record
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.capture import (
     Captured,
     CaptureInquiry,
     CaptureSettings,
-    capture_in,
+    capture_guarded,
     identify,
     split_fields,
 )
@@ -57,6 +56,16 @@ def fields_of(row: Record) -> dict[str, Any]:
     return value
 
 
+def apply_changes(fields: Mapping[str, Any], changes: Mapping[str, str]) -> dict[str, Any]:
+    """Fixes replace a field however it was spelled: ``email`` replaces ``Email``."""
+    fixed = dict(fields)
+    for name, value in changes.items():
+        for existing in [k for k in fixed if column_key(k) == column_key(name)]:
+            del fixed[existing]
+        fixed[name] = value
+    return fixed
+
+
 def replay(
     uow: UnitOfWork,
     pb: Playbook,
@@ -77,7 +86,7 @@ def replay(
             f"quarantined inquiry {item_id} was already replayed (inquiry {row.inquiry_id})"
         )
     fields = dict(replacement) if replacement is not None else fields_of(row)
-    fields.update(changes or {})
+    fields = apply_changes(fields, changes or {})
     raw = json.dumps(fields, ensure_ascii=False)
     cmd = CaptureInquiry(fields, raw, row.source or "replay", "replay", now, form_key=row.form_key)
     ident, _ = split_fields(pb, fields)
@@ -85,14 +94,9 @@ def replay(
     if not who.identifiable:
         problem = "; ".join(p for p in (who.norm.email_issue, who.norm.phone_issue) if p)
         return _still_failing(uow, item_id, problem or "still no email, phone or id")
-    savepoint = uow.store.connection.begin_nested()
-    try:
-        result = capture_in(uow.store, pb, cmd, settings)
-        savepoint.commit()
-    except (DBAPIError, StatementError) as error:
-        savepoint.rollback()
-        message = str(getattr(error, "orig", None) or error).splitlines()[0]
-        return _still_failing(uow, item_id, f"the database refused it: {message}")
+    result, refused = capture_guarded(uow.store, pb, cmd, settings)
+    if result is None:
+        return _still_failing(uow, item_id, f"the database refused it: {refused}")
     uow.store.update_quarantine(
         item_id, {"replayed_at": now, "inquiry_id": result.inquiry_id, "fields": fields}
     )

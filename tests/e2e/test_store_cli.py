@@ -1,0 +1,95 @@
+"""The database commands end to end, through the real CLI on a SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BTD = ROOT / "examples" / "playbooks" / "btd.yaml"
+
+LEADS = """First Name,Last Name,Email,Phone,Company,budget,decision_role,timeframe_days
+Ann,Lee,ann.lee@acme.com,(415) 555-0100,Acme Inc.,approved,Decision Maker,30
+ANN,LEE,ANN.LEE@ACME.COM,,ACME,,,
+Bob,Smith,bob@globex.com,,Globex,planned,influencer,200
+Robert,Smith,robert.smith@globex.com,,Globex LLC,,,
+Nobody,,not-an-email,call me,,,,
+"""
+
+
+def leadflow(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp / 'lf.db'}",
+        "LEADFLOW_PLAYBOOK": str(BTD),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "leadflow", *args],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    report = leadflow(tmp_path, "import", "leads.csv", "--source", "expo")
+    ok(report)
+    assert "new people" in report.stderr and "quarantined (no_identity)" in report.stderr
+
+    people = list(
+        csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "export", "people", "-o", "-"))))
+    )
+    assert sorted(p["email"] for p in people) == ["ann.lee@acme.com", "bob@globex.com"]
+    ann = next(p for p in people if p["email"] == "ann.lee@acme.com")
+    assert (ann["grade"], ann["route"], ann["inquiry_count"]) == ("A", "sales", "2")
+
+    merges = list(csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "merges", "--format", "csv")))))
+    assert [(m["merge"], m["rule"]) for m in merges] == [("2", "fuzzy_name"), ("1", "email")]
+
+    listed = ok(leadflow(tmp_path, "quarantine", "list", "--format", "json"))
+    assert '"reason": "no_identity"' in listed
+    fixed = leadflow(tmp_path, "quarantine", "replay", "1", "--set", "email=nobody@example.org")
+    ok(fixed)
+    assert "Replayed 1" in fixed.stderr
+
+    inquiries = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
+    rows = list(csv.DictReader(io.StringIO(inquiries)))
+    assert len(rows) == 5
+    assert {
+        "inquiry_id",
+        "external_id",
+        "source",
+        "person_id",
+        "account_id",
+        "grade",
+        "route",
+    } <= set(rows[0])
+
+    undone = leadflow(tmp_path, "unmerge", "2")  # Robert Smith joined Bob Smith
+    ok(undone)
+    people = list(
+        csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "export", "people", "-o", "-"))))
+    )
+    assert len(people) == 4
+
+    again = leadflow(tmp_path, "unmerge", "2")
+    assert again.returncode == 2 and "already undone" in again.stderr
+
+
+def test_an_unknown_merge_is_a_clear_error(tmp_path: Path) -> None:
+    result = leadflow(tmp_path, "unmerge", "99")
+    assert result.returncode == 2
+    assert "no merge 99" in result.stderr
