@@ -105,13 +105,6 @@ class ColumnMap:
     missing: Sequence[str]  # fields with no column
     unused: Sequence[str]  # columns that carry no field
 
-    def describe(self) -> list[str]:
-        lines = [
-            f"{field} <- '{column}'" if column != field else field
-            for field, column in self.fields.items()
-        ]
-        return lines
-
 
 def map_columns(
     pb: Playbook, columns: Sequence[str], explicit: Mapping[str, str] | None = None

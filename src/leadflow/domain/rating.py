@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from leadflow.domain import expr
 from leadflow.domain.playbook import MICROS_PER_DAY, Engagement, FieldDef, Playbook, Route
@@ -270,7 +270,3 @@ def _micros(delta: timedelta) -> int:
 def days_ago(now: datetime, days: float) -> datetime:
     """A moment ``days`` before ``now`` (examples use it to place activities)."""
     return as_utc(now) - timedelta(days=days)
-
-
-def today(now: datetime) -> date:
-    return as_utc(now).date()

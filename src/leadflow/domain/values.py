@@ -103,18 +103,6 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def describe(field_type: FieldType) -> str:
-    """What a value of this type must look like, for messages."""
-    return {
-        "number": "a number",
-        "integer": "a whole number",
-        "boolean": "yes or no",
-        "date": "a date (YYYY-MM-DD)",
-        "choice": "one of the choices",
-        "text": "text",
-    }[field_type]
-
-
 def unparsable(name: str, text: str, expected: str) -> str:
     """The one wording of an unparsable value, shared by both rating paths."""
     return f"{name}: '{text}' is not {expected}"

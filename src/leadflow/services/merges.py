@@ -8,7 +8,6 @@ stay with the person they were recorded for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,19 +103,3 @@ def _fold(
     account_id = account_for(store, who, row.received_at)
     apply_inquiry(store, person_id, who, facts, account_id, row.received_at)
     store.set_inquiry_person(row.id, person_id, account_id)
-
-
-def describe(rows: Sequence[Record]) -> list[dict[str, object]]:
-    return [
-        {
-            "merge": r.id,
-            "at": r.at,
-            "inquiry": r.inquiry_id,
-            "person": r.person_id,
-            "rule": r.rule,
-            "score": r.score,
-            "detail": r.detail,
-            "undone": r.undone_at is not None,
-        }
-        for r in rows
-    ]
