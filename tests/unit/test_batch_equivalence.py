@@ -4,6 +4,9 @@ Hypothesis builds tables of messy leads (odd case, spaces, hyphens, garbage,
 blanks, thousands separators, impossible dates, unicode) with activities of
 every age, including the future, and each row's batch result must equal the
 single-lead rating: grade, route, every score, segment, reasons and issues.
+Both ways of parsing a field are held to it: by dictionary (each distinct
+value parsed once, then looked up) and by expressions (``lookup_limit=0``),
+as are tables where some fields have too many distinct values to look up.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadflow.adapters.playbook_file import load_playbook
-from leadflow.analytics.batch import rate_frame
+from leadflow.analytics import lookup
+from leadflow.analytics.batch import _points, rate_frame
 from leadflow.domain.playbook import FieldDef, Playbook
 from leadflow.domain.rating import Activity, rate
 
@@ -135,8 +139,16 @@ def _activities(pb: Playbook, rows: int) -> st.SearchStrategy[list[tuple[int, st
     return st.lists(st.tuples(st.integers(0, rows - 1), kind, seconds), max_size=30)
 
 
+LIMITS = {"lookup": 50_000, "expressions": 0, "mixed": 3}
+"""``lookup_limit`` per way of parsing: all by dictionary, none, only fields with few values."""
+
+
 def _compare(
-    pb: Playbook, leads: list[dict[str, object]], acts: list[tuple[int, str, int]], now: datetime
+    pb: Playbook,
+    leads: list[dict[str, object]],
+    acts: list[tuple[int, str, int]],
+    now: datetime,
+    lookup_limit: int = LIMITS["lookup"],
 ) -> None:
     frame = pl.DataFrame(
         {name: [None if r[name] is None else str(r[name]) for r in leads] for name in pb.fields},
@@ -150,7 +162,9 @@ def _compare(
         },
         schema={"__row": pl.UInt32, "type": pl.String, "at": pl.Datetime("us", "UTC")},
     )
-    batch = rate_frame(pb, frame, now=now, activities=activities).collect()
+    batch = rate_frame(
+        pb, frame, now=now, activities=activities, lookup_limit=lookup_limit
+    ).collect()
     for i, (lead, got) in enumerate(zip(leads, batch.iter_rows(named=True), strict=True)):
         mine = [Activity(t, now - timedelta(seconds=s)) for row, t, s in acts if row == i]
         want = rate(pb, lead, mine, now=now)
@@ -167,20 +181,54 @@ def _compare(
         assert got["data_issues"] == "; ".join(want.data_issues), (lead, got, want)
 
 
+@pytest.mark.parametrize("parsing", sorted(LIMITS))
 @pytest.mark.parametrize("name", sorted(PLAYBOOKS))
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_batch_equals_single(name: str, data: st.DataObject) -> None:
+def test_batch_equals_single(name: str, parsing: str, data: st.DataObject) -> None:
     pb = load_playbook(PLAYBOOKS[name])
     leads = data.draw(_leads(pb))
     acts = data.draw(_activities(pb, len(leads)))
     shift = data.draw(st.integers(0, 3 * 365 * 86_400))
-    _compare(pb, leads, acts, NOW - timedelta(seconds=shift))
+    _compare(pb, leads, acts, NOW - timedelta(seconds=shift), LIMITS[parsing])
 
 
-def test_examples_agree_between_paths() -> None:
+@pytest.mark.parametrize("parsing", sorted(LIMITS))
+@pytest.mark.parametrize("name", sorted(PLAYBOOKS))
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=25)
+@given(data=st.data())
+def test_batch_equals_single_without_activities(
+    name: str, parsing: str, data: st.DataObject
+) -> None:
+    """No activities: reasons and issues are then joined per distinct combination, by key."""
+    pb = load_playbook(PLAYBOOKS[name])
+    leads = data.draw(_leads(pb).map(lambda rows: rows * 3))
+    _compare(pb, leads, [], NOW, LIMITS[parsing])
+
+
+@pytest.mark.parametrize("name", sorted(PLAYBOOKS))
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=25)
+@given(data=st.data())
+def test_keys_joined_per_row(name: str, data: st.DataObject) -> None:
+    """With too many distinct keys for a lookup, the texts are joined per row, alike."""
+    pb = load_playbook(PLAYBOOKS[name])
+    leads = data.draw(_leads(pb))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lookup, "JOINED_LIMIT", 0)
+        _compare(pb, leads, [], NOW)
+
+
+@pytest.mark.parametrize("parsing", sorted(LIMITS))
+def test_examples_agree_between_paths(parsing: str) -> None:
     for path in PLAYBOOKS.values():
         pb = load_playbook(path)
         leads = [{n: ex.facts.get(n) for n in pb.fields} for ex in pb.spec.examples]
         if leads:
-            _compare(pb, leads, [], NOW)
+            _compare(pb, leads, [], NOW, LIMITS[parsing])
+
+
+def test_points_are_exact_tenths() -> None:
+    """Whole tenths become the float Python's ``tenths / 10`` gives, never a neighbour."""
+    tenths = list(range(-300_000, 300_001))
+    got = pl.DataFrame({"t": tenths}).select(_points(pl.col("t"))).to_series().to_list()
+    assert got == [t / 10 for t in tenths]

@@ -37,6 +37,8 @@ from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
 
 CHUNK_ROWS = 250_000
+IN_MEMORY_BYTES = 256 * 1024 * 1024
+"""Files up to this size are rated in memory: read whole, rated, written natively."""
 Progress = Callable[[int, int], None]
 
 
@@ -69,15 +71,22 @@ def rate_csv(
 ) -> RateSummary:
     """Rate ``source`` into ``out``: a file path (fastest) or an open binary stream.
 
-    To a path, the file streams through one query (read, rate, write, pipelined,
-    memory bounded). To a stream, or when the header repeats a name (which a
-    query cannot carry), rows are rated in chunks. ``summary`` False skips the
-    counts (grades, routes, issues) for callers that will not show them.
+    To a path, a file of up to ``IN_MEMORY_BYTES`` is read whole, rated (its
+    fields parsed once per distinct value) and written natively; a larger one
+    streams through one query (read, rate, write, pipelined, memory bounded).
+    To a stream, or when the header repeats a name (which a query cannot
+    carry), rows are rated in chunks. ``summary`` False skips the counts
+    (grades, routes, issues) for callers that will not show them.
     """
     started = time.perf_counter()
     source = Path(source)
     header = read_header(source, sniff_delimiter(source))
-    if isinstance(out, Path) and len(set(header)) == len(header):
+    unique = len(set(header)) == len(header)
+    if isinstance(out, Path) and unique and source.stat().st_size <= IN_MEMORY_BYTES:
+        result = _in_memory(
+            pb, source, header, out, now, mappings, activities, id_column, progress, summary
+        )
+    elif isinstance(out, Path) and unique:
         result = _streamed(
             pb, source, header, out, now, mappings, activities, id_column, progress, summary
         )
@@ -104,6 +113,57 @@ def _plan(
     kept_names = [c for c in names if c not in result.replaced]
     kept_header = [h for h, c in zip(header, names, strict=True) if c not in result.replaced]
     return result, kept_names, [*kept_header, *RESULT_COLUMNS]
+
+
+def _in_memory(
+    pb: Playbook,
+    source: Path,
+    header: list[str],
+    out: Path,
+    now: datetime,
+    mappings: Mapping[str, str] | None,
+    activities: str | Path | None,
+    id_column: str,
+    progress: Progress | None,
+    summary: bool,
+) -> RateSummary:
+    leads = read_text_csv(source)
+    result, kept, _ = _plan(pb, leads.columns, header, mappings)
+    leads = leads.drop(result.replaced)
+    acts = None
+    if activities is not None:
+        acts, result.activities, result.activities_skipped = _read_activities(
+            Path(activities), leads, id_column, str(source)
+        )
+    total = leads.height
+    if progress is not None:
+        progress(0, total)
+    rated = rate_frame(
+        pb, leads, now=now, columns=_fields(result), activities=acts, issue_flags=summary
+    )
+    flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
+    chunk = rated.select(*kept, *RESULT_COLUMNS, *flags).collect()
+    if summary:
+        _tally(result, chunk, flags)
+    else:
+        result.rows = total
+    output = chunk.select(*kept, *RESULT_COLUMNS)
+    watch = _Watch(out, (total, _size(output)), progress) if progress else None
+    try:
+        with watch or _nothing():
+            output.write_csv(out)
+    except pl.exceptions.PolarsError as error:
+        out.unlink(missing_ok=True)
+        raise csv_error(error, source) from None
+    return result
+
+
+def _size(frame: pl.DataFrame) -> int:
+    """Roughly the bytes ``frame`` takes as CSV: its texts, separators and short numbers."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    lengths = frame.select(pl.col(texts).str.len_bytes().sum()).row(0) if texts else ()
+    written: int = sum(int(n or 0) for n in lengths)
+    return written + int(frame.height) * 5 * len(frame.columns)
 
 
 def _streamed(
