@@ -15,6 +15,7 @@ from datetime import datetime
 import polars as pl
 
 from leadflow.analytics.lookup import (
+    FIELD_DTYPES,
     LOOKUP_LIMIT,
     FieldTable,
     Part,
@@ -108,15 +109,7 @@ def field_columns(f: FieldDef, column: str | None) -> dict[str, pl.Expr]:
 
 
 def _typed_null(f: FieldDef) -> pl.Expr:
-    dtype = {
-        "text": pl.String,
-        "choice": pl.String,
-        "boolean": pl.Boolean,
-        "number": pl.Float64,
-        "integer": pl.Int64,
-        "date": pl.Date,
-    }[f.type]
-    return pl.lit(None, dtype)
+    return pl.lit(None, FIELD_DTYPES[f.type])
 
 
 def _parse(f: FieldDef, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -115,6 +115,26 @@ def _plan(
     return result, kept_names, [*kept_header, *RESULT_COLUMNS]
 
 
+def _load(
+    pb: Playbook,
+    source: Path,
+    header: list[str],
+    mappings: Mapping[str, str] | None,
+    activities: str | Path | None,
+    id_column: str,
+) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None]:
+    """The leads in memory (result columns already there dropped), the plan, and activities."""
+    leads = read_text_csv(source)
+    result, kept, output_header = _plan(pb, leads.columns, header, mappings)
+    leads = leads.drop(result.replaced)
+    acts = None
+    if activities is not None:
+        acts, result.activities, result.activities_skipped = _read_activities(
+            Path(activities), leads, id_column, str(source)
+        )
+    return leads, result, kept, output_header, acts
+
+
 def _in_memory(
     pb: Playbook,
     source: Path,
@@ -127,14 +147,7 @@ def _in_memory(
     progress: Progress | None,
     summary: bool,
 ) -> RateSummary:
-    leads = read_text_csv(source)
-    result, kept, _ = _plan(pb, leads.columns, header, mappings)
-    leads = leads.drop(result.replaced)
-    acts = None
-    if activities is not None:
-        acts, result.activities, result.activities_skipped = _read_activities(
-            Path(activities), leads, id_column, str(source)
-        )
+    leads, result, kept, _, acts = _load(pb, source, header, mappings, activities, id_column)
     total = leads.height
     if progress is not None:
         progress(0, total)
@@ -229,14 +242,9 @@ def _chunked(
     progress: Progress | None,
     chunk_rows: int,
 ) -> RateSummary:
-    leads = read_text_csv(source)
-    result, kept, output_header = _plan(pb, leads.columns, header, mappings)
-    leads = leads.drop(result.replaced)
-    acts = None
-    if activities is not None:
-        acts, result.activities, result.activities_skipped = _read_activities(
-            Path(activities), leads, id_column, str(source)
-        )
+    leads, result, kept, output_header, acts = _load(
+        pb, source, header, mappings, activities, id_column
+    )
     total = leads.height
     output = [*kept, *RESULT_COLUMNS]
     with _Writer(out, output_header) as write:
