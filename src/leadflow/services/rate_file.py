@@ -82,20 +82,29 @@ def rate_csv(
     source = Path(source)
     header = read_header(source, sniff_delimiter(source))
     unique = len(set(header)) == len(header)
+    job = _Job(pb, source, header, now, mappings, activities, id_column, progress)
     if isinstance(out, Path) and unique and source.stat().st_size <= IN_MEMORY_BYTES:
-        result = _in_memory(
-            pb, source, header, out, now, mappings, activities, id_column, progress, summary
-        )
+        result = _in_memory(job, out, summary)
     elif isinstance(out, Path) and unique:
-        result = _streamed(
-            pb, source, header, out, now, mappings, activities, id_column, progress, summary
-        )
+        result = _streamed(job, out, summary)
     else:
-        result = _chunked(
-            pb, source, header, out, now, mappings, activities, id_column, progress, chunk_rows
-        )
+        result = _chunked(job, out, chunk_rows)
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every way of rating a file needs to know."""
+
+    pb: Playbook
+    source: Path
+    header: list[str]
+    now: datetime
+    mappings: Mapping[str, str] | None
+    activities: str | Path | None
+    id_column: str
+    progress: Progress | None
 
 
 def _plan(
@@ -135,18 +144,14 @@ def _load(
     return leads, result, kept, output_header, acts
 
 
-def _in_memory(
-    pb: Playbook,
-    source: Path,
-    header: list[str],
-    out: Path,
-    now: datetime,
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
-    progress: Progress | None,
-    summary: bool,
-) -> RateSummary:
+def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
+    pb, source, header, now = job.pb, job.source, job.header, job.now
+    mappings, activities, id_column, progress = (
+        job.mappings,
+        job.activities,
+        job.id_column,
+        job.progress,
+    )
     leads, result, kept, _, acts = _load(pb, source, header, mappings, activities, id_column)
     total = leads.height
     if progress is not None:
@@ -179,18 +184,14 @@ def _size(frame: pl.DataFrame) -> int:
     return written + int(frame.height) * 5 * len(frame.columns)
 
 
-def _streamed(
-    pb: Playbook,
-    source: Path,
-    header: list[str],
-    out: Path,
-    now: datetime,
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
-    progress: Progress | None,
-    summary: bool,
-) -> RateSummary:
+def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
+    pb, source, header, now = job.pb, job.source, job.header, job.now
+    mappings, activities, id_column, progress = (
+        job.mappings,
+        job.activities,
+        job.id_column,
+        job.progress,
+    )
     leads = scan_text_csv(source)
     names = leads.collect_schema().names()
     result, kept, _ = _plan(pb, names, header, mappings)
@@ -230,18 +231,14 @@ def _streamed(
     return result
 
 
-def _chunked(
-    pb: Playbook,
-    source: Path,
-    header: list[str],
-    out: BinaryIO | Path,
-    now: datetime,
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
-    progress: Progress | None,
-    chunk_rows: int,
-) -> RateSummary:
+def _chunked(job: _Job, out: BinaryIO | Path, chunk_rows: int) -> RateSummary:
+    pb, source, header, now = job.pb, job.source, job.header, job.now
+    mappings, activities, id_column, progress = (
+        job.mappings,
+        job.activities,
+        job.id_column,
+        job.progress,
+    )
     leads, result, kept, output_header, acts = _load(
         pb, source, header, mappings, activities, id_column
     )
