@@ -13,18 +13,31 @@ Rules, in order; the first that finds someone wins, and the merge records it:
 
 Exact identifiers belong to one person each; an identifier already owned by
 someone else is not moved (that would silently merge two existing people).
+
+The rules read people through :class:`PeopleIndex`: the store for one
+inquiry at a time, an in-memory index for a bulk import, so both decide alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from leadflow.adapters.identity.normalise import Normalised
-from leadflow.adapters.store.repository import Store
 
 DEFAULT_NAME_THRESHOLD = 90.0
+
+
+class PeopleIndex(Protocol):
+    """What the rules need to know about the people already known."""
+
+    def person_by_key(self, kind: str, value: str) -> int | None: ...
+
+    def name_key_of(self, person_id: int) -> str | None: ...
+
+    def block_members(self, block: str) -> list[tuple[int, str | None]]: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ def names_agree(a: str | None, b: str | None, threshold: float) -> bool:
 
 
 def find_person(
-    store: Store, who: Identity, threshold: float = DEFAULT_NAME_THRESHOLD
+    store: PeopleIndex, who: Identity, threshold: float = DEFAULT_NAME_THRESHOLD
 ) -> Match | None:
     if who.external:
         found = store.person_by_key("external", who.external)
@@ -88,8 +101,7 @@ def find_person(
         if found is not None:
             if not who.norm.role_address:
                 return Match(found, "email", 1.0, email)
-            person = store.person(found)
-            if person is not None and names_agree(person.name_key, who.norm.name_key, threshold):
+            if names_agree(store.name_key_of(found), who.norm.name_key, threshold):
                 return Match(found, "role_email", 1.0, f"{email}, same name")
     if who.norm.phone:
         found = store.person_by_key("phone", who.norm.phone)
@@ -98,7 +110,7 @@ def find_person(
     return _fuzzy(store, who, threshold)
 
 
-def _fuzzy(store: Store, who: Identity, threshold: float) -> Match | None:
+def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:
     name = who.norm.name_key
     if not name:
         return None

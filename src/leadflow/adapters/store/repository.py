@@ -120,6 +120,10 @@ class Store:
         found = self.connection.execute(query).scalar()
         return int(found) if found is not None else None
 
+    def name_key_of(self, person_id: int) -> str | None:
+        query = select(t.people.c.name_key).where(t.people.c.id == person_id)
+        return self.connection.execute(query).scalar_one_or_none()
+
     def add_keys(self, person_id: int, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Add identifiers not yet taken; return those already owned by another person."""
         taken: list[tuple[str, str]] = []
