@@ -248,6 +248,7 @@ def rate_frame(
     activities: pl.DataFrame | pl.LazyFrame | None = None,
     issue_flags: bool = False,
     lookup_limit: int = LOOKUP_LIMIT,
+    separator: str = SEPARATOR,
 ) -> pl.LazyFrame:
     """Add the rating columns to ``facts``.
 
@@ -256,7 +257,7 @@ def rate_frame(
     with ``__row`` (the row number in ``facts``), ``type`` and ``at`` (UTC).
     The result has the input columns followed by grade, score, route, fit,
     qualification, engagement, segment, reasons and data_issues (texts: the
-    single-lead rating's lists joined with :data:`SEPARATOR`). With
+    single-lead rating's lists joined with ``separator``). With
     ``issue_flags``, also a boolean column ``issue:FIELD`` per field: whether
     the lead has a data issue about it (for summaries, without parsing text).
 
@@ -281,7 +282,7 @@ def rate_frame(
 
     frame = frame.with_columns(**_criteria(playbook, today))
     frame = frame.with_columns(**_dimensions(playbook))
-    frame = _with_engagement(playbook, frame, activities, now)
+    frame = _with_engagement(playbook, frame, activities, now, separator)
     engagement = _tenths(pl.col("__e.micro"))
     score = pl.col(_d("fit_tenths")) + pl.col(_d("qualification_tenths")) + engagement
     frame = frame.with_columns(
@@ -292,14 +293,15 @@ def rate_frame(
     frame = frame.with_columns(_route_index(playbook).alias("__rc"))
     labels, grade_why, routes, route_why = _outcomes(playbook)
     reasons = _joined(
+        separator,
         [
             *_criterion_reasons(playbook, tables),
             pl.col("__e.reasons"),
             _take(grade_why, pl.String(), "__g"),
             _take(route_why, pl.String(), "__rc"),
-        ]
+        ],
     )
-    issues = _joined(_issues(playbook))
+    issues = _joined(separator, _issues(playbook))
     flags: dict[str, pl.Expr] = {}
     if issue_flags:
         parts = _issues(playbook)
@@ -341,7 +343,7 @@ def rate_frame(
         ).collect()
         frame = data.lazy()
         reasons, issues = (
-            joined_by_key(data.get_column(n), keyed[n] or [], SEPARATOR)
+            joined_by_key(data.get_column(n), keyed[n] or [], separator)
             if keys.get(n) is not None
             else pl.col(n)
             for n in texts
@@ -537,15 +539,15 @@ def _issue_parts(pb: Playbook, tables: Tables) -> list[Part] | None:
     return parts
 
 
-def _joined(parts: list[pl.Expr]) -> pl.Expr:
-    """The parts that are not null, joined with :data:`SEPARATOR`, as one text.
+def _joined(separator: str, parts: list[pl.Expr]) -> pl.Expr:
+    """The parts that are not null, joined with ``separator``, as one text.
 
     Built directly as text: a list per row, joined afterwards, costs several
     times more on a million rows.
     """
     if not parts:
         return pl.lit("")
-    return pl.concat_str(parts, separator=SEPARATOR, ignore_nulls=True)
+    return pl.concat_str(parts, separator=separator, ignore_nulls=True)
 
 
 def _criterion_reasons(pb: Playbook, tables: Tables) -> list[pl.Expr]:
@@ -608,17 +610,21 @@ def _with_engagement(
     frame: pl.LazyFrame,
     activities: pl.DataFrame | pl.LazyFrame | None,
     now: datetime,
+    separator: str,
 ) -> pl.LazyFrame:
     empty = {"__e.micro": pl.lit(0, pl.Int64), "__e.reasons": pl.lit(None, pl.String)}
     if pb.engagement is None or activities is None:
         return frame.with_columns(**empty)
-    per_lead = engagement_frame(pb, activities, now)
+    per_lead = engagement_frame(pb, activities, now, separator)
     joined = frame.join(per_lead, on=_ROW, how="left", maintain_order="left")
     return joined.with_columns(pl.col("__e.micro").fill_null(0))
 
 
 def engagement_frame(
-    pb: Playbook, activities: pl.DataFrame | pl.LazyFrame, now: datetime
+    pb: Playbook,
+    activities: pl.DataFrame | pl.LazyFrame,
+    now: datetime,
+    separator: str = SEPARATOR,
 ) -> pl.LazyFrame:
     """Per ``__row``: the engagement score in millionths and one reason per activity type."""
     spec = pb.engagement
@@ -681,7 +687,7 @@ def engagement_frame(
     return (
         per_type.sort([_ROW, "idx"])
         .group_by(_ROW, maintain_order=True)
-        .agg(micro=pl.col("micro").sum(), reasons=pl.col("reason").str.join(SEPARATOR))
+        .agg(micro=pl.col("micro").sum(), reasons=pl.col("reason").str.join(separator))
         .select(
             pl.col(_ROW),
             pl.min_horizontal(pl.col("micro"), pl.lit(total_cap)).alias("__e.micro"),

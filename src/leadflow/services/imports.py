@@ -1,9 +1,13 @@
 """Import a CSV of inquiries (event lists, purchased lists, CRM exports).
 
-Each row is captured like any other inquiry (``capture.capture_in``): kept as
-received (the row as JSON, with the file's own column names), consolidated
-into people, rated. Rows are committed in batches; a row the database
-refuses is rolled back alone (a savepoint) and quarantined with its error.
+Each row is treated as a captured inquiry (``capture.capture_in``) would be:
+kept as received (the row as JSON, with the file's own column names),
+consolidated into people by the same matching rules, rated, logged. The work
+is done in bulk (``bulk_prepare``, ``bulk_resolve``, ``bulk_import``): the
+file column by column, then chunks of rows per transaction, with the
+database's bulk paths; ``tests/integration/test_bulk_import.py`` holds the
+result equal to capturing the rows one by one. A row the database would
+refuse (a value longer than its column) is quarantined with the reason.
 
 Presets map the column names of common exports to leadflow's names; unmapped
 columns keep their names and reach the playbook's fields when they match.
@@ -11,7 +15,6 @@ columns keep their names and reach the playbook's fields when they match.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -22,15 +25,11 @@ from pathlib import Path
 from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
-from leadflow.services.capture import (
-    CaptureInquiry,
-    CaptureSettings,
-    capture_guarded,
-    quarantine,
-)
+from leadflow.services.bulk_import import CHUNK_ROWS, Target, import_chunks
+from leadflow.services.bulk_prepare import prepare
+from leadflow.services.bulk_resolve import MemoryIndex
+from leadflow.services.capture import CaptureSettings
 from leadflow.services.uow import UnitOfWork
-
-BATCH_ROWS = 1_000
 
 PRESETS: dict[str, dict[str, str]] = {
     "generic": {},
@@ -123,49 +122,31 @@ def import_csv(
     mappings: Mapping[str, str] | None = None,
     campaign: str | None = None,
     progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportSummary:
     started = time.perf_counter()
+    _check_length("--source", source, 200)
+    if campaign is not None:
+        _check_length("--campaign", campaign, 200)
     frame = read_text_csv(path)
     header = read_header(path, sniff_delimiter(path))
     if len(header) != frame.width:
         header = frame.columns
     names = column_names(header, preset, mappings or {})
-    summary = ImportSummary(rows=frame.height)
-    rows = frame.rows()
-    for offset in range(0, len(rows), BATCH_ROWS):
-        with engine_uow() as uow:
-            for values in rows[offset : offset + BATCH_ROWS]:
-                _one(uow, pb, header, names, values, source, campaign, now, settings, summary)
-            uow.commit()
-        if progress is not None:
-            progress(min(offset + BATCH_ROWS, len(rows)), len(rows))
+    prepared = prepare(
+        pb, frame, header, names, source=source, campaign=campaign, region=settings.region
+    )
+    del frame
+    target = Target(pb, source, now, settings.name_threshold, MemoryIndex())
+    summary = ImportSummary(rows=prepared.height)
+    for chunk in import_chunks(engine_uow, target, prepared, chunk_rows, progress):
+        summary.new_people += chunk.new_people
+        summary.merged.update(chunk.merged)
+        summary.quarantined.update(chunk.quarantined)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _one(
-    uow: UnitOfWork,
-    pb: Playbook,
-    header: list[str],
-    names: list[str],
-    values: tuple[str | None, ...],
-    source: str,
-    campaign: str | None,
-    now: datetime,
-    settings: CaptureSettings,
-    summary: ImportSummary,
-) -> None:
-    raw = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
-    fields = {name: value for name, value in zip(names, values, strict=True) if value is not None}
-    cmd = CaptureInquiry(fields, raw, source, "import", now, campaign=campaign)
-    result, refused = capture_guarded(uow.store, pb, cmd, settings)
-    if result is None:
-        quarantine(uow.store, cmd, "database", f"the database refused the inquiry: {refused}")
-        summary.quarantined["database"] += 1
-        return
-    if result.quarantined:
-        summary.quarantined["no_identity"] += 1
-    elif result.merged:
-        summary.merged[result.merged] += 1
-    else:
-        summary.new_people += 1
+def _check_length(option: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidInput(f"{option} takes at most {limit} characters, got {len(value)}", option)

@@ -1,0 +1,249 @@
+"""Bulk reads and writes for imports: whole tables of rows per statement.
+
+The repository (``repository.Store``) speaks one inquiry at a time; an
+import of a million rows needs the database's own bulk paths instead:
+
+- SQLite: ``executemany`` of one prepared statement on the driver's
+  connection, inside the caller's transaction, which first takes the write
+  lock (``BEGIN IMMEDIATE``) so that ids read here stay ours.
+- PostgreSQL: ``COPY ... FROM STDIN`` in CSV form, written by Polars; ids
+  are reserved from the table's sequence, so concurrent captures never
+  collide with them.
+
+Rows arrive as Polars frames whose columns are named as the table's, with
+times as ``stamp``s and JSON as text. Everything runs on the caller's
+connection and transaction: nothing here commits.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Table
+
+from leadflow.adapters.store import tables as t
+
+LOOKUP_BATCH = 5_000
+"""Values per ``IN (...)`` list when looking up what the database already knows."""
+
+
+class BulkStore:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self.postgres = self.dialect == "postgresql"
+        self._mark = "%s" if self.postgres else "?"
+
+    # ------------------------------------------------------------ transaction, ids
+
+    def begin_writing(self) -> None:
+        """Take SQLite's write lock now, so that the ids read next cannot be taken by others."""
+        if self.postgres:
+            return
+        driver = self.connection.connection.driver_connection
+        if not driver.in_transaction:  # type: ignore[union-attr]
+            driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+    def ids(self, table: Table) -> Iterator[int]:
+        """An endless supply of new ids for ``table`` (SQLite: after the largest; PostgreSQL:
+        reserved from its sequence in blocks, so the unused ones are gaps, as rollbacks leave)."""
+        if self.postgres:
+            sequence = self._scalar(f"SELECT pg_get_serial_sequence('{table.name}', 'id')")
+            while True:
+                rows = self.connection.exec_driver_sql(
+                    "SELECT nextval(%s) FROM generate_series(1, 10000)", (sequence,)
+                )
+                yield from (int(r[0]) for r in rows)
+        largest = self._scalar(f"SELECT max(id) FROM {table.name}") or 0
+        yield from _count_from(int(largest) + 1)
+
+    def stamp(self, moment: datetime) -> str:
+        """``moment`` as the text the database stores for a timestamp, as SQLAlchemy writes it."""
+        moment = moment.astimezone(UTC)
+        if self.postgres:
+            return moment.isoformat()
+        return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+    # ------------------------------------------------------------ what is known already
+
+    def key_owners(self, kind: str, values: Iterable[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for batch in _batches(values):
+            rows = self._select(
+                "SELECT value, person_id FROM person_keys WHERE kind = {m} AND value IN ({ms})",
+                [kind],
+                batch,
+            )
+            found.update((value, int(person)) for value, person in rows)
+        return found
+
+    def block_members(self, blocks: Iterable[str]) -> list[tuple[str, int, str | None]]:
+        """(block, person, name key) of the people in ``blocks``, by person id."""
+        members: list[tuple[str, int, str | None]] = []
+        for batch in _batches(blocks):
+            members.extend(
+                (block, int(person), name)
+                for block, person, name in self._select(
+                    "SELECT b.block, p.id, p.name_key FROM person_blocks b"
+                    " JOIN people p ON p.id = b.person_id WHERE b.block IN ({ms})"
+                    " ORDER BY p.id",
+                    [],
+                    batch,
+                )
+            )
+        return members
+
+    def name_keys(self, people: Iterable[int]) -> dict[int, str | None]:
+        found: dict[int, str | None] = {}
+        for batch in _batches(people):
+            rows = self._select("SELECT id, name_key FROM people WHERE id IN ({ms})", [], batch)
+            found.update((int(person), name) for person, name in rows)
+        return found
+
+    def accounts_by(self, column: str, values: Iterable[str]) -> dict[str, int]:
+        """The account of each value of ``column`` (domain or name_key); the first by id."""
+        found: dict[str, int] = {}
+        for batch in _batches(values):
+            rows = self._select(
+                f"SELECT {column}, id FROM accounts WHERE {column} IN ({{ms}}) ORDER BY id",
+                [],
+                batch,
+            )
+            for value, account in rows:
+                found.setdefault(value, int(account))
+        return found
+
+    def people(self, ids: Sequence[int]) -> pl.DataFrame:
+        """The stored people ``ids`` (facts as JSON text), for folding new inquiries into them."""
+        columns = [
+            "id",
+            "email",
+            "phone",
+            "first_name",
+            "last_name",
+            "name_key",
+            "company",
+            "company_key",
+            "account_id",
+            "facts",
+            "inquiry_count",
+        ]
+        selected = ", ".join("CAST(facts AS TEXT) AS facts" if c == "facts" else c for c in columns)
+        rows: list[tuple[Any, ...]] = []
+        for batch in _batches(ids):
+            rows.extend(
+                self._select(f"SELECT {selected} FROM people WHERE id IN ({{ms}})", [], batch)
+            )
+        schema = {c: pl.String for c in columns} | {
+            "id": pl.Int64,
+            "account_id": pl.Int64,
+            "inquiry_count": pl.Int64,
+        }
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def activities(self, people: Sequence[int]) -> list[tuple[int, str, datetime]]:
+        """(person, type, when in UTC) of the activities of ``people``."""
+        rows: list[tuple[int, str, datetime]] = []
+        for batch in _batches(people):
+            rows.extend(
+                (int(p), kind, _moment(at))
+                for p, kind, at in self._select(
+                    "SELECT person_id, type, at FROM activities WHERE person_id IN ({ms})",
+                    [],
+                    batch,
+                )
+            )
+        return rows
+
+    # ------------------------------------------------------------ writes
+
+    def insert(self, table: Table, frame: pl.DataFrame) -> None:
+        """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``."""
+        if frame.is_empty():
+            return
+        columns = frame.columns
+        if self.postgres:
+            self._copy(table.name, frame)
+            return
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, frame.iter_rows())
+        finally:
+            cursor.close()
+
+    def update_people(self, frame: pl.DataFrame) -> None:
+        """Set the columns of ``frame`` on the people whose ``id`` it names."""
+        if frame.is_empty():
+            return
+        columns = [c for c in frame.columns if c != "id"]
+        sets = ", ".join(f"{c} = {self._mark}" for c in columns)
+        sql = f"UPDATE people SET {sets} WHERE id = {self._mark}"
+        rows = frame.select(*columns, "id").rows()
+        if self.postgres:
+            with self._driver_cursor() as cursor:
+                cursor.executemany(sql, rows)
+            return
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+    def delete_ratings(self, people: Sequence[int]) -> None:
+        for batch in _batches(people):
+            marks = ", ".join(self._mark for _ in batch)
+            self.connection.exec_driver_sql(
+                f"DELETE FROM {t.lead_state.name} WHERE person_id IN ({marks})", tuple(batch)
+            )
+
+    # ------------------------------------------------------------ helpers
+
+    def _copy(self, table: str, frame: pl.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value="", quote_style="non_numeric")
+        columns = ", ".join(frame.columns)
+        with self._driver_cursor() as cursor:
+            statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
+            with cursor.copy(statement) as copy:
+                copy.write(buffer.getbuffer())
+
+    def _driver_cursor(self) -> Any:
+        return self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def _scalar(self, sql: str) -> Any:
+        return self.connection.exec_driver_sql(sql).scalar()
+
+    def _select(self, sql: str, head: list[Any], batch: list[Any]) -> list[tuple[Any, ...]]:
+        marks = ", ".join(self._mark for _ in batch)
+        sql = sql.replace("{m}", self._mark).replace("{ms}", marks)
+        return [tuple(r) for r in self.connection.exec_driver_sql(sql, tuple([*head, *batch]))]
+
+
+def _moment(value: datetime | str) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives the text SQLAlchemy wrote)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _batches(values: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == LOOKUP_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _count_from(start: int) -> Iterator[int]:
+    n = start
+    while True:
+        yield n
+        n += 1

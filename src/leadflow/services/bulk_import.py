@@ -1,0 +1,356 @@
+"""Import a file of inquiries in bulk: what ``capture`` does per inquiry, per chunk of rows.
+
+1. ``bulk_prepare.prepare``: the whole file, column by column: identity
+   normalised, facts trimmed, JSON texts built, rows for the quarantine marked.
+2. Per chunk of :data:`CHUNK_ROWS` rows, one transaction:
+
+   a. ``bulk_resolve``: each row's person by the matching rules, in file
+      order, against what the database and the earlier rows know;
+   b. people folded: new people made from their rows, known people updated
+      (identifiers, names, company, the latest non-blank value of each
+      fact, the inquiry count);
+   c. each touched person rated once, with ``rate_frame`` (the batch twin
+      of ``rate``), over their facts and activities;
+   d. inquiries, people, accounts, keys, blocks, merges, events (merged,
+      captured per row; rated per person) and quarantine items written with
+      the database's bulk paths (``adapters.store.bulk``).
+
+Committing per chunk keeps each write lock short, so captures from the API
+go on while a large import runs; an import that stops half-way keeps the
+chunks it committed. A person who appears in several rows of a chunk is
+rated once with all of them, where captures one by one would rate after
+each (and log a ``lead.rated`` event each time); the stored rating is the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.bulk import BulkStore
+from leadflow.analytics.batch import rate_frame
+from leadflow.domain.playbook import Playbook
+from leadflow.services.bulk_prepare import json_object
+from leadflow.services.bulk_resolve import MemoryIndex, Resolved
+from leadflow.services.uow import UnitOfWork
+
+CHUNK_ROWS = 50_000
+"""Rows per transaction."""
+
+_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\ue000", "\ue001")
+"""Separators for the rating's reasons, the first that occurs in no fact value."""
+
+
+@dataclass
+class ChunkResult:
+    new_people: int
+    merged: Counter[str]
+    quarantined: Counter[str]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What every chunk of one import shares."""
+
+    pb: Playbook
+    source: str
+    now: datetime
+    threshold: float
+    index: MemoryIndex
+
+
+def import_chunks(
+    begin: Callable[[], UnitOfWork],
+    target: Target,
+    prepared: pl.DataFrame,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ChunkResult]:
+    results = []
+    total = prepared.height
+    for offset in range(0, total, chunk_rows):
+        chunk = prepared.slice(offset, chunk_rows)
+        with begin() as uow:
+            bulk = BulkStore(uow.store.connection)
+            bulk.begin_writing()
+            results.append(_chunk(bulk, target, chunk))
+            uow.commit()
+        if progress is not None:
+            progress(min(offset + chunk_rows, total), total)
+    return results
+
+
+def _chunk(bulk: BulkStore, target: Target, chunk: pl.DataFrame) -> ChunkResult:
+    index = target.index
+    index.fetch(bulk, chunk)
+    resolved = index.resolve(chunk, target.threshold, bulk.ids(t.people), bulk.ids(t.accounts))
+    at = bulk.stamp(target.now)
+    rows = _with_resolution(chunk, resolved)
+    kept = rows.filter(pl.col("reason").is_null())
+    inquiry_ids = bulk.ids(t.inquiries)
+    kept = kept.with_columns(id=pl.Series([next(inquiry_ids) for _ in range(kept.height)]))
+
+    bulk.insert(t.accounts, _accounts(resolved, at))
+    people, updates, facts = _people(bulk, target.pb, kept, resolved, at)
+    bulk.insert(t.people, people)
+    bulk.update_people(updates)
+    bulk.insert(
+        t.inquiries,
+        kept.select(
+            "id",
+            received_at=pl.lit(at),
+            channel=pl.lit("import"),
+            source=pl.lit(target.source),
+            campaign="campaign",
+            external_id="external_id",
+            payload="payload",
+            fields="fields",
+            person_id="person_id",
+            account_id="account_id",
+        ),
+    )
+    bulk.insert(
+        t.person_keys,
+        # In key order: the index takes sorted rows page by page, not at random.
+        pl.DataFrame(resolved.new_keys, schema=["kind", "value", "person_id"], orient="row").sort(
+            "kind", "value"
+        ),
+    )
+    bulk.insert(
+        t.person_blocks,
+        pl.DataFrame(resolved.new_blocks, schema=["block", "person_id"], orient="row").sort(
+            "block", "person_id"
+        ),
+    )
+    merges = kept.filter(pl.col("rule").is_not_null())
+    bulk.insert(
+        t.merges,
+        merges.select(
+            at=pl.lit(at),
+            inquiry_id="id",
+            person_id="person_id",
+            rule="rule",
+            score="score",
+            detail="detail",
+        ),
+    )
+    ratings = _rate(bulk, target, facts, at)
+    bulk.delete_ratings(updates.get_column("id").to_list() if not updates.is_empty() else [])
+    bulk.insert(t.lead_state, ratings)
+    bulk.insert(t.events, _events(kept, ratings, target.pb.version, at))
+    quarantined = rows.filter(pl.col("reason").is_not_null())
+    bulk.insert(
+        t.quarantine,
+        quarantined.select(
+            received_at=pl.lit(at),
+            channel=pl.lit("import"),
+            source=pl.lit(target.source),
+            payload="payload",
+            fields="fields",
+            reason="reason",
+            error="error",
+        ),
+    )
+    return ChunkResult(
+        new_people=len(resolved.new_people),
+        merged=Counter(merges.get_column("rule").to_list()),
+        quarantined=Counter(quarantined.get_column("reason").to_list()),
+    )
+
+
+def _with_resolution(chunk: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:
+    return chunk.with_columns(
+        person_id=pl.Series(resolved.person, dtype=pl.Int64),
+        account_id=pl.Series(resolved.account, dtype=pl.Int64),
+        rule=pl.Series(resolved.rule, dtype=pl.String),
+        score=pl.Series(resolved.score, dtype=pl.Float64),
+        detail=pl.Series(resolved.detail, dtype=pl.String),
+    )
+
+
+def _accounts(resolved: Resolved, at: str) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        resolved.new_accounts,
+        schema={"id": pl.Int64, "domain": pl.String, "name": pl.String, "name_key": pl.String},
+        orient="row",
+    )
+    return frame.with_columns(created_at=pl.lit(at))
+
+
+FIRST_WINS = ("email", "phone")
+LATEST_WINS = ("first_name", "last_name", "name_key", "company", "company_key", "account_id")
+
+
+def _people(
+    bulk: BulkStore, pb: Playbook, kept: pl.DataFrame, resolved: Resolved, at: str
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """New people to insert, known people's new values, and every touched person's facts.
+
+    ``apply_inquiry`` per row, folded: email and phone keep the first value
+    known, names, company and account take the latest given, each fact the
+    latest non-blank value; the inquiry count adds up.
+    """
+    fields = [f"fact:{f}" for f in pb.fields]
+    folded = kept.group_by("person_id", maintain_order=True).agg(
+        *(pl.col(c).drop_nulls().first() for c in FIRST_WINS),
+        *(pl.col(c).drop_nulls().last() for c in LATEST_WINS),
+        *(pl.col(c).drop_nulls().last() for c in fields),
+        count=pl.len(),
+    )
+    new = pl.Series(resolved.new_people, dtype=pl.Int64)
+    fresh = folded.filter(pl.col("person_id").is_in(new.implode()))
+    known = folded.filter(~pl.col("person_id").is_in(new.implode()))
+
+    people = fresh.select(
+        id="person_id",
+        created_at=pl.lit(at),
+        updated_at=pl.lit(at),
+        **{c: c for c in (*FIRST_WINS, *LATEST_WINS)},
+        facts=_facts_object(pb),
+        inquiry_count="count",
+    )
+    facts = fresh.select("person_id", *(pl.col(c).alias(c[5:]) for c in fields))
+    if known.is_empty():
+        return people, known.select(id="person_id"), facts
+
+    stored = bulk.people(known.get_column("person_id").to_list())
+    both = known.join(stored, left_on="person_id", right_on="id", suffix="_was")
+    merged_facts = [
+        _merge_facts(was, {f: row[f"fact:{f}"] for f in pb.fields})
+        for was, row in zip(
+            both.get_column("facts").to_list(), both.iter_rows(named=True), strict=True
+        )
+    ]
+    updates = both.select(
+        id="person_id",
+        updated_at=pl.lit(at),
+        **{c: pl.coalesce(f"{c}_was", c) for c in FIRST_WINS},
+        **{c: pl.coalesce(c, f"{c}_was") for c in LATEST_WINS},
+        facts=pl.Series([json.dumps(f, ensure_ascii=False) for f in merged_facts]),
+        inquiry_count=pl.col("inquiry_count") + pl.col("count"),
+    )
+    known_facts = pl.DataFrame(
+        [{f: _text(facts_of.get(f)) for f in pb.fields} for facts_of in merged_facts],
+        schema={f: pl.String for f in pb.fields},
+    ).with_columns(person_id=both.get_column("person_id"))
+    return people, updates, pl.concat([facts, known_facts.select(facts.columns)])
+
+
+def _merge_facts(stored: str | None, latest: dict[str, str | None]) -> dict[str, Any]:
+    facts: dict[str, Any] = json.loads(stored) if stored else {}
+    facts.update({k: v for k, v in latest.items() if v is not None})
+    return facts
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else value if isinstance(value, str) else str(value)
+
+
+def _facts_object(pb: Playbook) -> pl.Expr:
+    return json_object([(f, pl.col(f"fact:{f}")) for f in pb.fields], drop_nulls=True)
+
+
+def _rate(bulk: BulkStore, target: Target, facts: pl.DataFrame, at: str) -> pl.DataFrame:
+    """``rerate`` for every touched person at once: ``lead_state`` rows."""
+    pb = target.pb
+    separator = next(s for s in _SEPARATORS if not _occurs(facts, s))
+    activities = None
+    if pb.engagement is not None:
+        activities = _activities(bulk, facts)
+    rated = rate_frame(
+        pb, facts.drop("person_id"), now=target.now, activities=activities, separator=separator
+    ).collect()
+    return pl.DataFrame({"person_id": facts.get_column("person_id")}).with_columns(
+        rated.select(
+            "grade",
+            "score",
+            "route",
+            "fit",
+            "qualification",
+            "engagement",
+            "segment",
+            reasons=_json_list(pl.col("reasons"), separator),
+            data_issues=_json_list(pl.col("data_issues"), separator),
+            playbook_version=pl.lit(pb.version),
+            rated_at=pl.lit(at),
+        )
+    )
+
+
+def _activities(bulk: BulkStore, facts: pl.DataFrame) -> pl.DataFrame | None:
+    people = facts.get_column("person_id")
+    rows = bulk.activities(people.to_list())
+    if not rows:
+        return None
+    frame = pl.DataFrame(
+        rows,
+        schema={"person_id": pl.Int64, "type": pl.String, "at": pl.Datetime("us", "UTC")},
+        orient="row",
+    )
+    where = pl.DataFrame({"person_id": people}).with_row_index("__row")
+    return frame.join(where, on="person_id").select("__row", "type", "at")
+
+
+def _occurs(facts: pl.DataFrame, text: str) -> bool:
+    return (
+        bool(
+            facts.select(
+                pl.any_horizontal(
+                    pl.col(pl.String).str.contains(text, literal=True).any().fill_null(False)
+                )
+            ).item()
+        )
+        if facts.width > 1
+        else False
+    )
+
+
+def _json_list(texts: pl.Expr, separator: str) -> pl.Expr:
+    """Texts joined with ``separator`` back into their lists, as JSON arrays."""
+    encoded = pl.struct(texts.str.split(separator).alias("v")).struct.json_encode()
+    array = encoded.str.slice(5, encoded.str.len_chars() - 6)
+    return pl.when(texts.is_null() | (texts == "")).then(pl.lit("[]")).otherwise(array)
+
+
+def _events(kept: pl.DataFrame, ratings: pl.DataFrame, version: str, at: str) -> pl.DataFrame:
+    """``person.merged`` and ``inquiry.captured`` per row in file order, then ``lead.rated``."""
+    merged = kept.filter(pl.col("rule").is_not_null()).select(
+        "__row",
+        order=pl.lit(0),
+        type=pl.lit("person.merged"),
+        person_id="person_id",
+        inquiry_id="id",
+        data=pl.struct("rule", "score", "detail").struct.json_encode(),
+    )
+    captured = kept.select(
+        "__row",
+        order=pl.lit(1),
+        type=pl.lit("inquiry.captured"),
+        person_id="person_id",
+        inquiry_id="id",
+        data="captured",
+    )
+    rated = ratings.select(
+        person_id="person_id",
+        inquiry_id=pl.lit(None, pl.Int64),
+        data=pl.struct(
+            "grade", "route", "score", playbook_version=pl.lit(version)
+        ).struct.json_encode(),
+        type=pl.lit("lead.rated"),
+    )
+    rows = pl.concat([merged, captured]).sort("__row", "order")
+    return pl.concat(
+        [
+            rows.select("type", "person_id", "inquiry_id", "data"),
+            rated.select("type", "person_id", "inquiry_id", "data"),
+        ]
+    ).select(
+        at=pl.lit(at), type="type", person_id="person_id", inquiry_id="inquiry_id", data="data"
+    )

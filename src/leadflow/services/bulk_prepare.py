@@ -1,0 +1,253 @@
+"""The whole file at once: each row's identity, facts and JSON texts, in Polars.
+
+An import reads every row the way :func:`capture.capture_in` reads one
+inquiry, but column by column instead of row by row:
+
+- which column is an identity field and which a playbook fact is decided
+  once per column (``split_fields``' rules: a playbook field first, then its
+  ``columns:``, then the identity aliases); per row, the first non-null alias
+  gives an identity field and the last non-null column a fact, as the
+  dictionary ``split_fields`` builds would have it;
+- names, emails, phones, companies and domains go through
+  ``normalise_frame``, the vectorised twin of ``normalise``;
+- the raw payload (the row as JSON under the file's own column names), the
+  parsed fields and the ``inquiry.captured`` event's data are built as JSON
+  text by Polars;
+- a row with no email, phone or id, or with a value longer than its column
+  takes, is marked for the quarantine with the error the single path gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from leadflow.adapters.identity.normalise import normalise_frame
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import STRIP_CHARS, column_key
+from leadflow.services.capture import IDENTITY_FIELDS
+
+_ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
+
+# Columns the database bounds, with what a row puts in them.
+LIMITS: tuple[tuple[str, str, int], ...] = (
+    ("external_id", "inquiries.external_id", 200),
+    ("campaign", "inquiries.campaign", 200),
+    ("ext_key", "person_keys.value", 400),
+    ("email", "people.email", 320),
+    ("phone", "people.phone", 32),
+    ("first_name", "people.first_name", 200),
+    ("last_name", "people.last_name", 200),
+    ("name_key", "people.name_key", 400),
+    ("company", "people.company", 300),
+    ("company_key", "people.company_key", 300),
+    ("domain", "accounts.domain", 253),
+)
+
+
+NO_IDENTITY = "the inquiry has no email, phone or id"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which file columns feed which identity field and which playbook fact, in file order."""
+
+    ident: dict[str, list[str]]
+    facts: dict[str, list[str]]
+
+
+def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
+    """``split_fields``' decision for each column name (``names`` are the mapped names)."""
+    owners = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
+    ident: dict[str, list[str]] = {}
+    facts: dict[str, list[str]] = {}
+    for index, name in enumerate(names):
+        column = _col(index)
+        norm = column_key(str(name))
+        if norm in pb.fields:
+            facts.setdefault(norm, []).append(column)
+            continue
+        owner = next((f for f, cols in owners.items() if norm in cols), None)
+        if owner is not None:
+            facts.setdefault(owner, []).append(column)
+        elif norm in _ALIASES:
+            ident.setdefault(_ALIASES[norm], []).append(column)
+    return Roles(ident, facts)
+
+
+def prepare(
+    pb: Playbook,
+    frame: pl.DataFrame,
+    header: Sequence[str],
+    names: Sequence[str],
+    *,
+    source: str,
+    campaign: str | None,
+    region: str,
+) -> pl.DataFrame:
+    """One row per input row (``__row`` its number), with everything the import writes.
+
+    Columns: ``payload``, ``fields`` and ``captured`` (JSON texts); ``external_id``,
+    ``ext_key``, ``campaign``; the normalised identity (``email``, ``phone``,
+    ``first_name``, ``last_name``, ``name_key``, ``company``, ``company_key``,
+    ``domain``, ``role_address``); ``fact:NAME`` (the trimmed value, null when
+    blank) per playbook field; and ``reason``/``error`` for rows that go to the
+    quarantine instead (null for the others).
+    """
+    raw = frame.rename({c: _col(i) for i, c in enumerate(frame.columns)})
+    roles = column_roles(pb, names)
+
+    def first(name: str) -> pl.Expr:
+        cols = roles.ident.get(name)
+        return pl.coalesce(cols) if cols else pl.lit(None, pl.String)
+
+    ident = raw.select(
+        email=first("email"),
+        phone=first("phone"),
+        first_name=first("first_name"),
+        last_name=first("last_name"),
+        name=first("name"),
+        company=first("company"),
+        website=first("website"),
+        external_id=_clean(first("external_id")),
+        campaign=pl.lit(campaign, pl.String) if campaign else _clean(first("campaign")),
+    )
+    ident = _split_full_names(ident)
+    norm = normalise_frame(ident, region=region)
+    fact_raw = {
+        f: pl.coalesce(list(reversed(cols))) if cols else pl.lit(None, pl.String)
+        for f in pb.fields
+        for cols in [roles.facts.get(f, [])]
+    }
+    mapped = [(str(n), _col(i)) for i, n in enumerate(names)]
+    prepared = pl.concat(
+        [
+            raw.select(
+                payload=json_object([(str(h), pl.col(_col(i))) for i, h in enumerate(header)]),
+                fields=json_object([(n, pl.col(c)) for n, c in mapped], drop_nulls=True),
+                facts_raw=json_object(list(fact_raw.items()), drop_nulls=True),
+                **{f"fact:{f}": _clean(e) for f, e in fact_raw.items()},
+            ),
+            ident.select("external_id", "campaign"),
+            norm,
+        ],
+        how="horizontal",
+    ).with_row_index("__row")
+    prepared = prepared.with_columns(
+        ext_key=pl.when(pl.col("external_id").is_not_null()).then(
+            pl.lit(f"{source}:") + pl.col("external_id")
+        ),
+        captured=pl.concat_str(
+            pl.lit('{"source":' + json.dumps(source, ensure_ascii=False) + ',"channel":"import"'),
+            pl.lit(',"campaign":'),
+            _value(pl.col("campaign")),
+            pl.lit(',"facts":'),
+            pl.col("facts_raw"),
+            pl.lit("}"),
+        ),
+    ).drop("facts_raw")
+    return _with_refusals(prepared)
+
+
+def _with_refusals(prepared: pl.DataFrame) -> pl.DataFrame:
+    too_long = [
+        pl.when(pl.col(c).str.len_chars() > limit).then(
+            pl.format(
+                "the database would refuse the inquiry: {} takes at most {} characters, got {}",
+                pl.lit(where),
+                pl.lit(limit),
+                pl.col(c).str.len_chars(),
+            )
+        )
+        for c, where, limit in LIMITS
+    ]
+    nul = [
+        pl.when(pl.col(c).str.contains("\x00", literal=True)).then(
+            pl.lit(f"the database would refuse the inquiry: {where} contains a NUL character")
+        )
+        for c, where, _ in LIMITS
+    ]
+    issues = pl.concat_str(
+        [pl.col("email_issue"), pl.col("phone_issue")], separator="; ", ignore_nulls=True
+    )
+    identifiable = (
+        pl.col("email").is_not_null()
+        | pl.col("phone").is_not_null()
+        | pl.col("external_id").is_not_null()
+    )
+    no_identity = pl.format(
+        "cannot tell who this is: {}",
+        pl.when(issues != "")
+        .then(issues)
+        .otherwise(pl.lit("the inquiry has no email, phone or id")),
+    )
+    refused = pl.coalesce([*too_long, *nul])
+    return prepared.with_columns(
+        reason=pl.when(~identifiable)
+        .then(pl.lit("no_identity"))
+        .when(refused.is_not_null())
+        .then(pl.lit("database")),
+        error=pl.when(~identifiable).then(no_identity).otherwise(refused),
+    )
+
+
+def _split_full_names(ident: pl.DataFrame) -> pl.DataFrame:
+    """A full name splits into first and last when neither was given (``capture._names``)."""
+    full = _clean(pl.col("name"))
+    only_full = full.is_not_null() & _clean(pl.col("first_name")).is_null()
+    only_full = only_full & _clean(pl.col("last_name")).is_null()
+    wanted = ident.filter(only_full).select(full.alias("full")).unique()
+    if wanted.is_empty():
+        return ident.drop("name")
+    halves = [_halves(text) for text in wanted["full"].to_list()]
+    table = wanted.with_columns(
+        __first=pl.Series([h[0] for h in halves], dtype=pl.String),
+        __last=pl.Series([h[1] for h in halves], dtype=pl.String),
+    )
+    joined = ident.with_columns(__full=pl.when(only_full).then(full)).join(
+        table, left_on="__full", right_on="full", how="left", maintain_order="left"
+    )
+    return joined.with_columns(
+        first_name=pl.when(pl.col("__full").is_not_null())
+        .then(pl.col("__first"))
+        .otherwise(pl.col("first_name")),
+        last_name=pl.when(pl.col("__full").is_not_null())
+        .then(pl.col("__last"))
+        .otherwise(pl.col("last_name")),
+    ).drop("name", "__full", "__first", "__last")
+
+
+def _halves(full: str) -> tuple[str | None, str]:
+    parts = full.split()
+    return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
+
+
+def _clean(expr: pl.Expr) -> pl.Expr:
+    """``values.clean`` in Polars: trimmed, null when blank."""
+    stripped = expr.str.strip_chars(STRIP_CHARS)
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped)
+
+
+def _value(expr: pl.Expr) -> pl.Expr:
+    """A text column as JSON values (``"..."`` or ``null``)."""
+    encoded = pl.struct(expr.alias("v")).struct.json_encode()
+    return encoded.str.slice(5, encoded.str.len_chars() - 6)
+
+
+def json_object(items: list[tuple[str, pl.Expr]], drop_nulls: bool = False) -> pl.Expr:
+    """A JSON object per row from (key, text column) pairs; nulls left out with ``drop_nulls``."""
+    if not items:
+        return pl.lit("{}")
+    parts = []
+    for key, expr in items:
+        member = pl.lit(json.dumps(key, ensure_ascii=False) + ":") + _value(expr)
+        parts.append(pl.when(expr.is_not_null()).then(member) if drop_nulls else member)
+    body = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.concat_str(pl.lit("{"), body, pl.lit("}"))
+
+
+def _col(index: int) -> str:
+    return f"__c{index}"

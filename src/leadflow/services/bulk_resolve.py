@@ -1,0 +1,183 @@
+"""Who is each row from? The matching rules of ``identity``, over an in-memory index.
+
+:class:`MemoryIndex` answers ``find_person``'s questions (a key's owner, a
+person's name key, a company block's members) from memory, and learns each
+row's person before the next row is read, so a file is consolidated in file
+order exactly as captures one after another would consolidate it. What the
+database already knows is fetched per chunk, once per key, block, domain or
+company name that the chunk mentions and the index has not seen.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from leadflow.adapters.identity.normalise import Normalised
+from leadflow.adapters.store.bulk import BulkStore
+from leadflow.services.identity import Identity, find_person
+
+KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
+"""Each key kind and the prepared column that holds it."""
+
+
+@dataclass
+class Resolved:
+    """Per row of a chunk (``None`` for rows that go to the quarantine)."""
+
+    person: list[int | None]
+    account: list[int | None]
+    rule: list[str | None]
+    score: list[float | None]
+    detail: list[str | None]
+    new_people: list[int] = field(default_factory=list)
+    new_accounts: list[tuple[int, str | None, str | None, str | None]] = field(
+        default_factory=list
+    )  # (id, domain, name, name_key)
+    new_keys: list[tuple[str, str, int]] = field(default_factory=list)
+    new_blocks: list[tuple[str, int]] = field(default_factory=list)
+
+
+class MemoryIndex:
+    """The people known so far, as ``identity.PeopleIndex`` asks for them."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], int] = {}
+        self.names: dict[int, str | None] = {}
+        self.blocks: dict[str, list[int]] = {}
+        self.domains: dict[str, int] = {}
+        self.company_accounts: dict[str, int] = {}
+
+    # PeopleIndex
+    def person_by_key(self, kind: str, value: str) -> int | None:
+        return self.keys.get((kind, value))
+
+    def name_key_of(self, person_id: int) -> str | None:
+        return self.names.get(person_id)
+
+    def block_members(self, block: str) -> list[tuple[int, str | None]]:
+        names = self.names
+        return [(p, names.get(p)) for p in self.blocks.get(block, ())]
+
+    # ------------------------------------------------------------ from the database
+
+    def fetch(self, bulk: BulkStore, chunk: pl.DataFrame) -> None:
+        """Learn what the database knows about the keys, blocks and companies of ``chunk``."""
+        found: set[int] = set()
+        for kind, column in KINDS:
+            values = chunk.get_column(column).drop_nulls().unique().to_list()
+            unknown = [v for v in values if (kind, v) not in self.keys]
+            for value, person in bulk.key_owners(kind, unknown).items():
+                self.keys[(kind, value)] = person
+                found.add(person)
+        blocks = _blocks(chunk).to_list()
+        unseen = [b for b in blocks if b not in self.blocks]
+        for block in unseen:
+            self.blocks[block] = []
+        for block, person, name in bulk.block_members(unseen):
+            self.blocks[block].append(person)
+            self.names.setdefault(person, name)
+        missing = [p for p in found if p not in self.names]
+        self.names.update(bulk.name_keys(missing))
+        domains = chunk.get_column("domain").drop_nulls().unique().to_list()
+        self.domains.update(
+            bulk.accounts_by("domain", [d for d in domains if d not in self.domains])
+        )
+        companies = chunk.get_column("company_key").drop_nulls().unique().to_list()
+        fresh = [c for c in companies if c not in self.company_accounts]
+        self.company_accounts.update(bulk.accounts_by("name_key", fresh))
+
+    # ------------------------------------------------------------ row by row
+
+    def resolve(
+        self,
+        chunk: pl.DataFrame,
+        threshold: float,
+        people: Iterator[int],
+        accounts: Iterator[int],
+    ) -> Resolved:
+        n = chunk.height
+        out = Resolved([None] * n, [None] * n, [None] * n, [None] * n, [None] * n)
+        columns = (
+            "reason",
+            "email",
+            "role_address",
+            "phone",
+            "name_key",
+            "company",
+            "company_key",
+            "domain",
+            "ext_key",
+        )
+        rows = chunk.select(columns).iter_rows()
+        for i, (reason, email, role, phone, name, company, company_key, domain, ext) in enumerate(
+            rows
+        ):
+            if reason is not None:
+                continue
+            norm = Normalised(
+                email, None, phone, None, None, None, name, None, company_key, domain, role
+            )
+            who = Identity(norm, ext)
+            match = find_person(self, who, threshold)
+            if match is None:
+                person = next(people)
+                out.new_people.append(person)
+            else:
+                person = match.person_id
+                out.rule[i], out.score[i], out.detail[i] = match.rule, match.score, match.detail
+            out.person[i] = person
+            out.account[i] = self._account(out, accounts, domain, company, company_key)
+            self._learn(out, person, who, name)
+        return out
+
+    def _account(
+        self,
+        out: Resolved,
+        accounts: Iterator[int],
+        domain: str | None,
+        company: str | None,
+        company_key: str | None,
+    ) -> int | None:
+        """``capture.account_for``: by domain, else by company name; created when new."""
+        if domain:
+            found = self.domains.get(domain)
+            if found is None:
+                found = self.domains[domain] = next(accounts)
+                if company_key:
+                    self.company_accounts.setdefault(company_key, found)
+                out.new_accounts.append((found, domain, company, company_key))
+            return found
+        if company_key:
+            found = self.company_accounts.get(company_key)
+            if found is None:
+                found = self.company_accounts[company_key] = next(accounts)
+                out.new_accounts.append((found, None, company, company_key))
+            return found
+        return None
+
+    def _learn(self, out: Resolved, person: int, who: Identity, name: str | None) -> None:
+        """``capture.apply_inquiry``'s keys, blocks and name, in memory and for writing."""
+        for kind, value in who.keys:
+            if (kind, value) not in self.keys:
+                self.keys[(kind, value)] = person
+                out.new_keys.append((kind, value, person))
+        for block in who.blocks:
+            members = self.blocks.setdefault(block, [])
+            at = bisect.bisect_left(members, person)
+            if at == len(members) or members[at] != person:
+                members.insert(at, person)
+                out.new_blocks.append((block, person))
+        if name:
+            self.names[person] = name
+        elif person not in self.names:
+            self.names[person] = None
+
+
+def _blocks(chunk: pl.DataFrame) -> pl.Series:
+    domains = ("domain:" + chunk.get_column("domain")).drop_nulls()
+    companies = ("company:" + chunk.get_column("company_key")).drop_nulls()
+    return pl.concat([domains, companies]).unique()

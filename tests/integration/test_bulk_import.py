@@ -1,0 +1,326 @@
+"""The bulk import decides and stores exactly what capturing its rows one by one would.
+
+Each test imports a messy file with ``imports.import_csv`` (the bulk path, in
+small chunks so that people span chunks) into one database, captures the
+same rows one at a time with ``capture.capture_in`` into another, and
+compares everything both stored: people and their facts, keys and blocks,
+accounts, inquiries with their raw payloads, merges with rule and score,
+ratings with reasons, events and the quarantine. Both databases first hold
+the same earlier captures and activities, so the import also has to find
+and fold people it did not create.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.engine import make_engine, upgrade
+from leadflow.bootstrap import bundled_playbook
+from leadflow.domain.playbook import Playbook
+from leadflow.errors import InvalidInput
+from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture, capture_in
+from leadflow.services.imports import column_names, import_csv
+from leadflow.services.uow import UnitOfWork
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SETTINGS = CaptureSettings()
+MAPPINGS = {"Full Name": "name"}
+
+HEADER = [
+    "Lead ID",
+    "First Name",
+    "Last Name",
+    "Full Name",
+    "Email",
+    "e_mail",
+    "Phone",
+    "Company",
+    "Website",
+    "budget",
+    "timeframe_days",
+    "decision_role",
+    "contact_me_now",
+    "campaign",
+    "Notes",
+]
+FIRST = ["Ann", "Anne", "Bob", "Robert", "Bill", "William", "Jose", "José", "Li", "Kate", "Zoë"]
+LAST = ["Lee", "Smith", "Smyth", "García", "Garcia", "O'Brien", "Müller", "Mueller"]
+COMPANIES = [
+    ("Acme Inc.", "acme.com"),
+    ("ACME", "acme.com"),
+    ("Globex LLC", "globex.io"),
+    ("Initech GmbH", "initech.de"),
+    ("Umbrella S.A.", ""),
+    ("", ""),
+]
+PHONES = ["(415) 555-01{:02d}", "+1 415 555 01{:02d}", "415.555.01{:02d}", "call me", ""]
+
+
+def messy_rows(seed: int, n: int) -> list[list[str]]:
+    """Rows with every kind of repeat: case and spaces, formats, nicknames, typos, shared
+    role addresses, repeated source ids, missing emails, blanks and garbage."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company, domain = rng.choice(COMPANIES)
+        local = rng.choice([f"{first}.{last}", f"{first[0]}{last}", "info", "sales"]).lower()
+        email = rng.choice(
+            [
+                f"{local}@{domain or 'gmail.com'}",
+                f" {local.upper()}@{(domain or 'gmail.com').upper()} ",
+                "",
+                "not-an-email",
+            ]
+        )
+        phone = rng.choice(PHONES).format(rng.randrange(12))
+        full = ""
+        if rng.random() < 0.1:
+            full, first, last = f"{first} van {last}", "", ""
+        rows.append(
+            [
+                rng.choice(["", "", f"00Q{rng.randrange(20)}"]),
+                first if rng.random() > 0.05 else f" {first.upper()} ",
+                last,
+                full,
+                email,
+                rng.choice(["", "", f"{local}@other.org"]),
+                phone,
+                company,
+                rng.choice(["", f"https://www.{domain}/about" if domain else "", "gmail.com"]),
+                rng.choice(["approved", " Approved ", "planned", "none", "", "n/a"]),
+                rng.choice(["30", "200", "soon", "", " 45 "]),
+                rng.choice(["decision_maker", "Decision Maker", "influencer", ""]),
+                rng.choice(["yes", "no", "Y", ""]),
+                rng.choice(["", "spring-expo"]),
+                rng.choice(["", "met at booth", 'said "call me, later"\nsecond line']),
+            ]
+        )
+        if i % 17 == 0:
+            rows.append([""] * len(HEADER))  # a row of nothing: quarantined
+    return rows
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def seed_earlier(engine: Engine, pb: Playbook) -> None:
+    """The same earlier captures and activities in each database."""
+    earlier = [
+        {"email": "ann.lee@acme.com", "first_name": "Ann", "last_name": "Lee", "budget": "none"},
+        {"phone": "+14155550103", "first_name": "Bob", "company": "Globex"},
+        {"email": "info@acme.com", "first_name": "Kate", "last_name": "Smith"},
+        {
+            "email": "x@initech.de",
+            "first_name": "Bill",
+            "last_name": "Müller",
+            "company": "Initech",
+        },
+    ]
+    for i, fields in enumerate(earlier):
+        cmd = CaptureInquiry(
+            fields, json.dumps(fields), "web", "api", NOW - timedelta(days=3, minutes=i)
+        )
+        with UnitOfWork(engine) as uow:
+            got = capture(uow, pb, cmd, SETTINGS)
+            assert got.person_id is not None
+            uow.store.insert_activity(
+                {"person_id": got.person_id, "type": "webinar", "at": NOW - timedelta(days=i)}
+            )
+            uow.commit()
+
+
+def import_one_by_one(engine: Engine, pb: Playbook, path: Path, source: str) -> None:
+    """The reference: each row captured alone, as the import once did."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        names = column_names(header, "salesforce", MAPPINGS)
+        with UnitOfWork(engine) as uow:
+            for row in reader:
+                values = [v if v != "" else None for v in row]
+                raw = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
+                fields = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+                cmd = CaptureInquiry(fields, raw, source, "import", NOW)
+                capture_in(uow.store, pb, cmd, SETTINGS)
+            uow.commit()
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    """Everything stored, with people named by their first inquiry's payload, not their id."""
+    with engine.connect() as c:
+
+        def rows(table: t.Table) -> list[dict[str, Any]]:
+            return [dict(r._mapping) for r in c.execute(select(table).order_by(*table.primary_key))]
+
+        inquiries = rows(t.inquiries)
+        first: dict[int, int] = {}
+        for n, inquiry in enumerate(inquiries):
+            first.setdefault(inquiry["person_id"], n)
+        accounts = {a["id"]: (a["domain"], a["name"], a["name_key"]) for a in rows(t.accounts)}
+        order = {i["id"]: n for n, i in enumerate(inquiries)}
+
+        def who(person: int | None) -> int | None:
+            return None if person is None else first[person]
+
+        people = {
+            who(p["id"]): (
+                p["email"],
+                p["phone"],
+                p["first_name"],
+                p["last_name"],
+                p["name_key"],
+                p["company"],
+                p["company_key"],
+                accounts.get(p["account_id"]),
+                _json(p["facts"]),
+                p["inquiry_count"],
+            )
+            for p in rows(t.people)
+        }
+        events = Counter(
+            (e["type"], who(e["person_id"]), json.dumps(_json(e["data"]), sort_keys=True))
+            for e in rows(t.events)
+            if e["type"] != "lead.rated"
+        )
+        return {
+            "inquiries": [
+                (
+                    json.loads(i["payload"]),
+                    _json(i["fields"]),
+                    i["channel"],
+                    i["source"],
+                    i["campaign"],
+                    i["external_id"],
+                    who(i["person_id"]),
+                    accounts.get(i["account_id"]),
+                )
+                for i in inquiries
+            ],
+            "people": people,
+            "keys": sorted(
+                (k["kind"], k["value"], who(k["person_id"])) for k in rows(t.person_keys)
+            ),
+            "blocks": sorted((b["block"], who(b["person_id"])) for b in rows(t.person_blocks)),
+            "accounts": sorted(accounts.values(), key=str),
+            "merges": [
+                (order[m["inquiry_id"]], who(m["person_id"]), m["rule"], m["score"], m["detail"])
+                for m in rows(t.merges)
+            ],
+            "ratings": {
+                who(r["person_id"]): (
+                    r["grade"],
+                    r["score"],
+                    r["route"],
+                    r["fit"],
+                    r["qualification"],
+                    r["engagement"],
+                    r["segment"],
+                    _json(r["reasons"]),
+                    _json(r["data_issues"]),
+                    r["playbook_version"],
+                )
+                for r in rows(t.lead_state)
+            },
+            "events": events,
+            "quarantine": [
+                (q["reason"], q["error"], json.loads(q["payload"]), _json(q["fields"]))
+                for q in rows(t.quarantine)
+            ],
+        }
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _import(engine: Engine, pb: Playbook, path: Path, chunk_rows: int) -> Any:
+    return import_csv(
+        lambda: UnitOfWork(engine),
+        pb,
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+        preset="salesforce",
+        mappings=MAPPINGS,
+        chunk_rows=chunk_rows,
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bulk_import_equals_capturing_each_row(
+    engine: Engine, reference: Engine, tmp_path: Path, seed: int
+) -> None:
+    pb = bundled_playbook("b2b-saas" if seed == 2 else "btd")
+    path = write_csv(tmp_path / "leads.csv", messy_rows(seed, 160))
+    for database in (engine, reference):
+        seed_earlier(database, pb)
+    summary = _import(engine, pb, path, chunk_rows=23)
+    import_one_by_one(reference, pb, path, "expo")
+
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert summary.rows == len(want["inquiries"]) - 4 + len(want["quarantine"])
+    assert summary.merged_total == len(want["merges"])
+    assert sum(summary.quarantined.values()) == len(want["quarantine"])
+    assert summary.merged["fuzzy_name"] > 0 and summary.merged["email"] > 0
+    assert summary.merged["external_id"] > 0 and summary.merged["phone"] > 0
+
+
+def test_a_value_too_long_for_its_column_is_quarantined_on_every_database(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = messy_rows(3, 4)
+    rows[1][1] = "A" * 250  # first name: at most 200
+    rows[1][4] = "long@acme.com"
+    path = write_csv(tmp_path / "leads.csv", rows)
+    summary = _import(engine, bundled_playbook("btd"), path, chunk_rows=1000)
+    assert summary.quarantined["database"] == 1
+    with engine.connect() as c:
+        query = select(t.quarantine.c.error, t.quarantine.c.payload)
+        ((error, payload),) = c.execute(query.where(t.quarantine.c.reason == "database"))
+    assert "people.first_name takes at most 200 characters, got 250" in error
+    assert json.loads(payload)["First Name"] == "A" * 250  # kept whole, for a fix and replay
+
+
+def test_an_overlong_source_is_refused_before_anything_is_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", messy_rows(4, 3))
+    with pytest.raises(InvalidInput, match="--source takes at most 200"):
+        import_csv(
+            lambda: UnitOfWork(engine),
+            bundled_playbook("btd"),
+            path,
+            source="s" * 201,
+            now=NOW,
+            settings=SETTINGS,
+        )
+    with engine.connect() as c:
+        assert c.execute(select(t.inquiries.c.id)).first() is None
