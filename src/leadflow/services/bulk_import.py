@@ -75,21 +75,29 @@ def import_chunks(
 ) -> list[ChunkResult]:
     results = []
     total = prepared.height
-    for offset in range(0, total, chunk_rows):
-        chunk = prepared.slice(offset, chunk_rows)
-        with begin() as uow:
-            bulk = BulkStore(uow.store.connection)
+    with begin() as uow:  # one connection for the whole import, one transaction per chunk
+        bulk = BulkStore(uow.store.connection)
+        bulk.begin_writing()
+        # Into an empty database that nobody else writes to, the index knows everything the
+        # database does, and asking the database about each new key can be skipped.
+        mark = bulk.change_mark()
+        alone = mark is not None and bulk.is_empty()
+        for offset in range(0, total, chunk_rows):
+            chunk = prepared.slice(offset, chunk_rows)
             bulk.begin_writing()
-            results.append(_chunk(bulk, target, chunk))
+            alone = alone and bulk.change_mark() == mark
+            results.append(_chunk(bulk, target, chunk, fetch=not alone))
             uow.commit()
-        if progress is not None:
-            progress(min(offset + chunk_rows, total), total)
+            if progress is not None:
+                progress(min(offset + chunk_rows, total), total)
+        bulk.end_writing()
     return results
 
 
-def _chunk(bulk: BulkStore, target: Target, chunk: pl.DataFrame) -> ChunkResult:
+def _chunk(bulk: BulkStore, target: Target, chunk: pl.DataFrame, fetch: bool) -> ChunkResult:
     index = target.index
-    index.fetch(bulk, chunk)
+    if fetch:
+        index.fetch(bulk, chunk)
     resolved = index.resolve(chunk, target.threshold, bulk.ids(t.people), bulk.ids(t.accounts))
     at = bulk.stamp(target.now)
     rows = _with_resolution(chunk, resolved)
@@ -240,7 +248,7 @@ def _people(
         [{f: _text(facts_of.get(f)) for f in pb.fields} for facts_of in merged_facts],
         schema={f: pl.String for f in pb.fields},
     ).with_columns(person_id=both.get_column("person_id"))
-    return people, updates, pl.concat([facts, known_facts.select(facts.columns)])
+    return people, updates, pl.concat([facts, known_facts.select(facts.columns)]).sort("person_id")
 
 
 def _merge_facts(stored: str | None, latest: dict[str, str | None]) -> dict[str, Any]:

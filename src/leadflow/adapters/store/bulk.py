@@ -27,6 +27,11 @@ from sqlalchemy import Connection, Table
 
 from leadflow.adapters.store import tables as t
 
+SQLITE_CACHE_KIB = 512 * 1024
+"""SQLite's page cache while an import writes (512 MiB): index pages stay in memory
+instead of being read back for every row; the default (2 MiB) makes a large import
+several times slower."""
+
 LOOKUP_BATCH = 5_000
 """Values per ``IN (...)`` list when looking up what the database already knows."""
 
@@ -44,9 +49,33 @@ class BulkStore:
         """Take SQLite's write lock now, so that the ids read next cannot be taken by others."""
         if self.postgres:
             return
-        driver = self.connection.connection.driver_connection
-        if not driver.in_transaction:  # type: ignore[union-attr]
-            driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        driver: Any = self.connection.connection.driver_connection
+        driver.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        driver.execute("PRAGMA wal_autocheckpoint = 0")
+        if not driver.in_transaction:
+            driver.execute("BEGIN IMMEDIATE")
+
+    def end_writing(self) -> None:
+        """Give the cache back (the connection returns to the pool), after the commit."""
+        if not self.postgres:
+            driver: Any = self.connection.connection.driver_connection
+            driver.execute("PRAGMA cache_size = -2000")
+            driver.execute("PRAGMA wal_autocheckpoint = 1000")
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def is_empty(self) -> bool:
+        """Whether the database knows no people and no companies yet."""
+        return not any(
+            self.connection.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first()
+            for table in ("people", "accounts")
+        )
+
+    def change_mark(self) -> int | None:
+        """A number that changes when another connection commits (SQLite's ``data_version``);
+        ``None`` where the database has no such thing (PostgreSQL)."""
+        if self.postgres:
+            return None
+        return int(self._scalar("PRAGMA data_version"))
 
     def ids(self, table: Table) -> Iterator[int]:
         """An endless supply of new ids for ``table`` (SQLite: after the largest; PostgreSQL:
