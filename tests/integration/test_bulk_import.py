@@ -272,25 +272,61 @@ def _import(engine: Engine, pb: Playbook, path: Path, chunk_rows: int) -> Any:
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "earlier"), [(1, True), (2, True), (6, False)])
 def test_bulk_import_equals_capturing_each_row(
-    engine: Engine, reference: Engine, tmp_path: Path, seed: int
+    engine: Engine, reference: Engine, tmp_path: Path, seed: int, earlier: bool
 ) -> None:
+    """With earlier people (found through the database) and into an empty database."""
     pb = bundled_playbook("b2b-saas" if seed == 2 else "btd")
     path = write_csv(tmp_path / "leads.csv", messy_rows(seed, 160))
-    for database in (engine, reference):
-        seed_earlier(database, pb)
+    if earlier:
+        for database in (engine, reference):
+            seed_earlier(database, pb)
     summary = _import(engine, pb, path, chunk_rows=23)
     import_one_by_one(reference, pb, path, "expo")
 
     got, want = snapshot(engine), snapshot(reference)
     for part in want:
         assert got[part] == want[part], part
-    assert summary.rows == len(want["inquiries"]) - 4 + len(want["quarantine"])
+    earlier_inquiries = 4 if earlier else 0
+    assert summary.rows == len(want["inquiries"]) - earlier_inquiries + len(want["quarantine"])
     assert summary.merged_total == len(want["merges"])
     assert sum(summary.quarantined.values()) == len(want["quarantine"])
-    assert summary.merged["fuzzy_name"] > 0 and summary.merged["email"] > 0
-    assert summary.merged["external_id"] > 0 and summary.merged["phone"] > 0
+    assert {"fuzzy_name", "email", "external_id", "phone"} <= set(summary.merged)
+
+
+def test_people_captured_while_an_import_runs_are_found_by_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Between two chunks another connection captures someone a later row names."""
+    pb = bundled_playbook("btd")
+    rows = [[""] * len(HEADER) for _ in range(30)]
+    for i, row in enumerate(rows):
+        row[4] = f"ann{i}@acme.com"  # no names: nobody joins anybody by name
+    path = write_csv(tmp_path / "leads.csv", rows)
+    captured: list[int | None] = []
+
+    def between_chunks(done: int, total: int) -> None:
+        if done == 10:
+            fields = {"email": "ANN25@acme.com", "first_name": "Ann"}
+            cmd = CaptureInquiry(fields, json.dumps(fields), "web", "api", NOW)
+            with UnitOfWork(engine) as uow:
+                captured.append(capture(uow, pb, cmd, SETTINGS).person_id)
+
+    summary = import_csv(
+        lambda: UnitOfWork(engine),
+        pb,
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+        chunk_rows=10,
+        progress=between_chunks,
+    )
+    assert (summary.new_people, summary.merged["email"]) == (29, 1)
+    with engine.connect() as c:
+        query = select(t.inquiries.c.person_id).where(t.inquiries.c.payload.contains("ann25@"))
+        assert c.execute(query).scalar() == captured[0]
 
 
 def test_a_value_too_long_for_its_column_is_quarantined_on_every_database(

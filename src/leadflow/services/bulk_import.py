@@ -78,15 +78,19 @@ def import_chunks(
     with begin() as uow:  # one connection for the whole import, one transaction per chunk
         bulk = BulkStore(uow.store.connection)
         bulk.begin_writing()
-        # Into an empty database that nobody else writes to, the index knows everything the
-        # database does, and asking the database about each new key can be skipped.
+        # What the index learnt stays true while nobody else writes: then only keys and
+        # blocks it has not seen are asked for, and into an empty database nothing is.
         mark = bulk.change_mark()
-        alone = mark is not None and bulk.is_empty()
+        empty = mark is not None and bulk.is_empty()
         for offset in range(0, total, chunk_rows):
             chunk = prepared.slice(offset, chunk_rows)
             bulk.begin_writing()
-            alone = alone and bulk.change_mark() == mark
-            results.append(_chunk(bulk, target, chunk, fetch=not alone))
+            now = bulk.change_mark()
+            changed = now is None or now != mark
+            mark, empty = now, empty and not changed
+            if changed or not empty:
+                target.index.fetch(bulk, chunk, refresh=changed)
+            results.append(_chunk(bulk, target, chunk))
             uow.commit()
             if progress is not None:
                 progress(min(offset + chunk_rows, total), total)
@@ -94,10 +98,8 @@ def import_chunks(
     return results
 
 
-def _chunk(bulk: BulkStore, target: Target, chunk: pl.DataFrame, fetch: bool) -> ChunkResult:
+def _chunk(bulk: BulkStore, target: Target, chunk: pl.DataFrame) -> ChunkResult:
     index = target.index
-    if fetch:
-        index.fetch(bulk, chunk)
     resolved = index.resolve(chunk, target.threshold, bulk.ids(t.people), bulk.ids(t.accounts))
     at = bulk.stamp(target.now)
     rows = _with_resolution(chunk, resolved)
@@ -136,6 +138,7 @@ def _chunk(bulk: BulkStore, target: Target, chunk: pl.DataFrame, fetch: bool) ->
         pl.DataFrame(resolved.new_blocks, schema=["block", "person_id"], orient="row").sort(
             "block", "person_id"
         ),
+        skip_existing=True,
     )
     merges = kept.filter(pl.col("rule").is_not_null())
     bulk.insert(

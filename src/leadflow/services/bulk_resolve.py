@@ -64,8 +64,12 @@ class MemoryIndex:
 
     # ------------------------------------------------------------ from the database
 
-    def fetch(self, bulk: BulkStore, chunk: pl.DataFrame) -> None:
-        """Learn what the database knows about the keys, blocks and companies of ``chunk``."""
+    def fetch(self, bulk: BulkStore, chunk: pl.DataFrame, refresh: bool) -> None:
+        """Learn what the database knows about the keys, blocks and companies of ``chunk``.
+
+        With ``refresh`` (someone else may have written since), the blocks seen
+        before are read again too, with their members' current name keys.
+        """
         found: set[int] = set()
         for kind, column in KINDS:
             values = chunk.get_column(column).drop_nulls().unique().to_list()
@@ -74,12 +78,13 @@ class MemoryIndex:
                 self.keys[(kind, value)] = person
                 found.add(person)
         blocks = _blocks(chunk).to_list()
-        unseen = [b for b in blocks if b not in self.blocks]
+        unseen = blocks if refresh else [b for b in blocks if b not in self.blocks]
         for block in unseen:
             self.blocks[block] = []
         for block, person, name in bulk.block_members(unseen):
             self.blocks[block].append(person)
-            self.names.setdefault(person, name)
+            if refresh or person not in self.names:
+                self.names[person] = name
         missing = [p for p in found if p not in self.names]
         self.names.update(bulk.name_keys(missing))
         domains = chunk.get_column("domain").drop_nulls().unique().to_list()

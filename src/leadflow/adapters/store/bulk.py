@@ -190,16 +190,21 @@ class BulkStore:
 
     # ------------------------------------------------------------ writes
 
-    def insert(self, table: Table, frame: pl.DataFrame) -> None:
-        """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``."""
+    def insert(self, table: Table, frame: pl.DataFrame, *, skip_existing: bool = False) -> None:
+        """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``;
+        with ``skip_existing``, rows whose primary key is taken already are left out."""
         if frame.is_empty():
             return
         columns = frame.columns
         if self.postgres:
-            self._copy(table.name, frame)
+            if skip_existing:
+                self._copy_skipping(table, frame)
+            else:
+                self._copy(table.name, frame)
             return
         marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
+        sql = f"{verb} INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, frame.iter_rows())
@@ -241,6 +246,21 @@ class BulkStore:
             statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
             with cursor.copy(statement) as copy:
                 copy.write(buffer.getbuffer())
+
+    def _copy_skipping(self, table: Table, frame: pl.DataFrame) -> None:
+        staging = f"bulk_{table.name}"
+        columns = ", ".join(frame.columns)
+        keys = ", ".join(c.name for c in table.primary_key)
+        self.connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging}"
+            f" (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        self._copy(staging, frame)
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging}"
+            f" ON CONFLICT ({keys}) DO NOTHING"
+        )
+        self.connection.exec_driver_sql(f"TRUNCATE {staging}")
 
     def _driver_cursor(self) -> Any:
         return self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
