@@ -1,0 +1,212 @@
+"""``leadflow import`` of a million inquiries beside ``sqlite3 .import`` of the same CSV.
+
+The issue's measure: importing 1,000,000 inquiries (about 20 % repeats of
+every kind: email, phone, CRM id, name and company; shared role addresses)
+into a fresh SQLite, with everything an import does (raw payloads kept,
+people consolidated, every person rated, events logged), against the
+``sqlite3`` shell's ``.import`` of the same file into a bare table, side by
+side in one run, alternating A B B A so that drift in the machine's load
+hits both alike. Each run starts from no database file at all.
+
+The file comes from ``generate_identities.py`` (made once, then reused). Both
+commands run as child processes under ``/usr/bin/time``, which gives the
+wall time and the peak resident memory of each. After each leadflow run the
+database is checked: every row is an inquiry or a quarantine item, every
+person has a rating, and the events are there.
+
+    .venv/bin/python benchmarks/bench_import.py                      # 1,000,000 rows, 3 pairs
+    .venv/bin/python benchmarks/bench_import.py --rows 100000 --repeat 1
+    .venv/bin/python benchmarks/bench_import.py --postgres postgresql+psycopg://u:p@host/db
+
+With ``--postgres URL`` it also imports the file into a fresh schema of that
+database (the ``COPY`` path) and reports the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+LEADFLOW = [sys.executable, "-m", "leadflow"]
+PLAYBOOK = ROOT / "examples" / "playbooks" / "btd.yaml"
+
+
+@dataclass
+class Run:
+    tool: str
+    seconds: float
+    peak_mib: float
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--csv", type=Path, help="an existing file instead of a generated one")
+    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (default 3)")
+    parser.add_argument("--postgres", help="also import into this PostgreSQL (a new schema)")
+    args = parser.parse_args()
+    if shutil.which("sqlite3") is None:
+        sys.exit("the sqlite3 shell is needed for the baseline (apt install sqlite3)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = args.csv or generated(args.rows)
+    rows = count_rows(path)
+    print(f"{path} ({rows:,} rows, {path.stat().st_size / 2**20:.0f} MiB)", flush=True)
+    print(f"load average before: {os.getloadavg()}", flush=True)
+
+    runs: list[Run] = []
+    for pair in range(args.repeat):
+        order = ("sqlite3", "leadflow") if pair % 2 == 0 else ("leadflow", "sqlite3")
+        for tool in order:
+            run = baseline(path) if tool == "sqlite3" else leadflow(path, rows)
+            runs.append(run)
+            print(f"  {run.tool:9s} {run.seconds:7.2f} s  peak {run.peak_mib:7.0f} MiB", flush=True)
+    print(f"load average after: {os.getloadavg()}")
+
+    base = [r.seconds for r in runs if r.tool == "sqlite3"]
+    ours = [r for r in runs if r.tool == "leadflow"]
+    seconds = [r.seconds for r in ours]
+    lines = [
+        f"## leadflow import vs sqlite3 .import: {rows:,} rows",
+        "",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+        f"- file: {path.name}, {path.stat().st_size / 2**20:.0f} MiB",
+        f"- runs: {args.repeat} pairs, alternating",
+        "",
+        "| | median s | min s | peak memory MiB |",
+        "|---|---|---|---|",
+        f"| sqlite3 .import | {statistics.median(base):.2f} | {min(base):.2f} | |",
+        f"| leadflow import | {statistics.median(seconds):.2f} | {min(seconds):.2f} "
+        f"| {max(r.peak_mib for r in ours):.0f} |",
+        "",
+        f"Ratio of medians: **{statistics.median(seconds) / statistics.median(base):.1f}x**; "
+        f"of minimums: {min(seconds) / min(base):.1f}x.",
+    ]
+    if args.postgres:
+        run = leadflow_postgres(path, args.postgres)
+        lines.append(f"\nPostgreSQL (COPY): {run.seconds:.2f} s, peak {run.peak_mib:.0f} MiB.")
+    report = "\n".join(lines)
+    print("\n" + report)
+    (OUT / "import_results.md").write_text(report + "\n", encoding="utf-8")
+
+
+def generated(rows: int) -> Path:
+    path = OUT / f"import-{rows}.csv"
+    if not path.exists():
+        print(f"generating {path} ...", flush=True)
+        script = ROOT / "benchmarks" / "generate_identities.py"
+        subprocess.run([sys.executable, str(script), str(rows), "-o", str(path)], check=True)
+    return path
+
+
+def count_rows(path: Path) -> int:
+    import polars as pl
+
+    return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of ``command``, from ``/usr/bin/time``."""
+    report = OUT / f"time-{uuid.uuid4().hex}.txt"
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    peak_kib = int(report.read_text().split()[-1])
+    report.unlink()
+    return seconds, peak_kib / 1024
+
+
+def fresh(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def baseline(csv: Path) -> Run:
+    db = fresh(OUT / "import-baseline.db")
+    seconds, peak = timed(["sqlite3", str(db), ".mode csv", f".import {csv} inquiries"])
+    return Run("sqlite3", seconds, peak)
+
+
+def leadflow(csv: Path, rows: int) -> Run:
+    db = fresh(OUT / "import-leadflow.db")
+    env = {
+        **os.environ,
+        "LEADFLOW_DATABASE_URL": f"sqlite:///{db}",
+        "LEADFLOW_PLAYBOOK": str(PLAYBOOK),
+    }
+    seconds, peak = timed([*LEADFLOW, "import", str(csv), "--source", "bench"], env)
+    check(db, rows)
+    return Run("leadflow", seconds, peak)
+
+
+def check(db: Path, rows: int) -> None:
+    """Everything an import must leave behind is there."""
+    with sqlite3.connect(db) as c:
+
+        def count(sql: str) -> int:
+            return int(c.execute(sql).fetchone()[0])
+
+        inquiries = count("SELECT count(*) FROM inquiries")
+        quarantined = count("SELECT count(*) FROM quarantine")
+        people = count("SELECT count(*) FROM people")
+        rated = count("SELECT count(*) FROM lead_state")
+        captured = count("SELECT count(*) FROM events WHERE type = 'inquiry.captured'")
+        merged = count("SELECT count(*) FROM merges")
+    problems = []
+    if inquiries + quarantined != rows:
+        problems.append(f"{inquiries} inquiries + {quarantined} quarantined != {rows} rows")
+    if rated != people:
+        problems.append(f"{rated} ratings for {people} people")
+    if captured != inquiries:
+        problems.append(f"{captured} captured events for {inquiries} inquiries")
+    if inquiries != people + merged:
+        problems.append(f"{inquiries} inquiries != {people} people + {merged} merges")
+    if problems:
+        sys.exit("the import left an incomplete database: " + "; ".join(problems))
+
+
+def leadflow_postgres(csv: Path, url: str) -> Run:
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_import_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url)
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        options = f"?options=-csearch_path%3D{schema}"
+        env = {
+            **os.environ,
+            "LEADFLOW_DATABASE_URL": url + options,
+            "LEADFLOW_PLAYBOOK": str(PLAYBOOK),
+        }
+        seconds, peak = timed([*LEADFLOW, "import", str(csv), "--source", "bench"], env)
+        return Run("leadflow (PostgreSQL)", seconds, peak)
+    finally:
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
