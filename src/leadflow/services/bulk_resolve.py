@@ -20,6 +20,8 @@ from leadflow.adapters.identity.normalise import Normalised
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.services.identity import Identity, find_person
 
+_NOBODY: tuple[list[int], list[str | None]] = ([], [])
+
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
 """Each key kind and the prepared column that holds it."""
 
@@ -47,7 +49,10 @@ class MemoryIndex:
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str], int] = {}
         self.names: dict[int, str | None] = {}
-        self.blocks: dict[str, list[int]] = {}
+        # Each block's members by person id, and their name keys in step; kept current
+        # when a name key changes, through the blocks each person is in.
+        self.blocks: dict[str, tuple[list[int], list[str | None]]] = {}
+        self.blocks_of: dict[int, set[str]] = {}
         self.domains: dict[str, int] = {}
         self.company_accounts: dict[str, int] = {}
 
@@ -58,9 +63,8 @@ class MemoryIndex:
     def name_key_of(self, person_id: int) -> str | None:
         return self.names.get(person_id)
 
-    def block_members(self, block: str) -> list[tuple[int, str | None]]:
-        names = self.names
-        return [(p, names.get(p)) for p in self.blocks.get(block, ())]
+    def block_members(self, block: str) -> tuple[list[int], list[str | None]]:
+        return self.blocks.get(block, _NOBODY)
 
     # ------------------------------------------------------------ from the database
 
@@ -80,11 +84,15 @@ class MemoryIndex:
         blocks = _blocks(chunk).to_list()
         unseen = blocks if refresh else [b for b in blocks if b not in self.blocks]
         for block in unseen:
-            self.blocks[block] = []
+            self.blocks[block] = ([], [])
         for block, person, name in bulk.block_members(unseen):
-            self.blocks[block].append(person)
             if refresh or person not in self.names:
                 self.names[person] = name
+            self.blocks[block][0].append(person)
+            self.blocks_of.setdefault(person, set()).add(block)
+        for block in unseen:
+            people = self.blocks[block][0]
+            self.blocks[block] = (people, [self.names.get(p) for p in people])
         missing = [p for p in found if p not in self.names]
         self.names.update(bulk.name_keys(missing))
         domains = chunk.get_column("domain").drop_nulls().unique().to_list()
@@ -166,20 +174,27 @@ class MemoryIndex:
 
     def _learn(self, out: Resolved, person: int, who: Identity, name: str | None) -> None:
         """``capture.apply_inquiry``'s keys, blocks and name, in memory and for writing."""
-        for kind, value in who.keys:
-            if (kind, value) not in self.keys:
-                self.keys[(kind, value)] = person
-                out.new_keys.append((kind, value, person))
+        keys = self.keys
+        for key in who.keys:
+            if key not in keys:
+                keys[key] = person
+                out.new_keys.append((*key, person))
+        names = self.names
+        if name and names.get(person) != name:
+            names[person] = name
+            for block in self.blocks_of.get(person, ()):
+                people, their_names = self.blocks[block]
+                their_names[bisect.bisect_left(people, person)] = name
+        elif person not in names:
+            names[person] = name
         for block in who.blocks:
-            members = self.blocks.setdefault(block, [])
-            at = bisect.bisect_left(members, person)
-            if at == len(members) or members[at] != person:
-                members.insert(at, person)
+            people, their_names = self.blocks.setdefault(block, ([], []))
+            at = bisect.bisect_left(people, person)
+            if at == len(people) or people[at] != person:
+                people.insert(at, person)
+                their_names.insert(at, names[person])
+                self.blocks_of.setdefault(person, set()).add(block)
                 out.new_blocks.append((block, person))
-        if name:
-            self.names[person] = name
-        elif person not in self.names:
-            self.names[person] = None
 
 
 def _blocks(chunk: pl.DataFrame) -> pl.Series:

@@ -20,10 +20,11 @@ inquiry at a time, an in-memory index for a bulk import, so both decide alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from leadflow.adapters.identity.normalise import Normalised
 
@@ -37,7 +38,9 @@ class PeopleIndex(Protocol):
 
     def name_key_of(self, person_id: int) -> str | None: ...
 
-    def block_members(self, block: str) -> list[tuple[int, str | None]]: ...
+    def block_members(self, block: str) -> tuple[Sequence[int], Sequence[str | None]]:
+        """The people of a block, by id, and their name keys (two lists, in step)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -111,15 +114,16 @@ def find_person(
 
 
 def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:
+    """The most similar name in the inquiry's blocks; the first by id, then by block, on ties."""
     name = who.norm.name_key
     if not name:
         return None
     best: Match | None = None
     for block in who.blocks:
-        for person_id, other in store.block_members(block):
-            if not other:
-                continue
-            score = fuzz.ratio(name, other)
-            if score >= threshold and (best is None or score > best.score * 100):
-                best = Match(person_id, "fuzzy_name", score / 100, f"{block}: '{name}' ~ '{other}'")
+        people, names = store.block_members(block)
+        hit = process.extractOne(name, names, scorer=fuzz.ratio, score_cutoff=threshold)
+        if hit is not None and (best is None or hit[1] > best.score * 100):
+            other, score, at = hit
+            detail = f"{block}: '{name}' ~ '{other}'"
+            best = Match(people[at], "fuzzy_name", score / 100, detail)
     return best

@@ -150,14 +150,15 @@ class Store:
             statement = self._upsert(t.person_blocks).values(block=block, person_id=person_id)
             self.connection.execute(statement.on_conflict_do_nothing())
 
-    def block_members(self, block: str) -> list[tuple[int, str | None]]:
+    def block_members(self, block: str) -> tuple[list[int], list[str | None]]:
         query = (
             select(t.people.c.id, t.people.c.name_key)
             .join(t.person_blocks, t.person_blocks.c.person_id == t.people.c.id)
             .where(t.person_blocks.c.block == block)
             .order_by(t.people.c.id)
         )
-        return [(int(r[0]), r[1]) for r in self.connection.execute(query)]
+        rows = self.connection.execute(query).all()
+        return [int(r[0]) for r in rows], [r[1] for r in rows]
 
     # ------------------------------------------------------------ accounts
 
