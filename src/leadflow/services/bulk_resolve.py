@@ -11,7 +11,7 @@ company name that the chunk mentions and the index has not seen.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,7 +20,7 @@ from leadflow.adapters.identity.normalise import Normalised
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.services.identity import Identity, find_person
 
-_NOBODY: tuple[list[int], list[str | None]] = ([], [])
+_NOBODY: tuple[list[int], list[str]] = ([], [])
 
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
 """Each key kind and the prepared column that holds it."""
@@ -49,9 +49,10 @@ class MemoryIndex:
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str], int] = {}
         self.names: dict[int, str | None] = {}
-        # Each block's members by person id, and their name keys in step; kept current
-        # when a name key changes, through the blocks each person is in.
-        self.blocks: dict[str, tuple[list[int], list[str | None]]] = {}
+        # Per (block, word of a name key): its people by id and their name keys, in step;
+        # kept current when a name key changes, through the blocks each person is in.
+        self.by_word: dict[tuple[str, str], tuple[list[int], list[str]]] = {}
+        self.words_of_block: dict[str, set[str]] = {}
         self.blocks_of: dict[int, set[str]] = {}
         self.domains: dict[str, int] = {}
         self.company_accounts: dict[str, int] = {}
@@ -63,8 +64,32 @@ class MemoryIndex:
     def name_key_of(self, person_id: int) -> str | None:
         return self.names.get(person_id)
 
-    def block_members(self, block: str) -> tuple[list[int], list[str | None]]:
-        return self.blocks.get(block, _NOBODY)
+    def name_candidates(
+        self, block: str, words: Sequence[str]
+    ) -> list[tuple[list[int], list[str]]]:
+        by_word = self.by_word
+        return [by_word[(block, w)] for w in words if (block, w) in by_word]
+
+    def _add(self, block: str, person: int, name: str | None) -> None:
+        if not name:
+            return
+        words = set(name.split())
+        self.words_of_block.setdefault(block, set()).update(words)
+        for word in words:
+            people, names = self.by_word.setdefault((block, word), ([], []))
+            at = bisect.bisect_left(people, person)
+            if at < len(people) and people[at] == person:
+                names[at] = name
+            else:
+                people.insert(at, person)
+                names.insert(at, name)
+
+    def _remove(self, block: str, person: int, name: str | None) -> None:
+        for word in set(name.split()) if name else ():
+            people, names = self.by_word.get((block, word), _NOBODY)
+            at = bisect.bisect_left(people, person)
+            if at < len(people) and people[at] == person:
+                del people[at], names[at]
 
     # ------------------------------------------------------------ from the database
 
@@ -82,17 +107,18 @@ class MemoryIndex:
                 self.keys[(kind, value)] = person
                 found.add(person)
         blocks = _blocks(chunk).to_list()
-        unseen = blocks if refresh else [b for b in blocks if b not in self.blocks]
+        unseen = blocks if refresh else [b for b in blocks if b not in self.words_of_block]
         for block in unseen:
-            self.blocks[block] = ([], [])
-        for block, person, name in bulk.block_members(unseen):
+            for word in self.words_of_block.pop(block, ()):
+                self.by_word.pop((block, word), None)
+            self.words_of_block[block] = set()
+        members = bulk.block_members(unseen)
+        for block, person, name in members:
             if refresh or person not in self.names:
                 self.names[person] = name
-            self.blocks[block][0].append(person)
             self.blocks_of.setdefault(person, set()).add(block)
-        for block in unseen:
-            people = self.blocks[block][0]
-            self.blocks[block] = (people, [self.names.get(p) for p in people])
+        for block, person, _ in members:
+            self._add(block, person, self.names[person])
         missing = [p for p in found if p not in self.names]
         self.names.update(bulk.name_keys(missing))
         domains = chunk.get_column("domain").drop_nulls().unique().to_list()
@@ -180,20 +206,19 @@ class MemoryIndex:
                 keys[key] = person
                 out.new_keys.append((*key, person))
         names = self.names
+        mine = self.blocks_of.setdefault(person, set())
         if name and names.get(person) != name:
+            old = names.get(person)
             names[person] = name
-            for block in self.blocks_of.get(person, ()):
-                people, their_names = self.blocks[block]
-                their_names[bisect.bisect_left(people, person)] = name
+            for block in mine:
+                self._remove(block, person, old)
+                self._add(block, person, name)
         elif person not in names:
             names[person] = name
         for block in who.blocks:
-            people, their_names = self.blocks.setdefault(block, ([], []))
-            at = bisect.bisect_left(people, person)
-            if at == len(people) or people[at] != person:
-                people.insert(at, person)
-                their_names.insert(at, names[person])
-                self.blocks_of.setdefault(person, set()).add(block)
+            if block not in mine:
+                mine.add(block)
+                self._add(block, person, names[person])
                 out.new_blocks.append((block, person))
 
 

@@ -8,8 +8,11 @@ Rules, in order; the first that finds someone wins, and the merge records it:
    missing.
 3. ``phone``: the same number in E.164.
 4. ``fuzzy_name``: within the same company (registrable domain, else company
-   name without legal suffixes), a name similar enough (rapidfuzz ratio of the
-   nickname-folded name keys, at least ``match_name_threshold``).
+   name without legal suffixes), a person whose name key shares a word with
+   the inquiry's (the same nickname-folded first name, or the same last name)
+   and is similar enough (rapidfuzz ratio of the name keys, at least
+   ``match_name_threshold``). Sharing a word keeps the comparisons few in a
+   company of thousands; a typo in one name still leaves the other to share.
 
 Exact identifiers belong to one person each; an identifier already owned by
 someone else is not moved (that would silently merge two existing people).
@@ -20,7 +23,7 @@ inquiry at a time, an in-memory index for a bulk import, so both decide alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,8 +41,11 @@ class PeopleIndex(Protocol):
 
     def name_key_of(self, person_id: int) -> str | None: ...
 
-    def block_members(self, block: str) -> tuple[Sequence[int], Sequence[str | None]]:
-        """The people of a block, by id, and their name keys (two lists, in step)."""
+    def name_candidates(
+        self, block: str, words: Sequence[str]
+    ) -> Iterable[tuple[Sequence[int], Sequence[str]]]:
+        """The people of a block whose name key has one of ``words``: groups (which may
+        overlap) of people by id and their name keys, two lists in step."""
         ...
 
 
@@ -118,12 +124,18 @@ def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:
     name = who.norm.name_key
     if not name:
         return None
+    words = name.split()
     best: Match | None = None
     for block in who.blocks:
-        people, names = store.block_members(block)
-        hit = process.extractOne(name, names, scorer=fuzz.ratio, score_cutoff=threshold)
-        if hit is not None and (best is None or hit[1] > best.score * 100):
+        found: tuple[float, int, str] | None = None  # score, person, name key
+        for people, names in store.name_candidates(block, words):
+            hit = process.extractOne(name, names, scorer=fuzz.ratio, score_cutoff=threshold)
+            if hit is None:
+                continue
             other, score, at = hit
-            detail = f"{block}: '{name}' ~ '{other}'"
-            best = Match(people[at], "fuzzy_name", score / 100, detail)
+            if found is None or (score, -people[at]) > (found[0], -found[1]):
+                found = (score, people[at], other)
+        if found is not None and (best is None or found[0] > best.score * 100):
+            score, person, other = found
+            best = Match(person, "fuzzy_name", score / 100, f"{block}: '{name}' ~ '{other}'")
     return best

@@ -150,6 +150,20 @@ class Store:
             statement = self._upsert(t.person_blocks).values(block=block, person_id=person_id)
             self.connection.execute(statement.on_conflict_do_nothing())
 
+    def name_candidates(
+        self, block: str, words: Sequence[str]
+    ) -> list[tuple[list[int], list[str]]]:
+        """``identity.PeopleIndex.name_candidates``: the block's people, kept when a word of
+        their name key is one of ``words``."""
+        wanted = set(words)
+        people, names = self.block_members(block)
+        kept = [
+            (p, n)
+            for p, n in zip(people, names, strict=True)
+            if n and not wanted.isdisjoint(n.split())
+        ]
+        return [([p for p, _ in kept], [n for _, n in kept])]
+
     def block_members(self, block: str) -> tuple[list[int], list[str | None]]:
         query = (
             select(t.people.c.id, t.people.c.name_key)
