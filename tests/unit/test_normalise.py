@@ -244,6 +244,11 @@ def test_email_is_validated_and_lower_cased(raw: str, expected: str) -> None:
         ("020 7946 0958", "GB", "+442079460958", None),
         ("555-0100", "US", None, "a local number without its area code"),
         ("12", "US", None, "too short"),
+        # 00 is the international prefix of most of the world, written where 011 is dialled
+        ("0044 20 7946 0958", "US", "+442079460958", None),
+        ("00 49 30 901820", "US", "+4930901820", None),
+        ("011 44 20 7946 0958", "US", "+442079460958", None),
+        ("0044", "US", None, "too short"),
     ],
 )
 def test_phone_is_e164(raw: str, region: str, expected: str | None, issue: str | None) -> None:
@@ -339,6 +344,11 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
         "Acme AS",
         "Acme S.p.A.",
         "Acme SRL",
+        "Acme PLLC",
+        "Acme P.C.",
+        "Acme SE",
+        "Acme e.K.",
+        "Acme Ltée",
         "  ACME,  INC. ",
         "Âcmé",
     ],

@@ -142,7 +142,7 @@ LEGAL_FORMS = (
     "S. p. A.", "SpA", "S.A. de C.V.", "de C.V.", "Ltda", "B.V.", "B. V.", "BV", "N.V.",
     "N. V.", "NV", "Oy", "Oyj", "AB", "AS", "A/S", "ASA", "ApS", "Pty", "Pty Ltd",
     "Pte", "Pte Ltd", "Sdn Bhd", "Bhd", "K.K.", "KK", "Kft", "Zrt", "s.r.o.", "d.o.o.",
-    "Sp. z o.o.", "OOO",
+    "Sp. z o.o.", "OOO", "PLLC", "P.L.L.C.", "PC", "P.C.", "SE", "e.K.", "Ltée", "Limitée",
 )  # fmt: skip
 
 

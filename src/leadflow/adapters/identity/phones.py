@@ -5,7 +5,10 @@ accepted when the number is *possible* for its country (its length fits)
 and complete, formatted as E.164. A local number without its area code
 ("555-0100") is refused: phonenumbers calls it possible, but every area has
 its own 555-0100. Extensions are accepted and dropped, as E.164 has no
-place for them. Which numbers are *valid* (assigned ranges) is not checked:
+place for them. A number the region cannot read that starts with "00" is
+read again as international ("0044 20 ..." is "+44 20 ..."): 00 is the
+international prefix in most of the world, written also where the region
+dials another (011 in the US). Which numbers are *valid* (assigned ranges) is not checked:
 that needs the full range tables and changes every month.
 
 The library costs about 20-50 microseconds a number, too much for a million
@@ -97,13 +100,24 @@ def normalise_phone(raw: object, region: str = "US") -> tuple[str | None, str | 
     text = clean(raw)
     if text is None:
         return None, None
+    found, issue = _parse(text, text, region)
+    if found is None and text.startswith("00"):
+        # "00" is the international prefix in most of the world, and people write it
+        # where their region dials another (011 in the US): read it as "+" then.
+        again, _ = _parse("+" + text[2:], text, region)
+        if again is not None:
+            return again, None
+    return found, issue
+
+
+def _parse(text: str, shown: str, region: str) -> tuple[str | None, str | None]:
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
-        return None, phone_issue(text, _PARSE_REASONS.get(error.error_type, "unreadable"))
+        return None, phone_issue(shown, _PARSE_REASONS.get(error.error_type, "unreadable"))
     verdict = phonenumbers.is_possible_number_with_reason(number)
     if verdict != ValidationResult.IS_POSSIBLE:
-        return None, phone_issue(text, _LENGTH_REASONS.get(verdict, "not possible"))
+        return None, phone_issue(shown, _LENGTH_REASONS.get(verdict, "not possible"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
