@@ -235,6 +235,17 @@ def _legal_form_tokens() -> tuple[tuple[str, ...], ...]:
 _LEGAL = _legal_form_tokens()
 
 
+def _by_last_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The legal forms by their last word, each list in ``_LEGAL``'s order."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for form in _LEGAL:
+        found.setdefault(form[-1], []).append(form)
+    return {word: tuple(forms) for word, forms in found.items()}
+
+
+_LEGAL_BY_LAST = _by_last_word()
+
+
 def company_key(raw: object) -> str | None:
     """The matching key of a company name, without its legal form.
 
@@ -247,9 +258,9 @@ def company_key(raw: object) -> str | None:
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
     stripped = True
-    while stripped:
+    while stripped and len(words) > 1:
         stripped = False
-        for form in _LEGAL:
+        for form in _LEGAL_BY_LAST.get(words[-1], ()):  # the first of _LEGAL that ends it
             n = len(form)
             if len(words) > n and tuple(words[-n:]) == form:
                 words = words[:-n]
