@@ -37,7 +37,7 @@ from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
-from leadflow.services.bulk_prepare import json_object
+from leadflow.services.bulk_prepare import Prepared, json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.uow import UnitOfWork
 
@@ -69,12 +69,12 @@ class Target:
 def import_chunks(
     begin: Callable[[], UnitOfWork],
     target: Target,
-    prepared: pl.DataFrame,
+    prepared: Prepared,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ChunkResult]:
     results = []
-    total = prepared.height
+    total = prepared.frame.height
     with begin() as uow:  # one connection for the whole import, one transaction per chunk
         bulk = BulkStore(uow.store.connection)
         bulk.begin_writing()
@@ -83,7 +83,7 @@ def import_chunks(
         mark = bulk.change_mark()
         empty = mark is not None and bulk.is_empty()
         for offset in range(0, total, chunk_rows):
-            chunk = prepared.slice(offset, chunk_rows)
+            chunk = prepared.frame.slice(offset, chunk_rows).with_columns(**prepared.texts)
             bulk.begin_writing()
             now = bulk.change_mark()
             changed = now is None or now != mark

@@ -78,6 +78,18 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
     return Roles(ident, facts)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The file, column by column: ``frame`` and the JSON ``texts`` to add per chunk.
+
+    The JSON texts (payload, fields, event data) are the bulk of the bytes, so they
+    are made chunk by chunk, when written, instead of for the whole file at once.
+    """
+
+    frame: pl.DataFrame
+    texts: dict[str, pl.Expr]
+
+
 def prepare(
     pb: Playbook,
     frame: pl.DataFrame,
@@ -87,15 +99,16 @@ def prepare(
     source: str,
     campaign: str | None,
     region: str,
-) -> pl.DataFrame:
+) -> Prepared:
     """One row per input row (``__row`` its number), with everything the import writes.
 
-    Columns: ``payload``, ``fields`` and ``captured`` (JSON texts); ``external_id``,
+    Frame columns: the file's own (as ``__c0``, ``__c1``...); ``external_id``,
     ``ext_key``, ``campaign``; the normalised identity (``email``, ``phone``,
     ``first_name``, ``last_name``, ``name_key``, ``company``, ``company_key``,
     ``domain``, ``role_address``); ``fact:NAME`` (the trimmed value, null when
     blank) per playbook field; and ``reason``/``error`` for rows that go to the
-    quarantine instead (null for the others).
+    quarantine instead (null for the others). Texts: ``payload``, ``fields``
+    and ``captured`` (JSON), as expressions over those columns.
     """
     raw = frame.rename({c: _col(i) for i, c in enumerate(frame.columns)})
     roles = column_roles(pb, names)
@@ -122,15 +135,10 @@ def prepare(
         for f in pb.fields
         for cols in [roles.facts.get(f, [])]
     }
-    mapped = [(str(n), _col(i)) for i, n in enumerate(names)]
     prepared = pl.concat(
         [
-            raw.select(
-                payload=json_object([(str(h), pl.col(_col(i))) for i, h in enumerate(header)]),
-                fields=json_object([(n, pl.col(c)) for n, c in mapped], drop_nulls=True),
-                facts_raw=json_object(list(fact_raw.items()), drop_nulls=True),
-                **{f"fact:{f}": _clean(e) for f, e in fact_raw.items()},
-            ),
+            raw,
+            raw.select(**{f"fact:{f}": _clean(e) for f, e in fact_raw.items()}),
             ident.select("external_id", "campaign"),
             norm,
         ],
@@ -140,16 +148,21 @@ def prepare(
         ext_key=pl.when(pl.col("external_id").is_not_null()).then(
             pl.lit(f"{source}:") + pl.col("external_id")
         ),
-        captured=pl.concat_str(
+    )
+    mapped = [(str(n), pl.col(_col(i))) for i, n in enumerate(names)]
+    texts = {
+        "payload": json_object([(str(h), pl.col(_col(i))) for i, h in enumerate(header)]),
+        "fields": json_object(mapped, drop_nulls=True),
+        "captured": pl.concat_str(
             pl.lit('{"source":' + json.dumps(source, ensure_ascii=False) + ',"channel":"import"'),
             pl.lit(',"campaign":'),
             _value(pl.col("campaign")),
             pl.lit(',"facts":'),
-            pl.col("facts_raw"),
+            json_object(list(fact_raw.items()), drop_nulls=True),
             pl.lit("}"),
         ),
-    ).drop("facts_raw")
-    return _with_refusals(prepared)
+    }
+    return Prepared(_with_refusals(prepared), texts)
 
 
 def _with_refusals(prepared: pl.DataFrame) -> pl.DataFrame:

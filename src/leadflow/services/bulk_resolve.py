@@ -20,8 +20,6 @@ from leadflow.adapters.identity.normalise import Normalised
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.services.identity import Identity, find_person
 
-_NOBODY: tuple[list[int], list[str]] = ([], [])
-
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
 """Each key kind and the prepared column that holds it."""
 
@@ -49,11 +47,11 @@ class MemoryIndex:
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str], int] = {}
         self.names: dict[int, str | None] = {}
-        # Per (block, word of a name key): its people by id and their name keys, in step;
-        # kept current when a name key changes, through the blocks each person is in.
-        self.by_word: dict[tuple[str, str], tuple[list[int], list[str]]] = {}
-        self.words_of_block: dict[str, set[str]] = {}
-        self.blocks_of: dict[int, set[str]] = {}
+        # Per (block, word of a name key): its person, or its people by id when several
+        # (most are one: an int takes a tenth of the memory of a list).
+        self.by_word: dict[tuple[str, str], int | list[int]] = {}
+        self.blocks_of: dict[int, tuple[str, ...]] = {}
+        self.seen_blocks: set[str] = set()
         self.domains: dict[str, int] = {}
         self.company_accounts: dict[str, int] = {}
 
@@ -66,30 +64,58 @@ class MemoryIndex:
 
     def name_candidates(
         self, block: str, words: Sequence[str]
-    ) -> list[tuple[list[int], list[str]]]:
-        by_word = self.by_word
-        return [by_word[(block, w)] for w in words if (block, w) in by_word]
+    ) -> list[tuple[list[int], list[str | None]]]:
+        by_word, names = self.by_word, self.names
+        groups: list[tuple[list[int], list[str | None]]] = []
+        for word in words:
+            found = by_word.get((block, word))
+            if found is None:
+                continue
+            people = [found] if isinstance(found, int) else found
+            groups.append((people, [names[p] for p in people]))
+        return groups
 
     def _add(self, block: str, person: int, name: str | None) -> None:
-        if not name:
-            return
-        words = set(name.split())
-        self.words_of_block.setdefault(block, set()).update(words)
-        for word in words:
-            people, names = self.by_word.setdefault((block, word), ([], []))
-            at = bisect.bisect_left(people, person)
-            if at < len(people) and people[at] == person:
-                names[at] = name
+        for word in set(name.split()) if name else ():
+            key = (block, word)
+            found = self.by_word.get(key)
+            if found is None:
+                self.by_word[key] = person
+            elif isinstance(found, int):
+                if found != person:
+                    self.by_word[key] = sorted((found, person))
             else:
-                people.insert(at, person)
-                names.insert(at, name)
+                at = bisect.bisect_left(found, person)
+                if at == len(found) or found[at] != person:
+                    found.insert(at, person)
 
     def _remove(self, block: str, person: int, name: str | None) -> None:
         for word in set(name.split()) if name else ():
-            people, names = self.by_word.get((block, word), _NOBODY)
-            at = bisect.bisect_left(people, person)
-            if at < len(people) and people[at] == person:
-                del people[at], names[at]
+            key = (block, word)
+            found = self.by_word.get(key)
+            if found == person:
+                del self.by_word[key]
+            elif isinstance(found, list):
+                at = bisect.bisect_left(found, person)
+                if at < len(found) and found[at] == person:
+                    del found[at]
+
+    def _rename(self, person: int, name: str | None) -> None:
+        """A person's name key changes: the words they are found by, in every block."""
+        old = self.names.get(person)
+        self.names[person] = name
+        for block in self.blocks_of.get(person, ()):
+            self._remove(block, person, old)
+            self._add(block, person, name)
+
+    def _join(self, block: str, person: int) -> bool:
+        """Put a person in a block; whether they were not in it yet."""
+        mine = self.blocks_of.get(person, ())
+        if block in mine:
+            return False
+        self.blocks_of[person] = (*mine, block)
+        self._add(block, person, self.names.get(person))
+        return True
 
     # ------------------------------------------------------------ from the database
 
@@ -107,18 +133,14 @@ class MemoryIndex:
                 self.keys[(kind, value)] = person
                 found.add(person)
         blocks = _blocks(chunk).to_list()
-        unseen = blocks if refresh else [b for b in blocks if b not in self.words_of_block]
-        for block in unseen:
-            for word in self.words_of_block.pop(block, ()):
-                self.by_word.pop((block, word), None)
-            self.words_of_block[block] = set()
-        members = bulk.block_members(unseen)
-        for block, person, name in members:
-            if refresh or person not in self.names:
+        unseen = blocks if refresh else [b for b in blocks if b not in self.seen_blocks]
+        self.seen_blocks.update(unseen)
+        for block, person, name in bulk.block_members(unseen):
+            if person not in self.names:
                 self.names[person] = name
-            self.blocks_of.setdefault(person, set()).add(block)
-        for block, person, _ in members:
-            self._add(block, person, self.names[person])
+            elif refresh and self.names[person] != name:
+                self._rename(person, name)
+            self._join(block, person)
         missing = [p for p in found if p not in self.names]
         self.names.update(bulk.name_keys(missing))
         domains = chunk.get_column("domain").drop_nulls().unique().to_list()
@@ -205,20 +227,12 @@ class MemoryIndex:
             if key not in keys:
                 keys[key] = person
                 out.new_keys.append((*key, person))
-        names = self.names
-        mine = self.blocks_of.setdefault(person, set())
-        if name and names.get(person) != name:
-            old = names.get(person)
-            names[person] = name
-            for block in mine:
-                self._remove(block, person, old)
-                self._add(block, person, name)
-        elif person not in names:
-            names[person] = name
+        if name and self.names.get(person) != name:
+            self._rename(person, name)
+        elif person not in self.names:
+            self.names[person] = name
         for block in who.blocks:
-            if block not in mine:
-                mine.add(block)
-                self._add(block, person, names[person])
+            if self._join(block, person):
                 out.new_blocks.append((block, person))
 
 

@@ -43,7 +43,7 @@ class PeopleIndex(Protocol):
 
     def name_candidates(
         self, block: str, words: Sequence[str]
-    ) -> Iterable[tuple[Sequence[int], Sequence[str]]]:
+    ) -> Iterable[tuple[Sequence[int], Sequence[str | None]]]:
         """The people of a block whose name key has one of ``words``: groups (which may
         overlap) of people by id and their name keys, two lists in step."""
         ...

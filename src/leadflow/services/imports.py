@@ -188,7 +188,7 @@ def _import_csv(
     )
     del frame
     target = Target(pb, source, now, settings.name_threshold, MemoryIndex())
-    summary = ImportSummary(rows=prepared.height)
+    summary = ImportSummary(rows=prepared.frame.height)
     for chunk in import_chunks(engine_uow, target, prepared, chunk_rows, progress):
         summary.new_people += chunk.new_people
         summary.merged.update(chunk.merged)

@@ -152,7 +152,7 @@ class Store:
 
     def name_candidates(
         self, block: str, words: Sequence[str]
-    ) -> list[tuple[list[int], list[str]]]:
+    ) -> list[tuple[list[int], list[str | None]]]:
         """``identity.PeopleIndex.name_candidates``: the block's people, kept when a word of
         their name key is one of ``words``."""
         wanted = set(words)
