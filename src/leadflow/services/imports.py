@@ -149,7 +149,7 @@ def _no_cyclic_gc() -> Iterator[None]:
     The import holds millions of small containers (its index of keys, blocks and
     names) and makes no reference cycles; left on, the collector walks them all
     again and again and takes most of the time. Reference counting still frees
-    everything; the collector runs once at the end.
+    everything else.
     """
     was = gc.isenabled()
     gc.disable()
@@ -158,7 +158,6 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-        gc.collect()
 
 
 def _import_csv(
