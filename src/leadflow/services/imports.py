@@ -27,7 +27,7 @@ from pathlib import Path
 from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
-from leadflow.services.bulk_import import CHUNK_ROWS, Target, import_chunks
+from leadflow.services.bulk_import import CHUNK_ROWS, Target, import_in_turn
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.capture import CaptureSettings
@@ -186,9 +186,10 @@ def _import_csv(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
     del frame
-    target = Target(pb, source, now, settings.name_threshold, MemoryIndex())
+    target = Target(pb, source, now, settings.name_threshold)
     summary = ImportSummary(rows=prepared.frame.height)
-    for chunk in import_chunks(engine_uow, target, prepared, chunk_rows, progress):
+    chunks = import_in_turn(engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress)
+    for chunk in chunks:
         summary.new_people += chunk.new_people
         summary.merged.update(chunk.merged)
         summary.quarantined.update(chunk.quarantined)
