@@ -4,6 +4,7 @@
 
     app = create_app(Settings())                                   # what `leadflow serve` runs
     app = create_app(settings, engine=engine, playbook=playbook)   # tests hand in their own
+    app = app_from_environment()   # each process of `leadflow serve --workers N`
 
 The database is ``settings.database_url``, migrated when the app is built, unless an
 engine is handed in (then its owner migrates and disposes of it). The playbook is the
@@ -13,6 +14,7 @@ one given, else ``LEADFLOW_PLAYBOOK``, else the bundled one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -49,16 +51,23 @@ def create_app(
     """The API over ``settings.database_url`` (or ``engine``) with the given or active playbook."""
     owned = engine is None
     engine = engine_for(settings) if engine is None else engine
+    # SQLite takes one writer at a time: one thread per process uses it, in order.
+    writer = None
+    if engine.dialect.name == "sqlite":
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadflow-db")
     runtime = Runtime(
         engine=engine,
         playbook=playbook or load_active_playbook(None, settings),
         capture=capture_settings(settings),
         clock=clock,
+        writer=writer,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if writer is not None:
+            writer.shutdown(wait=True)
         if owned:
             engine.dispose()
 
@@ -80,3 +89,8 @@ def create_app(
         return Health()
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``leadflow serve --workers N`` process: settings from the environment."""
+    return create_app(Settings())

@@ -4,14 +4,22 @@
 
     def route(runtime: RuntimeDep, key: CaptureKey) -> ...   # any live key
     def route(runtime: RuntimeDep, key: AdminKey) -> ...     # an admin key only
+
+Database work runs off the event loop through :meth:`Runtime.run`. On SQLite, which
+takes one writer at a time, that is one thread per process, so that the requests of
+one process queue in order instead of waiting on each other's locks; on PostgreSQL it
+is Starlette's thread pool. A route that must check the key and write (capture) does
+both in one call with :func:`check_key`, so a request crosses threads once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +32,9 @@ from leadflow.services.capture import CaptureSettings
 from leadflow.services.keys import ApiKey, authenticate
 from leadflow.services.uow import UnitOfWork
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -33,12 +44,19 @@ class Runtime:
     playbook: Playbook
     capture: CaptureSettings
     clock: Callable[[], datetime]
+    writer: ThreadPoolExecutor | None = None  # SQLite: the one thread that uses the database
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
 
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``work(*args)`` off the event loop: on the writer thread, else the thread pool."""
+        if self.writer is None:
+            return await run_in_threadpool(work, *args, **kwargs)
+        return await asyncio.wrap_future(self.writer.submit(work, *args, **kwargs))
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:  # async: no thread for a lookup
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)
     return runtime
@@ -54,21 +72,31 @@ _bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _check(runtime: Runtime, presented: str) -> ApiKey | None:
+def presented(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The key sent, or NotAuthenticated when none was."""
+    if credentials is None:
+        raise NotAuthenticated("send an API key: 'Authorization: Bearer <key>'")
+    return credentials.credentials
+
+
+def check_key(uow: UnitOfWork, key: str, scope: str) -> ApiKey:
+    """The live key ``key`` is, if it allows ``scope``; else NotAuthenticated or NotAllowed."""
+    found = authenticate(uow, key)
+    if found is None:
+        raise NotAuthenticated("the API key is unknown or revoked")
+    if not found.allows(scope):
+        raise NotAllowed(f"a '{found.scope}' key may not do this; it needs '{scope}'")
+    return found
+
+
+def _check(runtime: Runtime, key: str, scope: str) -> ApiKey:
     with runtime.uow() as uow:
-        return authenticate(uow, presented)
+        return check_key(uow, key, scope)
 
 
 def _key_with(scope: str) -> Callable[..., object]:
     async def dependency(runtime: RuntimeDep, credentials: Credentials) -> ApiKey:
-        if credentials is None:
-            raise NotAuthenticated("send an API key: 'Authorization: Bearer <key>'")
-        key = await run_in_threadpool(_check, runtime, credentials.credentials)
-        if key is None:
-            raise NotAuthenticated("the API key is unknown or revoked")
-        if not key.allows(scope):
-            raise NotAllowed(f"a '{key.scope}' key may not do this; it needs '{scope}'")
-        return key
+        return await runtime.run(_check, runtime, presented(credentials), scope)
 
     return dependency
 
