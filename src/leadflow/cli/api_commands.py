@@ -6,6 +6,7 @@ so ``KEY=$(leadflow keys create --scope capture)`` works; messages go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import UTC, datetime
@@ -74,7 +75,17 @@ def serve(
     if playbook is not None:
         os.environ["LEADFLOW_PLAYBOOK"] = str(playbook.resolve())
     _serving(host, port, settings, workers)
-    uvicorn.run(
+    _run_workers(host, port, workers)
+
+
+def _run_workers(host: str, port: int, workers: int) -> None:
+    """uvicorn's supervisor over ``workers`` processes that share one listening socket."""
+    import socket
+
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(
         "leadflow.api.app:app_from_environment",
         factory=True,
         workers=workers,
@@ -83,6 +94,13 @@ def serve(
         log_level="info",
         server_header=False,
     )
+    bound = config.bind_socket()
+    # uvicorn binds with protocol 0, and asyncio sets TCP_NODELAY only on connections whose
+    # socket says IPPROTO_TCP: without it each answer waited ~40 ms for a delayed ACK.
+    sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    sock.set_inheritable(True)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
 
 
 def _serving(host: str, port: int, settings: Settings, workers: int) -> None:
