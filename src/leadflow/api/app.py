@@ -14,7 +14,6 @@ one given, else ``LEADFLOW_PLAYBOOK``, else the bundled one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -51,23 +50,17 @@ def create_app(
     """The API over ``settings.database_url`` (or ``engine``) with the given or active playbook."""
     owned = engine is None
     engine = engine_for(settings) if engine is None else engine
-    # SQLite takes one writer at a time: one thread per process uses it, in order.
-    writer = None
-    if engine.dialect.name == "sqlite":
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadflow-db")
     runtime = Runtime(
         engine=engine,
         playbook=playbook or load_active_playbook(None, settings),
         capture=capture_settings(settings),
         clock=clock,
-        writer=writer,
+        inline=engine.dialect.name == "sqlite",  # see leadflow.api.deps
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if writer is not None:
-            writer.shutdown(wait=True)
         if owned:
             engine.dispose()
 

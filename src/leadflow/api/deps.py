@@ -5,18 +5,24 @@
     def route(runtime: RuntimeDep, key: CaptureKey) -> ...   # any live key
     def route(runtime: RuntimeDep, key: AdminKey) -> ...     # an admin key only
 
-Database work runs off the event loop through :meth:`Runtime.run`. On SQLite, which
-takes one writer at a time, that is one thread per process, so that the requests of
-one process queue in order instead of waiting on each other's locks; on PostgreSQL it
-is Starlette's thread pool. A route that must check the key and write (capture) does
-both in one call with :func:`check_key`, so a request crosses threads once.
+Routes call database work through :meth:`Runtime.run`. On PostgreSQL it runs in
+Starlette's thread pool, so requests wait on the network in parallel. On SQLite it runs
+on the event loop itself, one request at a time: SQLite takes one writer at a time, the
+work is CPU in this process (a capture is about 1 ms), and each thread hop cost more than
+it saved. A pool of threads made concurrent captures wait on each other's write lock
+(SQLite's busy handler sleeps up to 100 ms), and even one database thread spent most of
+its time waiting for the GIL back from the event loop after each statement: 230 instead
+of 575 captures per second at 8 connections. The price: while another process holds the
+write lock (a batch of an import), the server answers nothing, not even ``/healthz``,
+until that batch commits; captures had to wait for it anyway.
+
+A route that must check the key and write (capture) does both in one call with
+:func:`check_key`, on one connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, ParamSpec, TypeVar
@@ -44,16 +50,16 @@ class Runtime:
     playbook: Playbook
     capture: CaptureSettings
     clock: Callable[[], datetime]
-    writer: ThreadPoolExecutor | None = None  # SQLite: the one thread that uses the database
+    inline: bool = False  # SQLite: database work runs on the event loop (see above)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
 
     async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``work(*args)`` off the event loop: on the writer thread, else the thread pool."""
-        if self.writer is None:
-            return await run_in_threadpool(work, *args, **kwargs)
-        return await asyncio.wrap_future(self.writer.submit(work, *args, **kwargs))
+        """``work(*args)``: in the thread pool, or on the event loop with ``inline``."""
+        if self.inline:
+            return work(*args, **kwargs)
+        return await run_in_threadpool(work, *args, **kwargs)
 
 
 async def get_runtime(request: Request) -> Runtime:  # async: no thread for a lookup
