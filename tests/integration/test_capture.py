@@ -159,13 +159,13 @@ def test_a_capture_takes_a_fixed_number_of_statements(engine: Engine) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert (new.merged, again.merged) == (None, "email")
-    # inquiry; matching: email, phone, two blocks (domain, company); account lookup and
-    # insert; person; keys (one select, one insert of both); blocks; inquiry's person;
-    # rating; events (captured, rated: one statement)
-    assert new_count == 14
-    # inquiry; email match; person; merge; account; person update; activities; keys;
-    # blocks; inquiry's person; rating; events (merged, captured, rated: one statement)
-    assert again_count == 12
+    # inquiry; matching: owners of email and phone, members of both blocks (domain,
+    # company); account lookup and insert; person; keys (the owners already read);
+    # blocks; inquiry's person; rating; events (captured, rated: one statement)
+    assert new_count == 11
+    # inquiry; owners of the email (a match); person; merge; account; person update;
+    # activities; blocks; inquiry's person; rating; events (merged, captured, rated)
+    assert again_count == 11
     with UnitOfWork(engine) as uow:
         kinds = [e.type for e in uow.store.events_of(new.person_id or 0)]
     logged = ["inquiry.captured", "lead.rated", "person.merged", "inquiry.captured", "lead.rated"]

@@ -243,11 +243,10 @@ def capture_in(
             "fields": _jsonable(cmd.fields),
         }
     )
-    match = identity.find_person(store, who, settings.name_threshold)
+    known = _Known(store, who)
+    match = identity.find_person(known, who, settings.name_threshold)
     events: list[Event] = []
-    person_id, facts_now, activities = _consolidate(
-        store, who, facts, match, inquiry_id, at, events
-    )
+    person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
     captured = {
         "source": cmd.source,
         "channel": cmd.channel,
@@ -266,9 +265,42 @@ def capture_in(
     )
 
 
+class _Known:
+    """The people known, as matching one inquiry sees them: a :class:`identity.PeopleIndex`.
+
+    The owners of all the inquiry's identifiers are read in one query, and the members of
+    all its blocks in another, when first asked for; both are read under the capture's
+    write lock (on SQLite), after the inquiry, and the owners are reused to add its keys.
+    """
+
+    def __init__(self, store: Store, who: identity.Identity) -> None:
+        self.store, self.who = store, who
+        self._owners: dict[tuple[str, str], int] | None = None
+        self._blocks: dict[str, list[tuple[int, str | None]]] | None = None
+
+    def owners(self) -> dict[tuple[str, str], int]:
+        if self._owners is None:
+            self._owners = self.store.key_owners(self.who.keys)
+        return self._owners
+
+    def person_by_key(self, kind: str, value: str) -> int | None:
+        if (kind, value) not in self.who.keys:
+            return self.store.person_by_key(kind, value)
+        return self.owners().get((kind, value))
+
+    def name_key_of(self, person_id: int) -> str | None:
+        return self.store.name_key_of(person_id)
+
+    def block_members(self, block: str) -> list[tuple[int, str | None]]:
+        if self._blocks is None:
+            self._blocks = self.store.members_of_blocks(self.who.blocks)
+        if block not in self._blocks:
+            return self.store.block_members(block)
+        return self._blocks[block]
+
+
 def _consolidate(
-    store: Store,
-    who: identity.Identity,
+    known: _Known,
     facts: Mapping[str, object],
     match: identity.Match | None,
     inquiry_id: int,
@@ -279,6 +311,7 @@ def _consolidate(
 
     Returns the person, their facts now and their activities (to rate them with).
     """
+    store, who = known.store, known.who
     person: PersonRow | None = None
     if match is not None:
         person = store.person(match.person_id)
@@ -295,7 +328,7 @@ def _consolidate(
         person_id = person.id
         store.update_person(person_id, values)
         activities = [Activity(kind, when) for kind, when in store.activities_of(person_id)]
-    store.add_keys(person_id, who.keys)
+    store.add_keys(person_id, who.keys, known.owners())
     store.add_blocks(person_id, who.blocks)
     store.set_inquiry_person(inquiry_id, person_id, account_id)
     return person_id, values["facts"], activities

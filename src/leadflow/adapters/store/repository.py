@@ -79,6 +79,12 @@ _BLOCK_MEMBERS = (
     .where(t.person_blocks.c.block == bindparam("block"))
     .order_by(t.people.c.id)
 )
+_MEMBERS_OF_BLOCKS = (
+    select(t.person_blocks.c.block, t.people.c.id, t.people.c.name_key)
+    .join(t.person_blocks, t.person_blocks.c.person_id == t.people.c.id)
+    .where(t.person_blocks.c.block.in_(bindparam("blocks", expanding=True)))
+    .order_by(t.people.c.id)
+)
 _ACCOUNT_BY_DOMAIN = select(t.accounts.c.id).where(t.accounts.c.domain == bindparam("domain"))
 _ACCOUNT_BY_NAME_KEY = (
     select(t.accounts.c.id)
@@ -204,13 +210,30 @@ class Store:
     def name_key_of(self, person_id: int) -> str | None:
         return self.connection.execute(_NAME_KEY_OF, {"person_id": person_id}).scalar_one_or_none()
 
-    def add_keys(self, person_id: int, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Add identifiers not yet taken; return those already owned by another person."""
+    def key_owners(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Who owns each of these identifiers, in one query; keys nobody owns are left out."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        found = self.connection.execute(_KEY_OWNERS, {"keys": wanted})
+        return {(kind, value): int(owner) for kind, value, owner in found}
+
+    def add_keys(
+        self,
+        person_id: int,
+        keys: Iterable[tuple[str, str]],
+        owners: Mapping[tuple[str, str], int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Add identifiers not yet taken; return those already owned by another person.
+
+        ``owners`` is :meth:`key_owners` of these keys read earlier in this transaction,
+        to save reading them again.
+        """
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return []
-        found = self.connection.execute(_KEY_OWNERS, {"keys": wanted})
-        owners = {(kind, value): owner for kind, value, owner in found}
+        if owners is None:
+            owners = self.key_owners(wanted)
         free = [
             {"kind": kind, "value": value, "person_id": person_id}
             for kind, value in wanted
@@ -236,6 +259,16 @@ class Store:
     def block_members(self, block: str) -> list[tuple[int, str | None]]:
         rows = self.connection.execute(_BLOCK_MEMBERS, {"block": block})
         return [(int(r[0]), r[1]) for r in rows]
+
+    def members_of_blocks(self, blocks: Sequence[str]) -> dict[str, list[tuple[int, str | None]]]:
+        """:meth:`block_members` of several blocks in one query; every block has a list."""
+        members: dict[str, list[tuple[int, str | None]]] = {block: [] for block in blocks}
+        if members:
+            for block, person_id, name_key in self.connection.execute(
+                _MEMBERS_OF_BLOCKS, {"blocks": list(members)}
+            ):
+                members[block].append((int(person_id), name_key))
+        return members
 
     # ------------------------------------------------------------ accounts
 
