@@ -549,7 +549,7 @@ def profile_in_process(args: argparse.Namespace, playbook: Path | None, source: 
     per company as the server did at the end.
     """
     path = args.out / "capture-profile.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writer"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     with (
         contextlib.closing(sqlite3.connect(source)) as src,
@@ -798,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
     database = args.out / "capture-api.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writer"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{database}"}
     env.pop("LEADFLOW_PLAYBOOK", None)
