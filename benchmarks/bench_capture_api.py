@@ -2,10 +2,12 @@
 
 Prepares a fresh SQLite database in ``benchmarks/out/``, creates a capture key with the real
 CLI (``leadflow init``, ``leadflow keys create --scope capture``), starts ``leadflow serve`` on
-a free port of 127.0.0.1 and always stops it at the end. Then, with ``httpx.AsyncClient``
-(HTTP/1.1 keep-alive), posts single inquiries: about 20 % repeat an earlier person's email
-(they merge), the rest are new people. Each request is timed on the client
-(``time.perf_counter``).
+a free port of 127.0.0.1 (``--workers N`` is passed on) and always stops it at the end.
+Then, over HTTP/1.1 keep-alive connections, posts single inquiries: about 20 % repeat an
+earlier person's email (they merge), the rest are new people. Each request is timed on the
+client (``time.perf_counter``). The client is a small asyncio protocol that sends requests
+built beforehand and reads only status and length, so that it takes little of the CPU the
+server needs (httpx took 2-3 ms per request, a core at 400/s).
 
 1. **Closed loop**: C workers post back to back for D seconds: the most it can take, and the
    latency at that load.
@@ -15,7 +17,8 @@ a free port of 127.0.0.1 and always stops it at the end. Then, with ``httpx.Asyn
 
 Reported per run: requests, achieved req/s, p50/p95/p99 ms, errors (transport errors and
 any status other than 200/201), quarantined (202) answers, and the CPU used by the server
-process and by this load generator (from ``/proc``), which say what limits throughput.
+(its process and worker processes) and by this load generator (from ``/proc``), which say
+what limits throughput.
 
 With ``--profile N`` (default 500) it also runs N captures in-process, without HTTP, through
 the same functions the route calls (key check, body parsing, capture and commit), timing the
@@ -23,6 +26,7 @@ phases and profiling them with cProfile, so the time per request can be split in
 serving and the capture itself (normalisation, matching, rating, SQL, commit).
 
     .venv/bin/python benchmarks/bench_capture_api.py                  # D=20 s, C=8, R=500
+    .venv/bin/python benchmarks/bench_capture_api.py --workers 2 --modes open --rate 500
     .venv/bin/python benchmarks/bench_capture_api.py --duration 10 --concurrency 1,8 --rate 200,500
 
 Traffic goes only to 127.0.0.1; every run is bounded in time and in count.
@@ -212,12 +216,22 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc (0 when unavailable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """User + system CPU seconds of a process and its live descendants, from /proc."""
+    stats: dict[int, tuple[int, float]] = {}  # pid: (parent, cpu seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo += [child for child, (parent, _cpu) in stats.items() if parent == current]
+    return total
 
 
 def self_cpu() -> float:
@@ -225,22 +239,116 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def post(client: httpx.AsyncClient, body: bytes | None, run: Run, started: float) -> None:
-    """POST the inquiry; without a body, GET /healthz (the baseline: HTTP stack alone)."""
+class HttpError(Exception):
+    """The connection broke, or the answer was not HTTP/1.1 as expected."""
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection that sends prepared requests and reads status codes.
+
+    Cheaper than a general client (httpx costs about 2-3 ms of CPU per request here, which on
+    two cores takes CPU from the server under test): requests are bytes built beforehand, and
+    of each answer only the status line and Content-Length are read.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0 or self.waiter is None:
+            return
+        head = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        length = 0
+        for header in head[1:]:
+            name, _, value = header.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if len(self.buffer) < end + 4 + length:
+            return
+        del self.buffer[: end + 4 + length]
+        waiter, self.waiter = self.waiter, None
+        if not waiter.done():
+            waiter.set_result(int(head[0].split(" ", 2)[1]))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(HttpError(f"connection lost: {exc}"))
+
+    async def send(self, request: bytes, timeout: float) -> int:
+        if self.transport is None:
+            raise HttpError("not connected")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await asyncio.wait_for(self.waiter, timeout)
+
+
+class Client:
+    """Up to ``connections`` keep-alive connections; a request waits for a free one."""
+
+    def __init__(self, port: int, key: str, connections: int, timeout: float) -> None:
+        self.port, self.key, self.timeout = port, key, timeout
+        self.size = connections
+        self.idle: asyncio.Queue[Connection] = asyncio.Queue()
+
+    async def __aenter__(self) -> Client:
+        loop = asyncio.get_running_loop()
+        for _ in range(self.size):
+            _transport, conn = await loop.create_connection(Connection, HOST, self.port)
+            self.idle.put_nowait(conn)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        while not self.idle.empty():
+            conn = self.idle.get_nowait()
+            if conn.transport is not None:
+                conn.transport.close()
+
+    def request(self, body: bytes | None) -> bytes:
+        """The bytes of a POST of ``body``; without a body, GET /healthz."""
+        if body is None:
+            return f"GET /healthz HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n\r\n".encode()
+        return (
+            f"POST {PATH} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"Authorization: Bearer {self.key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    async def send(self, request: bytes) -> int:
+        conn = await self.idle.get()
+        try:
+            if conn.transport is None:  # broken earlier: open a new one in its place
+                loop = asyncio.get_running_loop()
+                _transport, conn = await loop.create_connection(Connection, HOST, self.port)
+            return await conn.send(request, self.timeout)
+        except (OSError, TimeoutError, HttpError):
+            if conn.transport is not None:
+                conn.transport.close()
+            raise
+        finally:
+            self.idle.put_nowait(conn)
+
+
+async def post(client: Client, request: bytes, run: Run, started: float) -> None:
+    """Send a prepared request; time it from ``started`` and from the actual send."""
     sent = time.perf_counter()
     try:
-        if body is None:
-            response = await client.get("/healthz")
-        else:
-            response = await client.post(PATH, content=body)
-        status = str(response.status_code)
-    except httpx.HTTPError as error:
+        status = str(await client.send(request))
+    except (OSError, TimeoutError, HttpError) as error:
         status = type(error).__name__
     run.record(status, started, sent, time.perf_counter())
 
 
 async def closed_loop(
-    client: httpx.AsyncClient,
+    client: Client,
     gen: Inquiries | None,
     run: Run,
     workers: int,
@@ -256,14 +364,14 @@ async def closed_loop(
             budget[0] -= 1
             body, repeat = gen.body() if gen is not None else (None, False)
             run.repeats += repeat
-            await post(client, body, run, time.perf_counter())
+            await post(client, client.request(body), run, time.perf_counter())
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     run.elapsed = time.perf_counter() - start
 
 
 async def open_loop(
-    client: httpx.AsyncClient,
+    client: Client,
     gen: Inquiries,
     run: Run,
     rate: float,
@@ -271,9 +379,12 @@ async def open_loop(
     max_in_flight: int,
 ) -> None:
     total = int(rate * duration)
+    made = [gen.body() for _ in range(total)]  # all bodies prepared before the clock starts
+    requests = [client.request(body) for body, _repeat in made]
+    run.repeats += sum(repeat for _body, repeat in made)
     start = time.perf_counter() + 0.01
     in_flight: set[asyncio.Task[None]] = set()
-    for i in range(total):
+    for i, request in enumerate(requests):
         scheduled = start + i / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
@@ -283,9 +394,7 @@ async def open_loop(
             run.statuses["dropped"] += 1
             run.errors += 1
             continue
-        body, repeat = gen.body()
-        run.repeats += repeat
-        task = asyncio.create_task(post(client, body, run, scheduled))
+        task = asyncio.create_task(post(client, request, run, scheduled))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
     if in_flight:
@@ -293,20 +402,8 @@ async def open_loop(
     run.elapsed = time.perf_counter() - start
 
 
-def client_for(base: str, key: str, connections: int, timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        timeout=httpx.Timeout(timeout, pool=None),
-        http1=True,
-        http2=False,
-        trust_env=False,
-    )
-
-
 async def measure(
-    args: argparse.Namespace, base: str, key: str, server_pid: int, gen: Inquiries
+    args: argparse.Namespace, port: int, key: str, server_pid: int, gen: Inquiries
 ) -> list[Run]:
     runs: list[Run] = []
     cap = int(args.max_requests)
@@ -320,18 +417,18 @@ async def measure(
 
     first = args.concurrency[0]
     if args.warmup > 0:
-        async with client_for(base, key, first, args.timeout) as client:
+        async with Client(port, key, first, args.timeout) as client:
             warm = Run("warm-up", f"C={first}")
             await closed_loop(client, gen, warm, first, args.warmup, cap)
             print(f"warm-up: {warm.requests} requests, statuses {dict(warm.statuses)}", flush=True)
     if args.baseline > 0:
-        async with client_for(base, key, 1, args.timeout) as client:
+        async with Client(port, key, 1, args.timeout) as client:
             run = Run("closed loop, GET /healthz (baseline)", "C=1")
             runs.append(await timed(run, closed_loop(client, None, run, 1, args.baseline, cap)))
             print(line(run), flush=True)
     if "closed" in args.modes:
         for workers in args.concurrency:
-            async with client_for(base, key, workers, args.timeout) as client:
+            async with Client(port, key, workers, args.timeout) as client:
                 run = Run("closed loop", f"C={workers}")
                 work = closed_loop(client, gen, run, workers, args.duration, cap)
                 runs.append(await timed(run, work))
@@ -339,7 +436,7 @@ async def measure(
     if "open" in args.modes:
         for rate in args.rate:
             connections = args.open_connections
-            async with client_for(base, key, connections, args.timeout) as client:
+            async with Client(port, key, connections, args.timeout) as client:
                 run = Run("open loop", f"R={rate:g}/s ({connections} conns)")
                 limit = min(cap, args.max_in_flight)
                 work = open_loop(client, gen, run, rate, args.duration, limit)
@@ -426,18 +523,18 @@ def database_counts(path: Path) -> dict[str, Any]:
 # --- in-process profile ---------------------------------------------------------------------
 
 PHASES = [
-    ("key check (authenticate)", "deps.py", "_check"),
+    ("key check (authenticate)", "deps.py", "check_key"),
     ("parse + validate body", "routes_inquiries.py", "_commands"),
     ("capture + commit (_capture_all)", "routes_inquiries.py", "_capture_all"),
     ("  capture_in (all SQL and logic)", "capture.py", "capture_in"),
     ("    normalise identity", "normalise.py", "normalise"),
     ("    find_person (matching)", "identity.py", "find_person"),
     ("    insert inquiry", "repository.py", "insert_inquiry"),
-    ("    account_for", "capture.py", "account_for"),
-    ("    apply_inquiry (person, keys, blocks)", "capture.py", "apply_inquiry"),
-    ("    rerate (rate + save rating)", "capture.py", "rerate"),
+    ("    _consolidate (person, merge, account, keys, blocks)", "capture.py", "_consolidate"),
+    ("      account_for", "capture.py", "account_for"),
+    ("    rate_and_save (rate + save rating)", "capture.py", "rate_and_save"),
     ("      rate (domain rating)", "rating.py", "rate"),
-    ("    append_event", "repository.py", "append_event"),
+    ("    append_events", "repository.py", "append_events"),
     ("  commit", "uow.py", "commit"),
     ("  open/close connection (UnitOfWork)", "uow.py", "__enter__"),
     ("all sqlite3 execute calls", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
@@ -452,7 +549,7 @@ def profile_in_process(args: argparse.Namespace, playbook: Path | None, source: 
     per company as the server did at the end.
     """
     path = args.out / "capture-profile.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writer"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     with (
         contextlib.closing(sqlite3.connect(source)) as src,
@@ -476,13 +573,15 @@ def profile_in_process(args: argparse.Namespace, playbook: Path | None, source: 
     gen = Inquiries(args.seed + 1, args.repeat_share, "p")
 
     def one(body: bytes) -> tuple[float, float, float]:
+        """What ``routes_inquiries._handle`` does, in its order, timed by phase."""
         t0 = time.perf_counter()
-        assert deps._check(runtime, key) is not None
-        t1 = time.perf_counter()
-        text, parsed = parse_object(body)
-        commands = routes_inquiries._commands(runtime, text, parsed, None)
-        t2 = time.perf_counter()
-        results = routes_inquiries._capture_all(runtime, commands)
+        with runtime.uow() as uow:
+            deps.check_key(uow, key, "capture")
+            t1 = time.perf_counter()
+            text, parsed = parse_object(body)
+            commands = routes_inquiries._commands(runtime, text, parsed, None)
+            t2 = time.perf_counter()
+            results = routes_inquiries._capture_all(uow, runtime, commands)
         assert not results[0].quarantined, results[0]
         t3 = time.perf_counter()
         return t1 - t0, t2 - t1, t3 - t2
@@ -509,7 +608,7 @@ def profile_in_process(args: argparse.Namespace, playbook: Path | None, source: 
         f"{args.profile - len(plain)} under cProfile)",
         "",
         "Without the profiler, median per inquiry: "
-        f"key check {auth:.2f} ms, parse + validate {parse:.2f} ms, "
+        f"key check (with opening the connection) {auth:.2f} ms, parse + validate {parse:.2f} ms, "
         f"capture + commit {cap:.2f} ms; total median {statistics.median(total):.2f} ms, "
         f"p99 {percentile(total, 0.99):.2f} ms, i.e. at most "
         f"{1000 / statistics.mean(total):.0f} inquiries/s on one core without HTTP "
@@ -594,7 +693,7 @@ def report(
         "## Capture API on SQLite: `POST /api/v1/inquiries`, one inquiry per request",
         "",
         f"Duration {args.duration:g} s per run, {args.repeat_share:.0%} of inquiries repeat an "
-        f"earlier email (merge), one `leadflow serve` process (no `--workers` option), "
+        f"earlier email (merge), `leadflow serve --workers {args.workers}`, "
         f"playbook `{args.playbook or 'bundled b2b-saas'}`, client and server on the same "
         "machine. Latency from the client; in the open loop from each request's scheduled "
         "start. Errors: transport errors and statuses other than 200/201/202.",
@@ -631,8 +730,8 @@ def report(
             )
     out += [
         "",
-        "CPU is the share of one core over the run (100 % = one core busy); the server is "
-        "one Python process, so with the GIL it cannot use much more than one core.",
+        "CPU is the share of one core over the run (100 % = one core busy); each server "
+        "worker is one Python process, so with the GIL it cannot use much more than one core.",
         "",
         "Database after the runs: "
         + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "quarantine reasons")
@@ -684,6 +783,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=ROOT / "examples" / "playbooks" / "btd.yaml",
         help="playbook for serve (btd.yaml: its fields are the ones posted)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="leadflow serve --workers (1)")
     parser.add_argument("--profile", type=int, default=500, help="in-process captures (0: skip)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
     parser.add_argument("--bin", type=Path, default=ROOT / ".venv" / "bin")
@@ -698,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
     database = args.out / "capture-api.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writer"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{database}"}
     env.pop("LEADFLOW_PLAYBOOK", None)
@@ -706,6 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     command = [str(args.bin / "leadflow"), "serve", "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(args.workers)]
     if args.playbook:
         command += ["--playbook", str(args.playbook)]
     log = (args.out / "capture-api-serve.log").open("wb")
@@ -714,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_healthy(base, server, timeout=30)
         gen = Inquiries(args.seed, args.repeat_share, "r")
-        runs = asyncio.run(measure(args, base, key, server.pid, gen))
+        runs = asyncio.run(measure(args, port, key, server.pid, gen))
     finally:
         stop(server)
         log.close()

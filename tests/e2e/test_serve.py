@@ -43,14 +43,15 @@ def leadflow(tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=[1, 2], ids=["1 worker", "2 workers"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The base URL of a running ``leadflow serve``; the process always ends with the test."""
     leadflow(tmp_path, "init")  # migrate before the server starts, so nobody races
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
+    workers = str(request.param)
     process = subprocess.Popen(
-        [sys.executable, "-m", "leadflow", "serve", "--port", str(port)],
+        [sys.executable, "-m", "leadflow", "serve", "--port", str(port), "--workers", workers],
         cwd=tmp_path,
         env=environment(tmp_path),
         stdout=log,

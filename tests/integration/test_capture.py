@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from leadflow.adapters.store import tables
 from leadflow.bootstrap import bundled_playbook
@@ -140,6 +140,49 @@ def test_facts_are_the_latest_answers_and_the_rating_follows(engine: Engine) -> 
     assert first.grade == "C"
     second = send(engine, email="ann@acme.com", decision_role="decision maker", budget="")
     assert (second.grade, second.route) == ("A", "sales")  # blank budget keeps 'approved'
+
+
+def test_a_capture_takes_a_fixed_number_of_statements(engine: Engine) -> None:
+    """The capture API's throughput rests on this: each statement costs about 0.1 ms."""
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ann = {"email": "ann@acme.io", "first_name": "Ann", "last_name": "Lee", "company": "Acme"}
+        new = send(engine, **ann, budget="approved", phone="+1 415 555 0100")
+        new_count, statements[:] = len(statements), []
+        again = send(engine, **ann, timeframe_days="30")
+        again_count = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert (new.merged, again.merged) == (None, "email")
+    # inquiry; matching: owners of email and phone, members of both blocks (domain,
+    # company); account lookup and insert; person; keys (the owners already read);
+    # blocks; inquiry's person; rating; events (captured, rated: one statement)
+    assert new_count == 11
+    # inquiry; owners of the email (a match); person; merge; account; person update;
+    # activities; blocks; inquiry's person; rating; events (merged, captured, rated)
+    assert again_count == 11
+    with UnitOfWork(engine) as uow:
+        kinds = [e.type for e in uow.store.events_of(new.person_id or 0)]
+    logged = ["inquiry.captured", "lead.rated", "person.merged", "inquiry.captured", "lead.rated"]
+    assert kinds == logged
+
+
+def test_keys_already_owned_stay_with_their_owner(engine: Engine) -> None:
+    ann = send(engine, email="ann@acme.io")
+    bob = send(engine, email="bob@acme.io")
+    assert ann.person_id and bob.person_id
+    with UnitOfWork(engine) as uow:
+        keys = [("email", "ann@acme.io"), ("phone", "+14155550100"), ("email", "bob@acme.io")]
+        assert uow.store.add_keys(bob.person_id, keys) == [("email", "ann@acme.io")]
+        assert uow.store.add_keys(bob.person_id, []) == []
+        owners = [uow.store.person_by_key(kind, value) for kind, value in keys]
+        uow.commit()
+    assert owners == [ann.person_id, bob.person_id, bob.person_id]
 
 
 def test_an_inquiry_without_identity_is_quarantined_not_lost(engine: Engine) -> None:

@@ -4,6 +4,7 @@
 
     app = create_app(Settings())                                   # what `leadflow serve` runs
     app = create_app(settings, engine=engine, playbook=playbook)   # tests hand in their own
+    app = app_from_environment()   # each process of `leadflow serve --workers N`
 
 The database is ``settings.database_url``, migrated when the app is built, unless an
 engine is handed in (then its owner migrates and disposes of it). The playbook is the
@@ -54,6 +55,7 @@ def create_app(
         playbook=playbook or load_active_playbook(None, settings),
         capture=capture_settings(settings),
         clock=clock,
+        inline=engine.dialect.name == "sqlite",  # see leadflow.api.deps
     )
 
     @asynccontextmanager
@@ -80,3 +82,8 @@ def create_app(
         return Health()
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``leadflow serve --workers N`` process: settings from the environment."""
+    return create_app(Settings())

@@ -4,6 +4,20 @@
 
     def route(runtime: RuntimeDep, key: CaptureKey) -> ...   # any live key
     def route(runtime: RuntimeDep, key: AdminKey) -> ...     # an admin key only
+
+Routes call database work through :meth:`Runtime.run`. On PostgreSQL it runs in
+Starlette's thread pool, so requests wait on the network in parallel. On SQLite it runs
+on the event loop itself, one request at a time: SQLite takes one writer at a time, the
+work is CPU in this process (a capture is about 1 ms), and each thread hop cost more than
+it saved. A pool of threads made concurrent captures wait on each other's write lock
+(SQLite's busy handler sleeps up to 100 ms), and even one database thread spent most of
+its time waiting for the GIL back from the event loop after each statement: 230 instead
+of 575 captures per second at 8 connections. The price: while another process holds the
+write lock (a batch of an import), the server answers nothing, not even ``/healthz``,
+until that batch commits; captures had to wait for it anyway.
+
+A route that must check the key and write (capture) does both in one call with
+:func:`check_key`, on one connection.
 """
 
 from __future__ import annotations
@@ -11,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +38,9 @@ from leadflow.services.capture import CaptureSettings
 from leadflow.services.keys import ApiKey, authenticate
 from leadflow.services.uow import UnitOfWork
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -33,12 +50,19 @@ class Runtime:
     playbook: Playbook
     capture: CaptureSettings
     clock: Callable[[], datetime]
+    inline: bool = False  # SQLite: database work runs on the event loop (see above)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
 
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``work(*args)``: in the thread pool, or on the event loop with ``inline``."""
+        if self.inline:
+            return work(*args, **kwargs)
+        return await run_in_threadpool(work, *args, **kwargs)
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:  # async: no thread for a lookup
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)
     return runtime
@@ -54,21 +78,31 @@ _bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _check(runtime: Runtime, presented: str) -> ApiKey | None:
+def presented(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The key sent, or NotAuthenticated when none was."""
+    if credentials is None:
+        raise NotAuthenticated("send an API key: 'Authorization: Bearer <key>'")
+    return credentials.credentials
+
+
+def check_key(uow: UnitOfWork, key: str, scope: str) -> ApiKey:
+    """The live key ``key`` is, if it allows ``scope``; else NotAuthenticated or NotAllowed."""
+    found = authenticate(uow, key)
+    if found is None:
+        raise NotAuthenticated("the API key is unknown or revoked")
+    if not found.allows(scope):
+        raise NotAllowed(f"a '{found.scope}' key may not do this; it needs '{scope}'")
+    return found
+
+
+def _check(runtime: Runtime, key: str, scope: str) -> ApiKey:
     with runtime.uow() as uow:
-        return authenticate(uow, presented)
+        return check_key(uow, key, scope)
 
 
 def _key_with(scope: str) -> Callable[..., object]:
     async def dependency(runtime: RuntimeDep, credentials: Credentials) -> ApiKey:
-        if credentials is None:
-            raise NotAuthenticated("send an API key: 'Authorization: Bearer <key>'")
-        key = await run_in_threadpool(_check, runtime, credentials.credentials)
-        if key is None:
-            raise NotAuthenticated("the API key is unknown or revoked")
-        if not key.allows(scope):
-            raise NotAllowed(f"a '{key.scope}' key may not do this; it needs '{scope}'")
-        return key
+        return await runtime.run(_check, runtime, presented(credentials), scope)
 
     return dependency
 

@@ -11,7 +11,6 @@ from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from leadflow.api.deps import CaptureKey, Runtime, RuntimeDep
 from leadflow.api.errors import ERROR_RESPONSES
@@ -92,7 +91,7 @@ async def record_activities(
     items: list[ActivityCreate] = (
         validated(ActivitiesCreate, body).activities if batch else [validated(ActivityCreate, body)]
     )
-    recorded = await run_in_threadpool(_record_all, runtime, items, batch)
+    recorded = await runtime.run(_record_all, runtime, items, batch)
     public = [ActivityPublic(**asdict(r)) for r in recorded]
     if batch:
         response.status_code = 200

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -90,10 +89,10 @@ async def submit_form(form_key: str, request: Request, runtime: RuntimeDep) -> R
         async with request.form() as form:
             fields = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
     except HTTPException as error:
-        await run_in_threadpool(_keep_unreadable, runtime, text, form_key, str(error.detail))
+        await runtime.run(_keep_unreadable, runtime, text, form_key, str(error.detail))
         raise InvalidInput(f"the form post cannot be read: {error.detail}", "body") from None
     post = FormPost(form_key, [(k, str(v)) for k, v in fields], text, runtime.clock())
-    received = await run_in_threadpool(_submit, runtime, post)
+    received = await runtime.run(_submit, runtime, post)
     if "application/json" in request.headers.get("accept", ""):
         body = FormReceivedPublic(redirect=received.redirect)
         return JSONResponse(body.model_dump(), status_code=200)
@@ -145,7 +144,7 @@ async def create_form_route(
     body: FormCreate, request: Request, runtime: RuntimeDep, _key: AdminKey
 ) -> FormPublic:
     """Create a form; point the HTML form's `action` at the `action` address it answers."""
-    return _public(request, await run_in_threadpool(_create, runtime, body))
+    return _public(request, await runtime.run(_create, runtime, body))
 
 
 @router.get(
@@ -155,5 +154,5 @@ async def create_form_route(
     responses=ERROR_RESPONSES,
 )
 async def list_forms_route(request: Request, runtime: RuntimeDep, _key: AdminKey) -> FormsPublic:
-    forms = [_public(request, form) for form in await run_in_threadpool(_list, runtime)]
+    forms = [_public(request, form) for form in await runtime.run(_list, runtime)]
     return FormsPublic(data=forms, count=len(forms))

@@ -4,6 +4,10 @@ The body is read as text first: one that is not a JSON object is kept in the
 quarantine exactly as received (reason ``unparsable_payload``) and refused
 with 422. Each inquiry is captured (and committed) on its own, so one that
 cannot be identified is quarantined without holding back the others.
+
+The key check, the parsing and the captures of one request run in one call off
+the event loop (:func:`_handle`), on one database connection, in that order: a
+caller without a live key gets 401 and nothing is kept.
 """
 
 from __future__ import annotations
@@ -12,9 +16,8 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from starlette.concurrency import run_in_threadpool
 
-from leadflow.api.deps import CaptureKey, Runtime, RuntimeDep
+from leadflow.api.deps import Credentials, Runtime, RuntimeDep, check_key, presented
 from leadflow.api.errors import ERROR_RESPONSES
 from leadflow.api.schemas import (
     ENVELOPE,
@@ -29,6 +32,7 @@ from leadflow.api.schemas import (
 from leadflow.errors import InvalidInput
 from leadflow.services.capture import Captured, CaptureInquiry, capture
 from leadflow.services.forms import quarantine_raw
+from leadflow.services.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["inquiries"])
 
@@ -82,25 +86,42 @@ def _commands(
     ]
 
 
-def _capture_all(runtime: Runtime, commands: list[CaptureInquiry]) -> list[Captured]:
-    results = []
-    for cmd in commands:
-        with runtime.uow() as uow:
-            results.append(capture(uow, runtime.playbook, cmd, runtime.capture))
-    return results
-
-
-def _keep_unreadable(runtime: Runtime, raw: bytes, error: InvalidInput) -> None:
+def _handle(
+    runtime: Runtime, key: str, raw: bytes, idempotency_key: str | None
+) -> tuple[list[Captured], bool]:
+    """Check the key, read the body, capture each inquiry; the results and whether a batch."""
     with runtime.uow() as uow:
-        quarantine_raw(
-            uow,
-            raw.decode("utf-8", errors="replace"),
-            channel="api",
-            source="api",
-            reason="unparsable_payload",
-            error=str(error),
-            at=runtime.clock(),
-        )
+        check_key(uow, key, "capture")
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise InvalidInput(
+                f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters", where="Idempotency-Key"
+            )
+        try:
+            text, body = parse_object(raw)
+        except InvalidInput as error:
+            _keep_unreadable(uow, runtime, raw, error)
+            raise
+        commands = _commands(runtime, text, body, idempotency_key)
+        return _capture_all(uow, runtime, commands), "inquiries" in body
+
+
+def _capture_all(
+    uow: UnitOfWork, runtime: Runtime, commands: list[CaptureInquiry]
+) -> list[Captured]:
+    """Each inquiry in its own transaction (``capture`` commits), on the one connection."""
+    return [capture(uow, runtime.playbook, cmd, runtime.capture) for cmd in commands]
+
+
+def _keep_unreadable(uow: UnitOfWork, runtime: Runtime, raw: bytes, error: InvalidInput) -> None:
+    quarantine_raw(
+        uow,
+        raw.decode("utf-8", errors="replace"),
+        channel="api",
+        source="api",
+        reason="unparsable_payload",
+        error=str(error),
+        at=runtime.clock(),
+    )
 
 
 @router.post(
@@ -119,7 +140,7 @@ async def capture_inquiries(
     request: Request,
     response: Response,
     runtime: RuntimeDep,
-    _key: CaptureKey,
+    credentials: Credentials,
     idempotency_key: IdempotencyKey = None,
 ) -> InquiryPublic | InquiriesPublic:
     """Capture inquiries: each is kept as received, matched to a person and rated.
@@ -127,19 +148,10 @@ async def capture_inquiries(
     The answer gives, per inquiry, `inquiry_id`, `person_id`, `grade` and `route`
     (`status` is `captured`, `repeated` for an idempotent retry, or `quarantined`).
     """
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput(
-            f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters", where="Idempotency-Key"
-        )
+    key = presented(credentials)
     raw = await request.body()
-    try:
-        text, body = parse_object(raw)
-    except InvalidInput as error:
-        await run_in_threadpool(_keep_unreadable, runtime, raw, error)
-        raise
-    commands = _commands(runtime, text, body, idempotency_key)
-    results = await run_in_threadpool(_capture_all, runtime, commands)
-    if "inquiries" in body:
+    results, batch = await runtime.run(_handle, runtime, key, raw, idempotency_key)
+    if batch:
         response.status_code = 200
         return InquiriesPublic(data=[public(r) for r in results], count=len(results))
     one = public(results[0])

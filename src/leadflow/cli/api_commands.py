@@ -6,6 +6,8 @@ so ``KEY=$(leadflow keys create --scope capture)`` works; messages go to stderr.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
@@ -49,20 +51,65 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     playbook: PlaybookOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Server processes; each uses up to one core."),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (capture, activities, web forms) until stopped with Ctrl-C."""
     import uvicorn
 
     from leadflow.api.app import create_app
-    from leadflow.bootstrap import load_active_playbook
+    from leadflow.bootstrap import engine_for, load_active_playbook
 
     settings = _settings()
-    api = create_app(settings, playbook=load_active_playbook(playbook, settings))
+    if workers == 1:
+        api = create_app(settings, playbook=load_active_playbook(playbook, settings))
+        _serving(host, port, settings, workers)
+        uvicorn.run(api, host=host, port=port, log_level="info", server_header=False)
+        return
+    # Each worker process builds its own app from the environment: check the playbook and
+    # migrate here, once, so that a bad file fails now and the workers do not race.
+    load_active_playbook(playbook, settings)
+    engine_for(settings).dispose()
+    if playbook is not None:
+        os.environ["LEADFLOW_PLAYBOOK"] = str(playbook.resolve())
+    _serving(host, port, settings, workers)
+    _run_workers(host, port, workers)
+
+
+def _run_workers(host: str, port: int, workers: int) -> None:
+    """uvicorn's supervisor over ``workers`` processes that share one listening socket."""
+    import socket
+
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(
+        "leadflow.api.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+    )
+    bound = config.bind_socket()
+    # uvicorn binds with protocol 0, and asyncio's loop sets TCP_NODELAY only on connections
+    # whose socket says IPPROTO_TCP (uvloop sets it anyway): without it each answer, written
+    # as headers then body, waited ~40 ms for a delayed ACK (where uvloop is not installed).
+    sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    sock.set_inheritable(True)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
+
+
+def _serving(host: str, port: int, settings: Settings, workers: int) -> None:
+    processes = f", {workers} worker processes" if workers > 1 else ""
     err.print(
         f"Serving the API on [bold]http://{host}:{port}[/] "
-        f"(docs at /docs) with {escape(settings.database_url)}"
+        f"(docs at /docs) with {escape(settings.database_url)}{processes}"
     )
-    uvicorn.run(api, host=host, port=port, log_level="info", server_header=False)
 
 
 @keys_app.command("create")

@@ -20,15 +20,16 @@ the error, so nothing is lost.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
+from leadflow.adapters.identity.names import sharing_a_word
 from leadflow.adapters.identity.normalise import Normalised, normalise
-from leadflow.adapters.store.repository import Store, dumps
+from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, rate
 from leadflow.domain.values import clean, column_key
@@ -227,9 +228,12 @@ def capture_in(
         item = quarantine(store, cmd, "no_identity", f"cannot tell who this is: {detail}")
         return Captured(quarantine_id=item, error=detail)
     campaign = cmd.campaign or clean(ident_fields.get("campaign"))
+    at = cmd.received_at
+    # The first write: on SQLite it takes the write lock, so the matching below sees
+    # every committed person and no other capture can add one until this one commits.
     inquiry_id = store.insert_inquiry(
         {
-            "received_at": cmd.received_at,
+            "received_at": at,
             "channel": cmd.channel,
             "source": cmd.source,
             "campaign": campaign,
@@ -240,44 +244,19 @@ def capture_in(
             "fields": _jsonable(cmd.fields),
         }
     )
-    match = identity.find_person(store, who, settings.name_threshold)
-    if match is None:
-        person_id = new_person(store, cmd.received_at)
-    else:
-        person_id = match.person_id
-        store.insert_merge(
-            {
-                "at": cmd.received_at,
-                "inquiry_id": inquiry_id,
-                "person_id": person_id,
-                "rule": match.rule,
-                "score": match.score,
-                "detail": match.detail,
-            }
-        )
-        store.append_event(
-            "person.merged",
-            cmd.received_at,
-            person_id,
-            inquiry_id,
-            {"rule": match.rule, "score": match.score, "detail": match.detail},
-        )
-    account_id = account_for(store, who, cmd.received_at)
-    apply_inquiry(store, person_id, who, facts, account_id, cmd.received_at)
-    store.set_inquiry_person(inquiry_id, person_id, account_id)
-    store.append_event(
-        "inquiry.captured",
-        cmd.received_at,
-        person_id,
-        inquiry_id,
-        {
-            "source": cmd.source,
-            "channel": cmd.channel,
-            "campaign": campaign,
-            "facts": _jsonable(facts),
-        },
-    )
-    rating = rerate(store, pb, person_id, cmd.received_at)
+    known = _Known(store, who)
+    match = identity.find_person(known, who, settings.name_threshold)
+    events: list[Event] = []
+    person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
+    captured = {
+        "source": cmd.source,
+        "channel": cmd.channel,
+        "campaign": campaign,
+        "facts": _jsonable(facts),
+    }
+    events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
+    rating, rated = rate_and_save(store, pb, person_id, facts_now, activities, at)
+    store.append_events([*events, rated])
     return Captured(
         inquiry_id=inquiry_id,
         person_id=person_id,
@@ -285,6 +264,77 @@ def capture_in(
         route=rating.route,
         merged=match.rule if match else None,
     )
+
+
+class _Known:
+    """The people known, as matching one inquiry sees them: a :class:`identity.PeopleIndex`.
+
+    The owners of all the inquiry's identifiers are read in one query, and the members of
+    all its blocks in another, when first asked for; both are read under the capture's
+    write lock (on SQLite), after the inquiry, and the owners are reused to add its keys.
+    """
+
+    def __init__(self, store: Store, who: identity.Identity) -> None:
+        self.store, self.who = store, who
+        self._owners: dict[tuple[str, str], int] | None = None
+        self._blocks: dict[str, list[tuple[int, str | None]]] | None = None
+
+    def owners(self) -> dict[tuple[str, str], int]:
+        if self._owners is None:
+            self._owners = self.store.key_owners(self.who.keys)
+        return self._owners
+
+    def person_by_key(self, kind: str, value: str) -> int | None:
+        if (kind, value) not in self.who.keys:
+            return self.store.person_by_key(kind, value)
+        return self.owners().get((kind, value))
+
+    def name_key_of(self, person_id: int) -> str | None:
+        return self.store.name_key_of(person_id)
+
+    def name_candidates(
+        self, block: str, words: Sequence[str]
+    ) -> list[tuple[list[int], list[str | None]]]:
+        if self._blocks is None:
+            self._blocks = self.store.members_of_blocks(self.who.blocks)
+        if block not in self._blocks:
+            return self.store.name_candidates(block, words)
+        return [sharing_a_word(self._blocks[block], words)]
+
+
+def _consolidate(
+    known: _Known,
+    facts: Mapping[str, object],
+    match: identity.Match | None,
+    inquiry_id: int,
+    at: datetime,
+    events: list[Event],
+) -> tuple[int, dict[str, Any], list[Activity]]:
+    """Fold the inquiry into the person it matched, or a new one; record a merge.
+
+    Returns the person, their facts now and their activities (to rate them with).
+    """
+    store, who = known.store, known.who
+    person: PersonRow | None = None
+    if match is not None:
+        person = store.person(match.person_id)
+        assert person is not None
+        merge: dict[str, Any] = {"rule": match.rule, "score": match.score, "detail": match.detail}
+        store.insert_merge({"at": at, "inquiry_id": inquiry_id, "person_id": person.id, **merge})
+        events.append(Event("person.merged", at, person.id, inquiry_id, merge))
+    account_id = account_for(store, who, at)
+    values = folded(person, who, facts, account_id, at)
+    if person is None:
+        person_id = store.insert_person({"created_at": at, **values})
+        activities: list[Activity] = []  # a person made just now has none yet
+    else:
+        person_id = person.id
+        store.update_person(person_id, values)
+        activities = [Activity(kind, when) for kind, when in store.activities_of(person_id)]
+    store.add_keys(person_id, who.keys, known.owners())
+    store.add_blocks(person_id, who.blocks)
+    store.set_inquiry_person(inquiry_id, person_id, account_id)
+    return person_id, values["facts"], activities
 
 
 def _jsonable(facts: Mapping[str, object]) -> dict[str, object]:
@@ -321,6 +371,37 @@ def account_for(store: Store, who: identity.Identity, at: datetime) -> int | Non
     return None
 
 
+def folded(
+    person: PersonRow | None,
+    who: identity.Identity,
+    facts: Mapping[str, object],
+    account_id: int | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """A person's columns after one more inquiry: identifiers, names, company, facts.
+
+    ``person`` is None for someone new. The first email and phone stay; names and
+    company follow the latest inquiry that gives them; facts keep the latest
+    non-blank value of each field.
+    """
+    norm = who.norm
+    merged = dict(person.facts) if person is not None else {}
+    merged.update({k: clean(v) for k, v in facts.items() if clean(v) is not None})
+    return {
+        "facts": merged,
+        "updated_at": at,
+        "inquiry_count": (person.inquiry_count if person is not None else 0) + 1,
+        "email": (person.email if person is not None else None) or norm.email,
+        "phone": (person.phone if person is not None else None) or norm.phone,
+        "first_name": norm.first_name or (person.first_name if person is not None else None),
+        "last_name": norm.last_name or (person.last_name if person is not None else None),
+        "name_key": norm.name_key or (person.name_key if person is not None else None),
+        "company": norm.company or (person.company if person is not None else None),
+        "company_key": norm.company_key or (person.company_key if person is not None else None),
+        "account_id": account_id or (person.account_id if person is not None else None),
+    }
+
+
 def apply_inquiry(
     store: Store,
     person_id: int,
@@ -329,26 +410,10 @@ def apply_inquiry(
     account_id: int | None,
     at: datetime,
 ) -> None:
-    """Fold one inquiry into its person: identifiers, names, company, facts."""
+    """Fold one inquiry into its stored person: identifiers, names, company, facts."""
     person = store.person(person_id)
     assert person is not None
-    norm = who.norm
-    merged = dict(person.facts)
-    merged.update({k: clean(v) for k, v in facts.items() if clean(v) is not None})
-    values: dict[str, Any] = {
-        "facts": merged,
-        "updated_at": at,
-        "inquiry_count": person.inquiry_count + 1,
-        "email": person.email or norm.email,
-        "phone": person.phone or norm.phone,
-        "first_name": norm.first_name or person.first_name,
-        "last_name": norm.last_name or person.last_name,
-        "name_key": norm.name_key or person.name_key,
-        "company": norm.company or person.company,
-        "company_key": norm.company_key or person.company_key,
-        "account_id": account_id or person.account_id,
-    }
-    store.update_person(person_id, values)
+    store.update_person(person_id, folded(person, who, facts, account_id, at))
     store.add_keys(person_id, who.keys)
     store.add_blocks(person_id, who.blocks)
 
@@ -358,7 +423,21 @@ def rerate(store: Store, pb: Playbook, person_id: int, now: datetime) -> Rating:
     person = store.person(person_id)
     assert person is not None
     activities = [Activity(kind, at) for kind, at in store.activities_of(person_id)]
-    rating = rate(pb, person.facts, activities, now=now)
+    rating, rated = rate_and_save(store, pb, person_id, person.facts, activities, now)
+    store.append_events([rated])
+    return rating
+
+
+def rate_and_save(
+    store: Store,
+    pb: Playbook,
+    person_id: int,
+    facts: Mapping[str, Any],
+    activities: list[Activity],
+    now: datetime,
+) -> tuple[Rating, Event]:
+    """Rate these facts and activities and store the rating; the event to log for it."""
+    rating = rate(pb, facts, activities, now=now)
     store.save_rating(
         person_id,
         {
@@ -375,16 +454,10 @@ def rerate(store: Store, pb: Playbook, person_id: int, now: datetime) -> Rating:
             "rated_at": now,
         },
     )
-    store.append_event(
-        "lead.rated",
-        now,
-        person_id,
-        None,
-        {
-            "grade": rating.grade,
-            "route": rating.route,
-            "score": rating.score,
-            "playbook_version": rating.playbook_version,
-        },
-    )
-    return rating
+    data = {
+        "grade": rating.grade,
+        "route": rating.route,
+        "score": rating.score,
+        "playbook_version": rating.playbook_version,
+    }
+    return rating, Event("lead.rated", now, person_id, None, data)

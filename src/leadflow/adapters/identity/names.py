@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from leadflow.domain.values import STRIP_CHARS, clean
 
@@ -225,6 +226,16 @@ def join_name_key(first: str | None, last: str | None) -> str | None:
 def name_key(first: object, last: object) -> str | None:
     """The matching key of a person's name: "Bob O'Neil" and "ROBERT ONEIL" share "robert oneil"."""
     return join_name_key(first_name_key(first), last_name_key(last))
+
+
+def sharing_a_word(
+    members: Iterable[tuple[int, str | None]], words: Iterable[str]
+) -> tuple[list[int], list[str | None]]:
+    """The members (person, name key) whose name key has one of ``words``, in their order,
+    as two lists in step: the candidates for a fuzzy name match."""
+    wanted = set(words)
+    kept = [(p, n) for p, n in members if n and not wanted.isdisjoint(n.split())]
+    return [p for p, _ in kept], [n for _, n in kept]
 
 
 def _legal_form_tokens() -> tuple[tuple[str, ...], ...]:

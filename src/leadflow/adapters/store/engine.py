@@ -12,14 +12,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
+
+from leadflow.adapters.store.sqlite_writer import TIMEOUT, WriterConnection, can_queue_writers
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **options)
+        connect_args: dict[str, Any] = {"timeout": TIMEOUT}
+        database = make_url(url).database
+        if database and database != ":memory:" and can_queue_writers():
+            connect_args["factory"] = WriterConnection
+        engine = create_engine(url, connect_args=connect_args, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)

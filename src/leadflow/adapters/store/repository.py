@@ -2,6 +2,10 @@
 
 Only this module (and the bulk loader beside it) knows SQL. Times go in as
 aware UTC datetimes and come out the same way on SQLite and PostgreSQL.
+
+The statements a capture runs are built once, below, with bound parameters, and
+executed with a dictionary of values: SQLAlchemy then finds each one compiled in
+its cache instead of building and compiling it again for every inquiry.
 """
 
 from __future__ import annotations
@@ -12,13 +16,93 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leadflow.adapters.identity.names import sharing_a_word
 from leadflow.adapters.store import tables as t
 
 Record = Row[*tuple[Any, ...]]
 """A result row of any width."""
+
+RATING_FIELDS = (
+    "grade",
+    "score",
+    "route",
+    "fit",
+    "qualification",
+    "engagement",
+    "segment",
+    "reasons",
+    "data_issues",
+    "playbook_version",
+    "rated_at",
+)
+"""What :meth:`Store.save_rating` writes: the automated rating, nothing set by hand."""
+
+
+def _upserts(dialect: Any) -> tuple[Any, Any]:
+    """The two upserts of a capture for one dialect: a block, and a lead's rating."""
+    block = dialect.insert(t.person_blocks).on_conflict_do_nothing()
+    rating = dialect.insert(t.lead_state)
+    rating = rating.on_conflict_do_update(
+        index_elements=[t.lead_state.c.person_id],
+        set_={name: rating.excluded[name] for name in RATING_FIELDS},
+    )
+    return block, rating
+
+
+# Built once: executing the same statement object reuses its cache key and compiled form.
+_UPSERTS = {"sqlite": _upserts(sqlite), "postgresql": _upserts(postgresql)}
+_INQUIRY_BY_IDEMPOTENCY_KEY = select(t.inquiries.c.id, t.inquiries.c.person_id).where(
+    t.inquiries.c.idempotency_key == bindparam("key")
+)
+_INSERT_INQUIRY = insert(t.inquiries)
+_SET_INQUIRY_PERSON = (
+    update(t.inquiries)
+    .where(t.inquiries.c.id == bindparam("inquiry_id"))
+    .values(person_id=bindparam("person_id"), account_id=bindparam("account_id"))
+)
+_PERSON = select(t.people).where(t.people.c.id == bindparam("person_id"))
+_INSERT_PERSON = insert(t.people)
+_UPDATE_PERSON = update(t.people).where(t.people.c.id == bindparam("target_id"))
+_PERSON_BY_KEY = select(t.person_keys.c.person_id).where(
+    t.person_keys.c.kind == bindparam("kind"), t.person_keys.c.value == bindparam("value")
+)
+_NAME_KEY_OF = select(t.people.c.name_key).where(t.people.c.id == bindparam("person_id"))
+_INSERT_KEY = insert(t.person_keys)
+_KEY_OWNERS = select(t.person_keys.c.kind, t.person_keys.c.value, t.person_keys.c.person_id).where(
+    tuple_(t.person_keys.c.kind, t.person_keys.c.value).in_(bindparam("keys", expanding=True))
+)
+_BLOCK_MEMBERS = (
+    select(t.people.c.id, t.people.c.name_key)
+    .join(t.person_blocks, t.person_blocks.c.person_id == t.people.c.id)
+    .where(t.person_blocks.c.block == bindparam("block"))
+    .order_by(t.people.c.id)
+)
+_MEMBERS_OF_BLOCKS = (
+    select(t.person_blocks.c.block, t.people.c.id, t.people.c.name_key)
+    .join(t.person_blocks, t.person_blocks.c.person_id == t.people.c.id)
+    .where(t.person_blocks.c.block.in_(bindparam("blocks", expanding=True)))
+    .order_by(t.people.c.id)
+)
+_ACCOUNT_BY_DOMAIN = select(t.accounts.c.id).where(t.accounts.c.domain == bindparam("domain"))
+_ACCOUNT_BY_NAME_KEY = (
+    select(t.accounts.c.id)
+    .where(t.accounts.c.name_key == bindparam("name_key"))
+    .order_by(t.accounts.c.id)
+    .limit(1)
+)
+_INSERT_ACCOUNT = insert(t.accounts)
+_INSERT_MERGE = insert(t.merges)
+_INSERT_EVENT = insert(t.events)
+_ACTIVITIES_OF = (
+    select(t.activities.c.type, t.activities.c.at)
+    .where(t.activities.c.person_id == bindparam("person_id"))
+    .order_by(t.activities.c.at)
+)
+_API_KEY_BY_PREFIX = select(t.api_keys).where(t.api_keys.c.prefix == bindparam("prefix"))
+_INSERT_QUARANTINE = insert(t.quarantine)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -44,31 +128,37 @@ class PersonRow:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Event:
+    """One entry of the event log, as :meth:`Store.append_events` writes it."""
+
+    kind: str
+    at: datetime
+    person_id: int | None = None
+    inquiry_id: int | None = None
+    data: Mapping[str, Any] | None = None
+
+
 class Store:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
 
-    def _upsert(self, table: Table) -> Any:
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        self._upserts = _UPSERTS["postgresql" if self.dialect == "postgresql" else "sqlite"]
 
     # ------------------------------------------------------------ inquiries
 
     def inquiry_by_idempotency_key(self, key: str) -> Record | None:
-        query = select(t.inquiries.c.id, t.inquiries.c.person_id).where(
-            t.inquiries.c.idempotency_key == key
-        )
-        return self.connection.execute(query).first()
+        return self.connection.execute(_INQUIRY_BY_IDEMPOTENCY_KEY, {"key": key}).first()
 
     def insert_inquiry(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(insert(t.inquiries).values(**values))
+        result = self.connection.execute(_INSERT_INQUIRY, dict(values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def set_inquiry_person(self, inquiry_id: int, person_id: int, account_id: int | None) -> None:
         self.connection.execute(
-            update(t.inquiries)
-            .where(t.inquiries.c.id == inquiry_id)
-            .values(person_id=person_id, account_id=account_id)
+            _SET_INQUIRY_PERSON,
+            {"inquiry_id": inquiry_id, "person_id": person_id, "account_id": account_id},
         )
 
     def inquiry(self, inquiry_id: int) -> Record | None:
@@ -87,7 +177,7 @@ class Store:
     # ------------------------------------------------------------ people
 
     def person(self, person_id: int) -> PersonRow | None:
-        row = self.connection.execute(select(t.people).where(t.people.c.id == person_id)).first()
+        row = self.connection.execute(_PERSON, {"person_id": person_id}).first()
         if row is None:
             return None
         m = row._mapping
@@ -107,35 +197,52 @@ class Store:
         )
 
     def insert_person(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(insert(t.people).values(**values))
+        result = self.connection.execute(_INSERT_PERSON, dict(values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def update_person(self, person_id: int, values: Mapping[str, Any]) -> None:
-        self.connection.execute(update(t.people).where(t.people.c.id == person_id).values(**values))
+        # The SET clause follows the keys given; the same keys find it compiled in the cache.
+        self.connection.execute(_UPDATE_PERSON, {**values, "target_id": person_id})
 
     def person_by_key(self, kind: str, value: str) -> int | None:
-        query = select(t.person_keys.c.person_id).where(
-            t.person_keys.c.kind == kind, t.person_keys.c.value == value
-        )
-        found = self.connection.execute(query).scalar()
+        found = self.connection.execute(_PERSON_BY_KEY, {"kind": kind, "value": value}).scalar()
         return int(found) if found is not None else None
 
     def name_key_of(self, person_id: int) -> str | None:
-        query = select(t.people.c.name_key).where(t.people.c.id == person_id)
-        return self.connection.execute(query).scalar_one_or_none()
+        return self.connection.execute(_NAME_KEY_OF, {"person_id": person_id}).scalar_one_or_none()
 
-    def add_keys(self, person_id: int, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Add identifiers not yet taken; return those already owned by another person."""
-        taken: list[tuple[str, str]] = []
-        for kind, value in keys:
-            owner = self.person_by_key(kind, value)
-            if owner is None:
-                self.connection.execute(
-                    insert(t.person_keys).values(kind=kind, value=value, person_id=person_id)
-                )
-            elif owner != person_id:
-                taken.append((kind, value))
-        return taken
+    def key_owners(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Who owns each of these identifiers, in one query; keys nobody owns are left out."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        found = self.connection.execute(_KEY_OWNERS, {"keys": wanted})
+        return {(kind, value): int(owner) for kind, value, owner in found}
+
+    def add_keys(
+        self,
+        person_id: int,
+        keys: Iterable[tuple[str, str]],
+        owners: Mapping[tuple[str, str], int] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Add identifiers not yet taken; return those already owned by another person.
+
+        ``owners`` is :meth:`key_owners` of these keys read earlier in this transaction,
+        to save reading them again.
+        """
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        if owners is None:
+            owners = self.key_owners(wanted)
+        free = [
+            {"kind": kind, "value": value, "person_id": person_id}
+            for kind, value in wanted
+            if (kind, value) not in owners
+        ]
+        if free:
+            self.connection.execute(_INSERT_KEY, free)
+        return [key for key in wanted if owners.get(key, person_id) != person_id]
 
     def remove_keys(self, person_id: int) -> None:
         self.connection.execute(
@@ -146,59 +253,49 @@ class Store:
         )
 
     def add_blocks(self, person_id: int, blocks: Iterable[str]) -> None:
-        for block in blocks:
-            statement = self._upsert(t.person_blocks).values(block=block, person_id=person_id)
-            self.connection.execute(statement.on_conflict_do_nothing())
+        rows = [{"block": block, "person_id": person_id} for block in blocks]
+        if rows:
+            self.connection.execute(self._upserts[0], rows)
 
     def name_candidates(
         self, block: str, words: Sequence[str]
     ) -> list[tuple[list[int], list[str | None]]]:
-        """``identity.PeopleIndex.name_candidates``: the block's people, kept when a word of
-        their name key is one of ``words``."""
-        wanted = set(words)
-        people, names = self.block_members(block)
-        kept = [
-            (p, n)
-            for p, n in zip(people, names, strict=True)
-            if n and not wanted.isdisjoint(n.split())
-        ]
-        return [([p for p, _ in kept], [n for _, n in kept])]
+        """``identity.PeopleIndex.name_candidates``: the block's people whose name key has
+        one of ``words``."""
+        return [sharing_a_word(self.block_members(block), words)]
 
-    def block_members(self, block: str) -> tuple[list[int], list[str | None]]:
-        query = (
-            select(t.people.c.id, t.people.c.name_key)
-            .join(t.person_blocks, t.person_blocks.c.person_id == t.people.c.id)
-            .where(t.person_blocks.c.block == block)
-            .order_by(t.people.c.id)
-        )
-        rows = self.connection.execute(query).all()
-        return [int(r[0]) for r in rows], [r[1] for r in rows]
+    def block_members(self, block: str) -> list[tuple[int, str | None]]:
+        rows = self.connection.execute(_BLOCK_MEMBERS, {"block": block})
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def members_of_blocks(self, blocks: Sequence[str]) -> dict[str, list[tuple[int, str | None]]]:
+        """:meth:`block_members` of several blocks in one query; every block has a list."""
+        members: dict[str, list[tuple[int, str | None]]] = {block: [] for block in blocks}
+        if members:
+            for block, person_id, name_key in self.connection.execute(
+                _MEMBERS_OF_BLOCKS, {"blocks": list(members)}
+            ):
+                members[block].append((int(person_id), name_key))
+        return members
 
     # ------------------------------------------------------------ accounts
 
     def account_by_domain(self, domain: str) -> int | None:
-        query = select(t.accounts.c.id).where(t.accounts.c.domain == domain)
-        found = self.connection.execute(query).scalar()
+        found = self.connection.execute(_ACCOUNT_BY_DOMAIN, {"domain": domain}).scalar()
         return int(found) if found is not None else None
 
     def account_by_name_key(self, name_key: str) -> int | None:
-        query = (
-            select(t.accounts.c.id)
-            .where(t.accounts.c.name_key == name_key)
-            .order_by(t.accounts.c.id)
-            .limit(1)
-        )
-        found = self.connection.execute(query).scalar()
+        found = self.connection.execute(_ACCOUNT_BY_NAME_KEY, {"name_key": name_key}).scalar()
         return int(found) if found is not None else None
 
     def insert_account(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(insert(t.accounts).values(**values))
+        result = self.connection.execute(_INSERT_ACCOUNT, dict(values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     # ------------------------------------------------------------ merges
 
     def insert_merge(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(insert(t.merges).values(**values))
+        result = self.connection.execute(_INSERT_MERGE, dict(values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def merge(self, merge_id: int) -> Record | None:
@@ -227,11 +324,22 @@ class Store:
         inquiry_id: int | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
-        self.connection.execute(
-            insert(t.events).values(
-                type=kind, at=at, person_id=person_id, inquiry_id=inquiry_id, data=dict(data or {})
-            )
-        )
+        self.append_events([Event(kind, at, person_id, inquiry_id, data)])
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        """Log several events in one statement, in the order given."""
+        rows = [
+            {
+                "type": e.kind,
+                "at": e.at,
+                "person_id": e.person_id,
+                "inquiry_id": e.inquiry_id,
+                "data": dict(e.data or {}),
+            }
+            for e in events
+        ]
+        if rows:
+            self.connection.execute(_INSERT_EVENT, rows)
 
     def events_of(self, person_id: int) -> list[Record]:
         query = select(t.events).where(t.events.c.person_id == person_id).order_by(t.events.c.id)
@@ -242,12 +350,8 @@ class Store:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def activities_of(self, person_id: int) -> list[tuple[str, datetime]]:
-        query = (
-            select(t.activities.c.type, t.activities.c.at)
-            .where(t.activities.c.person_id == person_id)
-            .order_by(t.activities.c.at)
-        )
-        return [(r[0], utc(r[1])) for r in self.connection.execute(query)]  # type: ignore[misc]
+        rows = self.connection.execute(_ACTIVITIES_OF, {"person_id": person_id})
+        return [(r[0], utc(r[1])) for r in rows]  # type: ignore[misc]
 
     def move_activities(self, source: int, target: int, ids: Sequence[int]) -> None:
         if ids:
@@ -258,13 +362,10 @@ class Store:
     # ------------------------------------------------------------ ratings
 
     def save_rating(self, person_id: int, values: Mapping[str, Any]) -> None:
-        row = {"person_id": person_id, **values}
-        statement = self._upsert(t.lead_state).values(**row)
-        statement = statement.on_conflict_do_update(
-            index_elements=[t.lead_state.c.person_id],
-            set_={k: statement.excluded[k] for k in values},
-        )
-        self.connection.execute(statement)
+        """Insert or replace the automated rating: exactly the :data:`RATING_FIELDS`."""
+        if set(values) != set(RATING_FIELDS):
+            raise ValueError(f"a rating has the fields {', '.join(RATING_FIELDS)}")
+        self.connection.execute(self._upserts[1], {"person_id": person_id, **values})
 
     def rating(self, person_id: int) -> Record | None:
         query = select(t.lead_state).where(t.lead_state.c.person_id == person_id)
@@ -273,7 +374,7 @@ class Store:
     # ------------------------------------------------------------ quarantine
 
     def insert_quarantine(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(insert(t.quarantine).values(**values))
+        result = self.connection.execute(_INSERT_QUARANTINE, dict(values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def quarantined(self, include_replayed: bool = False, limit: int = 100) -> list[Record]:
@@ -329,8 +430,7 @@ class Store:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def api_key_by_prefix(self, prefix: str) -> Record | None:
-        query = select(t.api_keys).where(t.api_keys.c.prefix == prefix)
-        return self.connection.execute(query).first()
+        return self.connection.execute(_API_KEY_BY_PREFIX, {"prefix": prefix}).first()
 
     def api_keys(self) -> list[Record]:
         return list(self.connection.execute(select(t.api_keys).order_by(t.api_keys.c.id)))

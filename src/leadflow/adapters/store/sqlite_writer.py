@@ -1,0 +1,140 @@
+"""SQLite writers queue on a file lock, so the database passes to the next one at once.
+
+SQLite lets one connection write at a time. The others wait in its busy handler, which
+sleeps 1, 2, 5, 10, 15, 20, 25... up to 100 ms between tries: with two server processes
+(``leadflow serve --workers 2``) each capture holding the lock for about a millisecond,
+the waiting process slept while the database stood free, and two processes captured
+fewer inquiries per second than one.
+
+A :class:`WriterConnection` takes an advisory lock (``flock``) on ``<database>-writer``
+before a transaction's first write and gives it back after the commit or rollback. A
+waiting writer tries again after 50 us, doubling up to 1 ms, so it gets the lock within
+a millisecond of its release; after 30 s (SQLite's busy timeout here) it gives up with
+SQLite's own error, ``database is locked``. Reads do not take the lock (WAL: they never
+wait for a writer). SQLite's own locking is unchanged and still decides; this only
+queues leadflow's connections, in any process. A writer that is not leadflow (the
+sqlite3 shell) still meets the busy handler.
+
+Where ``fcntl`` does not exist (Windows) the connection is plain sqlite3.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from types import TracebackType
+from typing import Any, Literal
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+TIMEOUT = 30.0  # seconds, as the busy timeout of leadflow's SQLite connections
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+
+
+def can_queue_writers() -> bool:
+    return fcntl is not None
+
+
+def _is_write(sql: str) -> bool:
+    head = sql.lstrip()[:16].upper()
+    return head.startswith(_WRITES) or head.startswith(("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"))
+
+
+class WriterCursor(sqlite3.Cursor):
+    connection: WriterConnection
+
+    def execute(self, sql: str, parameters: Any = (), /) -> WriterCursor:
+        self.connection.before(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> WriterCursor:
+        self.connection.before(sql)
+        return super().executemany(sql, seq_of_parameters)
+
+
+class WriterConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds ``<database>-writer`` while it writes."""
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self._lock_path = f"{os.fspath(database)}-writer"
+        self._lock_fd: int | None = None
+        self._holding = False
+
+    def cursor(self, factory: Any = WriterCursor) -> Any:
+        return super().cursor(factory)
+
+    # sqlite3's shortcuts make their cursor in C, past cursor() above.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor().execute(sql, parameters)  # type: ignore[no-any-return]
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor().executemany(sql, seq_of_parameters)  # type: ignore[no-any-return]
+
+    def before(self, sql: str) -> None:
+        """Wait for the writer lock before this connection's first write."""
+        if self._holding or not _is_write(sql):
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline, pause = time.monotonic() + TIMEOUT, 0.00005
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+        self._holding = True
+
+    def _release(self) -> None:
+        if self._holding and self._lock_fd is not None:
+            self._holding = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:
+                self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            if not self.in_transaction:
+                self._release()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+        /,
+    ) -> Literal[False]:  # ``with connection:`` commits or rolls back in C
+        try:
+            return super().__exit__(kind, error, trace)
+        finally:
+            if not self.in_transaction:
+                self._release()
+
+    def __del__(self) -> None:  # a connection dropped unclosed must not keep the lock
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
