@@ -109,14 +109,13 @@ def import_in_turn(
         bulk.begin_writing()
         # What the index learnt stays true while nobody else writes: then only keys and
         # blocks it has not seen are asked for, and into an empty database nothing is.
-        mark = bulk.change_mark()
-        empty = mark is not None and bulk.is_empty()
+        empty = bulk.is_empty()
+        bulk.watch()
         for offset in range(0, total, chunk_rows):
             chunk = prepared.frame.slice(offset, chunk_rows).with_columns(**prepared.texts)
             bulk.begin_writing()
-            now = bulk.change_mark()
-            changed = now is None or now != mark
-            mark, empty = now, empty and not changed
+            changed = bulk.others_wrote()
+            empty = empty and not changed
             if changed or not empty:
                 index.fetch(bulk, chunk, refresh=changed)
             plan = plan_chunk(index, target, chunk, Ids.of(bulk))

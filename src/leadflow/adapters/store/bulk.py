@@ -42,6 +42,7 @@ class BulkStore:
         self.dialect = connection.dialect.name
         self.postgres = self.dialect == "postgresql"
         self._mark = "%s" if self.postgres else "?"
+        self._expected = -1
 
     # ------------------------------------------------------------ transaction, ids
 
@@ -70,12 +71,32 @@ class BulkStore:
             for table in ("people", "accounts")
         )
 
-    def change_mark(self) -> int | None:
-        """A number that changes when another connection commits (SQLite's ``data_version``);
-        ``None`` where the database has no such thing (PostgreSQL)."""
+    def watch(self) -> None:
+        """Start noticing other writers (before this connection writes anything)."""
+        if self.postgres:  # the first transaction id nobody has taken yet
+            self._expected = int(
+                self._scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+            )
+        else:
+            self._expected = int(self._scalar("PRAGMA data_version"))
+
+    def others_wrote(self) -> bool:
+        """At the start of a chunk's transaction: whether any other connection has written
+        since :meth:`watch` or the previous call.
+
+        SQLite: ``data_version``, which only other connections' commits change (and
+        nobody writes during our transaction: it holds the write lock). PostgreSQL:
+        this transaction takes its id now; it is the one after our last unless some
+        other writer (anywhere on the server: a busy server just looks changed, which
+        is safe) took one in between or during our last transaction.
+        """
         if self.postgres:
-            return None
-        return int(self._scalar("PRAGMA data_version"))
+            xid = int(self._scalar("SELECT pg_current_xact_id()::text"))
+            changed, self._expected = xid != self._expected, xid + 1
+        else:
+            version = int(self._scalar("PRAGMA data_version"))
+            changed, self._expected = version != self._expected, version
+        return changed
 
     def ids(self, table: Table) -> Iterator[int]:
         """An endless supply of new ids for ``table`` (SQLite: after the largest; PostgreSQL:
