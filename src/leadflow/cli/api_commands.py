@@ -64,7 +64,7 @@ def serve(
 
     settings = _settings()
     if workers == 1:
-        api = create_app(settings, playbook=load_active_playbook(playbook, settings))
+        api = create_app(settings, playbook=load_active_playbook(playbook, settings), server=True)
         _serving(host, port, settings, workers)
         uvicorn.run(api, host=host, port=port, log_level="info", server_header=False)
         return
