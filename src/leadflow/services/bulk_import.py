@@ -102,29 +102,44 @@ def import_in_turn(
     the writer lets go of the interpreter for every row it steps, and then waits
     for the other thread's switch interval to get it back. Measured: slower.)
     """
-    results = []
-    total = prepared.frame.height
+    results: list[ChunkResult] = []
     with begin() as uow:  # one connection for the whole import, one transaction per chunk
         bulk = BulkStore(uow.store.connection)
         bulk.begin_writing()
-        # What the index learnt stays true while nobody else writes: then only keys and
-        # blocks it has not seen are asked for, and into an empty database nothing is.
-        empty = bulk.is_empty()
-        bulk.watch()
-        for offset in range(0, total, chunk_rows):
-            chunk = prepared.frame.slice(offset, chunk_rows).with_columns(**prepared.texts)
-            bulk.begin_writing()
-            changed = bulk.others_wrote()
-            empty = empty and not changed
-            if changed or not empty:
-                index.fetch(bulk, chunk, refresh=changed)
-            plan = plan_chunk(index, target, chunk, Ids.of(bulk))
-            results.append(write_chunk(bulk, target, plan))
-            uow.commit()
-            if progress is not None:
-                progress(min(offset + chunk_rows, total), total)
-        bulk.end_writing()
+        try:
+            _in_turn(uow, bulk, target, prepared, index, chunk_rows, progress, results)
+        finally:
+            bulk.end_writing()
     return results
+
+
+def _in_turn(
+    uow: UnitOfWork,
+    bulk: BulkStore,
+    target: Target,
+    prepared: Prepared,
+    index: MemoryIndex,
+    chunk_rows: int,
+    progress: Callable[[int, int], None] | None,
+    results: list[ChunkResult],
+) -> None:
+    total = prepared.frame.height
+    # What the index learnt stays true while nobody else writes: then only keys and
+    # blocks it has not seen are asked for, and into an empty database nothing is.
+    empty = bulk.is_empty()
+    bulk.watch()
+    for offset in range(0, total, chunk_rows):
+        chunk = prepared.frame.slice(offset, chunk_rows).with_columns(**prepared.texts)
+        bulk.begin_writing()
+        changed = bulk.others_wrote()
+        empty = empty and not changed
+        if changed or not empty:
+            index.fetch(bulk, chunk, refresh=changed)
+        plan = plan_chunk(index, target, chunk, Ids.of(bulk))
+        results.append(write_chunk(bulk, target, plan))
+        uow.commit()
+        if progress is not None:
+            progress(min(offset + chunk_rows, total), total)
 
 
 def plan_chunk(index: MemoryIndex, target: Target, chunk: pl.DataFrame, ids: Ids) -> Plan:

@@ -57,12 +57,14 @@ class BulkStore:
             driver.execute("BEGIN IMMEDIATE")
 
     def end_writing(self) -> None:
-        """Give the cache back (the connection returns to the pool), after the commit."""
+        """Give the cache back (the connection returns to the pool) and fold the
+        write-ahead log into the database; after the last commit, or after a failure."""
         if not self.postgres:
             driver: Any = self.connection.connection.driver_connection
             driver.execute("PRAGMA cache_size = -2000")
             driver.execute("PRAGMA wal_autocheckpoint = 1000")
-            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if not driver.in_transaction:  # after a failure the caller rolls back first
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def is_empty(self) -> bool:
         """Whether the database knows no people and no companies yet."""
