@@ -52,7 +52,8 @@ def create_app(
     """The API over ``settings.database_url`` (or ``engine``) with the given or active playbook.
 
     ``server``: this process serves the API and nothing else (``leadflow serve``), so
-    the garbage collector may be tuned for it (see :func:`_settle_garbage_collector`).
+    the garbage collector may be tuned for it (see :func:`_settle_garbage_collector`)
+    and SQLite's checkpoints move out of the requests (``engine.Checkpointer``).
     """
     owned = engine is None
     engine = engine_for(settings) if engine is None else engine
@@ -64,11 +65,17 @@ def create_app(
         inline=engine.dialect.name == "sqlite",  # see leadflow.api.deps
     )
 
+    from leadflow.adapters.store.engine import Checkpointer
+
+    checkpointer = Checkpointer(engine)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if server:
+            checkpointer.start()
             _settle_garbage_collector()
         yield
+        checkpointer.stop()
         if owned:
             engine.dispose()
 

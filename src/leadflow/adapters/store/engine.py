@@ -7,6 +7,9 @@ both, from the migrations that ship inside the package.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,54 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+class Checkpointer:
+    """Folds SQLite's write-ahead log into the database from a thread of its own.
+
+    SQLite does it in whichever commit takes the log past 1,000 pages, and that commit
+    waits for the copy and its fsync: a pause of several milliseconds in the middle of
+    a request, behind which a busy server queues the next ones. A server turns that
+    off on its connections and runs a passive checkpoint every ``interval`` seconds
+    here instead, which never blocks readers or writers.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self.engine, self.interval = engine, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self.engine.dispose()  # connections made before keep checkpointing: drop them
+        self._thread = threading.Thread(
+            target=self._run, args=(database,), name="leadflow-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self, database: str) -> None:
+        connection = sqlite3.connect(database, timeout=1, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.interval):
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+
+def _no_autocheckpoint(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA wal_autocheckpoint = 0")
 
 
 def alembic_config(engine: Engine) -> Config:
