@@ -205,6 +205,23 @@ def test_an_idempotent_retry_returns_the_first_result(engine: Engine) -> None:
     assert counts(engine)["inquiries"] == 1
 
 
+def test_a_retry_of_a_quarantined_inquiry_returns_the_same_item(engine: Engine) -> None:
+    """Not a second quarantine item; and once the item is replayed, the inquiry it became."""
+    from leadflow.services.quarantine import replay
+
+    a = send(engine, key="form-9", first_name="Ann", email="ann(at)acme.com")
+    b = send(engine, key="form-9", first_name="Ann", email="ann(at)acme.com")
+    assert a.quarantined and b.quarantined and b.repeated
+    assert b.quarantine_id == a.quarantine_id
+    assert counts(engine)["quarantine"] == 1
+    with UnitOfWork(engine) as uow:
+        done = replay(uow, BTD, a.quarantine_id or 0, SETTINGS, START, {"email": "ann@acme.com"})
+    c = send(engine, key="form-9", first_name="Ann", email="ann(at)acme.com")
+    assert c.repeated and not c.quarantined
+    assert (c.inquiry_id, c.person_id) == (done.result.inquiry_id, done.result.person_id)
+    assert (counts(engine)["quarantine"], counts(engine)["inquiries"]) == (1, 1)
+
+
 def test_a_value_the_database_refuses_is_quarantined(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite does not enforce column lengths; PostgreSQL refuses the value")

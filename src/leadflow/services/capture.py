@@ -194,14 +194,25 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
             "fields": _jsonable(cmd.fields),
             "reason": reason,
             "error": error,
+            # (a key the database would refuse is left out: the item must be kept)
+            "idempotency_key": key if (key := cmd.idempotency_key) and len(key) <= 200 else None,
         }
     )
 
 
 def _repeat(store: Store, key: str) -> Captured | None:
+    """The first result of a request with this key: its inquiry, or its quarantine item
+    (and the inquiry that item became when it was replayed)."""
     row = store.inquiry_by_idempotency_key(key)
     if row is None:
-        return None
+        item = store.quarantine_by_idempotency_key(key)
+        if item is None:
+            return None
+        if item.inquiry_id is None:
+            return Captured(quarantine_id=item.id, error=item.error, repeated=True)
+        row = store.inquiry(item.inquiry_id)
+        if row is None:
+            return None
     state = store.rating(row.person_id) if row.person_id is not None else None
     return Captured(
         inquiry_id=row.id,

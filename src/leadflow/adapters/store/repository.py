@@ -383,6 +383,16 @@ class Store:
             query = query.where(t.quarantine.c.replayed_at.is_(None))
         return list(self.connection.execute(query))
 
+    def quarantine_by_idempotency_key(self, key: str) -> Record | None:
+        """The first quarantine item made by a request with this Idempotency-Key."""
+        query = (
+            select(t.quarantine)
+            .where(t.quarantine.c.idempotency_key == key)
+            .order_by(t.quarantine.c.id)
+            .limit(1)
+        )
+        return self.connection.execute(query).first()
+
     def quarantine_item(self, item_id: int) -> Record | None:
         query = select(t.quarantine).where(t.quarantine.c.id == item_id)
         return self.connection.execute(query).first()

@@ -206,6 +206,8 @@ quarantine = Table(
     Column("error", Text, nullable=False),
     Column("replayed_at", When),
     Column("inquiry_id", Id, ForeignKey("inquiries.id")),
+    # A retry with the same Idempotency-Key finds this item instead of making another.
+    Column("idempotency_key", String(200), index=True),
 )
 
 api_keys = Table(
