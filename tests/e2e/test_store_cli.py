@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,20 @@ def test_an_unknown_merge_is_a_clear_error(tmp_path: Path) -> None:
     result = leadflow(tmp_path, "unmerge", "99")
     assert result.returncode == 2
     assert "no merge 99" in result.stderr
+
+
+def test_a_form_is_deactivated_and_activated_from_the_cli(tmp_path: Path) -> None:
+    key = ok(leadflow(tmp_path, "forms", "create", "Contact us")).strip()
+    off = leadflow(tmp_path, "forms", "deactivate", key)
+    ok(off)
+    assert "deactivated" in off.stderr
+    assert active(tmp_path, key) == 0
+    ok(leadflow(tmp_path, "forms", "activate", key))
+    assert active(tmp_path, key) == 1
+    unknown = leadflow(tmp_path, "forms", "deactivate", "nope")
+    assert unknown.returncode == 2 and "no form with key 'nope'" in unknown.stderr
+
+
+def active(tmp: Path, key: str) -> int:
+    with sqlite3.connect(tmp / "lf.db") as db:
+        return int(db.execute("SELECT active FROM forms WHERE key = ?", (key,)).fetchone()[0])

@@ -333,6 +333,31 @@ def test_an_unknown_form_is_quarantined_and_answered_404(api: Api) -> None:
     assert api.count(tables.inquiries) == 0
 
 
+def test_a_deactivated_form_captures_nothing_until_it_is_activated_again(api: Api) -> None:
+    from leadflow.services.forms import set_form_active
+
+    key = make_form(api, thank_you_url="https://example.com/t")
+    with UnitOfWork(api.engine) as uow:
+        assert not set_form_active(uow, key, False).active
+    off = api.client.post(f"/f/{key}", data={"email": "lou@acme.io"}, follow_redirects=False)
+    assert_error(off, 404, "not_found", None)
+    [kept] = api.rows(tables.quarantine)
+    assert (kept.reason, kept.form_key) == ("unknown_form", key)
+    with UnitOfWork(api.engine) as uow:
+        assert set_form_active(uow, key, True).active
+    on = api.client.post(f"/f/{key}", data={"email": "lou@acme.io"}, follow_redirects=False)
+    assert on.status_code == 303
+    assert api.count(tables.inquiries) == 1
+
+
+def test_switching_an_unknown_form_is_a_clear_error(api: Api) -> None:
+    from leadflow.errors import NotFound
+    from leadflow.services.forms import set_form_active
+
+    with UnitOfWork(api.engine) as uow, pytest.raises(NotFound, match="no form with key 'x'"):
+        set_form_active(uow, "x", False)
+
+
 # ------------------------------------------------------------------ activities
 
 

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from leadflow.services.uow import UnitOfWork
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
-forms_app = typer.Typer(help="Web forms that post to /f/KEY: create, list.", no_args_is_help=True)
+forms_app = typer.Typer(
+    help="Web forms that post to /f/KEY: create, list, deactivate, activate.",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(forms_app, name="forms")
 
@@ -198,13 +201,13 @@ def forms_create(
 
 @forms_app.command("list")
 def forms_list() -> None:
-    """List forms: key, name, source, thank-you page, field map, honeypot."""
+    """List forms: key, name, source, thank-you page, field map, honeypot, active."""
     from leadflow.services.forms import list_forms
 
     with _uow() as uow:
         forms = list_forms(uow)
     table = Table()
-    for column in ("key", "name", "source", "thank-you", "map", "honeypot"):
+    for column in ("key", "name", "source", "thank-you", "map", "honeypot", "active"):
         table.add_column(column)
     for form in forms:
         mapped = ", ".join(f"{k}={v}" for k, v in form.field_map.items())
@@ -215,7 +218,33 @@ def forms_list() -> None:
             escape(form.thank_you_url or ""),
             escape(mapped),
             form.honeypot,
+            "yes" if form.active else "no",
         )
     out.print(table)
     if not forms:
         err.print("There are no forms; create one with [bold]leadflow forms create NAME[/].")
+
+
+@forms_app.command("deactivate")
+def forms_deactivate(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The form's key.")],
+) -> None:
+    """Switch a form off: its posts are kept in the quarantine (unknown form), not captured."""
+    _set_active(key, active=False)
+
+
+@forms_app.command("activate")
+def forms_activate(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The form's key.")],
+) -> None:
+    """Switch a deactivated form on again."""
+    _set_active(key, active=True)
+
+
+def _set_active(key: str, active: bool) -> None:
+    from leadflow.services.forms import set_form_active
+
+    with _uow() as uow:
+        form = set_form_active(uow, key, active)
+    state = "active" if form.active else "deactivated: its posts go to the quarantine"
+    err.print(f"Form [bold]{escape(form.name)}[/] ({form.key}) is {state}.")

@@ -142,6 +142,17 @@ def list_forms(uow: UnitOfWork) -> list[Form]:
     return [_form(row) for row in uow.store.forms()]
 
 
+def set_form_active(uow: UnitOfWork, key: str, active: bool) -> Form:
+    """Switch a form off (its posts go to the quarantine as an unknown form) or on again."""
+    if uow.store.form_by_key(key) is None:
+        raise NotFound(f"no form with key '{key}' (see 'leadflow forms list')")
+    uow.store.set_form_active(key, active)
+    uow.commit()
+    row = uow.store.form_by_key(key)
+    assert row is not None
+    return _form(row)
+
+
 def translate(form: Form, posted: list[tuple[str, str]]) -> dict[str, str]:
     """Posted names to leadflow fields: the form's map first, then Web-to-Lead names.
 

@@ -462,6 +462,9 @@ class Store:
     def forms(self) -> list[Record]:
         return list(self.connection.execute(select(t.forms).order_by(t.forms.c.id)))
 
+    def set_form_active(self, key: str, active: bool) -> None:
+        self.connection.execute(update(t.forms).where(t.forms.c.key == key).values(active=active))
+
 
 def dumps(value: Any) -> str:
     """JSON text for stored payloads: stable key order, unicode kept."""
