@@ -146,12 +146,18 @@ def seed_earlier(engine: Engine, pb: Playbook) -> None:
             uow.commit()
 
 
-def import_one_by_one(engine: Engine, pb: Playbook, path: Path, source: str) -> None:
+def import_one_by_one(
+    engine: Engine,
+    pb: Playbook,
+    path: Path,
+    source: str,
+    mappings: dict[str, str] | None = None,
+) -> None:
     """The reference: each row captured alone, as the import once did."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
-        names = column_names(header, "salesforce", MAPPINGS)
+        names = column_names(header, "salesforce", MAPPINGS if mappings is None else mappings)
         with UnitOfWork(engine) as uow:
             for row in reader:
                 values = [v if v != "" else None for v in row]
@@ -293,6 +299,49 @@ def test_bulk_import_equals_capturing_each_row(
     assert summary.merged_total == len(want["merges"])
     assert sum(summary.quarantined.values()) == len(want["quarantine"])
     assert {"fuzzy_name", "email", "external_id", "phone"} <= set(summary.merged)
+
+
+def test_repeated_column_names_are_read_as_the_single_path_reads_them(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """A name that several columns share is one value: the last of them given."""
+    pb = bundled_playbook("btd")
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "Email,Email,Name,budget,Budget,Phone,phone\n"
+        "a@x.com,b@y.com,Ann Lee,approved,,415 555 0100,\n"
+        "c@x.com,,Bob Ray,,planned,,415 555 0199\n"
+        ",a@x.com,Ann Lee,none,,,\n",
+        encoding="utf-8",
+    )
+    import_csv(
+        lambda: UnitOfWork(engine),
+        pb,
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+        preset="salesforce",
+    )
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert [p[0] for p in want["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
+
+
+def test_a_file_with_a_header_and_no_rows_imports_nothing(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("email,first_name\n", encoding="utf-8")
+    summary = import_csv(
+        lambda: UnitOfWork(engine),
+        bundled_playbook("btd"),
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+    )
+    assert (summary.rows, summary.new_people, summary.merged_total) == (0, 0, 0)
 
 
 def test_people_captured_while_an_import_runs_are_found_by_it(

@@ -53,28 +53,36 @@ NO_IDENTITY = "the inquiry has no email, phone or id"
 
 @dataclass(frozen=True)
 class Roles:
-    """Which file columns feed which identity field and which playbook fact, in file order."""
+    """Which values feed which identity field and which playbook fact, in file order."""
 
-    ident: dict[str, list[str]]
-    facts: dict[str, list[str]]
+    ident: dict[str, list[pl.Expr]]
+    facts: dict[str, list[pl.Expr]]
 
 
 def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
-    """``split_fields``' decision for each column name (``names`` are the mapped names)."""
-    owners = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
-    ident: dict[str, list[str]] = {}
-    facts: dict[str, list[str]] = {}
+    """``split_fields``' decision for each column name (``names`` are the mapped names).
+
+    The single path reads a dictionary of the row's non-empty values, so a name that
+    several columns share is one value: the last of them that is given. Names are then
+    taken in the order they first appear.
+    """
+    columns: dict[str, list[str]] = {}
     for index, name in enumerate(names):
-        column = _col(index)
-        norm = column_key(str(name))
+        columns.setdefault(str(name), []).append(_col(index))
+    owners = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
+    ident: dict[str, list[pl.Expr]] = {}
+    facts: dict[str, list[pl.Expr]] = {}
+    for name, cols in columns.items():
+        value = pl.coalesce(list(reversed(cols))) if len(cols) > 1 else pl.col(cols[0])
+        norm = column_key(name)
         if norm in pb.fields:
-            facts.setdefault(norm, []).append(column)
+            facts.setdefault(norm, []).append(value)
             continue
-        owner = next((f for f, cols in owners.items() if norm in cols), None)
+        owner = next((f for f, keys in owners.items() if norm in keys), None)
         if owner is not None:
-            facts.setdefault(owner, []).append(column)
+            facts.setdefault(owner, []).append(value)
         elif norm in _ALIASES:
-            ident.setdefault(_ALIASES[norm], []).append(column)
+            ident.setdefault(_ALIASES[norm], []).append(value)
     return Roles(ident, facts)
 
 
@@ -114,8 +122,8 @@ def prepare(
     roles = column_roles(pb, names)
 
     def first(name: str) -> pl.Expr:
-        cols = roles.ident.get(name)
-        return pl.coalesce(cols) if cols else pl.lit(None, pl.String)
+        values = roles.ident.get(name)
+        return pl.coalesce(values) if values else pl.lit(None, pl.String)
 
     ident = raw.select(
         email=first("email"),
@@ -131,9 +139,9 @@ def prepare(
     ident = _split_full_names(ident)
     norm = normalise_frame(ident, region=region)
     fact_raw = {
-        f: pl.coalesce(list(reversed(cols))) if cols else pl.lit(None, pl.String)
+        f: pl.coalesce(list(reversed(values))) if values else pl.lit(None, pl.String)
         for f in pb.fields
-        for cols in [roles.facts.get(f, [])]
+        for values in [roles.facts.get(f, [])]
     }
     prepared = pl.concat(
         [

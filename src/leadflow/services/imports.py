@@ -182,12 +182,15 @@ def _import_csv(
     if len(header) != frame.width:
         header = frame.columns
     names = column_names(header, preset, mappings or {})
+    summary = ImportSummary(rows=frame.height)
+    if frame.height == 0:  # a header and nothing else
+        summary.seconds = time.perf_counter() - started
+        return summary
     prepared = prepare(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
     del frame
     target = Target(pb, source, now, settings.name_threshold)
-    summary = ImportSummary(rows=prepared.frame.height)
     chunks = import_in_turn(engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress)
     for chunk in chunks:
         summary.new_people += chunk.new_people
