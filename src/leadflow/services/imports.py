@@ -190,6 +190,8 @@ def _import_csv(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
     del frame
+    if progress is not None:  # read and normalised: the rows to go are known
+        progress(0, prepared.frame.height)
     target = Target(pb, source, now, settings.name_threshold)
     chunks = import_in_turn(engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress)
     for chunk in chunks:
