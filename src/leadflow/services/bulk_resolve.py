@@ -1,7 +1,8 @@
 """Who is each row from? The matching rules of ``identity``, over an in-memory index.
 
 :class:`MemoryIndex` answers ``find_person``'s questions (a key's owner, a
-person's name key, a company block's members) from memory, and learns each
+person's name key, the people of a company block who share a word of a name)
+from memory, and learns each
 row's person before the next row is read, so a file is consolidated in file
 order exactly as captures one after another would consolidate it. What the
 database already knows is fetched per chunk, once per key, block, domain or
