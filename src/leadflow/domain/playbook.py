@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from leadflow.domain import expr
 from leadflow.domain.schema import FieldSpec, GradeSpec, PlaybookSpec
+from leadflow.domain.stages import StageModel, compile_stages, stage_scope
 from leadflow.domain.values import (
     FALSE_WORDS,
     MISSING,
@@ -204,7 +205,9 @@ class Playbook:
     grades: tuple[Grade, ...]
     routes: Mapping[str, Route]  # grade label -> route
     overrides: tuple[Override, ...]
+    stages: StageModel
     scope: expr.Scope = field(repr=False)
+    stage_scope: expr.Scope = field(repr=False)
 
     @property
     def grade_labels(self) -> list[str]:
@@ -467,6 +470,9 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
         node = c.condition(o.when, rule_scope, ("route", "overrides", i, "when"))
         if node is not None:
             overrides.append(Override(o.to, o.reason, o.when, node, expr.evaluator(node)))
+    segment_labels = {s.name: s.label for s in segments}
+    in_stages = stage_scope(rule_scope, _labels(grades, segments), segment_labels)
+    stages = compile_stages(spec.stages, in_stages, {*fields, *defined}, c.problem)
     _check_examples(c, spec, fields)
     if c.problems:
         raise PlaybookInvalid(c.problems)
@@ -483,7 +489,9 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
         grades=tuple(grades),
         routes=routes,
         overrides=tuple(overrides),
+        stages=stages,
         scope=rule_scope,
+        stage_scope=in_stages,
     )
 
 
@@ -502,12 +510,17 @@ def _check_examples(c: _Compiler, spec: PlaybookSpec, fields: Mapping[str, Field
                 )
 
 
+def _labels(grades: Sequence[Grade], segments: Sequence[Segment]) -> list[str]:
+    labels = {g.label: None for g in grades}
+    for s in segments:
+        labels.update({g.label: None for g in s.grades})
+    return list(labels)
+
+
 def _routes(
     c: _Compiler, spec: PlaybookSpec, grades: Sequence[Grade], segments: Sequence[Segment]
 ) -> dict[str, Route]:
-    labels = {g.label for g in grades}
-    for s in segments:
-        labels.update(g.label for g in s.grades)
+    labels = set(_labels(grades, segments))
     routes: dict[str, Route] = {}
     sides: tuple[Route, Route] = ("sales", "nurture")
     for route in sides:

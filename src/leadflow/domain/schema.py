@@ -126,6 +126,39 @@ class RouteSpec(_Spec):
         return value
 
 
+StageType = Literal[
+    "inquiry",
+    "nurture",
+    "marketing-qualified",
+    "sales-accepted",
+    "sales-qualified",
+    "opportunity",
+    "won",
+    "lost",
+    "recycled",
+    "disqualified",
+]
+
+
+class StageSpec(_Spec):
+    name: Identifier
+    label: str | None = None
+    type: StageType
+    owner: Literal["marketing", "sales"] | None = Field(
+        None, description="The side that works leads in this stage; by default the type's side."
+    )
+    definition: Annotated[str, Field(min_length=1)] = Field(
+        description="The written meaning of the stage, as people sign it."
+    )
+    on: list[Identifier] = Field(
+        [], description="Events that move a lead into this stage (one of them must happen)."
+    )
+    when: str | None = Field(
+        None, description="A condition on the lead's rating that must hold to enter this stage."
+    )
+    next: list[Identifier] = Field([], description="The stages a lead may move to from here.")
+
+
 class ExampleActivity(_Spec):
     type: str
     days_ago: Annotated[float, Field(ge=0)] = 0
@@ -160,4 +193,5 @@ class PlaybookSpec(_Spec):
     segments: list[SegmentSpec] = []
     grades: list[GradeSpec]
     route: RouteSpec
+    stages: list[StageSpec] | None = None
     examples: list[ExampleSpec] = []

@@ -33,6 +33,7 @@ from leadflow.domain import expr
 from leadflow.domain.playbook import FieldDef, Playbook
 from leadflow.domain.rating import Activity, days_ago, rate
 from leadflow.errors import PlaybookError
+from leadflow.services.stage_lint import lint_stages
 
 SAMPLE_SIZE = 20_000
 
@@ -115,7 +116,8 @@ def lint(pb: Playbook, now: datetime) -> tuple[list[str], list[str]]:
     warnings += _segment_overlaps(pb, sample, now)
     warnings += _unreachable_grades(pb, sample, now)
     notes += _unused(pb)
-    return warnings, notes
+    stage_warnings, stage_notes = lint_stages(pb.stages)
+    return warnings + stage_warnings, notes + stage_notes
 
 
 def _conditions(pb: Playbook) -> Iterable[expr.Node]:
@@ -131,7 +133,8 @@ def _conditions(pb: Playbook) -> Iterable[expr.Node]:
 def _unused(pb: Playbook) -> list[str]:
     used_fields: set[str] = set()
     used_choices: set[tuple[str, str]] = set()
-    for node in _conditions(pb):
+    stage_conditions = (s.condition for s in pb.stages.stages if s.condition is not None)
+    for node in itertools.chain(_conditions(pb), stage_conditions):
         used_fields.update(expr.fields_used(node))
         used_choices |= expr.choices_used(node)
     notes = []

@@ -77,6 +77,14 @@ def _context(pb: Playbook) -> dict[str, Any]:
             {"rule": expr.words(o.condition, pb.scope), "to": o.to, "reason": o.reason}
             for o in pb.overrides
         ],
+        "stages": [
+            {
+                "stage": s,
+                "entry": s.entry_words(pb.stage_scope),
+                "next": [pb.stages[n].label for n in s.next],
+            }
+            for s in pb.stages.stages
+        ],
         "examples": pb.spec.examples,
         "format_points": format_points,
     }
