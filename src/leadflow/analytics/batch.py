@@ -14,10 +14,24 @@ from datetime import datetime
 
 import polars as pl
 
+from leadflow.analytics.columns import ROW as _ROW
+from leadflow.analytics.columns import (
+    Tables,
+    _b,
+    _c,
+    _d,
+    _display,
+    _k,
+    _message,
+    _t,
+    _tenths,
+    _v,
+    condition,
+    field_columns,
+)
+from leadflow.analytics.engagement import SEPARATOR, _with_engagement
 from leadflow.analytics.lookup import (
-    FIELD_DTYPES,
     LOOKUP_LIMIT,
-    FieldTable,
     Part,
     field_tables,
     indexed,
@@ -25,8 +39,7 @@ from leadflow.analytics.lookup import (
     joint_key,
     reason_table,
 )
-from leadflow.domain import expr
-from leadflow.domain.playbook import MICROS_PER_DAY, Criterion, FieldDef, Grade, Playbook
+from leadflow.domain.playbook import Criterion, FieldDef, Grade, Playbook
 from leadflow.domain.rating import (
     as_utc,
     grade_reason,
@@ -35,205 +48,9 @@ from leadflow.domain.rating import (
     override_reason,
     route_reason,
 )
-from leadflow.domain.values import (
-    CHOICE_SEPARATORS,
-    DATE_PATTERN,
-    NUMBER_PATTERN,
-    STRIP_CHARS,
-    THOUSANDS_PATTERN,
-    bounds,
-    out_of_range,
-)
 
 RESULT_COLUMNS = ("grade", "score", "route", "reasons", "data_issues")
 """The columns ``leadflow rate`` adds to a file, in this order."""
-SEPARATOR = "; "
-"""Between the reasons (and between the data issues) of one lead, as one text."""
-
-_ROW = "__row"
-
-
-def _v(name: str) -> str:
-    return f"__v.{name}"
-
-
-def _t(name: str) -> str:
-    return f"__t.{name}"
-
-
-def _c(name: str) -> str:
-    return f"__c.{name}"
-
-
-def _d(name: str) -> str:
-    return f"__d.{name}"
-
-
-def _b(name: str) -> str:
-    return f"__b.{name}"
-
-
-def _k(name: str) -> str:
-    return f"__k.{name}"
-
-
-Tables = Mapping[str, FieldTable]
-
-
-# ---------------------------------------------------------------- values
-
-
-def _choice_key(text: pl.Expr) -> pl.Expr:
-    return text.str.to_lowercase().str.replace_all(CHOICE_SEPARATORS, "_")
-
-
-def _message(*parts: str | pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
-
-
-def field_columns(f: FieldDef, column: str | None) -> dict[str, pl.Expr]:
-    """The trimmed text, the typed value and the parse issue of one field."""
-    if column is None:
-        null = pl.lit(None, pl.String)
-        return {
-            _t(f.name): null,
-            _v(f.name): _typed_null(f),
-            f"__i.{f.name}": null,
-            _b(f.name): pl.lit(True),
-        }
-    stripped = pl.col(column).cast(pl.String).str.strip_chars(STRIP_CHARS)
-    text = pl.when(stripped.str.len_bytes() > 0).then(stripped)
-    value, issue = _parse(f, pl.col(_t(f.name)))
-    blank = pl.col(_t(f.name)).is_null()
-    return {_t(f.name): text, _v(f.name): value, f"__i.{f.name}": issue, _b(f.name): blank}
-
-
-def _typed_null(f: FieldDef) -> pl.Expr:
-    return pl.lit(None, FIELD_DTYPES[f.type])
-
-
-def _parse(f: FieldDef, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    no_issue = pl.lit(None, pl.String)
-    bad = _message(f"{f.name}: '", text, f"' is not {f.expected}")
-    if f.type == "text":
-        plain = text.str.to_lowercase() if f.lowercase else text
-        if not f.lookup:
-            return plain, no_issue
-        keys, targets = list(f.lookup), [str(v) for v in f.lookup.values()]
-        found = _choice_key(text).replace_strict(
-            keys, targets, default=None, return_dtype=pl.String
-        )
-        return pl.coalesce(found, plain), no_issue
-    if f.type in ("choice", "boolean"):
-        dtype = pl.Boolean if f.type == "boolean" else pl.String
-        keys = list(f.lookup)
-        value = _choice_key(text).replace_strict(
-            keys, list(f.lookup.values()), default=None, return_dtype=dtype
-        )
-        if f.unlisted is not None:
-            value = pl.when(text.is_not_null()).then(value.fill_null(pl.lit(f.unlisted)))
-        return value, pl.when(text.is_not_null() & value.is_null()).then(bad)
-    if f.type == "date":
-        valid = text.str.contains(f"^(?:{DATE_PATTERN})$") & ~text.str.starts_with("0000")
-        value = pl.when(valid).then(text.str.to_date("%Y-%m-%d", strict=False))
-        return value, pl.when(text.is_not_null() & value.is_null()).then(bad)
-    return _parse_number(f, text, bad)
-
-
-def _parse_number(f: FieldDef, text: pl.Expr, bad: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Mirror of the number branch of ``FieldDef.normalise``."""
-    thousands = text.str.contains(f"^(?:{THOUSANDS_PATTERN})$")
-    plain = text.str.contains(f"^(?:{NUMBER_PATTERN})$")
-    digits = pl.when(thousands).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
-    number = pl.when(thousands | plain).then(digits.cast(pl.Float64, strict=False))
-    low, high = bounds(f.minimum, f.maximum)
-    in_range = (number >= low) & (number <= high)
-    whole = (number.floor() == number) if f.type == "integer" else pl.lit(True)
-    parsed = number.is_not_null() & (~in_range | whole)
-    good = pl.when(parsed & in_range).then(number)
-    value = good.cast(pl.Int64) if f.type == "integer" else good
-    out = out_of_range(f.name, "\x00", f.minimum, f.maximum).split("\x00")
-    issue = (
-        pl.when(text.is_not_null() & ~parsed.fill_null(False))
-        .then(bad)
-        .when(parsed & ~in_range)
-        .then(_message(out[0], text, out[1]))
-    )
-    return value, issue
-
-
-def _display(f: FieldDef, tables: Tables) -> pl.Expr:
-    """Mirror of ``FieldDef.display``: looked up for a field parsed by dictionary."""
-    table = tables.get(f.name)
-    if table is not None:
-        return table.take(table.shown, pl.String())
-    value = pl.col(_v(f.name))
-    if f.type == "boolean":
-        return (
-            pl.when(value)
-            .then(pl.lit("yes"))
-            .when(~value)
-            .then(pl.lit("no"))
-            .otherwise(pl.lit("unknown"))
-        )
-    if f.type in ("choice", "text"):
-        return value.fill_null("unknown")
-    return pl.when(value.is_not_null()).then(pl.col(_t(f.name))).otherwise(pl.lit("unknown"))
-
-
-# ---------------------------------------------------------------- conditions
-
-
-def condition(node: expr.Node, today: object) -> pl.Expr:
-    """A bound condition as a Polars expression, with the same three-valued logic."""
-    if isinstance(node, expr.Const):
-        return pl.lit(node.value)
-    if isinstance(node, expr.FieldRef):
-        return pl.col(_v(node.name))
-    if isinstance(node, expr.CriterionRef):
-        return pl.col(_c(node.name))
-    if isinstance(node, expr.DimensionRef):
-        return pl.col(_d(node.name))
-    if isinstance(node, expr.Met):
-        return pl.sum_horizontal(
-            [pl.col(_c(n)).fill_null(False).cast(pl.Int64) for n in node.criteria]
-        )
-    if isinstance(node, expr.DaysFrom):
-        days = (pl.lit(today) - pl.col(_v(node.field))).dt.total_days()
-        return days if node.sign == 1 else -days
-    if isinstance(node, expr.Not):
-        return ~condition(node.operand, today)
-    if isinstance(node, expr.BoolOp):
-        items = [condition(i, today) for i in node.items]
-        out = items[0]
-        for item in items[1:]:
-            out = (out & item) if node.op == "and" else (out | item)
-        return out
-    if isinstance(node, expr.Compare):
-        left, right = condition(node.left, today), condition(node.right, today)
-        return {
-            "==": left == right,
-            "!=": left != right,
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-        }[node.op]
-    if isinstance(node, expr.InList):
-        operand = condition(node.operand, today)
-        members = [v.value for v in node.values if isinstance(v, expr.Const)]
-        inside = pl.when(operand.is_not_null()).then(operand.is_in(members))
-        return ~inside if node.negate else inside
-    if isinstance(node, expr.Is):
-        operand = condition(node.operand, today)
-        result = {
-            "known": operand.is_not_null(),
-            "unknown": operand.is_null(),
-            "true": operand.fill_null(False),
-            "false": (~operand).fill_null(False),
-        }[node.what]
-        return ~result if node.negate else result
-    raise TypeError(f"cannot compile {node!r}")
 
 
 # ---------------------------------------------------------------- the whole rating
@@ -419,11 +236,6 @@ def _dimensions(pb: Playbook) -> dict[str, pl.Expr]:
     return out
 
 
-def _tenths(micro: pl.Expr) -> pl.Expr:
-    """Mirror of ``rating.tenths``."""
-    return (micro + 50_000) // 100_000
-
-
 def _points(tenths: pl.Expr) -> pl.Expr:
     """Whole tenths as a float equal to Python's ``tenths / 10``.
 
@@ -600,97 +412,3 @@ def _issues(pb: Playbook) -> list[pl.Expr]:
             message = pl.when(here).then(pl.lit(text)).otherwise(message)
         items.append(pl.when(pl.col(_b(f.name))).then(message))
     return items
-
-
-# ---------------------------------------------------------------- engagement
-
-
-def _with_engagement(
-    pb: Playbook,
-    frame: pl.LazyFrame,
-    activities: pl.DataFrame | pl.LazyFrame | None,
-    now: datetime,
-    separator: str,
-) -> pl.LazyFrame:
-    empty = {"__e.micro": pl.lit(0, pl.Int64), "__e.reasons": pl.lit(None, pl.String)}
-    if pb.engagement is None or activities is None:
-        return frame.with_columns(**empty)
-    per_lead = engagement_frame(pb, activities, now, separator)
-    joined = frame.join(per_lead, on=_ROW, how="left", maintain_order="left")
-    return joined.with_columns(pl.col("__e.micro").fill_null(0))
-
-
-def engagement_frame(
-    pb: Playbook,
-    activities: pl.DataFrame | pl.LazyFrame,
-    now: datetime,
-    separator: str = SEPARATOR,
-) -> pl.LazyFrame:
-    """Per ``__row``: the engagement score in millionths and one reason per activity type."""
-    spec = pb.engagement
-    assert spec is not None
-    rules = list(spec.activities.values())
-    keys = [r.type for r in rules]
-    period = spec.period_days * MICROS_PER_DAY
-    now_lit = pl.lit(as_utc(now)).dt.cast_time_unit("us")
-    acts = (
-        activities.lazy()
-        .with_columns(key=_choice_key(pl.col("type").cast(pl.String)))
-        .filter(pl.col("key").is_in(keys).fill_null(False))
-        .with_columns(
-            age=(
-                now_lit - pl.col("at").dt.convert_time_zone("UTC").dt.cast_time_unit("us")
-            ).dt.total_microseconds()
-        )
-        .filter(pl.col("age") >= 0)
-        .with_columns(
-            idx=pl.col("key").replace_strict(keys, list(range(len(keys))), return_dtype=pl.Int64),
-            bucket=pl.col("age") // period,
-        )
-    )
-    caps = [r.max_per_period if r.max_per_period is not None else 2**62 for r in rules]
-    acts = acts.filter(
-        pl.col("age").rank("ordinal").over([_ROW, "idx", "bucket"])
-        <= pl.col("idx").replace_strict(list(range(len(keys))), caps, return_dtype=pl.Int64)
-    )
-    micro = pl.col("idx").replace_strict(
-        list(range(len(keys))), [r.micro for r in rules], return_dtype=pl.Float64
-    )
-    if spec.decay_factor is None:
-        points = (micro + 0.5).floor()
-    else:
-        points = (micro * (pl.col("age").cast(pl.Float64) * spec.decay_factor).exp() + 0.5).floor()
-    per_type = (
-        acts.with_columns(points=points.cast(pl.Int64))
-        .group_by([_ROW, "idx"])
-        .agg(micro=pl.col("points").sum(), count=pl.len())
-    )
-    type_caps = [r.max_micro if r.max_micro is not None else 2**62 for r in rules]
-    labels = [r.label for r in rules]
-    cap = pl.col("idx").replace_strict(list(range(len(keys))), type_caps, return_dtype=pl.Int64)
-    per_type = per_type.with_columns(micro=pl.min_horizontal(pl.col("micro"), cap))
-    tenths = _tenths(pl.col("micro"))
-    label = pl.col("idx").replace_strict(list(range(len(keys))), labels, return_dtype=pl.String)
-    per_type = per_type.with_columns(
-        reason=_message(
-            label,
-            " x",
-            pl.col("count").cast(pl.String),
-            " (+",
-            (tenths // 10).cast(pl.String),
-            ".",
-            (tenths % 10).cast(pl.String),
-            " engagement)",
-        )
-    )
-    total_cap = spec.max_micro if spec.max_micro is not None else 2**62
-    return (
-        per_type.sort([_ROW, "idx"])
-        .group_by(_ROW, maintain_order=True)
-        .agg(micro=pl.col("micro").sum(), reasons=pl.col("reason").str.join(separator))
-        .select(
-            pl.col(_ROW),
-            pl.min_horizontal(pl.col("micro"), pl.lit(total_cap)).alias("__e.micro"),
-            pl.col("reasons").alias("__e.reasons"),
-        )
-    )

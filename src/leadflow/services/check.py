@@ -28,7 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from leadflow.adapters.playbook_file import load_playbook
-from leadflow.analytics.batch import condition, rate_frame, with_fields
+from leadflow.analytics.batch import rate_frame, with_fields
+from leadflow.analytics.columns import condition
 from leadflow.domain import expr
 from leadflow.domain.playbook import FieldDef, Playbook
 from leadflow.domain.rating import Activity, days_ago, rate
