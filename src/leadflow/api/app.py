@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from leadflow import __version__
-from leadflow.api import errors, routes_activities, routes_forms, routes_inquiries
+from leadflow.api import errors, routes_activities, routes_forms, routes_inquiries, routes_reps
 from leadflow.api.deps import Runtime
 from leadflow.api.schemas import Health
 from leadflow.bootstrap import capture_settings, engine_for, load_active_playbook
@@ -33,6 +33,7 @@ TAGS = [
     {"name": "inquiries", "description": "Capture inquiries from any system (API key)."},
     {"name": "activities", "description": "Record what people do; it moves their rating."},
     {"name": "forms", "description": "Public web forms, Salesforce Web-to-Lead compatible."},
+    {"name": "reps", "description": "The people leads are routed to (admin key)."},
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(routes_inquiries.router)
     app.include_router(routes_activities.router)
     app.include_router(routes_forms.router)
+    app.include_router(routes_reps.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:

@@ -8,7 +8,7 @@ names the item and field, e.g. ``inquiries[3].email``.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
@@ -144,6 +144,60 @@ class FormReceivedPublic(BaseModel):
 
     status: Literal["received"] = "received"
     redirect: str | None
+
+
+# ------------------------------------------------------------------ reps
+
+HOURS_HELP = "A time zone and weekly hours, e.g. 'Europe/Berlin Mon-Fri 09:00-17:00'."
+
+
+class RepCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    email: str
+    team: str | None = None
+    capacity: int | None = Field(None, description="Open leads it can hold; null: no limit.")
+    territories: list[str] = Field(default_factory=list)
+    working_hours: str | None = Field(None, description=HOURS_HELP)
+    away_from: date | None = Field(None, description="First day out of office.")
+    away_until: date | None = Field(None, description="Last day out of office.")
+
+
+class RepUpdate(BaseModel):
+    """The fields to change; a field left out stays, null clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    email: str | None = None
+    team: str | None = None
+    capacity: int | None = None
+    territories: list[str] | None = None
+    working_hours: str | None = Field(None, description=HOURS_HELP)
+    away_from: date | None = None
+    away_until: date | None = None
+    active: bool | None = None
+
+
+class RepPublic(BaseModel):
+    id: int
+    name: str
+    email: str
+    team: str | None
+    capacity: int | None
+    territories: list[str]
+    working_hours: str | None
+    away_from: date | None
+    away_until: date | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class RepsPublic(BaseModel):
+    data: list[RepPublic]
+    count: int
 
 
 class Health(BaseModel):

@@ -465,6 +465,27 @@ class Store:
     def set_form_active(self, key: str, active: bool) -> None:
         self.connection.execute(update(t.forms).where(t.forms.c.key == key).values(active=active))
 
+    # ------------------------------------------------------------ reps
+
+    def insert_rep(self, values: Mapping[str, Any]) -> int:
+        result = self.connection.execute(insert(t.reps).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def rep(self, rep_id: int) -> Record | None:
+        return self.connection.execute(select(t.reps).where(t.reps.c.id == rep_id)).first()
+
+    def rep_by_email(self, email: str) -> Record | None:
+        return self.connection.execute(select(t.reps).where(t.reps.c.email == email)).first()
+
+    def reps(self, include_inactive: bool = False) -> list[Record]:
+        query = select(t.reps).order_by(t.reps.c.id)
+        if not include_inactive:
+            query = query.where(t.reps.c.active.is_(True))
+        return list(self.connection.execute(query))
+
+    def update_rep(self, rep_id: int, values: Mapping[str, Any]) -> None:
+        self.connection.execute(update(t.reps).where(t.reps.c.id == rep_id).values(**values))
+
 
 def dumps(value: Any) -> str:
     """JSON text for stored payloads: stable key order, unicode kept."""

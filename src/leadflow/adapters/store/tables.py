@@ -17,6 +17,7 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     lead_state: the current rating per person (grade, score, route, reasons)
     quarantine: what could not be processed, with its error, for replay
     api_keys, forms: who may capture, and the forms that post here
+    reps: the people leads are routed to (team, capacity, territories, hours, away)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -234,4 +236,23 @@ forms = Table(
     Column("honeypot", String(100), nullable=False, default="website_url"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", When, nullable=False),
+)
+
+# The people leads are routed to. A deactivated rep stays (its leads keep their owner);
+# it only gets no new ones.
+reps = Table(
+    "reps",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),  # normalised, lower case
+    Column("team", String(100), index=True),
+    Column("capacity", Integer),  # open leads it can hold; null: no limit
+    Column("territories", JSON, nullable=False, default=list),
+    Column("working_hours", String(300)),  # "Europe/Berlin Mon-Fri 09:00-17:00"
+    Column("away_from", Date),  # out of office, both days included
+    Column("away_until", Date),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
 )
