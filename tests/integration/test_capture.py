@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event
 from leadflow.adapters.store import tables
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict
+from leadflow.services import webhooks
 from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
@@ -149,6 +150,8 @@ def test_a_capture_takes_a_fixed_number_of_statements(engine: Engine) -> None:
     def seen(*args: object) -> None:
         statements.append(str(args[2]))
 
+    with UnitOfWork(engine) as uow:  # which webhooks subscribe is read at most every 5 s:
+        assert webhooks.SUBSCRIPTIONS.of(uow.store) == {}  # none; read now, cached below
     event.listen(engine, "before_cursor_execute", seen)
     try:
         ann = {"email": "ann@acme.io", "first_name": "Ann", "last_name": "Lee", "company": "Acme"}

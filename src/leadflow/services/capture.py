@@ -11,7 +11,9 @@ comes through :func:`capture`, so the same definition applies to all:
    recorded as a merge that ``unmerge`` can undo.
 5. The person's facts become the latest non-blank value of each playbook
    field, and the lead is rated with the active playbook; the rating, its
-   reasons and the playbook version are stored and logged as events.
+   reasons and the playbook version are stored and logged as events, and
+   ``lead.captured`` and ``lead.rated`` are queued for the webhooks that
+   subscribe to them (in the same transaction; nothing when none does).
 
 A value the database refuses rolls the inquiry back and quarantines it with
 the error, so nothing is lost.
@@ -33,7 +35,7 @@ from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, rate
 from leadflow.domain.values import clean, column_key
-from leadflow.services import identity
+from leadflow.services import identity, webhooks
 from leadflow.services.uow import UnitOfWork
 
 IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -268,6 +270,10 @@ def capture_in(
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
     rating, rated = rate_and_save(store, pb, person_id, facts_now, activities, at)
     store.append_events([*events, rated])
+    captured_data = {"inquiry_id": inquiry_id, "person_id": person_id, **captured}
+    webhooks.enqueue_all(
+        store, [("lead.captured", captured_data), ("lead.rated", _rated_data(rated))], at
+    )
     return Captured(
         inquiry_id=inquiry_id,
         person_id=person_id,
@@ -436,6 +442,7 @@ def rerate(store: Store, pb: Playbook, person_id: int, now: datetime) -> Rating:
     activities = [Activity(kind, at) for kind, at in store.activities_of(person_id)]
     rating, rated = rate_and_save(store, pb, person_id, person.facts, activities, now)
     store.append_events([rated])
+    webhooks.enqueue_all(store, [("lead.rated", _rated_data(rated))], now)
     return rating
 
 
@@ -472,3 +479,8 @@ def rate_and_save(
         "playbook_version": rating.playbook_version,
     }
     return rating, Event("lead.rated", now, person_id, None, data)
+
+
+def _rated_data(rated: Event) -> dict[str, Any]:
+    """A ``lead.rated`` webhook's data: the person and the rating logged."""
+    return {"person_id": rated.person_id, **(rated.data or {})}

@@ -18,6 +18,7 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     quarantine: what could not be processed, with its error, for replay
     api_keys, forms: who may capture, and the forms that post here
     reps: the people leads are routed to (team, capacity, territories, hours, away)
+    webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
 """
 
 from __future__ import annotations
@@ -255,4 +256,36 @@ reps = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", When, nullable=False),
     Column("updated_at", When, nullable=False),
+)
+
+# Outgoing webhooks: where events are POSTed. The secret is stored as it is, because every
+# delivery is signed with it; a removed webhook is only deactivated (its deliveries stay).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    _id(),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False, default=list),  # ["lead.captured", ...]
+    Column("secret", String(100), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", When, nullable=False),
+)
+
+# The outbox and delivery log: one row per event per webhook, written in the transaction
+# of the change that caused it, then sent (and retried) by ``leadflow webhooks deliver``.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    _id(),
+    Column("webhook_id", Id, ForeignKey("webhooks.id"), nullable=False, index=True),
+    Column("event", String(50), nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON text sent, and signed
+    Column("status", String(20), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", When, nullable=False),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", When, nullable=False),
+    Column("delivered_at", When),
+    Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
 )
