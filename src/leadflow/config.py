@@ -6,8 +6,9 @@ Every setting is listed in ``docs/settings.md``; a test fails when one is not.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,4 +34,18 @@ class Settings(BaseSettings):
         ge=50,
         le=100,
         description="How similar two names must be (0-100) to join people within one company.",
+    )
+    smtp_host: str | None = Field(
+        None, description="The SMTP server emails are sent through. When unset, no email is sent."
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="The SMTP server's port (587 starttls, 465 ssl, 25)."
+    )
+    smtp_username: str | None = Field(None, description="The SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="The SMTP login's password.")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        "starttls", description="How the SMTP connection is encrypted: none, starttls or ssl."
+    )
+    smtp_from: str = Field(
+        "leadflow@localhost", description="The From address of the emails leadflow sends."
     )
