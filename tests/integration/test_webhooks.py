@@ -6,20 +6,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from receivers import Receiver, serve  # pytest puts this folder on sys.path
 from sqlalchemy import Engine, event
 
 from leadflow.adapters.store import tables
+from leadflow.adapters.store.outbox import Outbox
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import InvalidInput, NotFound
-from leadflow.services import webhooks
+from leadflow.services import outbox, webhooks
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
 from leadflow.services.uow import UnitOfWork
 
@@ -27,52 +27,14 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 BTD = bundled_playbook("btd")
 
 
-class Receiver(HTTPServer):
-    """An HTTP listener on 127.0.0.1 that keeps what it is sent and answers ``status``."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.status = status
-        self.received: list[tuple[dict[str, str], bytes]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((dict(self.headers.items()), body))
-        self.send_response(self.server.status)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _serve(status: int) -> Iterator[Receiver]:
-    server = Receiver(status)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    yield from _serve(200)
+    yield from serve(200)
 
 
 @pytest.fixture
 def broken() -> Iterator[Receiver]:
-    yield from _serve(500)
+    yield from serve(500)
 
 
 def send(engine: Engine, email: str) -> int:
@@ -86,7 +48,7 @@ def send(engine: Engine, email: str) -> int:
 
 def pending(engine: Engine) -> list[Any]:
     with UnitOfWork(engine) as uow:
-        return list(reversed(uow.store.deliveries()))
+        return list(reversed(Outbox(uow.store.connection).deliveries()))
 
 
 def test_add_checks_url_and_events(engine: Engine) -> None:
@@ -163,7 +125,7 @@ def test_a_delivery_reaches_a_real_listener_and_its_signature_verifies(
     send(engine, "di@acme.io")
     with UnitOfWork(engine) as uow, httpx.Client(timeout=5) as client:
         report = webhooks.deliver_due(uow, NOW, client)
-    assert report == webhooks.DeliveryReport(delivered=2)
+    assert report == outbox.Report(sent=2)
     assert len(receiver.received) == 2
     rows = pending(engine)
     for (headers, body), row in zip(receiver.received, rows, strict=True):
@@ -177,7 +139,7 @@ def test_a_delivery_reaches_a_real_listener_and_its_signature_verifies(
         assert body.decode() == row.body
         assert (row.status, row.attempts, row.last_status_code) == ("delivered", 1, 200)
     with UnitOfWork(engine) as uow, httpx.Client(timeout=5) as client:
-        assert webhooks.deliver_due(uow, NOW, client) == webhooks.DeliveryReport()
+        assert webhooks.deliver_due(uow, NOW, client) == outbox.Report()
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_given_up(
@@ -189,26 +151,26 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(
         uow.commit()
     now, waits = NOW, []
     with httpx.Client(timeout=5) as client:
-        for attempt in range(1, webhooks.MAX_ATTEMPTS + 1):
+        for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
             with UnitOfWork(engine) as uow:
                 early = webhooks.deliver_due(uow, now - timedelta(seconds=1), client)
-                assert early == webhooks.DeliveryReport()  # not due yet: nothing sent
+                assert early == outbox.Report()  # not due yet: nothing sent
                 report = webhooks.deliver_due(uow, now, client)
             (row,) = pending(engine)
             assert row.attempts == attempt
             assert (row.last_status_code, row.last_error) == (500, "the receiver answered 500")
-            if attempt < webhooks.MAX_ATTEMPTS:
-                assert report == webhooks.DeliveryReport(retried=1)
+            if attempt < outbox.MAX_ATTEMPTS:
+                assert report == outbox.Report(retried=1)
                 waits.append(row.next_attempt_at.replace(tzinfo=UTC) - now)
                 now = now + waits[-1]
             else:
-                assert report == webhooks.DeliveryReport(failed=1)
+                assert report == outbox.Report(failed=1)
                 assert row.status == "failed"
     assert waits[:3] == [timedelta(seconds=s) for s in (10, 20, 40)]
-    assert len(broken.received) == webhooks.MAX_ATTEMPTS
+    assert len(broken.received) == outbox.MAX_ATTEMPTS
     with UnitOfWork(engine) as uow, httpx.Client(timeout=5) as client:
         later = webhooks.deliver_due(uow, now + timedelta(days=1), client)
-    assert later == webhooks.DeliveryReport()
+    assert later == outbox.Report()
 
 
 def test_a_removed_webhook_gets_nothing_more(engine: Engine, receiver: Receiver) -> None:
@@ -220,5 +182,5 @@ def test_a_removed_webhook_gets_nothing_more(engine: Engine, receiver: Receiver)
     send(engine, "fay@acme.io")
     with UnitOfWork(engine) as uow, httpx.Client(timeout=5) as client:
         report = webhooks.deliver_due(uow, NOW, client)
-    assert report == webhooks.DeliveryReport(failed=1)
+    assert report == outbox.Report(failed=1)
     assert receiver.received == []

@@ -2,16 +2,17 @@
 
 An event is written to the outbox (``deliveries``), one row per subscribed webhook, in
 the transaction of the change that caused it: if that change commits, its deliveries
-exist; if the process dies before they are sent, they are sent later. ``deliver_due``
-POSTs each due delivery's body with::
+exist; if the process dies before they are sent, they are sent later. A webhook with a
+rep gets only the events whose data has that ``rep_id``. ``deliver_due`` claims due
+deliveries and POSTs each body once (see ``services.outbox``) with::
 
     X-Leadflow-Signature: sha256=<hex HMAC-SHA256 of the body, keyed with the secret>
     X-Leadflow-Event: lead.captured
     X-Leadflow-Delivery: <the delivery's id, the same on every retry>
 
-A 2xx answer delivers it; anything else (or no answer) is retried after
-``10 s * 2^(attempt-1)`` (at most an hour), and after :data:`MAX_ATTEMPTS` it fails.
-Receivers check the signature with :func:`verify`.
+A 2xx answer delivers it; anything else (or no answer within 10 s) is retried with
+backoff, and fails after ``outbox.MAX_ATTEMPTS``. Receivers check the signature with
+:func:`verify`.
 
 The capture path asks which webhooks subscribe to an event through a small cache
 (:class:`Subscriptions`, at most :data:`CACHE_SECONDS` old), so that a capture with no
@@ -30,15 +31,17 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
 
+from leadflow.adapters.store.outbox import Outbox
 from leadflow.adapters.store.repository import Record, Store, utc
 from leadflow.errors import InvalidInput, NotFound
+from leadflow.services import outbox
 from leadflow.services.uow import UnitOfWork
 
 EVENTS = (
@@ -53,11 +56,10 @@ EVENTS = (
 )
 """The events a webhook may subscribe to."""
 
-MAX_ATTEMPTS = 8
-"""After this many failed attempts a delivery is marked failed (about 21 minutes in)."""
-FIRST_RETRY = timedelta(seconds=10)
-LONGEST_WAIT = timedelta(hours=1)
 CACHE_SECONDS = 5.0
+TIMEOUT = httpx.Timeout(10.0)
+"""How long a delivery waits for the receiver at each step (well within the claim's lease)."""
+STATUSES = ("pending", "sending", "delivered", "failed")
 
 
 @dataclass(frozen=True)
@@ -65,15 +67,26 @@ class Webhook:
     id: int
     url: str
     events: tuple[str, ...]
+    rep_id: int | None
     active: bool
     created_at: datetime
 
 
 @dataclass(frozen=True)
-class DeliveryReport:
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
+class Delivery:
+    """One event for one webhook: the outbox row and the log of its attempts."""
+
+    id: int
+    webhook_id: int
+    event: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    body: str
 
 
 def _webhook(row: Record) -> Webhook:
@@ -81,8 +94,25 @@ def _webhook(row: Record) -> Webhook:
         id=int(row.id),
         url=row.url,
         events=tuple(row.events or ()),
+        rep_id=None if row.rep_id is None else int(row.rep_id),
         active=bool(row.active),
         created_at=utc(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _delivery(row: Record) -> Delivery:
+    return Delivery(
+        id=int(row.id),
+        webhook_id=int(row.webhook_id),
+        event=row.event,
+        status=row.status,
+        attempts=int(row.attempts),
+        next_attempt_at=utc(row.next_attempt_at),  # type: ignore[arg-type]
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=utc(row.created_at),  # type: ignore[arg-type]
+        delivered_at=utc(row.delivered_at),
+        body=row.body,
     )
 
 
@@ -105,17 +135,27 @@ def check_url(url: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput(f"'{url}' is not an http(s) URL", where="url")
+    if len(text) > 2000:
+        raise InvalidInput(f"the URL is {len(text)} characters long; at most 2000", where="url")
     return text
 
 
 def add_webhook(
-    uow: UnitOfWork, url: str, events: str | Iterable[str], now: datetime
+    uow: UnitOfWork,
+    url: str,
+    events: str | Iterable[str],
+    now: datetime,
+    rep: int | str | None = None,
 ) -> tuple[Webhook, str]:
-    """Subscribe ``url`` to ``events``; the new webhook and its signing secret."""
+    """Subscribe ``url`` to ``events`` (only the events of ``rep``, an id or email address,
+    when given); the new webhook and its signing secret, which is not shown again."""
+    from leadflow.services.reps import find_rep
+
     values = {"url": check_url(url), "events": list(parse_events(events))}
+    rep_id = None if rep is None else find_rep(uow, rep).id
     secret = secrets.token_hex(32)
-    webhook_id = uow.store.insert_webhook(
-        {**values, "secret": secret, "active": True, "created_at": now}
+    webhook_id = Outbox(uow.store.connection).insert_webhook(
+        {**values, "rep_id": rep_id, "secret": secret, "active": True, "created_at": now}
     )
     uow.commit()
     SUBSCRIPTIONS.forget(uow.engine)
@@ -123,11 +163,11 @@ def add_webhook(
 
 
 def list_webhooks(uow: UnitOfWork, include_inactive: bool = False) -> list[Webhook]:
-    return [_webhook(row) for row in uow.store.webhooks(include_inactive)]
+    return [_webhook(row) for row in Outbox(uow.store.connection).webhooks(include_inactive)]
 
 
 def find_webhook(uow: UnitOfWork, webhook_id: int) -> Webhook:
-    row = uow.store.webhook(webhook_id)
+    row = Outbox(uow.store.connection).webhook(webhook_id)
     if row is None:
         raise NotFound(f"no webhook {webhook_id} (see 'leadflow webhooks list --all')")
     return _webhook(row)
@@ -136,10 +176,28 @@ def find_webhook(uow: UnitOfWork, webhook_id: int) -> Webhook:
 def remove_webhook(uow: UnitOfWork, webhook_id: int) -> Webhook:
     """Deactivate the webhook: it gets no new events, its delivery log stays."""
     find_webhook(uow, webhook_id)
-    uow.store.set_webhook_active(webhook_id, False)
+    Outbox(uow.store.connection).set_webhook_active(webhook_id, False)
     uow.commit()
     SUBSCRIPTIONS.forget(uow.engine)
     return find_webhook(uow, webhook_id)
+
+
+def list_deliveries(
+    uow: UnitOfWork, webhook_id: int | None = None, status: str | None = None, limit: int = 50
+) -> list[Delivery]:
+    """The delivery log, newest first: of one webhook or all, of one status or all."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"no status '{status}' ({', '.join(STATUSES)})", where="status")
+    if limit < 1:
+        raise InvalidInput(f"the limit must be at least 1, not {limit}", where="limit")
+    if webhook_id is not None:
+        find_webhook(uow, webhook_id)
+    rows = Outbox(uow.store.connection).deliveries(webhook_id, status, limit)
+    return [_delivery(row) for row in rows]
+
+
+Subscribers = dict[str, tuple[tuple[int, int | None], ...]]
+"""Per event, the (webhook id, rep id or None) of each active webhook subscribed to it."""
 
 
 class Subscriptions:
@@ -148,20 +206,20 @@ class Subscriptions:
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds, self.clock = seconds, clock
-        self._read: weakref.WeakKeyDictionary[Engine, tuple[float, dict[str, tuple[int, ...]]]]
+        self._read: weakref.WeakKeyDictionary[Engine, tuple[float, Subscribers]]
         self._read = weakref.WeakKeyDictionary()
 
-    def of(self, store: Store) -> dict[str, tuple[int, ...]]:
+    def of(self, store: Store) -> Subscribers:
         engine = store.connection.engine
         now = self.clock()
         cached = self._read.get(engine)
         if cached is not None and now - cached[0] < self.seconds:
             return cached[1]
-        by_event: dict[str, list[int]] = {}
-        for webhook_id, events in store.subscriptions():
+        by_event: dict[str, list[tuple[int, int | None]]] = {}
+        for webhook_id, events, rep_id in Outbox(store.connection).subscriptions():
             for name in events:
-                by_event.setdefault(name, []).append(webhook_id)
-        read = {name: tuple(ids) for name, ids in by_event.items()}
+                by_event.setdefault(name, []).append((webhook_id, rep_id))
+        read = {name: tuple(hooks) for name, hooks in by_event.items()}
         self._read[engine] = (now, read)
         return read
 
@@ -176,6 +234,11 @@ def body_of(event_type: str, payload: Mapping[str, Any], at: datetime) -> str:
     """The JSON text POSTed for one event: ``{"event", "occurred_at", "data"}``."""
     document = {"event": event_type, "occurred_at": utc(at).isoformat(), "data": payload}  # type: ignore[union-attr]
     return json.dumps(document, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _wants(rep_id: int | None, payload: Mapping[str, Any]) -> bool:
+    """A webhook without a rep wants every event; one with a rep, only that rep's."""
+    return rep_id is None or payload.get("rep_id") == rep_id
 
 
 def enqueue_all(store: Store, events: Sequence[tuple[str, Mapping[str, Any]]], at: datetime) -> int:
@@ -195,9 +258,10 @@ def enqueue_all(store: Store, events: Sequence[tuple[str, Mapping[str, Any]]], a
             "created_at": at,
         }
         for event_type, payload in events
-        for webhook_id in subscribed.get(event_type, ())
+        for webhook_id, rep_id in subscribed.get(event_type, ())
+        if _wants(rep_id, payload)
     ]
-    store.insert_deliveries(rows)
+    Outbox(store.connection).insert("deliveries", rows)
     return len(rows)
 
 
@@ -222,33 +286,23 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long to wait after the ``attempts``-th failed attempt."""
-    wait: timedelta = FIRST_RETRY * 2 ** (attempts - 1)
-    return min(wait, LONGEST_WAIT)
-
-
 def deliver_due(
-    uow: UnitOfWork, now: datetime, client: httpx.Client, limit: int = 500
-) -> DeliveryReport:
-    """Send the deliveries due by ``now`` once each; each outcome is committed at once."""
-    due = uow.store.due_deliveries(now, limit)
-    uow.commit()
-    delivered = retried = failed = 0
-    for row in due:
-        outcome = _attempt(uow.store, row, now, client)
-        uow.commit()
-        delivered += outcome == "delivered"
-        retried += outcome == "pending"
-        failed += outcome == "failed"
-    return DeliveryReport(delivered, retried, failed)
+    uow: UnitOfWork,
+    now: datetime,
+    client: httpx.Client,
+    limit: int = 500,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> outbox.Report:
+    """Claim the deliveries due by ``now`` and POST each once; each outcome is committed
+    as soon as it is known (see ``services.outbox``)."""
+    return outbox.send_claimed(
+        uow, "deliveries", now, lambda row: _post(client, row), limit, keep_going
+    )
 
 
-def _attempt(store: Store, row: Record, now: datetime, client: httpx.Client) -> str:
-    attempts = int(row.attempts) + 1
+def _post(client: httpx.Client, row: Record) -> outbox.Attempt:
     if not row.active:
-        store.update_delivery(row.id, {"status": "failed", "last_error": "the webhook was removed"})
-        return "failed"
+        return outbox.Attempt("the webhook was removed", permanent=True)
     body = row.body.encode()
     headers = {
         "Content-Type": "application/json",
@@ -256,18 +310,12 @@ def _attempt(store: Store, row: Record, now: datetime, client: httpx.Client) -> 
         "X-Leadflow-Event": row.event,
         "X-Leadflow-Delivery": str(row.id),
     }
-    code: int | None = None
     try:
-        code = client.post(row.url, content=body, headers=headers).status_code
-        error = None if 200 <= code < 300 else f"the receiver answered {code}"
-    except httpx.HTTPError as problem:
-        error = f"{type(problem).__name__}: {problem}"
-    values: dict[str, Any] = {"attempts": attempts, "last_status_code": code, "last_error": error}
-    if error is None:
-        values.update(status="delivered", delivered_at=now)
-    elif attempts >= MAX_ATTEMPTS:
-        values.update(status="failed")
-    else:
-        values.update(next_attempt_at=now + backoff(attempts))
-    store.update_delivery(row.id, values)
-    return str(values.get("status", "pending"))
+        response = client.post(row.url, content=body, headers=headers, timeout=TIMEOUT)
+    except Exception as problem:  # any failure to reach the receiver is its, not ours
+        return outbox.Attempt(
+            f"{type(problem).__name__}: {problem}", values={"last_status_code": None}
+        )
+    code = response.status_code
+    error = None if 200 <= code < 300 else f"the receiver answered {code}"
+    return outbox.Attempt(error, values={"last_status_code": code})

@@ -103,8 +103,6 @@ _ACTIVITIES_OF = (
 )
 _API_KEY_BY_PREFIX = select(t.api_keys).where(t.api_keys.c.prefix == bindparam("prefix"))
 _INSERT_QUARANTINE = insert(t.quarantine)
-_INSERT_DELIVERY = insert(t.deliveries)
-_SUBSCRIPTIONS = select(t.webhooks.c.id, t.webhooks.c.events).where(t.webhooks.c.active.is_(True))
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -487,58 +485,6 @@ class Store:
 
     def update_rep(self, rep_id: int, values: Mapping[str, Any]) -> None:
         self.connection.execute(update(t.reps).where(t.reps.c.id == rep_id).values(**values))
-
-    # ------------------------------------------------------------ webhooks and deliveries
-
-    def insert_webhook(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(insert(t.webhooks).values(**values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-    def webhook(self, webhook_id: int) -> Record | None:
-        query = select(t.webhooks).where(t.webhooks.c.id == webhook_id)
-        return self.connection.execute(query).first()
-
-    def subscriptions(self) -> list[tuple[int, list[str]]]:
-        """Each active webhook's id and the events it subscribes to."""
-        return [(int(i), list(e or ())) for i, e in self.connection.execute(_SUBSCRIPTIONS)]
-
-    def webhooks(self, include_inactive: bool = False) -> list[Record]:
-        query = select(t.webhooks).order_by(t.webhooks.c.id)
-        if not include_inactive:
-            query = query.where(t.webhooks.c.active.is_(True))
-        return list(self.connection.execute(query))
-
-    def set_webhook_active(self, webhook_id: int, active: bool) -> None:
-        query = update(t.webhooks).where(t.webhooks.c.id == webhook_id)
-        self.connection.execute(query.values(active=active))
-
-    def insert_deliveries(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Write many deliveries in one statement (an executemany)."""
-        if rows:
-            self.connection.execute(_INSERT_DELIVERY, list(rows))
-
-    def due_deliveries(self, now: datetime, limit: int) -> list[Record]:
-        """Pending deliveries due by ``now``, oldest first, with their webhook's url,
-        secret and active flag."""
-        d, w = t.deliveries, t.webhooks
-        query = (
-            select(d, w.c.url, w.c.secret, w.c.active)
-            .join(w, w.c.id == d.c.webhook_id)
-            .where(d.c.status == "pending", d.c.next_attempt_at <= now)
-            .order_by(d.c.next_attempt_at, d.c.id)
-            .limit(limit)
-        )
-        return list(self.connection.execute(query))
-
-    def deliveries(self, webhook_id: int | None = None, limit: int = 100) -> list[Record]:
-        query = select(t.deliveries).order_by(t.deliveries.c.id.desc()).limit(limit)
-        if webhook_id is not None:
-            query = query.where(t.deliveries.c.webhook_id == webhook_id)
-        return list(self.connection.execute(query))
-
-    def update_delivery(self, delivery_id: int, values: Mapping[str, Any]) -> None:
-        query = update(t.deliveries).where(t.deliveries.c.id == delivery_id)
-        self.connection.execute(query.values(**values))
 
 
 def dumps(value: Any) -> str:

@@ -19,6 +19,7 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     api_keys, forms: who may capture, and the forms that post here
     reps: the people leads are routed to (team, capacity, territories, hours, away)
     webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
+    emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
 """
 
 from __future__ import annotations
@@ -260,6 +261,7 @@ reps = Table(
 
 # Outgoing webhooks: where events are POSTed. The secret is stored as it is, because every
 # delivery is signed with it; a removed webhook is only deactivated (its deliveries stay).
+# A webhook with a rep gets only the events whose data names that rep (``rep_id``).
 webhooks = Table(
     "webhooks",
     metadata,
@@ -267,12 +269,14 @@ webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("events", JSON, nullable=False, default=list),  # ["lead.captured", ...]
     Column("secret", String(100), nullable=False),
+    Column("rep_id", Id, ForeignKey("reps.id"), index=True),  # null: every rep's events
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", When, nullable=False),
 )
 
 # The outbox and delivery log: one row per event per webhook, written in the transaction
-# of the change that caused it, then sent (and retried) by ``leadflow webhooks deliver``.
+# of the change that caused it, then claimed and sent (and retried) by a dispatcher.
+# status: pending -> sending (claimed until claimed_until) -> delivered | pending | failed.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -280,12 +284,34 @@ deliveries = Table(
     Column("webhook_id", Id, ForeignKey("webhooks.id"), nullable=False, index=True),
     Column("event", String(50), nullable=False),
     Column("body", Text, nullable=False),  # the exact JSON text sent, and signed
-    Column("status", String(20), nullable=False),  # pending, delivered, failed
+    Column("status", String(20), nullable=False),  # pending, sending, delivered, failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", When, nullable=False),
+    Column("claimed_until", When),  # while sending: another process may claim it after
     Column("last_status_code", Integer),
     Column("last_error", Text),
     Column("created_at", When, nullable=False),
     Column("delivered_at", When),
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+# The email outbox and log, claimed and sent like deliveries. kind says why it was sent
+# (lead.routed, sla.breached); person_id is the lead it is about, when there is one.
+emails = Table(
+    "emails",
+    metadata,
+    _id(),
+    Column("to", String(320), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("person_id", Id, ForeignKey("people.id"), index=True),
+    Column("status", String(20), nullable=False),  # pending, sending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", When, nullable=False),
+    Column("claimed_until", When),
+    Column("last_error", Text),
+    Column("created_at", When, nullable=False),
+    Column("sent_at", When),
+    Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
 )
