@@ -49,3 +49,8 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         "leadflow@localhost", description="The From address of the emails leadflow sends."
     )
+    dispatch_interval: float = Field(
+        0.2,
+        ge=0,
+        description="Seconds between a server's runs that send due webhooks and emails; 0: none.",
+    )

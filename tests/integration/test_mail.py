@@ -2,89 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from mailserver import PASSWORD, Inbox, body, free_port, smtp_server  # on sys.path (pytest)
+from mailserver import smtp_settings as _settings
 
 from leadflow.adapters.mail import Mailbox, MailError, send_email
 from leadflow.config import Settings
 
-PASSWORD = "s3cret-Pa55"
-
-
-class Inbox:
-    """What the SMTP server received; ``refuse`` are recipients it answers 550 for."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], Message]] = []
-        self.sessions: set[int] = set()
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.original_content)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        self.sessions.add(id(session))
-        return "250 OK"
-
-
-def _authenticate(
-    server: Any, session: Any, envelope: Any, mechanism: str, data: Any
-) -> AuthResult:
-    if isinstance(data, LoginPassword) and data.login == b"bo":
-        if data.password == PASSWORD.encode():
-            return AuthResult(success=True)
-        # A careless server that repeats what it was sent: leadflow must not pass it on.
-        said = f"535 5.7.8 bad password {data.password.decode()}"
-        return AuthResult(success=False, handled=False, message=said)
-    return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
-
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=_free_port(),
-        authenticator=_authenticate,
-        auth_require_tls=False,  # loopback only: AUTH without TLS, as a local relay would
-    )
-    controller.start()
-    try:
-        yield controller, inbox
-    finally:
-        controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _settings(controller: Controller, **more: Any) -> Settings:
-    values = {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_tls": "none"}
-    return Settings(**{**values, "smtp_from": "leads@acme.io", **more})
-
-
-def body(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode().replace("\r\n", "\n")  # SMTP sends CRLF line ends
+    yield from smtp_server()
 
 
 def test_an_email_reaches_the_server(smtp: tuple[Controller, Inbox]) -> None:
@@ -158,7 +89,7 @@ def test_failures_are_clear(smtp: tuple[Controller, Inbox]) -> None:
         send_email(_settings(controller, smtp_tls="starttls"), "a@b.io", "s", "t")
     closed = Settings(
         smtp_host="127.0.0.1",
-        smtp_port=_free_port(),
+        smtp_port=free_port(),
         smtp_tls="none",
         smtp_username="bo",
         smtp_password=PASSWORD,

@@ -53,8 +53,10 @@ def create_app(
     """The API over ``settings.database_url`` (or ``engine``) with the given or active playbook.
 
     ``server``: this process serves the API and nothing else (``leadflow serve``), so
-    the garbage collector may be tuned for it (see :func:`_settle_garbage_collector`)
-    and SQLite's checkpoints move out of the requests (``engine.Checkpointer``).
+    the garbage collector may be tuned for it (see :func:`_settle_garbage_collector`),
+    SQLite's checkpoints move out of the requests (``engine.Checkpointer``), and a
+    thread sends due webhooks and emails every ``LEADFLOW_DISPATCH_INTERVAL`` seconds
+    (``services.dispatch``).
     """
     owned = engine is None
     engine = engine_for(settings) if engine is None else engine
@@ -67,15 +69,19 @@ def create_app(
     )
 
     from leadflow.adapters.store.engine import Checkpointer
+    from leadflow.services.dispatch import Dispatcher
 
     checkpointer = Checkpointer(engine)
+    dispatcher = Dispatcher(engine, settings, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if server:
             checkpointer.start()
+            dispatcher.start()
             _settle_garbage_collector()
         yield
+        dispatcher.stop()
         checkpointer.stop()
         if owned:
             engine.dispose()

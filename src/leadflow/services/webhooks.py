@@ -31,7 +31,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -231,9 +231,20 @@ SUBSCRIPTIONS = Subscriptions(CACHE_SECONDS)
 
 
 def body_of(event_type: str, payload: Mapping[str, Any], at: datetime) -> str:
-    """The JSON text POSTed for one event: ``{"event", "occurred_at", "data"}``."""
-    document = {"event": event_type, "occurred_at": utc(at).isoformat(), "data": payload}  # type: ignore[union-attr]
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, default=str)
+    """The JSON text POSTed for one event: ``{"event", "occurred_at", "data"}``; times
+    in the data as ISO 8601 in UTC, like ``occurred_at``."""
+    document = {"event": event_type, "occurred_at": _json(at), "data": payload}
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, default=_json)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value).isoformat()  # type: ignore[union-attr]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
 
 
 def _wants(rep_id: int | None, payload: Mapping[str, Any]) -> bool:

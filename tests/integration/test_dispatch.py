@@ -1,0 +1,137 @@
+"""The dispatcher on SQLite and PostgreSQL: one run sends webhooks and (with SMTP)
+emails; its thread gets a capture's event to a real listener well under a second later,
+goes on past failing receivers and a database that fails, and stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from aiosmtpd.controller import Controller
+from mailserver import Inbox, smtp_server, smtp_settings  # pytest puts this folder on sys.path
+from receivers import Receiver, serve
+from sqlalchemy import Engine, text
+
+from leadflow.bootstrap import bundled_playbook
+from leadflow.config import Settings
+from leadflow.services import mailer, outbox, webhooks
+from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
+from leadflow.services.dispatch import Dispatcher, DispatchReport
+from leadflow.services.uow import UnitOfWork
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+BTD = bundled_playbook("btd")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from serve(200)
+
+
+@pytest.fixture
+def broken() -> Iterator[Receiver]:
+    yield from serve(500)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Inbox]]:
+    yield from smtp_server()
+
+
+def captured(engine: Engine, email: str, at: datetime = NOW) -> None:
+    fields = {"email": email, "company": "Acme"}
+    with UnitOfWork(engine) as uow:
+        capture(
+            uow,
+            BTD,
+            CaptureInquiry(fields, json.dumps(fields), "web", "api", at),
+            CaptureSettings(),
+        )
+
+
+def hook(engine: Engine, url: str, events: str = "lead.captured") -> None:
+    with UnitOfWork(engine) as uow:
+        webhooks.add_webhook(uow, url, events, NOW)
+
+
+def test_one_run_sends_webhooks_and_emails_when_smtp_is_configured(
+    engine: Engine, receiver: Receiver, smtp: tuple[Controller, Inbox]
+) -> None:
+    controller, inbox = smtp
+    hook(engine, receiver.url, "lead.captured,lead.rated")
+    captured(engine, "ann@acme.io")
+    with UnitOfWork(engine) as uow:
+        mailer.queue_email(uow.store, "rep@acme.io", "A lead", "Call.", NOW, "lead.routed")
+        uow.commit()
+    without_smtp = Dispatcher(engine, Settings(smtp_host=None))
+    try:
+        assert without_smtp.run_once(NOW) == DispatchReport(outbox.Report(sent=2), None)
+    finally:
+        without_smtp.stop()
+    assert len(receiver.received) == 2 and inbox.received == []  # the email waits
+    with_smtp = Dispatcher(engine, smtp_settings(controller))
+    try:
+        assert with_smtp.run_once(NOW) == DispatchReport(outbox.Report(), outbox.Report(sent=1))
+        assert with_smtp.run_once(NOW) == DispatchReport(outbox.Report(), outbox.Report())
+    finally:
+        with_smtp.stop()
+    assert [to for _, (to,), _ in inbox.received] == ["rep@acme.io"]
+
+
+def test_the_thread_delivers_within_a_second_and_survives_failing_receivers(
+    engine: Engine, receiver: Receiver, broken: Receiver
+) -> None:
+    hook(engine, broken.url)  # answers 500 to everything
+    hook(engine, receiver.url)
+    dispatcher = Dispatcher(engine, Settings(dispatch_interval=0.2))  # the default
+    dispatcher.start()
+    try:
+        for n in range(3):
+            started = time.monotonic()
+            captured(engine, f"lead{n}@acme.io", datetime.now(UTC))
+            assert receiver.wait_for(n + 1, timeout=5)
+            assert time.monotonic() - started < 1.0  # "well under a second" with 0.2 s
+        assert len(broken.received) == 3  # tried, failed, to be retried later
+        alive = [t for t in threading.enumerate() if t.name == "leadflow-dispatch"]
+        assert len(alive) == 1
+    finally:
+        dispatcher.stop()
+    assert not [t for t in threading.enumerate() if t.name == "leadflow-dispatch"]
+    bodies = [json.loads(body)["data"]["person_id"] for _, body in receiver.received]
+    assert len(set(bodies)) == 3  # one lead.captured for each of the three leads
+
+
+def test_the_thread_goes_on_after_the_database_fails(
+    engine: Engine, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    hook(engine, receiver.url)
+    dispatcher = Dispatcher(engine, Settings(dispatch_interval=0.05))
+    with engine.begin() as connection:  # the outbox is gone: every run fails
+        connection.execute(text("ALTER TABLE deliveries RENAME TO deliveries_away"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="leadflow.dispatch"):
+            dispatcher.start()
+            deadline = time.monotonic() + 5
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert "sending webhooks and emails failed" in caplog.records[0].getMessage()
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE deliveries_away RENAME TO deliveries"))
+        captured(engine, "back@acme.io", datetime.now(UTC))
+        assert receiver.wait_for(1, timeout=5)  # within the pause after the failure (1 s)
+    finally:
+        dispatcher.stop()
+
+
+def test_an_interval_of_zero_starts_no_thread(engine: Engine) -> None:
+    dispatcher = Dispatcher(engine, Settings(dispatch_interval=0))
+    dispatcher.start()
+    try:
+        assert not [t for t in threading.enumerate() if t.name == "leadflow-dispatch"]
+    finally:
+        dispatcher.stop()
