@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from receivers import Receiver, serve  # pytest puts this folder on sys.path
 from sqlalchemy import Engine
 
 from leadflow.adapters.store.outbox import Outbox
 from leadflow.services import outbox, webhooks
 from leadflow.services.uow import UnitOfWork
+from receivers import Receiver, serve  # tests/ is on sys.path
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
-from mailserver import Inbox, smtp_server, smtp_settings  # pytest puts this folder on sys.path
-from receivers import Receiver, serve
 from sqlalchemy import Engine, text
 
 from leadflow.bootstrap import bundled_playbook
@@ -23,6 +21,8 @@ from leadflow.services import mailer, outbox, webhooks
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
 from leadflow.services.dispatch import Dispatcher, DispatchReport
 from leadflow.services.uow import UnitOfWork
+from mailserver import Inbox, smtp_server, smtp_settings  # tests/ is on sys.path
+from receivers import Receiver, serve
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 BTD = bundled_playbook("btd")

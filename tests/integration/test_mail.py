@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
-from mailserver import PASSWORD, Inbox, body, free_port, smtp_server  # on sys.path (pytest)
-from mailserver import smtp_settings as _settings
 
 from leadflow.adapters.mail import Mailbox, MailError, send_email
 from leadflow.config import Settings
+from mailserver import PASSWORD, Inbox, body, free_port, smtp_server  # tests/ is on sys.path
+from mailserver import smtp_settings as _settings
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from mailserver import Inbox, body, free_port, smtp_server, smtp_settings  # on sys.path
-from receivers import Receiver, serve
 from sqlalchemy import Engine
 
 from leadflow.adapters.store import tables
@@ -25,6 +23,8 @@ from leadflow.services import mailer, notifications, outbox, webhooks
 from leadflow.services.notifications import BreachNotice, RoutedNotice
 from leadflow.services.reps import AddRep, add_rep
 from leadflow.services.uow import UnitOfWork
+from mailserver import Inbox, body, free_port, smtp_server, smtp_settings  # tests/ is on sys.path
+from receivers import Receiver, serve
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

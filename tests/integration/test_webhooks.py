@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from receivers import Receiver, serve  # pytest puts this folder on sys.path
 from sqlalchemy import Engine, event
 
 from leadflow.adapters.store import tables
@@ -22,6 +21,7 @@ from leadflow.errors import InvalidInput, NotFound
 from leadflow.services import outbox, webhooks
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
 from leadflow.services.uow import UnitOfWork
+from receivers import Receiver, serve  # tests/ is on sys.path
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 BTD = bundled_playbook("btd")

@@ -22,7 +22,14 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from leadflow import __version__
-from leadflow.api import errors, routes_activities, routes_forms, routes_inquiries, routes_reps
+from leadflow.api import (
+    errors,
+    routes_activities,
+    routes_forms,
+    routes_inquiries,
+    routes_reps,
+    routes_webhooks,
+)
 from leadflow.api.deps import Runtime
 from leadflow.api.schemas import Health
 from leadflow.bootstrap import capture_settings, engine_for, load_active_playbook
@@ -34,6 +41,7 @@ TAGS = [
     {"name": "activities", "description": "Record what people do; it moves their rating."},
     {"name": "forms", "description": "Public web forms, Salesforce Web-to-Lead compatible."},
     {"name": "reps", "description": "The people leads are routed to (admin key)."},
+    {"name": "webhooks", "description": "Outgoing webhooks and their delivery log (admin key)."},
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -99,6 +107,7 @@ def create_app(
     app.include_router(routes_activities.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_reps.router)
+    app.include_router(routes_webhooks.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:
