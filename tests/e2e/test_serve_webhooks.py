@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,14 +13,9 @@ import pytest
 from test_serve import leadflow, server  # pytest puts this folder on sys.path
 
 from leadflow.services import webhooks
-from receivers import Receiver, serve  # tests/ is on sys.path
+from receivers import Receiver  # tests/ is on sys.path
 
 __all__ = ["server"]  # the fixture: a running `leadflow serve`, 1 and 2 worker processes
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve(200)
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ real HTTP listener receiving the deliveries."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,14 +13,9 @@ from test_store_cli import leadflow, ok  # pytest puts this folder on sys.path
 from leadflow.adapters.store.engine import make_engine
 from leadflow.services import webhooks
 from leadflow.services.uow import UnitOfWork
-from receivers import Receiver, serve  # tests/ is on sys.path
+from receivers import Receiver  # tests/ is on sys.path
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve(200)
 
 
 def queue(tmp_path: Path, *events: tuple[str, dict[str, object]]) -> None:

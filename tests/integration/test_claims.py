@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 
 from leadflow.adapters.store.outbox import Outbox
 from leadflow.services import outbox, webhooks
 from leadflow.services.uow import UnitOfWork
-from receivers import Receiver, serve  # tests/ is on sys.path
+from receivers import Receiver  # tests/ is on sys.path
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve(200)
 
 
 def queue(engine: Engine, url: str, count: int) -> list[int]:

@@ -8,7 +8,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,26 +20,11 @@ from leadflow.services import mailer, outbox, webhooks
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
 from leadflow.services.dispatch import Dispatcher, DispatchReport
 from leadflow.services.uow import UnitOfWork
-from mailserver import Inbox, smtp_server, smtp_settings  # tests/ is on sys.path
-from receivers import Receiver, serve
+from mailserver import Inbox, smtp_settings  # tests/ is on sys.path
+from receivers import Receiver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 BTD = bundled_playbook("btd")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve(200)
-
-
-@pytest.fixture
-def broken() -> Iterator[Receiver]:
-    yield from serve(500)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    yield from smtp_server()
 
 
 def captured(engine: Engine, email: str, at: datetime = NOW) -> None:

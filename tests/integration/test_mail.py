@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from aiosmtpd.controller import Controller
 
 from leadflow.adapters.mail import Mailbox, MailError, send_email
 from leadflow.config import Settings
-from mailserver import PASSWORD, Inbox, body, free_port, smtp_server  # tests/ is on sys.path
+from mailserver import PASSWORD, Inbox, body, free_port  # tests/ is on sys.path
 from mailserver import smtp_settings as _settings
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    yield from smtp_server()
 
 
 def test_an_email_reaches_the_server(smtp: tuple[Controller, Inbox]) -> None:

@@ -5,7 +5,6 @@ sla.breached to rep-scoped and unscoped webhooks and by email, and other events.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,20 +22,10 @@ from leadflow.services import mailer, notifications, outbox, webhooks
 from leadflow.services.notifications import BreachNotice, RoutedNotice
 from leadflow.services.reps import AddRep, add_rep
 from leadflow.services.uow import UnitOfWork
-from mailserver import Inbox, body, free_port, smtp_server, smtp_settings  # tests/ is on sys.path
-from receivers import Receiver, serve
+from mailserver import Inbox, body, free_port, smtp_settings  # tests/ is on sys.path
+from receivers import Receiver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    yield from smtp_server()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve(200)
 
 
 def person(engine: Engine) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,20 +20,10 @@ from leadflow.errors import InvalidInput, NotFound
 from leadflow.services import outbox, webhooks
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
 from leadflow.services.uow import UnitOfWork
-from receivers import Receiver, serve  # tests/ is on sys.path
+from receivers import Receiver  # tests/ is on sys.path
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 BTD = bundled_playbook("btd")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve(200)
-
-
-@pytest.fixture
-def broken() -> Iterator[Receiver]:
-    yield from serve(500)
 
 
 def send(engine: Engine, email: str) -> int:
