@@ -22,7 +22,14 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from leadflow import __version__
-from leadflow.api import errors, routes_activities, routes_forms, routes_inquiries, routes_reps
+from leadflow.api import (
+    errors,
+    routes_activities,
+    routes_forms,
+    routes_inquiries,
+    routes_leads,
+    routes_reps,
+)
 from leadflow.api.deps import Runtime
 from leadflow.api.schemas import Health
 from leadflow.bootstrap import capture_settings, engine_for, load_active_playbook
@@ -93,6 +100,7 @@ def create_app(
     app.include_router(routes_activities.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_reps.router)
+    app.include_router(routes_leads.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:
