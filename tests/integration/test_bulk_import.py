@@ -203,8 +203,20 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         events = Counter(
             (e["type"], who(e["person_id"]), json.dumps(_json(e["data"]), sort_keys=True))
             for e in rows(t.events)
-            if e["type"] != "lead.rated"
+            # Logged per capture one by one, per chunk in bulk: compared as their outcome,
+            # the stored rating and lifecycle below.
+            if e["type"] not in ("lead.rated", "stage.changed", "lead.unassigned")
         )
+        # A person with several inquiries in one chunk moves by the last one's rating in
+        # bulk, by each one's in turn one by one (an A between two Cs stays qualified):
+        # their stage is compared only when they have a single inquiry.
+        counts = Counter(i["person_id"] for i in inquiries)
+        stages = {
+            who(r["person_id"]): (r["stage"], r["side"], r["team"], r["owner_rep_id"])
+            if counts[r["person_id"]] == 1
+            else "staged"
+            for r in rows(t.lifecycle)
+        }
         return {
             "inquiries": [
                 (
@@ -220,6 +232,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
                 for i in inquiries
             ],
             "people": people,
+            "stages": stages,
             "keys": sorted(
                 (k["kind"], k["value"], who(k["person_id"])) for k in rows(t.person_keys)
             ),

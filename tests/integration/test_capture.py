@@ -72,8 +72,16 @@ def test_a_new_inquiry_is_kept_raw_consolidated_rated_and_logged(engine: Engine)
         assert rating is not None
         assert rating.playbook_version == BTD.version
         assert any("Budget approved" in r for r in rating.reasons)
-        kinds = [e.type for e in uow.store.events_of(person.id)]
-        assert kinds == ["inquiry.captured", "lead.rated"]
+        events = uow.store.events_of(person.id)
+        assert [e.type for e in events] == [
+            "inquiry.captured",
+            "lead.rated",
+            "stage.changed",
+            "stage.changed",
+            "lead.unassigned",  # sales-ready, and no rep yet: it waits in the pool
+        ]
+        moves = [(e.data["from"], e.data["to"]) for e in events if e.type == "stage.changed"]
+        assert moves == [(None, "inquiry"), ("inquiry", "marketing_qualified")]
 
 
 @pytest.mark.parametrize(
@@ -164,14 +172,19 @@ def test_a_capture_takes_a_fixed_number_of_statements(engine: Engine) -> None:
     assert (new.merged, again.merged) == (None, "email")
     # inquiry; matching: owners of email and phone, members of both blocks (domain,
     # company); account lookup and insert; person; keys (the owners already read);
-    # blocks; inquiry's person; rating; events (captured, rated: one statement)
-    assert new_count == 11
+    # blocks; inquiry's person; rating; lifecycle (a new person: written, not read);
+    # events (captured, rated, stage changes: one statement)
+    assert new_count == 12
     # inquiry; owners of the email (a match); person; merge; account; person update;
-    # activities; blocks; inquiry's person; rating; events (merged, captured, rated)
-    assert again_count == 11
+    # activities; blocks; inquiry's person; rating; lifecycle read (no move: no write);
+    # events (merged, captured, rated)
+    assert again_count == 12
     with UnitOfWork(engine) as uow:
         kinds = [e.type for e in uow.store.events_of(new.person_id or 0)]
-    logged = ["inquiry.captured", "lead.rated", "person.merged", "inquiry.captured", "lead.rated"]
+    logged = [
+        *("inquiry.captured", "lead.rated", "stage.changed", "stage.changed"),  # to prospect
+        *("person.merged", "inquiry.captured", "lead.rated"),  # a C lead stays a prospect
+    ]
     assert kinds == logged
 
 

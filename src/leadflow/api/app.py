@@ -27,6 +27,7 @@ from leadflow.api import (
     routes_activities,
     routes_forms,
     routes_inquiries,
+    routes_leads,
     routes_reps,
     routes_webhooks,
 )
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(routes_activities.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_reps.router)
+    app.include_router(routes_leads.router)
     app.include_router(routes_webhooks.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)

@@ -251,4 +251,9 @@ def main() -> None:
 
 # The database commands register themselves on `app`.
 import leadflow.cli.api_commands  # noqa: E402, F401
-from leadflow.cli import reps_commands, store_commands, webhooks_commands  # noqa: E402, F401
+from leadflow.cli import (  # noqa: E402, F401
+    lead_commands,
+    reps_commands,
+    store_commands,
+    webhooks_commands,
+)

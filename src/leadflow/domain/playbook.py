@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from leadflow.domain import expr
+from leadflow.domain.handoff import Handoff, compile_handoff
 from leadflow.domain.schema import FieldSpec, GradeSpec, PlaybookSpec
 from leadflow.domain.stages import StageModel, compile_stages, stage_scope
 from leadflow.domain.values import (
@@ -206,6 +207,7 @@ class Playbook:
     routes: Mapping[str, Route]  # grade label -> route
     overrides: tuple[Override, ...]
     stages: StageModel
+    handoff: Handoff
     scope: expr.Scope = field(repr=False)
     stage_scope: expr.Scope = field(repr=False)
 
@@ -473,6 +475,7 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
     segment_labels = {s.name: s.label for s in segments}
     in_stages = stage_scope(rule_scope, _labels(grades, segments), segment_labels)
     stages = compile_stages(spec.stages, in_stages, {*fields, *defined}, c.problem)
+    handoff = compile_handoff(spec, in_stages, _labels(grades, segments), c.problem)
     _check_examples(c, spec, fields)
     if c.problems:
         raise PlaybookInvalid(c.problems)
@@ -490,6 +493,7 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
         routes=routes,
         overrides=tuple(overrides),
         stages=stages,
+        handoff=handoff,
         scope=rule_scope,
         stage_scope=in_stages,
     )

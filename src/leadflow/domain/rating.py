@@ -74,6 +74,18 @@ def rate(
     *,
     now: datetime,
 ) -> Rating:
+    return evaluate(playbook, facts, activities, now=now)[0]
+
+
+def evaluate(
+    playbook: Playbook,
+    facts: Mapping[str, object],
+    activities: Iterable[Activity] = (),
+    *,
+    now: datetime,
+) -> tuple[Rating, dict[str, object]]:
+    """The rating, and the environment the stage and team conditions read: every field,
+    criterion and score, and ``grade``, ``route`` and ``segment`` as choice keys."""
     now = as_utc(now)
     env: dict[str, object] = {expr.TODAY: now.date()}
     texts: dict[str, str | None] = {}
@@ -130,7 +142,8 @@ def rate(
     else:
         reasons.append(route_reason(grade.label, route))
 
-    return Rating(
+    env.update(grade=choice_key(grade.label), route=route, segment=segment_name)
+    rating = Rating(
         grade=grade.label,
         route=route,
         score=total / 10,
@@ -142,6 +155,7 @@ def rate(
         data_issues=tuple(issues),
         playbook_version=playbook.version,
     )
+    return rating, env
 
 
 def tenths(micro: int) -> int:

@@ -159,6 +159,66 @@ class StageSpec(_Spec):
     next: list[Identifier] = Field([], description="The stages a lead may move to from here.")
 
 
+Duration = Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*(m|min|h)\s*$")]
+"""Working time: ``30m`` or ``4h`` (hours of the working day, not of the clock)."""
+
+EscalationAction = Literal["notify_manager", "reassign", "return_to_pool"]
+
+
+class TeamSpec(_Spec):
+    name: Identifier
+    label: str | None = None
+    when: str | None = Field(
+        None, description="Which leads the team takes (fields, grade, segment); the rest if absent."
+    )
+    method: Literal["round_robin", "least_loaded", "random"] = "round_robin"
+    manager: str | None = Field(None, description="Who is told when the team misses an SLA.")
+
+
+class RoutingSpec(_Spec):
+    teams: list[TeamSpec] = []
+    account_owner: bool = Field(
+        True, description="A company whose leads a rep already owns keeps that rep."
+    )
+    territory_field: Identifier | None = Field(
+        None, description="The field a rep's territories are matched against, e.g. country."
+    )
+    outside_hours: Literal["assign", "prefer_working"] = Field(
+        "prefer_working",
+        description="Prefer reps at work now (prefer_working), or ignore the hours (assign).",
+    )
+
+
+class SlaSpec(_Spec):
+    accept: Duration | None = None
+    first_contact: Duration | None = None
+
+
+class SlasSpec(_Spec):
+    working_hours: str = Field(
+        "UTC Mon-Fri 09:00-17:00",
+        description="The hours SLAs count in when the owner has no working hours of its own.",
+    )
+    grades: dict[str, SlaSpec] = {}
+    escalation: dict[Literal["accept", "first_contact"], list[EscalationAction]] = {}
+
+    @field_validator("grades", mode="before")
+    @classmethod
+    def _grades_are_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+
+class HandoffSpec(_Spec):
+    reasons: dict[Identifier, str] | None = Field(
+        None, description="Why sales rejects, recycles or disqualifies a lead: key and label."
+    )
+    recontact_after_days: Annotated[int, Field(ge=0, le=3650)] = Field(
+        90, description="When a rejected lead is looked at again, if the rep gives no date."
+    )
+
+
 class ExampleActivity(_Spec):
     type: str
     days_ago: Annotated[float, Field(ge=0)] = 0
@@ -194,4 +254,7 @@ class PlaybookSpec(_Spec):
     grades: list[GradeSpec]
     route: RouteSpec
     stages: list[StageSpec] | None = None
+    routing: RoutingSpec = RoutingSpec()
+    slas: SlasSpec = SlasSpec()
+    handoff: HandoffSpec = HandoffSpec()
     examples: list[ExampleSpec] = []

@@ -11,12 +11,19 @@ of days (``Mon``, a range ``Mon-Fri`` or a list ``Mon,Wed``) and a span ``HH:MM-
 in that zone, its end after its start (``24:00`` ends a day; a span does not cross
 midnight). Days are ``Mon Tue Wed Thu Fri Sat Sun``, in any case. :func:`parse_hours`
 returns the hours with their text in a normal form, or says what is wrong and where.
+
+SLAs count in working time: :func:`add_working_time` finds the moment a number of
+working minutes after a start (``4h`` accepted at Friday 16:00 on Mon-Fri 09:00-17:00
+is due Monday 12:00), :func:`working_minutes_between` measures the other way, and
+:func:`is_working` says whether a moment falls within the hours.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadflow.errors import InvalidInput
@@ -58,6 +65,62 @@ def parse_hours(text: str, where: str = "working_hours") -> WorkingHours:
         ) from None
     blocks = tuple(_block(part.strip(), where) for part in rest.split(";"))
     return WorkingHours(zone, blocks)
+
+
+def is_working(hours: WorkingHours, at: datetime) -> bool:
+    """Whether ``at`` (aware) falls within the working hours."""
+    local = at.astimezone(ZoneInfo(hours.timezone))
+    minute = local.hour * 60 + local.minute + local.second / 60
+    return any(local.weekday() in b.days and b.start <= minute < b.end for b in hours.blocks)
+
+
+def _spans(hours: WorkingHours, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The working spans from ``start`` on, in time order, as aware UTC moments; the
+    first may begin at ``start`` itself. Ends after ten years (hours always have a day)."""
+    zone = ZoneInfo(hours.timezone)
+    day = start.astimezone(zone).date()
+    for offset in range(3700):
+        today = day + timedelta(days=offset)
+        midnight = datetime(today.year, today.month, today.day, tzinfo=zone)
+        blocks = sorted((b for b in hours.blocks if today.weekday() in b.days), key=_start)
+        for block in blocks:
+            begin = _local(midnight, block.start, zone)
+            end = _local(midnight, block.end, zone)
+            if end <= start:
+                continue
+            yield max(begin, start), end
+
+
+def _start(block: Block) -> int:
+    return block.start
+
+
+def _local(midnight: datetime, minutes: int, zone: ZoneInfo) -> datetime:
+    """``minutes`` after local midnight on the wall clock, as a UTC moment."""
+    wall = midnight.replace(tzinfo=None) + timedelta(minutes=minutes)
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def add_working_time(hours: WorkingHours, start: datetime, minutes: float) -> datetime:
+    """The moment ``minutes`` of working time after ``start``; with 0, the first working
+    moment at or after ``start``."""
+    left = timedelta(minutes=minutes)
+    for begin, end in _spans(hours, start.astimezone(UTC)):
+        if end - begin >= left and (left > timedelta(0) or end > begin):
+            return begin + left
+        left -= end - begin
+    raise ValueError(f"no working time within ten years in '{hours}'")  # pragma: no cover
+
+
+def working_minutes_between(hours: WorkingHours, start: datetime, end: datetime) -> float:
+    """How many working minutes lie between ``start`` and ``end`` (0 when end is first)."""
+    total = timedelta(0)
+    stop = end.astimezone(UTC)
+    for begin, finish in _spans(hours, start.astimezone(UTC)):
+        if begin >= stop:
+            break
+        total += min(finish, stop) - begin
+    return total / timedelta(minutes=1)
 
 
 def _block(text: str, where: str) -> Block:

@@ -91,7 +91,8 @@ def record_activity(
 ) -> Recorded:
     """Store the activity and rate the lead again at once."""
     activity_id, person_id, at = store_activity(store, cmd, settings)
-    rating = rerate(store, pb, person_id, max(as_utc(now), at))
+    moment = max(as_utc(now), at)
+    rating = rerate(store, pb, person_id, moment, "activity", settings.runtime())
     return Recorded(activity_id, person_id, rating.grade, rating.route, rating.engagement)
 
 

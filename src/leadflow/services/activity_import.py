@@ -80,7 +80,7 @@ def import_activity_csv(
                     savepoint.rollback()
                     skipped.append(f"line {line}: {error}")
             for person_id, moment in touched.items():
-                rerate(uow.store, pb, person_id, moment)
+                rerate(uow.store, pb, person_id, moment, "activity", settings.runtime())
             touched.clear()
             uow.commit()
     return done, skipped

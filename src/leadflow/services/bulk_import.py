@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +38,10 @@ from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
+from leadflow.services.bulk_lifecycle import advance_chunk
 from leadflow.services.bulk_prepare import Prepared, json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
+from leadflow.services.handoff import Runtime
 from leadflow.services.uow import UnitOfWork
 
 CHUNK_ROWS = 100_000
@@ -65,6 +67,7 @@ class Target:
     source: str
     now: datetime
     threshold: float
+    runtime: Runtime = field(default_factory=Runtime)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,12 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     bulk.delete_ratings(updates.get_column("id").to_list() if not updates.is_empty() else [])
     bulk.insert(t.lead_state, ratings)
     bulk.insert(t.events, _events(kept, ratings, target.pb.version, at))
+    moved = advance_chunk(
+        bulk.connection, target.pb, ratings, target.now, target.runtime, bulk.stamp
+    )
+    bulk.delete_people_rows(t.lifecycle, moved.replaced)
+    bulk.insert(t.lifecycle, moved.lifecycle)
+    bulk.insert(t.events, moved.events)
     quarantined = rows.filter(pl.col("reason").is_not_null())
     bulk.insert(
         t.quarantine,

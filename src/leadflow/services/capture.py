@@ -22,6 +22,7 @@ the error, so nothing is lost.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,9 +34,10 @@ from leadflow.adapters.identity.names import sharing_a_word
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import Activity, Rating, rate
+from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
-from leadflow.services import identity, webhooks
+from leadflow.services import handoff, identity, webhooks
+from leadflow.services.handoff import Runtime, now_utc
 from leadflow.services.uow import UnitOfWork
 
 IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -89,6 +91,11 @@ class CaptureSettings:
     name_threshold: float = identity.DEFAULT_NAME_THRESHOLD
     now: Callable[[], datetime] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def runtime(self) -> Runtime:
+        """The hand-off's clock and random generator (see ``services/handoff.py``)."""
+        return Runtime(clock=self.now or now_utc, rng=self.rng)
 
 
 def split_fields(
@@ -268,8 +275,11 @@ def capture_in(
         "facts": _jsonable(facts),
     }
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
-    rating, rated = rate_and_save(store, pb, person_id, facts_now, activities, at)
-    store.append_events([*events, rated])
+    rating, rated, env = rate_and_save(store, pb, person_id, facts_now, activities, at)
+    moved = handoff.on_rating(
+        store, pb, person_id, rating, env, "inquiry", at, settings.runtime(), new=match is None
+    )
+    store.append_events([*events, rated, *moved.events])
     captured_data = {"inquiry_id": inquiry_id, "person_id": person_id, **captured}
     webhooks.enqueue_all(
         store, [("lead.captured", captured_data), ("lead.rated", _rated_data(rated))], at
@@ -435,13 +445,22 @@ def apply_inquiry(
     store.add_blocks(person_id, who.blocks)
 
 
-def rerate(store: Store, pb: Playbook, person_id: int, now: datetime) -> Rating:
-    """Rate the person's current facts and activities; store and log the rating."""
+def rerate(
+    store: Store,
+    pb: Playbook,
+    person_id: int,
+    now: datetime,
+    event: str | None = None,
+    runtime: Runtime | None = None,
+) -> Rating:
+    """Rate the person's current facts and activities; store and log the rating, and
+    move the lead on by it (``event`` is what caused it: activity, answers, recontact)."""
     person = store.person(person_id)
     assert person is not None
     activities = [Activity(kind, at) for kind, at in store.activities_of(person_id)]
-    rating, rated = rate_and_save(store, pb, person_id, person.facts, activities, now)
-    store.append_events([rated])
+    rating, rated, env = rate_and_save(store, pb, person_id, person.facts, activities, now)
+    moved = handoff.on_rating(store, pb, person_id, rating, env, event, now, runtime or Runtime())
+    store.append_events([rated, *moved.events])
     webhooks.enqueue_all(store, [("lead.rated", _rated_data(rated))], now)
     return rating
 
@@ -453,9 +472,10 @@ def rate_and_save(
     facts: Mapping[str, Any],
     activities: list[Activity],
     now: datetime,
-) -> tuple[Rating, Event]:
-    """Rate these facts and activities and store the rating; the event to log for it."""
-    rating = rate(pb, facts, activities, now=now)
+) -> tuple[Rating, Event, dict[str, object]]:
+    """Rate these facts and activities and store the rating; the event to log for it,
+    and the environment stage and team conditions read."""
+    rating, env = evaluate(pb, facts, activities, now=now)
     store.save_rating(
         person_id,
         {
@@ -478,7 +498,7 @@ def rate_and_save(
         "score": rating.score,
         "playbook_version": rating.playbook_version,
     }
-    return rating, Event("lead.rated", now, person_id, None, data)
+    return rating, Event("lead.rated", now, person_id, None, data), env
 
 
 def _rated_data(rated: Event) -> dict[str, Any]:

@@ -192,7 +192,7 @@ def _import_csv(
     del frame
     if progress is not None:  # read and normalised: the rows to go are known
         progress(0, prepared.frame.height)
-    target = Target(pb, source, now, settings.name_threshold)
+    target = Target(pb, source, now, settings.name_threshold, settings.runtime())
     chunks = import_in_turn(engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress)
     for chunk in chunks:
         summary.new_people += chunk.new_people

@@ -54,7 +54,7 @@ def unmerge(
     store.mark_merge_undone(merge_id, now, split)
     for person_id in (merge.person_id, split):
         reproject(store, pb, person_id, settings)
-        rerate(store, pb, person_id, now)
+        rerate(store, pb, person_id, now, None, settings.runtime())
     store.append_event(
         "person.unmerged",
         now,

@@ -253,10 +253,14 @@ class BulkStore:
             cursor.close()
 
     def delete_ratings(self, people: Sequence[int]) -> None:
+        self.delete_people_rows(t.lead_state, people)
+
+    def delete_people_rows(self, table: Table, people: Sequence[int]) -> None:
+        """Delete the rows of ``table`` (keyed by ``person_id``) of these people."""
         for batch in _batches(people):
             marks = ", ".join(self._mark for _ in batch)
             self.connection.exec_driver_sql(
-                f"DELETE FROM {t.lead_state.name} WHERE person_id IN ({marks})", tuple(batch)
+                f"DELETE FROM {table.name} WHERE person_id IN ({marks})", tuple(batch)
             )
 
     # ------------------------------------------------------------ helpers

@@ -18,6 +18,8 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     quarantine: what could not be processed, with its error, for replay
     api_keys, forms: who may capture, and the forms that post here
     reps: the people leads are routed to (team, capacity, territories, hours, away)
+    lifecycle: the current stage, owner and deadlines per person (a projection of events)
+    timers: what the worker must do when (SLA deadlines, recontact dates)
     webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
     emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
 """
@@ -69,6 +71,8 @@ accounts = Table(
     Column("name", String(300)),
     Column("name_key", String(300), index=True),
     Column("created_at", When, nullable=False),
+    # The rep who owns the company: its next leads go to them (routing.account_owner).
+    Column("owner_rep_id", Id, ForeignKey("reps.id")),
 )
 
 people = Table(
@@ -257,6 +261,49 @@ reps = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", When, nullable=False),
     Column("updated_at", When, nullable=False),
+    # Round robin: the rep whose last turn is the oldest goes next (0: never had one).
+    Column("last_turn", BigInteger, nullable=False, default=0, server_default="0"),
+)
+
+# Where each lead stands in the hand-off: a projection of the events (stage.changed,
+# lead.routed, lead.accepted, ...), kept current in the transaction that logs them.
+lifecycle = Table(
+    "lifecycle",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("stage", String(60), nullable=False),
+    Column("stage_since", When, nullable=False),
+    Column("side", String(10), nullable=False),  # marketing | sales
+    Column("team", String(100)),
+    Column("owner_rep_id", Id, ForeignKey("reps.id"), index=True),
+    Column("sales_ready_at", When),  # speed to lead starts here
+    Column("routed_at", When),
+    Column("accepted_at", When),
+    Column("first_contact_at", When),
+    Column("accept_due", When),
+    Column("contact_due", When),
+    Column("reason", String(100)),  # the last hand-back or disqualification reason
+    Column("note", Text),
+    Column("recontact_on", Date),
+    Column("updated_at", When, nullable=False),
+    Index("ix_lifecycle_stage", "stage"),
+)
+
+# Work for the worker: an SLA deadline, a recontact date. Each runs once; on PostgreSQL
+# workers claim due rows with FOR UPDATE SKIP LOCKED.
+timers = Table(
+    "timers",
+    metadata,
+    _id(),
+    Column("kind", String(30), nullable=False),  # accept_sla | contact_sla | recontact
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("due_at", When, nullable=False),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("status", String(12), nullable=False, default="pending"),  # pending|done|stale
+    Column("done_at", When),
+    Column("worker", String(100)),
+    Column("result", Text),
+    Index("ix_timers_status_due_at", "status", "due_at"),
 )
 
 # Outgoing webhooks: where events are POSTed. The secret is stored as it is, because every

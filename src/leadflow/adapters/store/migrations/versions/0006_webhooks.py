@@ -1,8 +1,8 @@
 """webhooks and their deliveries, emails: the outboxes and delivery logs
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-23 09:50:00
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-23 12:30:00
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,149 @@
+"""The hand-off's queries: lifecycle rows, reps as routing sees them, account owners,
+timers. On the caller's connection and transaction, beside :class:`Store`.
+
+Timers are claimed for a worker by :meth:`LeadStore.claim_due`: on PostgreSQL with
+``FOR UPDATE SKIP LOCKED``, so two workers never take the same row and neither waits
+for the other; on SQLite the claim runs under the database's single write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.repository import Record, utc
+from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle
+
+_LIFECYCLE = select(t.lifecycle).where(t.lifecycle.c.person_id == bindparam("person_id"))
+_TIMES = ("stage_since", "sales_ready_at", "routed_at", "accepted_at", "first_contact_at")
+_DUES = ("accept_due", "contact_due")
+
+
+def _upsert(dialect: Any) -> Any:
+    statement = dialect.insert(t.lifecycle)
+    return statement.on_conflict_do_update(
+        index_elements=[t.lifecycle.c.person_id],
+        set_={name: statement.excluded[name] for name in (*LIFECYCLE_COLUMNS, "updated_at")},
+    )
+
+
+_UPSERTS = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+
+
+def lifecycle_of(row: Record | None) -> Lifecycle:
+    """A stored row as a :class:`Lifecycle` (an empty one for a person not yet staged)."""
+    if row is None:
+        return Lifecycle()
+    values = {name: getattr(row, name) for name in LIFECYCLE_COLUMNS}
+    for name in (*_TIMES, *_DUES):
+        values[name] = utc(values[name])
+    return Lifecycle(**values)
+
+
+class LeadStore:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self._upsert = _UPSERTS["postgresql" if self.dialect == "postgresql" else "sqlite"]
+
+    # ------------------------------------------------------------ lifecycle
+
+    def lifecycle(self, person_id: int) -> Lifecycle:
+        return lifecycle_of(self.connection.execute(_LIFECYCLE, {"person_id": person_id}).first())
+
+    def save_lifecycle(self, person_id: int, state: Lifecycle, at: datetime) -> None:
+        values = {name: getattr(state, name) for name in LIFECYCLE_COLUMNS}
+        self.connection.execute(self._upsert, {"person_id": person_id, **values, "updated_at": at})
+
+    def stage_counts(self) -> dict[str, int]:
+        query = select(t.lifecycle.c.stage, func.count()).group_by(t.lifecycle.c.stage)
+        return {stage: int(n) for stage, n in self.connection.execute(query)}
+
+    # ------------------------------------------------------------ routing
+
+    def reps_for_routing(
+        self, open_stages: Collection[str], count_all: bool
+    ) -> list[tuple[Record, int]]:
+        """Every rep (active or not) with its open leads (leads it owns in an open stage).
+
+        Open leads are counted for the reps with a capacity, or for all with
+        ``count_all``; the others show 0 (nothing needs their count).
+        """
+        reps = list(self.connection.execute(select(t.reps).order_by(t.reps.c.id)))
+        wanted = [int(r.id) for r in reps if count_all or r.capacity is not None]
+        counts: dict[int, int] = {}
+        if wanted:
+            owned = (
+                select(t.lifecycle.c.owner_rep_id, func.count())
+                .where(t.lifecycle.c.owner_rep_id.in_(wanted))
+                .where(t.lifecycle.c.stage.in_(list(open_stages)))
+                .group_by(t.lifecycle.c.owner_rep_id)
+            )
+            counts = {int(rep): int(n) for rep, n in self.connection.execute(owned)}
+        return [(rep, counts.get(int(rep.id), 0)) for rep in reps]
+
+    def take_turn(self, rep_id: int) -> None:
+        """Give the rep the newest turn: round robin goes to the others first."""
+        newest = select(func.coalesce(func.max(t.reps.c.last_turn), 0) + 1).scalar_subquery()
+        self.connection.execute(
+            update(t.reps).where(t.reps.c.id == rep_id).values(last_turn=newest)
+        )
+
+    def account_owner(self, account_id: int) -> int | None:
+        query = select(t.accounts.c.owner_rep_id).where(t.accounts.c.id == account_id)
+        owner = self.connection.execute(query).scalar()
+        return int(owner) if owner is not None else None
+
+    def set_account_owner(self, account_id: int, rep_id: int | None) -> None:
+        self.connection.execute(
+            update(t.accounts).where(t.accounts.c.id == account_id).values(owner_rep_id=rep_id)
+        )
+
+    # ------------------------------------------------------------ timers
+
+    def add_timer(
+        self, kind: str, person_id: int, due_at: datetime, data: Mapping[str, Any]
+    ) -> int:
+        values = {
+            "kind": kind,
+            "person_id": person_id,
+            "due_at": due_at,
+            "data": dict(data),
+            "status": "pending",
+        }
+        result = self.connection.execute(insert(t.timers).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def claim_due(self, now: datetime, limit: int) -> list[Record]:
+        """Pending timers due by ``now``, oldest first, locked for this transaction."""
+        query = (
+            select(t.timers)
+            .where(t.timers.c.status == "pending", t.timers.c.due_at <= now)
+            .order_by(t.timers.c.due_at, t.timers.c.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query))
+
+    def finish_timer(
+        self, timer_id: int, status: str, result: str, worker: str, at: datetime
+    ) -> None:
+        self.connection.execute(
+            update(t.timers)
+            .where(t.timers.c.id == timer_id)
+            .values(status=status, result=result, worker=worker, done_at=at)
+        )
+
+    def timers_of(self, person_id: int) -> list[Record]:
+        query = select(t.timers).where(t.timers.c.person_id == person_id).order_by(t.timers.c.id)
+        return list(self.connection.execute(query))
+
+    def next_due(self) -> datetime | None:
+        query = select(func.min(t.timers.c.due_at)).where(t.timers.c.status == "pending")
+        return utc(self.connection.execute(query).scalar())
