@@ -98,7 +98,8 @@ def sla_breached(store: Store, notice: BreachNotice, at: datetime, notify: Seque
 
 def event(store: Store, event_type: str, data: Mapping[str, Any], at: datetime) -> None:
     """Queue any other webhook event (``lead.accepted``, ``lead.rejected``,
-    ``lead.recycled``, ``stage.changed``); put ``rep_id`` in ``data`` for rep webhooks."""
+    ``lead.recycled``, ``stage.changed``, ...: ``webhooks.EVENTS``); put ``rep_id`` in
+    ``data`` for rep webhooks."""
     if event_type in TYPED:
         raise ValueError(f"{event_type} has a function of its own in services.notifications")
     webhooks.enqueue(store, event_type, data, at)

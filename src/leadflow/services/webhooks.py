@@ -48,9 +48,13 @@ EVENTS = (
     "lead.captured",
     "lead.rated",
     "lead.routed",
+    "lead.unassigned",
     "lead.accepted",
     "lead.rejected",
     "lead.recycled",
+    "lead.disqualified",
+    "lead.contacted",
+    "lead.released",
     "stage.changed",
     "sla.breached",
 )
