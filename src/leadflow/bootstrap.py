@@ -62,5 +62,7 @@ def capture_settings(settings: Settings) -> CaptureSettings:
     from leadflow.services.capture import CaptureSettings
 
     return CaptureSettings(
-        region=settings.default_region.upper(), name_threshold=settings.match_name_threshold
+        region=settings.default_region.upper(),
+        name_threshold=settings.match_name_threshold,
+        email=bool(settings.smtp_host),
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
 from leadflow.adapters.playbook_file import parse_playbook
@@ -22,13 +24,16 @@ from leadflow.adapters.store.leads import LeadStore
 from leadflow.domain.lifecycle import project
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import Conflict, InvalidInput
-from leadflow.services import dispositions
+from leadflow.services import dispositions, webhooks
 from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture, rerate
+from leadflow.services.dispatch import Dispatcher
 from leadflow.services.handoff import Runtime
 from leadflow.services.lead_view import lead_view
 from leadflow.services.reps import AddRep, add_rep, update_rep
 from leadflow.services.timers import run_due
 from leadflow.services.uow import UnitOfWork
+from mailserver import Inbox, smtp_settings
+from receivers import Receiver
 
 BTD_TEXT = (Path(__file__).parents[2] / "src/leadflow/playbooks/btd.yaml").read_text()
 HANDOFF = """
@@ -48,6 +53,7 @@ handoff:
   recontact_after_days: 30
 """
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+NOW = MONDAY
 
 
 def playbook(extra: str = HANDOFF) -> Playbook:
@@ -355,3 +361,41 @@ def test_two_workers_on_postgresql_run_each_of_10000_timers_once(engine: Engine)
     assert sum(r.total for r in reports.values()) == 10_000  # none run twice
     assert by_worker == {name: r.total for name, r in reports.items()}
     assert all(n > 0 for n in by_worker.values())  # both took a share
+
+
+def test_a_routed_lead_reaches_its_reps_webhook_and_inbox_and_a_breach_the_manager(
+    engine: Engine, receiver: Receiver, smtp: tuple[Controller, Inbox]
+) -> None:
+    controller, inbox = smtp
+    with_consent = BTD_TEXT.replace(
+        "fields:\n", "fields:\n  do_not_call:\n    type: boolean\n    label: Do not call\n", 1
+    )
+    desk = Desk(engine, parse_playbook(with_consent + HANDOFF, "btd-consent.yaml"))
+    desk.settings = CaptureSettings(now=desk.clock, rng=random.Random(7), email=True)
+    ann = desk.rep("Ann", team="enterprise")
+    bo = desk.rep("Bo", team="general")
+    with UnitOfWork(engine) as uow:
+        _, secret = webhooks.add_webhook(uow, receiver.url, "lead.routed,sla.breached", NOW, ann)
+        webhooks.add_webhook(uow, receiver.url, "lead.routed", NOW, bo)  # not Bo's lead
+    lead = desk.lead(days=10, first_name="Kim", last_name="Ode", do_not_call="yes")
+    assert desk.owner(lead.person_id or 0) == ann
+    desk.clock.advance(minutes=61)  # Ann misses the acceptance: the manager is told
+    run_due(engine, desk.pb, replace(desk.runtime(), email=True), "w")
+    dispatcher = Dispatcher(engine, smtp_settings(controller))
+    try:
+        dispatcher.run_once(desk.clock())
+    finally:
+        dispatcher.stop()
+    bodies = [(json.loads(body), headers, body) for headers, body in receiver.received]
+    assert [b["event"] for b, _, _ in bodies] == ["lead.routed", "sla.breached"]
+    routed, headers, raw = bodies[0]
+    assert webhooks.verify(secret, raw, headers["X-Leadflow-Signature"])
+    data = routed["data"]
+    assert (data["person_id"], data["rep_id"], data["name"]) == (lead.person_id, ann, "Kim Ode")
+    assert data["contact_notes"] == ["Do not call"]
+    assert any("Approved budget" in reason for reason in data["reasons"])
+    assert data["accept_by"].startswith("2026-11-23T10:00")
+    mails = {to: message for _, (to,), message in inbox.received}
+    assert set(mails) == {"ann@acme.example", "boss@acme.example"}
+    assert "Do not call" in mails["ann@acme.example"]["Subject"]
+    assert "Kim Ode" in mails["boss@acme.example"]["Subject"]

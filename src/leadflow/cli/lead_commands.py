@@ -55,9 +55,10 @@ def _context(playbook: Path | None) -> tuple[Playbook, Any]:
 
 
 def _hands(by: str | None) -> Runtime:
+    from leadflow.config import Settings
     from leadflow.services.handoff import Runtime
 
-    return Runtime(by=by or _login())
+    return Runtime(by=by or _login(), email=bool(Settings().smtp_host))
 
 
 def _login() -> str:
@@ -230,14 +231,19 @@ def worker(
     ] = 5.0,
     playbook: PlaybookOption = None,
 ) -> None:
-    """Run due timers (SLA deadlines, recontact dates), now and then as they fall due.
+    """Run due timers (SLA deadlines, recontact dates) and send what the outboxes hold
+    (webhooks, emails), now and then as they fall due.
 
     On PostgreSQL any number of workers may run, on any machines; on SQLite, one.
     """
+    from leadflow.config import Settings
+    from leadflow.services.dispatch import Dispatcher
     from leadflow.services.handoff import Runtime
     from leadflow.services.timers import run_due
 
     pb, engine = _context(playbook)
+    settings = Settings()
+    dispatcher = Dispatcher(engine, settings)
     name = f"{socket.gethostname()}:{_pid()}"
     stopping = False
 
@@ -249,9 +255,18 @@ def worker(
     signal.signal(signal.SIGINT, stop)
     err.print(f"Worker {name} on {engine.url.render_as_string(hide_password=True)}.")
     while not stopping:
-        report = run_due(engine, pb, Runtime(by=f"worker {name}"), name)
+        hands = Runtime(by=f"worker {name}", email=bool(settings.smtp_host))
+        report = run_due(engine, pb, hands, name)
         if report.total:
             err.print(f"Timers: {report.done} run, {report.stale} stale, {report.failed} failed.")
+        sent = dispatcher.run_once()
+        hooks = sent.webhooks
+        if hooks.sent or hooks.retried or hooks.failed:
+            err.print(
+                f"Webhooks: {hooks.sent} sent, {hooks.retried} to retry, {hooks.failed} failed."
+            )
+        if sent.emails is not None and (sent.emails.sent or sent.emails.failed):
+            err.print(f"Emails: {sent.emails.sent} sent, {sent.emails.failed} failed.")
         if once:
             return
         slept = 0.0

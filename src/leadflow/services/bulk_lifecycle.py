@@ -41,6 +41,7 @@ from leadflow.services.handoff import (
     route,
     why_moved,
 )
+from leadflow.services.handoff_notify import publish
 
 
 def rating_only(pb: Playbook) -> bool:
@@ -107,6 +108,10 @@ def advance_chunk(
             route(store, leads, pb, step, rating, env, runtime, sales_ready_at=at)
             # Saved at once: the next lead's routing counts this rep's open leads.
             leads.save_lifecycle(step.person_id, step.state, step.events[-1].at)
+            # Reps hear of their new leads; the other events of a bulk import are not
+            # sent to webhooks (a million stage changes would flood any receiver).
+            routed_events = [e for e in step.events if e.kind == "lead.routed"]
+            publish(store, pb, step.person_id, routed_events, step.state.owner_rep_id, runtime)
             routed.add(step.person_id)
     rows: list[dict[str, Any]] = []
     events: list[tuple[str, str, int | None, str]] = []

@@ -38,6 +38,7 @@ from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
 from leadflow.services import handoff, identity, webhooks
 from leadflow.services.handoff import Runtime, now_utc
+from leadflow.services.handoff_notify import publish
 from leadflow.services.uow import UnitOfWork
 
 IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -92,10 +93,11 @@ class CaptureSettings:
     now: Callable[[], datetime] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
+    email: bool = False  # an SMTP server is configured: reps are emailed their leads
 
     def runtime(self) -> Runtime:
         """The hand-off's clock and random generator (see ``services/handoff.py``)."""
-        return Runtime(clock=self.now or now_utc, rng=self.rng)
+        return Runtime(clock=self.now or now_utc, rng=self.rng, email=self.email)
 
 
 def split_fields(
@@ -276,10 +278,12 @@ def capture_in(
     }
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
     rating, rated, env = rate_and_save(store, pb, person_id, facts_now, activities, at)
+    runtime = settings.runtime()
     moved = handoff.on_rating(
-        store, pb, person_id, rating, env, "inquiry", at, settings.runtime(), new=match is None
+        store, pb, person_id, rating, env, "inquiry", at, runtime, new=match is None
     )
     store.append_events([*events, rated, *moved.events])
+    publish(store, pb, person_id, moved.events, moved.state.owner_rep_id, runtime)
     captured_data = {"inquiry_id": inquiry_id, "person_id": person_id, **captured}
     webhooks.enqueue_all(
         store, [("lead.captured", captured_data), ("lead.rated", _rated_data(rated))], at
@@ -459,8 +463,10 @@ def rerate(
     assert person is not None
     activities = [Activity(kind, at) for kind, at in store.activities_of(person_id)]
     rating, rated, env = rate_and_save(store, pb, person_id, person.facts, activities, now)
-    moved = handoff.on_rating(store, pb, person_id, rating, env, event, now, runtime or Runtime())
+    runtime = runtime or Runtime()
+    moved = handoff.on_rating(store, pb, person_id, rating, env, event, now, runtime)
     store.append_events([rated, *moved.events])
+    publish(store, pb, person_id, moved.events, moved.state.owner_rep_id, runtime)
     webhooks.enqueue_all(store, [("lead.rated", _rated_data(rated))], now)
     return rating
 

@@ -28,7 +28,8 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, evaluate
 from leadflow.domain.working_hours import add_working_time
 from leadflow.errors import Conflict, InvalidInput, NotFound
-from leadflow.services.handoff import Runtime, Step, candidates, finish, iso, log_move, why_moved
+from leadflow.services.handoff import Runtime, Step, candidates, iso, log_move, why_moved
+from leadflow.services.handoff_notify import settle
 from leadflow.services.uow import UnitOfWork
 
 
@@ -130,7 +131,7 @@ def accept(
         leads.add_timer(
             "contact_sla", person_id, contact_due, {"rep_id": owner, "due": iso(contact_due)}
         )
-    finish(uow.store, leads, step, now)
+    settle(uow.store, leads, pb, step, now, runtime)
     uow.commit()
     return _done(step)
 
@@ -197,7 +198,7 @@ def _hand_back(
     leads = LeadStore(uow.store.connection)
     due = datetime.combine(recontact_on, time(0), tzinfo=now.tzinfo)
     leads.add_timer("recontact", person_id, due, {"recontact_on": recontact_on.isoformat()})
-    finish(uow.store, leads, step, now)
+    settle(uow.store, leads, pb, step, now, runtime)
     uow.commit()
     return _done(step)
 
@@ -228,7 +229,7 @@ def disqualify(
         },
     )
     _move(step, pb, "disqualified", env, now, runtime.by)
-    finish(uow.store, LeadStore(uow.store.connection), step, now)
+    settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
     uow.commit()
     return _done(step)
 
@@ -251,6 +252,6 @@ def contacted(
         now,
         {"rep_id": step.state.owner_rep_id, "channel": channel, "note": note, "by": runtime.by},
     )
-    finish(uow.store, LeadStore(uow.store.connection), step, now)
+    settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
     uow.commit()
     return _done(step)

@@ -56,6 +56,7 @@ class Runtime:
     clock: Callable[[], datetime] = now_utc
     rng: random.Random = field(default_factory=random.Random)
     by: str = "leadflow"
+    email: bool = False  # email reps and managers (an SMTP server is configured)
 
 
 @dataclass

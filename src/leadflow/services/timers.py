@@ -28,7 +28,8 @@ from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, evaluate
 from leadflow.services.capture import rerate
-from leadflow.services.handoff import Runtime, Step, finish, iso, route
+from leadflow.services.handoff import Runtime, Step, iso, route
+from leadflow.services.handoff_notify import settle
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 100
@@ -141,7 +142,7 @@ def _sla(kind: str) -> Callable[[UnitOfWork, LeadStore, Playbook, Runtime, Recor
                 "lead.unassigned", now, {"team": state.team, "why": f"the {kind} SLA was missed"}
             )
             done.append("returned to the pool")
-        finish(uow.store, leads, step, now)
+        settle(uow.store, leads, pb, step, now, runtime)
         return f"{kind} SLA missed (due {due:%Y-%m-%d %H:%M} UTC)" + (
             f": {'; '.join(done)}" if done else ""
         )
