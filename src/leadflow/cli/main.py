@@ -251,4 +251,4 @@ def main() -> None:
 
 # The database commands register themselves on `app`.
 import leadflow.cli.api_commands  # noqa: E402, F401
-from leadflow.cli import reps_commands, store_commands  # noqa: E402, F401
+from leadflow.cli import model_commands, reps_commands, store_commands  # noqa: E402, F401

@@ -7,7 +7,9 @@
 2. Every candidate (``estimators.CANDIDATES``) is fitted and judged on each fold; the
    one with the best mean ROC AUC wins (a tie goes to the simpler, listed first).
 3. The winner's out-of-fold predictions, which it made on rows it had not seen, fit
-   the calibration; then the winner is fitted once more on all training rows.
+   the calibration; then the winner is fitted once more on all training rows. With
+   forward folds only the later half of them count: the first ones learn from few,
+   old leads and would teach the calibration a drift the final model does not have.
 
 Nothing here sees rows held out for evaluation: the caller passes training rows only.
 """
@@ -112,7 +114,9 @@ def train(
         progress(f"validating {name} on {len(folds)} {kind} folds")
         predictions[name], fold_auc[name] = out_of_fold(name, features, x, y, folds, options.seed)
     best = max(options.candidates, key=lambda n: float(np.mean(fold_auc[n])))
-    seen = ~np.isnan(predictions[best])
+    seen = np.zeros(len(y), dtype=bool)
+    for _, judged in folds[len(folds) // 2 :] if ordered else folds:
+        seen[judged] = True
     calibration = estimators.calibrate(predictions[best][seen], y[seen])
     progress(f"fitting {best} on all {len(y)} training rows")
     model = estimators.fit(best, features, x, y, options.seed)
