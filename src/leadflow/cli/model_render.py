@@ -117,6 +117,12 @@ def print_questions(console: Console, report: QuestionReport, fmt: str) -> None:
             "\nThese questions cost form completions and add nothing to predicting the "
             f"outcome: [bold]{escape(', '.join(report.add_nothing))}[/]."
         )
+        if report.auc_without_named is not None:
+            change = report.auc_without_named - report.auc
+            console.print(
+                f"Without all of them together: ROC AUC {report.auc_without_named:.3f} "
+                f"({change:+.4f})."
+            )
     else:
         console.print("\nEvery question adds to predicting the outcome.")
 

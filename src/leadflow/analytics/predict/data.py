@@ -154,7 +154,7 @@ def plan_features(
         if name in skip:
             continue
         column = frame[name].drop_nulls()
-        feature, reason = _type_column(name, column, min_count)
+        feature, reason = _type_column(name, column, frame.height - column.len(), min_count)
         if feature is not None:
             features.append(feature)
         else:
@@ -162,12 +162,14 @@ def plan_features(
     return tuple(features), tuple(dropped)
 
 
-def _type_column(name: str, column: pl.Series, min_count: int) -> tuple[Feature | None, str]:
+def _type_column(
+    name: str, column: pl.Series, blank: int, min_count: int
+) -> tuple[Feature | None, str]:
     filled = column.len()
     if filled == 0:
         return None, "never filled"
     distinct = column.n_unique()
-    if distinct == 1:
+    if distinct == 1 and blank < min_count:
         return None, f"every lead gives the same answer ('{column[0]}')"
     numbers = column.cast(pl.Float64, strict=False)
     if numbers.null_count() == 0:
@@ -181,6 +183,9 @@ def _type_column(name: str, column: pl.Series, min_count: int) -> tuple[Feature 
     common = counts.filter(pl.col("n") >= min_count)[name].to_list()[:MAX_CATEGORIES]
     if not common:
         return None, f"no answer is given by {min_count} or more leads"
+    others = filled - int(counts["n"][0])
+    if len(common) == 1 and others < min_count and blank < min_count:
+        return None, f"almost every lead gives the same answer ('{common[0]}'; {others} other)"
     return Feature(name, "category", tuple(str(v) for v in common)), ""
 
 

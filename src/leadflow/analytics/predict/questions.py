@@ -8,22 +8,27 @@ For every column of the lead form:
   loss of ROC AUC is what the question adds *beyond all the others*. Two questions
   that say the same thing each add little alone: drop one, then run the report again.
 
-A question whose AUC loss is below ``min_gain`` adds nothing to predicting the outcome
-and still costs form completions, so the report names it. A column every lead answers
-the same way, or no lead answers, adds nothing by definition. Identifiers are listed
-but are not questions.
+Questions that overlap hide each other (each adds little alone, both together a lot),
+so the advice is built greedily: leave out the question that adds least, validate
+again, and go on while the AUC lost by everything left out together stays below
+``min_gain``. Those questions *add nothing* and still cost form completions, and the
+report names them, with the AUC without all of them (``auc_without_named``). A question
+that adds little alone but could not join them *overlaps* with another one. A column
+every lead answers the same way, or no lead answers, adds nothing by definition.
+Identifiers are listed but are not questions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from leadflow.analytics.predict import estimators
-from leadflow.analytics.predict.data import Prepared
+from leadflow.analytics.predict.data import Feature, Labels, Matrix, Prepared
 from leadflow.analytics.predict.training import (
+    Folds,
     Progress,
     _quiet,
     make_folds,
@@ -32,6 +37,7 @@ from leadflow.analytics.predict.training import (
 
 ADDS = "adds"
 NOTHING = "adds nothing"
+OVERLAPS = "overlaps"
 NOT_A_QUESTION = "not a question"
 
 
@@ -52,10 +58,29 @@ class QuestionReport:
     auc: float  # with every question
     min_gain: float
     questions: tuple[QuestionValue, ...]
+    auc_without_named: float | None = None  # without every question that adds nothing
 
     @property
     def add_nothing(self) -> list[str]:
         return [q.name for q in self.questions if q.verdict == NOTHING]
+
+
+@dataclass(frozen=True)
+class _Judge:
+    """Validates one candidate on fixed folds with some features left out."""
+
+    name: str
+    features: tuple[Feature, ...]
+    x: Matrix
+    y: Labels
+    folds: Folds
+    seed: int
+
+    def aucs(self, without: Sequence[int]) -> np.ndarray:
+        keep = [i for i in range(len(self.features)) if i not in without]
+        kept = tuple(self.features[i] for i in keep)
+        scores = out_of_fold(self.name, kept, self.x[:, keep], self.y, self.folds, self.seed)[1]
+        return np.asarray(scores)
 
 
 def question_values(
@@ -69,9 +94,7 @@ def question_values(
     progress: Progress = _quiet,
 ) -> QuestionReport:
     """Fill rate and drop-column AUC loss of every question (see the module docstring)."""
-    y = prepared.y
-    x = prepared.matrix()
-    features = prepared.features
+    y, x, features = prepared.y, prepared.matrix(), prepared.features
     splits = make_folds(y, prepared.ordered, folds, seed)
     kind = "forward (time-ordered)" if prepared.ordered else "stratified"
     full: dict[str, list[float]] = {}
@@ -79,25 +102,18 @@ def question_values(
         progress(f"validating {name} with every question")
         full[name] = out_of_fold(name, features, x, y, splits, seed)[1]
     best = max(candidates, key=lambda n: float(np.mean(full[n])))
+    judge = _Judge(best, features, x, y, splits, seed)
     base = np.asarray(full[best])
-    rows: list[QuestionValue] = []
+    losses: list[np.ndarray] = []
     for j, feature in enumerate(features):
         progress(f"without '{feature.name}' ({j + 1} of {len(features)})")
-        keep = [i for i in range(len(features)) if i != j]
-        kept = tuple(features[i] for i in keep)
-        aucs = np.asarray(out_of_fold(best, kept, x[:, keep], y, splits, seed)[1])
-        loss = base - aucs
-        mean = float(loss.mean())
-        sd = float(loss.std(ddof=1)) if len(loss) > 1 else 0.0
-        verdict = ADDS if mean >= min_gain else NOTHING
-        rows.append(QuestionValue(feature.name, filled.get(feature.name, 1.0), mean, sd, verdict))
+        losses.append(base - judge.aucs([j]))
+    removable, without = _removable(judge, base, losses, min_gain, progress)
+    rows = [_row(f, filled, losses[j], j in removable, min_gain) for j, f in enumerate(features)]
     for dropped in prepared.dropped:
         verdict = NOT_A_QUESTION if "identifier" in dropped.reason else NOTHING
-        rows.append(
-            QuestionValue(
-                dropped.name, filled.get(dropped.name, 0.0), None, None, verdict, dropped.reason
-            )
-        )
+        share = filled.get(dropped.name, 0.0)
+        rows.append(QuestionValue(dropped.name, share, None, None, verdict, dropped.reason))
     rows.sort(key=lambda q: (q.auc_loss is None, -(q.auc_loss or 0.0), q.name))
     return QuestionReport(
         model=best,
@@ -105,4 +121,43 @@ def question_values(
         auc=float(base.mean()),
         min_gain=min_gain,
         questions=tuple(rows),
+        auc_without_named=without,
     )
+
+
+def _removable(
+    judge: _Judge,
+    base: np.ndarray,
+    losses: Sequence[np.ndarray],
+    min_gain: float,
+    progress: Progress,
+) -> tuple[set[int], float | None]:
+    """Greedy: leave out the least useful question, re-validate, keep going while the
+    total loss stays under ``min_gain``. Returns the set and the AUC without it."""
+    order = sorted(range(len(losses)), key=lambda j: float(losses[j].mean()))
+    weak = [j for j in order if float(losses[j].mean()) < min_gain]
+    removed: list[int] = []
+    without: float | None = None
+    for step, j in enumerate(weak, start=1):
+        if len(removed) + 1 >= len(losses):
+            break
+        progress(f"without {len(removed) + 1} questions together ({step} of {len(weak)})")
+        aucs = judge.aucs([*removed, j])
+        if float((base - aucs).mean()) < min_gain:
+            removed.append(j)
+            without = float(aucs.mean())
+    return set(removed), without
+
+
+def _row(
+    feature: Feature, filled: Mapping[str, float], loss: np.ndarray, removable: bool, gain: float
+) -> QuestionValue:
+    mean = float(loss.mean())
+    sd = float(loss.std(ddof=1)) if len(loss) > 1 else 0.0
+    if removable:
+        verdict, note = NOTHING, ""
+    elif mean >= gain:
+        verdict, note = ADDS, ""
+    else:
+        verdict, note = OVERLAPS, "little alone, but not to be dropped with the others"
+    return QuestionValue(feature.name, filled.get(feature.name, 1.0), mean, sd, verdict, note)
