@@ -124,7 +124,7 @@ def target_labels(values: pl.Series, where: str) -> tuple[Labels, npt.NDArray[np
             "(use 1/0, yes/no, true/false or won/lost; leave it blank when not known)",
             where=where,
         )
-    labels = text.is_in(list(POSITIVE)).to_numpy().astype(np.int8)
+    labels = text.is_in(list(POSITIVE)).fill_null(False).to_numpy().astype(np.int8)
     return labels, known
 
 
