@@ -474,6 +474,8 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
     in_stages = stage_scope(rule_scope, _labels(grades, segments), segment_labels)
     stages = compile_stages(spec.stages, in_stages, {*fields, *defined}, c.problem)
     _check_examples(c, spec, fields)
+    if spec.model is not None and getattr(fields.get(spec.model.field), "type", "") != "number":
+        c.problem(("model", "field"), f"declare '{spec.model.field}' in fields: as a number")
     if c.problems:
         raise PlaybookInvalid(c.problems)
     content = raw if raw is not None else spec.model_dump(mode="json")

@@ -155,10 +155,21 @@ def score_file(
     output: Path,
     *,
     factors: int = 3,
+    column: str = PREDICTION,
+    version: str | None = None,
     progress: Progress = _quiet,
 ) -> ScoreSummary:
-    """Add ``predicted_conversion`` (and ``top_factors``, ``model_version``) to every row."""
+    """Add ``predicted_conversion`` (and ``top_factors``, ``model_version``) to every row.
+
+    ``column`` names the prediction's column; ``version``, when given, refuses a model
+    file of another version.
+    """
     bundle = read_model(model)
+    if version is not None and bundle.version != version:
+        raise InvalidInput(
+            f"the model file has version {bundle.version}, the playbook names {version}",
+            where=str(model),
+        )
     frame = read_text_csv(input_file)
     check_columns(frame.columns, bundle.features, str(input_file))
     names = [f.name for f in bundle.features]
@@ -174,7 +185,7 @@ def score_file(
         if factors > 0:
             effects = contributions(bundle.fitted, x, p)
             explained.extend(describe(part, bundle.fitted, effects, factors))
-    added = [pl.Series(PREDICTION, np.round(predicted, 4))]
+    added = [pl.Series(column, np.round(predicted, 4))]
     if factors > 0:
         added.append(pl.Series(FACTORS, explained, dtype=pl.String))
     added.append(pl.Series(VERSION, [bundle.version] * frame.height, dtype=pl.String))
