@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import sys
 from dataclasses import asdict
 
 from rich.console import Console
@@ -79,7 +76,7 @@ def print_evaluation(console: Console, prepared: Prepared, result: Evaluation) -
 
 def print_questions(console: Console, report: QuestionReport, fmt: str) -> None:
     columns = ["question", "filled", "auc_loss", "loss_sd", "verdict", "note"]
-    rows = [
+    rows: list[list[object]] = [
         [q.name, round(q.filled, 4), _r(q.auc_loss), _r(q.loss_sd), q.verdict, q.note]
         for q in report.questions
     ]
@@ -87,11 +84,9 @@ def print_questions(console: Console, report: QuestionReport, fmt: str) -> None:
         console.print_json(json.dumps({**asdict(report), "add_nothing": report.add_nothing}))
         return
     if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-        sys.stdout.write(text.getvalue())
+        from leadflow.cli.store_commands import _emit
+
+        _emit(columns, rows, "csv")
         return
     console.print(
         f"[bold]Form questions[/]: {escape(report.model)} validated on {report.validation}, "
