@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -34,3 +34,57 @@ def broken() -> Iterator[Receiver]:
 def smtp() -> Iterator[tuple[Controller, Inbox]]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 and what it received (see mailserver.py)."""
     yield from smtp_server()
+
+
+def _synthetic_leads(rows: int = 400, seed: int = 0, delimiter: str = ",") -> str:
+    """CSV text of leads whose conversion depends on known columns (and on nothing else).
+
+    ``budget`` (a number, some blank) and ``role`` (a dropdown, ``Select`` when untouched)
+    drive the outcome, ``source`` a little; ``noise`` is random and ``newsletter`` is the
+    same for everyone. ``lead_no`` is an identifier and ``signed_up`` a date in row order.
+    """
+    import csv
+    import io
+    from datetime import date, timedelta
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    roles = np.array(["Decision Maker", "Influencer", "Researcher", "Select"])
+    role = rng.choice(roles, rows, p=[0.3, 0.25, 0.25, 0.2])
+    source = rng.choice(np.array(["web", "event", "list"]), rows)
+    budget = rng.normal(50, 20, rows).round(0)
+    logit = (
+        (budget - 50) / 12
+        + np.select([role == "Decision Maker", role == "Researcher"], [2.0, -1.5], 0.0)
+        + np.where(source == "event", 0.7, 0.0)
+        - 0.3
+    )
+    converted = rng.random(rows) < 1 / (1 + np.exp(-logit))
+    blank_budget = rng.random(rows) < 0.1
+    text = io.StringIO()
+    out = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+    out.writerow(
+        ["lead_no", "signed_up", "source", "budget", "role", "noise", "newsletter", "Converted"]
+    )
+    start = date(2025, 1, 1)
+    for i in range(rows):
+        out.writerow(
+            [
+                1000 + i,
+                (start + timedelta(days=i // 3)).isoformat(),
+                source[i],
+                "" if blank_budget[i] else f"{budget[i]:.0f}",
+                role[i],
+                rng.choice(["red", "green", "blue"]),
+                "No",
+                "Yes" if converted[i] else "No",
+            ]
+        )
+    return text.getvalue()
+
+
+@pytest.fixture
+def synthetic_leads() -> Callable[..., str]:
+    """A factory: ``synthetic_leads(rows=400, seed=0, delimiter=",")`` returns CSV text."""
+    return _synthetic_leads

@@ -11,6 +11,7 @@ stay words, and dates stay text until a field says they are dates.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -57,7 +58,11 @@ def load_playbook(path: str | Path) -> Playbook:
         raise InvalidInput("no such playbook file", where=str(path)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read the playbook: {error}", where=str(path)) from None
-    return parse_playbook(text, str(path))
+    pb = parse_playbook(text, str(path))
+    if pb.spec.model is not None:  # a model file is named relative to its playbook
+        model = pb.spec.model.model_copy(update={"file": str(path.parent / pb.spec.model.file)})
+        pb = dataclasses.replace(pb, spec=pb.spec.model_copy(update={"model": model}))
+    return pb
 
 
 def parse_playbook(text: str, name: str = "<playbook>") -> Playbook:

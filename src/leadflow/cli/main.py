@@ -253,6 +253,7 @@ def main() -> None:
 import leadflow.cli.api_commands  # noqa: E402, F401
 from leadflow.cli import (  # noqa: E402, F401
     lead_commands,
+    model_commands,
     reps_commands,
     store_commands,
     webhooks_commands,

@@ -477,6 +477,8 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
     stages = compile_stages(spec.stages, in_stages, {*fields, *defined}, c.problem)
     handoff = compile_handoff(spec, in_stages, _labels(grades, segments), c.problem)
     _check_examples(c, spec, fields)
+    if spec.model is not None and getattr(fields.get(spec.model.field), "type", "") != "number":
+        c.problem(("model", "field"), f"declare '{spec.model.field}' in fields: as a number")
     if c.problems:
         raise PlaybookInvalid(c.problems)
     content = raw if raw is not None else spec.model_dump(mode="json")

@@ -244,6 +244,14 @@ class SignOff(_Spec):
     date: str | None = None
 
 
+class ModelRefSpec(_Spec):
+    file: str = Field(description="A model file from 'leadflow model train', relative to here.")
+    field: Identifier = Field(
+        "predicted_conversion", description="The number field the prediction fills."
+    )
+    version: str | None = Field(None, description="Refuse a model file of another version.")
+
+
 class PlaybookSpec(_Spec):
     name: str
     description: str | None = None
@@ -258,3 +266,4 @@ class PlaybookSpec(_Spec):
     slas: SlasSpec = SlasSpec()
     handoff: HandoffSpec = HandoffSpec()
     examples: list[ExampleSpec] = []
+    model: ModelRefSpec | None = None

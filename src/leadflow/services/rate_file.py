@@ -35,6 +35,7 @@ from leadflow.adapters.csv_files import (
 from leadflow.analytics.batch import RESULT_COLUMNS, rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
+from leadflow.services.model_rating import with_predictions
 
 CHUNK_ROWS = 250_000
 IN_MEMORY_BYTES = 256 * 1024 * 1024
@@ -79,7 +80,26 @@ def rate_csv(
     (grades, routes, issues) for callers that will not show them.
     """
     started = time.perf_counter()
-    source = Path(source)
+    with with_predictions(pb, Path(source)) as scored:
+        result = _rate_csv(
+            pb, scored, out, now, mappings, activities, id_column, progress, summary, chunk_rows
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _rate_csv(
+    pb: Playbook,
+    source: Path,
+    out: BinaryIO | Path,
+    now: datetime,
+    mappings: Mapping[str, str] | None,
+    activities: str | Path | None,
+    id_column: str,
+    progress: Progress | None,
+    summary: bool,
+    chunk_rows: int,
+) -> RateSummary:
     header = read_header(source, sniff_delimiter(source))
     unique = len(set(header)) == len(header)
     job = _Job(pb, source, header, now, mappings, activities, id_column, progress)
@@ -89,7 +109,6 @@ def rate_csv(
         result = _streamed(job, out, summary)
     else:
         result = _chunked(job, out, chunk_rows)
-    result.seconds = time.perf_counter() - started
     return result
 
 
