@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -72,7 +73,8 @@ def create_app(
     runtime = Runtime(
         engine=engine,
         playbook=playbook or load_active_playbook(None, settings),
-        capture=capture_settings(settings),
+        # The hand-off (routing, deadlines) reads the same clock as the requests.
+        capture=replace(capture_settings(settings), now=clock),
         clock=clock,
         inline=engine.dialect.name == "sqlite",  # see leadflow.api.deps
     )

@@ -132,7 +132,7 @@ def compile_handoff(
         if name in names[:i]:
             problem(("routing", "teams", i, "name"), f"team '{name}' is listed twice")
     for i, team in enumerate(teams[:-1]):
-        if team.test is None:
+        if team.source is None:
             problem(
                 ("routing", "teams", i, "when"),
                 f"team '{team.name}' takes every lead, so the teams after it get none: "

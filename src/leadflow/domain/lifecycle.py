@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from leadflow.domain import expr
-from leadflow.domain.stages import StageModel
+from leadflow.domain.stages import Stage, StageModel
 
 RATING_EVENTS = frozenset({"inquiry", "answers", "activity", "recontact"})
 """Events after which the lead's rating decides where it goes; ``None`` is one too."""
@@ -73,7 +73,7 @@ def advance(
     seen = {current}
     while True:
         stage = model[current]
-        target = next((model[n] for n in stage.next if model[n].admits(step, env)), None)
+        target = next((model[n] for n in stage.next if _enters(model[n], step, env)), None)
         if target is None or target.name in seen:
             return moves
         moves.append(Move(current, target.name, step))
@@ -87,7 +87,15 @@ def advance(
 def allowed(model: StageModel, current: str, event: str, env: expr.Env) -> str | None:
     """The stage ``event`` moves a lead in ``current`` to, or None when none admits it."""
     stage = model[current]
-    return next((n for n in stage.next if model[n].admits(event, env)), None)
+    return next((n for n in stage.next if _enters(model[n], event, env)), None)
+
+
+def _enters(stage: Stage, event: str | None, env: expr.Env) -> bool:
+    """Whether ``event`` takes a lead into ``stage``: a stage with no ``on`` list is
+    entered on a change of rating only, never on a sales disposition."""
+    if event is not None and event not in RATING_EVENTS and event not in stage.on:
+        return False
+    return stage.admits(event, env)
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,7 @@ def apply(state: Lifecycle, kind: str, at: datetime, data: Mapping[str, Any]) ->
             state,
             accept_due=None,
             contact_due=None,
+            recontact_on=None,
             reason=data.get("reason"),
             note=data.get("note"),
         )

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadflow.errors import InvalidInput
@@ -64,7 +65,21 @@ def parse_hours(text: str, where: str = "working_hours") -> WorkingHours:
             f"'{zone}' is not a time zone; use an IANA name like 'Europe/Berlin'", where
         ) from None
     blocks = tuple(_block(part.strip(), where) for part in rest.split(";"))
+    _no_overlap(blocks, text, where)
     return WorkingHours(zone, blocks)
+
+
+def _no_overlap(blocks: tuple[Block, ...], text: str, where: str) -> None:
+    """Two spans of one day must not overlap: the time between would count twice."""
+    for day in range(7):
+        spans = sorted((b.start, b.end) for b in blocks if day in b.days)
+        for (_, end), (start, _) in pairwise(spans):
+            if start < end:
+                raise InvalidInput(
+                    f"'{text}': two spans of {DAYS[day]} overlap ({_clock(start)} is before "
+                    f"{_clock(end)}); write each hour once",
+                    where,
+                )
 
 
 def is_working(hours: WorkingHours, at: datetime) -> bool:

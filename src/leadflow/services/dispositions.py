@@ -182,6 +182,7 @@ def _hand_back(
     kind, event = (
         ("lead.rejected", "sales_rejected") if what == "reject" else ("lead.recycled", "recycled")
     )
+    _may_hand_back(pb, step.state, person_id, event, env, what)
     step.log(
         kind,
         now,
@@ -201,6 +202,29 @@ def _hand_back(
     settle(uow.store, leads, pb, step, now, runtime)
     uow.commit()
     return _done(step)
+
+
+def _may_hand_back(
+    pb: Playbook, state: Lifecycle, person_id: int, event: str, env: dict[str, object], what: str
+) -> None:
+    """A lead can be handed back when sales has it: routed (owned or in a team's pool) or
+    on the sales side, and not in a final stage, unless the stage model has a way."""
+    if state.held:
+        raise Conflict(
+            f"lead {person_id} was handed back already ({state.reason}); it waits for "
+            f"{state.recontact_on} or a new inquiry"
+        )
+    assert state.stage is not None
+    if allowed(pb.stages, state.stage, event, env) is not None:
+        return
+    stage = pb.stages[state.stage]
+    if stage.terminal:
+        raise _refuse(pb, state, person_id, f"{what} it")
+    if state.routed_at is None and state.team is None and state.side != "sales":
+        raise Conflict(
+            f"lead {person_id} is with marketing (stage '{stage.name}') and was never handed "
+            "to sales: there is nothing to hand back"
+        )
 
 
 def disqualify(

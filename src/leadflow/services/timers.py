@@ -27,6 +27,7 @@ from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, evaluate
+from leadflow.domain.working_hours import add_working_time
 from leadflow.services.capture import rerate
 from leadflow.services.handoff import Runtime, Step, iso, route
 from leadflow.services.handoff_notify import settle
@@ -136,7 +137,7 @@ def _sla(kind: str) -> Callable[[UnitOfWork, LeadStore, Playbook, Runtime, Recor
             },
         )
         if "reassign" in actions:
-            done.append(_reassign(uow, leads, pb, runtime, step, team))
+            done.append(_reassign(uow, leads, pb, runtime, step, kind))
         elif "return_to_pool" in actions:
             step.log(
                 "lead.unassigned", now, {"team": state.team, "why": f"the {kind} SLA was missed"}
@@ -151,8 +152,11 @@ def _sla(kind: str) -> Callable[[UnitOfWork, LeadStore, Playbook, Runtime, Recor
 
 
 def _reassign(
-    uow: UnitOfWork, leads: LeadStore, pb: Playbook, runtime: Runtime, step: Step, team: object
+    uow: UnitOfWork, leads: LeadStore, pb: Playbook, runtime: Runtime, step: Step, kind: str
 ) -> str:
+    """Route the lead to another rep of its team. After a missed first contact the lead
+    was accepted already: the new rep takes it over accepted, with a new deadline to
+    contact it, instead of having to accept it again."""
     person = uow.store.person(step.person_id)
     assert person is not None
     activities = [Activity(k, at) for k, at in uow.store.activities_of(step.person_id)]
@@ -171,7 +175,19 @@ def _reassign(
     )
     if assignment is None or assignment.rep is None:
         return "nobody else to reassign to: back to the pool"
-    return f"reassigned to {assignment.rep.name}"
+    rep = assignment.rep
+    if kind == "first_contact":
+        now = runtime.clock()
+        sla = pb.handoff.slas.get(rating.grade)
+        due = None
+        if sla is not None and sla.first_contact_minutes is not None:
+            hours = rep.hours or pb.handoff.working_hours
+            due = add_working_time(hours, now, sla.first_contact_minutes)
+        data = {"rep_id": rep.id, "contact_due": iso(due), "by": runtime.by, "handed_over": True}
+        step.log("lead.accepted", now, data)
+        if due is not None:
+            leads.add_timer("contact_sla", step.person_id, due, {"rep_id": rep.id, "due": iso(due)})
+    return f"reassigned to {rep.name}"
 
 
 def _recontact(
