@@ -262,9 +262,9 @@ def test_a_disposition_the_stage_model_refuses_is_409(leads: Leads) -> None:
     )
     lead = leads.desk.lead().person_id or 0
     disqualified = leads.ok(lead, "disqualify", {"reason": "competitor", "note": "A reseller"})
-    assert (disqualified["stage"]["name"], disqualified["reason"]["key"]) == (
+    assert (disqualified["stage"]["name"], disqualified["reason"]) == (
         "disqualified",
-        "competitor",
+        {"key": "competitor", "label": "Competitor or partner", "note": "A reseller"},
     )
     error = assert_error(
         leads.post(lead, "disqualify", {"reason": "duplicate"}), 409, "conflict", None
