@@ -34,6 +34,7 @@ from leadflow.domain import expr
 from leadflow.domain.playbook import FieldDef, Playbook
 from leadflow.domain.rating import Activity, days_ago, rate
 from leadflow.errors import PlaybookError
+from leadflow.services.handoff_lint import lint_handoff
 from leadflow.services.stage_lint import lint_stages
 
 SAMPLE_SIZE = 20_000
@@ -118,7 +119,7 @@ def lint(pb: Playbook, now: datetime) -> tuple[list[str], list[str]]:
     warnings += _unreachable_grades(pb, sample, now)
     notes += _unused(pb)
     stage_warnings, stage_notes = lint_stages(pb.stages)
-    return warnings + stage_warnings, notes + stage_notes
+    return warnings + stage_warnings + lint_handoff(pb), notes + stage_notes
 
 
 def _conditions(pb: Playbook) -> Iterable[expr.Node]:

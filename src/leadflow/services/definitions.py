@@ -14,9 +14,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from leadflow.domain import expr
+from leadflow.domain.handoff import ESCALATIONS, Handoff
 from leadflow.domain.playbook import Grade, Playbook, format_points
 
 ASK_WORDS = {"form": "on the form", "call": "on a call", "form_or_call": "on the form or a call"}
+METHOD_WORDS = {
+    "round_robin": "in turn (round robin): the rep whose last lead is the oldest",
+    "least_loaded": "to the rep with the fewest open leads",
+    "random": "to a rep drawn at random",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,53 @@ def _ladder(pb: Playbook, grades: tuple[Grade, ...]) -> list[LadderRow]:
         rule = expr.words(g.condition, pb.scope) if g.condition is not None else "every other lead"
         rows.append(LadderRow(g.label, g.meaning or "", rule, pb.routes[g.label]))
     return rows
+
+
+def working_time(minutes: float | None) -> str:
+    """``90`` -> ``1 h 30 min``: an SLA in working time, for people."""
+    if minutes is None:
+        return "—"
+    hours, rest = divmod(round(minutes), 60)
+    parts = [f"{hours} h"] if hours else []
+    if rest or not hours:
+        parts.append(f"{rest} min")
+    return " ".join(parts)
+
+
+def _handoff(pb: Playbook) -> dict[str, Any]:
+    """The hand-off rules in words: teams, SLAs per grade, escalation, reasons."""
+    handoff: Handoff = pb.handoff
+    teams = []
+    for team in handoff.teams:
+        rule = "every sales-ready lead no team above takes"
+        if team.source is not None:
+            node = expr.compile_condition(team.source, pb.stage_scope)
+            rule = expr.words(node, pb.stage_scope)
+        teams.append({"team": team, "rule": rule, "method": METHOD_WORDS[team.method]})
+    field = handoff.territory_field
+    return {
+        "teams": teams,
+        "own_teams": bool(pb.spec.routing.teams),
+        # A territory may also be the lead's grade or segment, which are not fields.
+        "territory": pb.fields[field].label if field is not None and field in pb.fields else field,
+        "hours": "; ".join(str(b) for b in handoff.working_hours.blocks)
+        + f" ({handoff.working_hours.timezone} time)",
+        "slas": [
+            {
+                "grade": grade,
+                "route": pb.routes.get(grade),
+                "accept": working_time(sla.accept_minutes),
+                "first_contact": working_time(sla.first_contact_minutes),
+            }
+            for grade, sla in handoff.slas.items()
+        ],
+        "no_sla": [g for g, r in pb.routes.items() if r == "sales" and g not in handoff.slas],
+        "escalation": {
+            kind: [ESCALATIONS[action] for action in actions]
+            for kind, actions in handoff.escalation.items()
+            if actions
+        },
+    }
 
 
 def _context(pb: Playbook) -> dict[str, Any]:
@@ -85,6 +138,7 @@ def _context(pb: Playbook) -> dict[str, Any]:
             }
             for s in pb.stages.stages
         ],
+        "handoff": _handoff(pb),
         "examples": pb.spec.examples,
         "format_points": format_points,
     }
