@@ -399,3 +399,53 @@ def test_a_routed_lead_reaches_its_reps_webhook_and_inbox_and_a_breach_the_manag
     assert set(mails) == {"ann@acme.example", "boss@acme.example"}
     assert "Do not call" in mails["ann@acme.example"]["Subject"]
     assert "Kim Ode" in mails["boss@acme.example"]["Subject"]
+
+
+def test_a_disposition_never_enters_a_stage_entered_by_rating_only(engine: Engine) -> None:
+    desk = Desk(engine)
+    desk.rep("Ann")
+    lead = desk.lead().person_id or 0
+    desk.do("reject", lead, "bad_timing", desk.runtime())
+    done = desk.do("disqualify", lead, "competitor", desk.runtime())
+    # marketing_qualified (when: route == sales) comes first in recycled's next list
+    assert (done.stage, done.recontact_on) == ("disqualified", None)  # type: ignore[attr-defined]
+    recycled = desk.lead().person_id or 0
+    desk.do("recycle", recycled, "no_budget", desk.runtime())
+    with pytest.raises(Conflict, match="no way to accept it"):
+        desk.do("accept", recycled, desk.runtime(), rep=1)
+
+
+def test_a_lead_sales_never_had_or_already_handed_back_cannot_be_handed_back(
+    engine: Engine,
+) -> None:
+    desk = Desk(engine)
+    desk.rep("Ann")
+    prospect = desk.lead(grade="C").person_id or 0
+    with pytest.raises(Conflict, match="never handed to sales"):
+        desk.do("reject", prospect, "not_a_fit", desk.runtime())
+    lead = desk.lead().person_id or 0
+    desk.do("reject", lead, "bad_timing", desk.runtime())
+    with pytest.raises(Conflict, match="handed back already"):
+        desk.do("recycle", lead, "no_budget", desk.runtime())
+
+
+def test_after_a_missed_first_contact_the_new_rep_takes_the_lead_over_accepted(
+    engine: Engine,
+) -> None:
+    pb = playbook(
+        HANDOFF.replace("accept: [notify_manager, reassign]", "first_contact: [reassign]")
+    )
+    desk = Desk(engine, pb)
+    ann, bo = desk.rep("Ann"), desk.rep("Bo")
+    lead = desk.lead().person_id or 0
+    desk.do("accept", lead, desk.runtime())
+    desk.clock.advance(hours=5)  # the 4h first-contact SLA is missed
+    assert run_due(engine, pb, desk.runtime(), "w").done == 1
+    state = desk.state(lead)
+    assert (state.owner_rep_id, state.stage) == (bo, "sales_accepted")  # type: ignore[attr-defined]
+    assert state.accepted_at is not None and state.accept_due is None  # type: ignore[attr-defined]
+    assert state.contact_due == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    desk.do("contacted", lead, desk.runtime())
+    desk.clock.advance(days=2)
+    assert run_due(engine, pb, desk.runtime(), "w").done == 0  # nothing bounces
+    assert desk.owner(lead) == bo != ann

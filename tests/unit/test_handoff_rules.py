@@ -318,3 +318,10 @@ def test_every_mistake_is_reported_at_once() -> None:
         "slas.grades.E",
         "handoff.reasons",
     ]
+
+
+def test_a_first_team_whose_condition_does_not_compile_is_one_problem() -> None:
+    text = BASE + HANDOFF.replace("when: employees >= 1000", "when: headcount >= 1000")
+    problem = only_problem(text)  # not also "takes every lead"
+    assert problem.field == "routing.teams[0].when"
+    assert "headcount" in problem.message

@@ -227,3 +227,11 @@ def test_a_deadline_falls_within_working_hours_or_at_the_end_of_them(
     due = add_working_time(hours, start, minutes)
     just_before = due - timedelta(seconds=1)
     assert is_working(hours, just_before)
+
+
+def test_overlapping_spans_of_one_day_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="two spans of Mon overlap"):
+        parse_hours("UTC Mon 09:00-12:00; Mon 11:00-13:00")
+    with pytest.raises(InvalidInput, match="two spans of Wed overlap"):
+        parse_hours("UTC Mon-Fri 09:00-12:00; Wed 08:00-10:00")
+    assert len(parse_hours("UTC Mon 09:00-12:00; Mon 12:00-13:00").blocks) == 2  # touching
