@@ -25,6 +25,16 @@ from leadflow.samples import generate
 from leadflow.services.definitions import render_definitions
 from leadflow.services.imports import ImportSummary
 from leadflow.services.rate_file import RateSummary, rate_csv
+from leadflow.services.reps import AddRep
+
+DEMO_REPS = (
+    AddRep("Sam Patel", "sam.patel@example.com", team="account_management", capacity=400),
+    AddRep("Dana Whitfield", "dana.whitfield@example.com", team="enterprise", capacity=300),
+    AddRep("Omar Haddad", "omar.haddad@example.com", team="enterprise", capacity=300),
+    AddRep("Lee Moreno", "lee.moreno@example.com", team="inside_sales", territories=["US", "CA"]),
+    AddRep("Ines Duarte", "ines.duarte@example.com", team="inside_sales"),
+)
+"""The demo's sales team, for the bundled playbook's teams."""
 
 
 def run_demo(console: Console, directory: Path, leads: int, seed: int, now: datetime) -> None:
@@ -61,11 +71,13 @@ def run_demo(console: Console, directory: Path, leads: int, seed: int, now: date
         f"{captured.activities:,} activities recorded. ({imported.seconds:.1f}s)"
     )
     _grades(console, pb, captured)
+    _handoff(console, pb, captured)
     _best(console, captured.database)
     _gaps(console, summary)
     _next(
         console,
         directory,
+        captured.example,
         captured.database,
         inquiries,
         activities,
@@ -82,17 +94,25 @@ class Captured:
     activities: int
     people: int
     grades: dict[str, int]
+    stages: dict[str, int]
+    routed: list[tuple[str, str | None, int]]  # rep, team, leads it owns
+    pool: int  # sales-ready leads no rep could take
+    example: int  # a routed lead, to show
 
 
 def _capture(
     database: Path, pb: Playbook, inquiries: Path, activities: Path, now: datetime
 ) -> Captured:
     """The main job on the embedded default: every inquiry captured into a SQLite file."""
+    from sqlalchemy import func, select
+
     from leadflow.adapters.store import tables
     from leadflow.adapters.store.engine import make_engine, upgrade
+    from leadflow.adapters.store.leads import LeadStore
     from leadflow.services.activity_import import import_activity_csv
     from leadflow.services.capture import CaptureSettings
     from leadflow.services.imports import import_csv
+    from leadflow.services.reps import add_rep
     from leadflow.services.uow import UnitOfWork
 
     for stale in database.parent.glob(database.name + "*"):
@@ -100,6 +120,9 @@ def _capture(
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
     settings = CaptureSettings()
+    with UnitOfWork(engine) as uow:
+        for rep in DEMO_REPS:
+            add_rep(uow, rep, now)
     imported = import_csv(
         lambda: UnitOfWork(engine), pb, inquiries, source="demo-forms", now=now, settings=settings
     )
@@ -109,8 +132,30 @@ def _capture(
     with UnitOfWork(engine) as uow:
         people = uow.store.count(tables.people)
         grades = uow.store.grade_counts()
+        stages = LeadStore(uow.store.connection).stage_counts()
+        owners = uow.store.connection.execute(
+            select(tables.reps.c.name, tables.reps.c.team, func.count(tables.lifecycle.c.person_id))
+            .join(
+                tables.lifecycle, tables.lifecycle.c.owner_rep_id == tables.reps.c.id, isouter=True
+            )
+            .group_by(tables.reps.c.id, tables.reps.c.name, tables.reps.c.team)
+            .order_by(tables.reps.c.id)
+        ).all()
+        pool = uow.store.connection.execute(
+            select(func.count())
+            .select_from(tables.lifecycle)
+            .where(tables.lifecycle.c.owner_rep_id.is_(None), tables.lifecycle.c.team.is_not(None))
+        ).scalar_one()
+        example = uow.store.connection.execute(
+            select(func.min(tables.lifecycle.c.person_id)).where(
+                tables.lifecycle.c.owner_rep_id.is_not(None)
+            )
+        ).scalar()
     engine.dispose()
-    return Captured(database, imported, recorded, people, grades)
+    routed = [(name, team, int(n)) for name, team, n in owners]
+    return Captured(
+        database, imported, recorded, people, grades, stages, routed, int(pool), example or 1
+    )
 
 
 def _grades(console: Console, pb: Playbook, captured: Captured) -> None:
@@ -125,6 +170,26 @@ def _grades(console: Console, pb: Playbook, captured: Captured) -> None:
     console.print(
         "A and B go to sales now, with anyone who asked for a call; the rest stay in "
         "marketing's nurture. Practitioners expect 5-15% of inquiries to be sales-ready."
+    )
+
+
+def _handoff(console: Console, pb: Playbook, captured: Captured) -> None:
+    stages = ", ".join(
+        f"{pb.stages[name].label} {captured.stages.get(name, 0):,}"
+        for name in (s.name for s in pb.stages.stages)
+        if captured.stages.get(name)
+    )
+    console.print(f"\n[bold]Where the leads stand[/]: {escape(stages)}")
+    table = Table(title="Routed to reps (playbook routing:)", title_justify="left")
+    for column in ("rep", "team", "leads"):
+        table.add_column(column, justify="right" if column == "leads" else "left")
+    for name, team, owned in captured.routed:
+        table.add_row(escape(name), escape(team or ""), f"{owned:,}")
+    console.print(table)
+    console.print(
+        f"Sales-ready leads went to a rep of the team the playbook picks (account owner first, "
+        f"then territory, capacity and working hours), each with an acceptance deadline; "
+        f"{captured.pool:,} wait in a team's pool (no rep of that team could take them)."
     )
 
 
@@ -160,7 +225,7 @@ def _gaps(console: Console, summary: RateSummary) -> None:
         console.print(f"  {escape(name):<16} {count:>6,} inquiries ({count / summary.rows:.0%})")
 
 
-def _next(console: Console, directory: Path, *files: Path) -> None:
+def _next(console: Console, directory: Path, lead: int, *files: Path) -> None:
     console.print("\n[bold]Where to look next[/]")
     for path in files:
         console.print(f"  {escape(str(path))}")
@@ -174,6 +239,9 @@ def _next(console: Console, directory: Path, *files: Path) -> None:
         "\n  [bold]See the merges:[/] LEADFLOW_DATABASE_URL=sqlite:///"
         f"{escape(str(directory / 'leadflow.db'))} leadflow merges"
         "\n  [bold]Check a playbook:[/] leadflow check examples/playbooks/*.yaml"
+        "\n  [bold]Work a lead:[/] LEADFLOW_DATABASE_URL=sqlite:///"
+        f"{escape(str(directory / 'leadflow.db'))} leadflow lead {lead}   (then accept {lead}, "
+        f"reject {lead} --reason bad_timing, leadflow worker --once)"
         "\n  [bold]Read the definitions:[/] open "
         f"{escape(str(directory / 'definitions.html'))} in a browser"
     )
