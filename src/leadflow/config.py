@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         "leadflow@localhost", description="The From address of the emails leadflow sends."
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where people reach this server: the base of unsubscribe and tracking links.",
+    )
     dispatch_interval: float = Field(
         0.2,
         ge=0,

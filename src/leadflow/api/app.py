@@ -26,6 +26,7 @@ from leadflow import __version__
 from leadflow.api import (
     errors,
     routes_activities,
+    routes_contact,
     routes_forms,
     routes_inquiries,
     routes_leads,
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(routes_forms.router)
     app.include_router(routes_reps.router)
     app.include_router(routes_leads.router)
+    app.include_router(routes_contact.router)
     app.include_router(routes_webhooks.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)

@@ -231,14 +231,15 @@ def worker(
     ] = 5.0,
     playbook: PlaybookOption = None,
 ) -> None:
-    """Run due timers (SLA deadlines, recontact dates) and send what the outboxes hold
-    (webhooks, emails), now and then as they fall due.
+    """Run due timers (SLA deadlines, recontact dates) and nurture steps, and send what
+    the outboxes hold (webhooks, emails), now and then as they fall due.
 
     On PostgreSQL any number of workers may run, on any machines; on SQLite, one.
     """
     from leadflow.config import Settings
     from leadflow.services.dispatch import Dispatcher
     from leadflow.services.handoff import Runtime
+    from leadflow.services.nurture import run_due as run_nurture
     from leadflow.services.timers import run_due
 
     pb, engine = _context(playbook)
@@ -259,6 +260,12 @@ def worker(
         report = run_due(engine, pb, hands, name)
         if report.total:
             err.print(f"Timers: {report.done} run, {report.stale} stale, {report.failed} failed.")
+        steps = run_nurture(engine, pb, hands, settings.public_url)
+        if steps.total:
+            err.print(
+                f"Nurture: {steps.sent} sent, {steps.deferred} deferred, {steps.skipped} skipped, "
+                f"{steps.exited} left their track, {steps.finished} finished."
+            )
         sent = dispatcher.run_once()
         hooks = sent.webhooks
         if hooks.sent or hooks.retried or hooks.failed:

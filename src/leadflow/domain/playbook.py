@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from leadflow.domain import expr
 from leadflow.domain.handoff import Handoff, compile_handoff
+from leadflow.domain.nurture import Nurture, compile_nurture
+from leadflow.domain.policy import Policy, compile_policy
 from leadflow.domain.schema import FieldSpec, GradeSpec, PlaybookSpec
 from leadflow.domain.stages import StageModel, compile_stages, stage_scope
 from leadflow.domain.values import (
@@ -208,6 +210,8 @@ class Playbook:
     overrides: tuple[Override, ...]
     stages: StageModel
     handoff: Handoff
+    nurture: Nurture
+    policy: Policy
     scope: expr.Scope = field(repr=False)
     stage_scope: expr.Scope = field(repr=False)
 
@@ -476,6 +480,8 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
     in_stages = stage_scope(rule_scope, _labels(grades, segments), segment_labels)
     stages = compile_stages(spec.stages, in_stages, {*fields, *defined}, c.problem)
     handoff = compile_handoff(spec, in_stages, _labels(grades, segments), c.problem)
+    nurture = compile_nurture(spec.nurture, in_stages, stages, handoff.reasons, c.problem)
+    policy = compile_policy(spec.contact_policy, fields, c.problem)
     _check_examples(c, spec, fields)
     if spec.model is not None and getattr(fields.get(spec.model.field), "type", "") != "number":
         c.problem(("model", "field"), f"declare '{spec.model.field}' in fields: as a number")
@@ -496,6 +502,8 @@ def compile_playbook(spec: PlaybookSpec, raw: Mapping[str, Any] | None = None) -
         overrides=tuple(overrides),
         stages=stages,
         handoff=handoff,
+        nurture=nurture,
+        policy=policy,
         scope=rule_scope,
         stage_scope=in_stages,
     )

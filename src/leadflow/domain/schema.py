@@ -219,6 +219,82 @@ class HandoffSpec(_Spec):
     )
 
 
+Delay = Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*(m|min|h|d|w)\s*$")]
+"""Clock time: ``30m``, ``12h``, ``3d``, ``2w``."""
+Channel = Literal["email", "call", "mail", "event", "webhook"]
+
+
+class StepSpec(_Spec):
+    email: Identifier | None = Field(None, description="Send this email (a key of emails:).")
+    call: str | None = Field(None, description="A call task for marketing, with its purpose.")
+    mail: str | None = Field(None, description="A mail task (a letter, a parcel), with what.")
+    event: Identifier | None = Field(
+        None, description="Invite to an event: an email of emails: that carries the invitation."
+    )
+    webhook: Identifier | None = Field(
+        None, description="Post nurture.step with this name to the webhooks subscribed."
+    )
+    after: Delay = Field("0d", description="How long after the previous step (or entering).")
+    unless_engaged: bool = Field(
+        False, description="Skip the step when the prospect engaged since the previous one."
+    )
+
+
+class TrackSpec(_Spec):
+    name: Identifier
+    label: str | None = None
+    description: str | None = None
+    when: str | None = Field(None, description="Which prospects enter (grade, segment, fields).")
+    stages: list[Identifier] = Field(
+        [], description="The stages it takes leads from; by default the nurture and recycled ones."
+    )
+    reasons: list[Identifier] = Field(
+        [], description="Hand-back reasons whose leads enter this track (recycled leads)."
+    )
+    steps: list[StepSpec] = Field(min_length=1)
+
+
+class EmailSpec(_Spec):
+    subject: Annotated[str, Field(min_length=1)]
+    body: Annotated[str, Field(min_length=1)]
+
+
+class NurtureSpec(_Spec):
+    tracks: list[TrackSpec] = []
+    emails: dict[Identifier, EmailSpec] = {}
+
+
+class CapSpec(_Spec):
+    channel: Literal["email", "call", "mail", "any"]
+    side: Literal["marketing", "sales", "any"] = "any"
+    stage: Identifier | None = None
+    max: Annotated[int, Field(ge=1, le=1000)]
+    per: Delay
+
+
+class QuietHoursSpec(_Spec):
+    start: Annotated[str, Field(pattern=r"^\d{2}:\d{2}$")] = "20:00"
+    end: Annotated[str, Field(pattern=r"^\d{2}:\d{2}$")] = "08:00"
+    timezone_field: Identifier | None = Field(
+        None, description="The field holding the lead's IANA time zone, e.g. Europe/Berlin."
+    )
+    default_timezone: str = "UTC"
+
+
+class ContactPolicySpec(_Spec):
+    email_opt_in: Identifier | None = Field(
+        None, description="A yes/no field that must be yes before any marketing email."
+    )
+    do_not_email: Identifier | None = None
+    do_not_call: Identifier | None = None
+    do_not_contact: Identifier | None = None
+    contact_me_now: Identifier | None = Field(
+        None, description="A yes/no field: the person asked to be contacted now."
+    )
+    caps: list[CapSpec] = []
+    quiet_hours: QuietHoursSpec | None = None
+
+
 class ExampleActivity(_Spec):
     type: str
     days_ago: Annotated[float, Field(ge=0)] = 0
@@ -265,5 +341,7 @@ class PlaybookSpec(_Spec):
     routing: RoutingSpec = RoutingSpec()
     slas: SlasSpec = SlasSpec()
     handoff: HandoffSpec = HandoffSpec()
+    nurture: NurtureSpec = NurtureSpec()
+    contact_policy: ContactPolicySpec = ContactPolicySpec()
     examples: list[ExampleSpec] = []
     model: ModelRefSpec | None = None

@@ -15,7 +15,7 @@ person with two inquiries in a chunk does not log the stop in between.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.leads import LeadStore, lifecycle_of
-from leadflow.adapters.store.repository import Store
+from leadflow.adapters.store.nurture_store import NurtureStore
+from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain import expr
 from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle, Move, advance
 from leadflow.domain.playbook import Playbook
@@ -45,9 +46,10 @@ from leadflow.services.handoff_notify import publish
 
 
 def rating_only(pb: Playbook) -> bool:
-    """Whether every stage and team condition reads only grade, route and segment."""
+    """Whether every stage and nurture-track condition reads only grade, route and segment
+    (teams need not: the people routed get their own environment)."""
     nodes = [s.condition for s in pb.stages.stages if s.condition is not None]
-    if any(team.source is not None for team in pb.handoff.teams):
+    if any(track.source is not None for track in pb.nurture.tracks):
         return False
     return all(
         set(expr.fields_used(n)) <= set(RATING_NAMES) and not expr.criteria_used(n) for n in nodes
@@ -113,6 +115,8 @@ def advance_chunk(
             routed_events = [e for e in step.events if e.kind == "lead.routed"]
             publish(store, pb, step.person_id, routed_events, step.state.owner_rep_id, runtime)
             routed.add(step.person_id)
+    if pb.nurture.tracks:
+        _nurture(store, pb, steps, before, at)
     rows: list[dict[str, Any]] = []
     events: list[tuple[str, str, int | None, str]] = []
     for step, _, _ in steps:
@@ -147,6 +151,48 @@ def _frame(rows: list[dict[str, Any]], stamp: Callable[[datetime], str]) -> pl.D
         for row in rows
     ]
     return pl.DataFrame(texts, schema=schema, orient="row")
+
+
+def _nurture(
+    store: Store,
+    pb: Playbook,
+    steps: Sequence[tuple[Step, Rating, dict[str, object]]],
+    before: Mapping[int, Lifecycle],
+    at: datetime,
+) -> None:
+    """Enter and leave nurture tracks as :func:`nurture.follow` does, in one batch."""
+    ns = NurtureStore(store.connection)
+    moved = [(s, env) for s, _, env in steps if any(e.kind == "stage.changed" for e in s.events)]
+    active = ns.active_of([s.person_id for s, _ in moved if s.person_id in before])
+    rows = []
+    for step, env in moved:
+        state, current = step.state, active.get(step.person_id)
+        if state.stage in pb.nurture.stages:
+            if current is not None:
+                continue
+            reason = state.reason if state.recontact_on else None
+            track = pb.nurture.track_for(state.stage or "", reason, env)
+            if track is None:
+                continue
+            rows.append(
+                {
+                    "person_id": step.person_id,
+                    "track": track.name,
+                    "step": 0,
+                    "status": "active",
+                    "due_at": at + track.steps[0].after,
+                    "entered_at": at,
+                }
+            )
+            entered: dict[str, Any] = {"track": track.name, "stage": state.stage}
+            step.events.append(Event("nurture.entered", at, step.person_id, None, entered))
+        elif current is not None:
+            kind = pb.stages[state.stage].type if state.stage else None
+            reason = "disqualified" if kind == "disqualified" else "promoted"
+            ns.leave(int(current.id), reason, at)
+            left = {"track": current.track, "enrollment_id": int(current.id), "reason": reason}
+            step.events.append(Event("nurture.exited", at, step.person_id, None, left))
+    ns.enroll_many(rows)
 
 
 def _stored(connection: Any, ids: Sequence[int]) -> dict[int, Lifecycle]:

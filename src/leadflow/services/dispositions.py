@@ -30,6 +30,7 @@ from leadflow.domain.working_hours import add_working_time
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.handoff import Runtime, Step, candidates, iso, log_move, why_moved
 from leadflow.services.handoff_notify import settle
+from leadflow.services.nurture import follow
 from leadflow.services.uow import UnitOfWork
 
 
@@ -127,6 +128,7 @@ def accept(
         "lead.accepted", now, {"rep_id": owner, "contact_due": iso(contact_due), "by": runtime.by}
     )
     _move(step, pb, "sales_accepted", env, now, runtime.by)
+    step.events.extend(follow(uow.store, pb, person_id, step.state, env, now))
     if contact_due is not None:
         leads.add_timer(
             "contact_sla", person_id, contact_due, {"rep_id": owner, "due": iso(contact_due)}
@@ -196,6 +198,7 @@ def _hand_back(
         },
     )
     _move(step, pb, event, env, now, runtime.by)
+    step.events.extend(follow(uow.store, pb, person_id, step.state, env, now))
     leads = LeadStore(uow.store.connection)
     due = datetime.combine(recontact_on, time(0), tzinfo=now.tzinfo)
     leads.add_timer("recontact", person_id, due, {"recontact_on": recontact_on.isoformat()})
@@ -253,6 +256,7 @@ def disqualify(
         },
     )
     _move(step, pb, "disqualified", env, now, runtime.by)
+    step.events.extend(follow(uow.store, pb, person_id, step.state, env, now))
     settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
     uow.commit()
     return _done(step)

@@ -101,6 +101,10 @@ def on_rating(
         log_move(step, pb, move, at, runtime.by, why_moved(pb, move, rating))
     if routable(pb, step.state, rating):
         route(store, leads, pb, step, rating, env, runtime, sales_ready_at=at)
+    if moves:
+        from leadflow.services.nurture import follow  # nurture builds on the hand-off
+
+        step.events.extend(follow(store, pb, person_id, step.state, env, at, new=new))
     if step.events:
         leads.save_lifecycle(person_id, step.state, step.events[-1].at)
     return step

@@ -14,13 +14,15 @@ With no webhook subscribed and no email to send, this runs no statement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from leadflow.adapters.store.leads import LeadStore
+from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.policy import consent_of
 from leadflow.services import notifications, webhooks
 from leadflow.services.handoff import Runtime, Step, contact_notes, finish
 from leadflow.services.notifications import BreachNotice, RoutedNotice
@@ -39,7 +41,8 @@ def publish(
     for e in events:
         data = dict(e.data or {})
         if e.kind == "lead.routed":
-            notifications.lead_routed(store, _routed(store, person_id, data), e.at, runtime.email)
+            routed = _routed(store, pb, person_id, data)
+            notifications.lead_routed(store, routed, e.at, runtime.email)
         elif e.kind == "sla.breached":
             notice, notify = _breach(store, person_id, data, events)
             notifications.sla_breached(store, notice, e.at, notify if runtime.email else ())
@@ -50,7 +53,7 @@ def publish(
             )
 
 
-def _routed(store: Store, person_id: int, data: dict[str, Any]) -> RoutedNotice:
+def _routed(store: Store, pb: Playbook, person_id: int, data: dict[str, Any]) -> RoutedNotice:
     person = store.person(person_id)
     rating = store.rating(person_id)
     facts = person.facts if person is not None else {}
@@ -65,7 +68,7 @@ def _routed(store: Store, person_id: int, data: dict[str, Any]) -> RoutedNotice:
         grade=str(data.get("grade") or (rating.grade if rating else "")),
         score=float(data.get("score") or (rating.score if rating else 0.0)),
         reasons=tuple(rating.reasons) if rating is not None else (),
-        contact_notes=contact_notes(facts),
+        contact_notes=_notes(store, pb, person_id, facts),
         rep_id=int(data["rep_id"]),
         rep_name=str(data.get("rep_name")),
         rep_email=str(data.get("rep_email")),
@@ -111,6 +114,14 @@ def settle(
     """Save the step's lifecycle, log its events and queue their notifications."""
     finish(store, leads, step, at)
     publish(store, pb, step.person_id, step.events, step.state.owner_rep_id, runtime)
+
+
+def _notes(store: Store, pb: Playbook, person_id: int, facts: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the rep must honour: the contact policy's consent (facts and the person's own
+    choices on the preference page), and do-not flags named the usual way."""
+    opted = NurtureStore(store.connection).opted_out([person_id]).get(person_id, set())
+    consent = consent_of(pb.policy, facts, opted)
+    return tuple(dict.fromkeys((*consent.notes(), *contact_notes(facts))))
 
 
 def _text(value: object) -> str | None:

@@ -57,6 +57,10 @@ EVENTS = (
     "lead.released",
     "stage.changed",
     "sla.breached",
+    "nurture.entered",
+    "nurture.step",
+    "nurture.exited",
+    "contact.opted_out",
 )
 """The events a webhook may subscribe to."""
 

@@ -362,3 +362,72 @@ emails = Table(
     Column("sent_at", When),
     Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+# Nurture: who is in which track, at which step, and when the next one is due.
+enrollments = Table(
+    "enrollments",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("track", String(100), nullable=False),
+    Column("step", Integer, nullable=False, default=0),  # the next step's index
+    Column("status", String(12), nullable=False),  # active | paused | finished | exited
+    Column("due_at", When),  # when the next step is due (null: none)
+    Column("entered_at", When, nullable=False),
+    Column("last_step_at", When),
+    Column("exited_at", When),
+    Column("exit_reason", String(100)),
+    Index("ix_enrollments_status_due_at", "status", "due_at"),
+)
+
+# Every message and call that reached a person (or was held back, and why): what the
+# contact policy's caps count and the customer-experience report shows. An email's token
+# names it in its tracking links and its unsubscribe link.
+touches = Table(
+    "touches",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False),
+    Column("at", When, nullable=False),
+    Column("channel", String(20), nullable=False),  # email | call | mail | event | webhook
+    Column("side", String(10), nullable=False),  # marketing | sales
+    Column("stage", String(60)),
+    Column("status", String(12), nullable=False),  # sent | deferred | skipped
+    Column("reason", Text),
+    Column("track", String(100)),
+    Column("step", Integer),
+    Column("subject", String(500)),
+    Column("token", String(40), unique=True),
+    Column("links", JSON),
+    Index("ix_touches_person_id_at", "person_id", "at"),
+)
+
+# What a person said about being contacted, by channel (email, call, mail, any).
+preferences = Table(
+    "preferences",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("channel", String(10), primary_key=True),
+    Column("opted_out", Boolean, nullable=False),
+    Column("at", When, nullable=False),
+    Column("source", String(100), nullable=False),  # unsubscribe link, preference page, api...
+)
+
+# Work for people: a call to make, a letter to send. Nurture's call steps and the
+# qualification-call queue.
+tasks = Table(
+    "tasks",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # call | mail
+    Column("purpose", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # open | done | cancelled
+    Column("due_at", When, nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("done_at", When),
+    Column("by", String(200)),
+    Column("note", Text),
+    Column("track", String(100)),
+    Index("ix_tasks_status_due_at", "status", "due_at"),
+)
