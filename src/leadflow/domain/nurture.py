@@ -36,8 +36,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import Template, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from leadflow.domain import expr
@@ -203,9 +204,16 @@ def _step(
 
 def render(email: Email, context: Mapping[str, object]) -> tuple[str, str]:
     """The email's subject and body for one person (a sandboxed Jinja2 template)."""
-    subject = TEMPLATES.from_string(email.subject).render(**context)
-    body = TEMPLATES.from_string(email.body).render(**context)
+    subject = template(email.subject).render(**context)
+    body = template(email.body).render(**context)
     return " ".join(subject.split()), body
+
+
+@lru_cache(maxsize=1024)
+def template(source: str) -> Template:
+    """The compiled template of ``source``: compiled once, rendered for every person (a
+    compiled template is safe to render from many threads)."""
+    return TEMPLATES.from_string(source)
 
 
 def steps_words(steps: Sequence[Step]) -> list[str]:
