@@ -302,3 +302,42 @@ def test_a_rejected_lead_enters_the_track_named_by_its_reason(engine: Engine) ->
     assert (enrollment.track, enrollment.status) == ("bad_timing", "active")  # type: ignore[attr-defined]
     with UnitOfWork(engine) as uow:
         assert LeadStore(uow.store.connection).lifecycle(lead).stage == "recycled"
+
+
+def test_a_reps_call_counts_against_the_caps_of_the_track_the_lead_goes_back_to(
+    engine: Engine,
+) -> None:
+    desk = Desk(engine)
+    text = BTD.replace("fields:\n", FIELDS, 1) + NURTURE.replace(
+        "- {channel: email, side: marketing, max: 2, per: 7d}", "- {channel: any, max: 1, per: 7d}"
+    ).replace("- email: later\n          after: 7d", "- email: later\n          after: 1d")
+    desk.pb = parse_playbook(text, "btd-one-touch-a-week.yaml")
+    with UnitOfWork(engine) as uow:
+        add_rep(uow, AddRep("Ann", "ann@acme.example", team="sales"), desk.clock())
+    lead = desk.prospect()
+    with UnitOfWork(engine) as uow:
+        answers = {"budget": "approved", "decision_role": "decision maker", "timeframe_days": "30"}
+        record_answers(uow, desk.pb, lead, answers, "Lee", "call", desk.settings, desk.clock())
+    with UnitOfWork(engine) as uow:
+        dispositions.accept(uow, desk.pb, lead, desk.runtime())
+    desk.clock.at += timedelta(hours=1)
+    with UnitOfWork(engine) as uow:
+        dispositions.contacted(uow, desk.pb, lead, desk.runtime(), "call")
+    call = desk.touches(lead)[-1]
+    assert (call.channel, call.side, call.stage, call.status) == (  # type: ignore[attr-defined]
+        "call",
+        "sales",
+        "sales_accepted",
+        "sent",
+    )
+    with UnitOfWork(engine) as uow:
+        dispositions.reject(uow, desk.pb, lead, "bad_timing", desk.runtime())
+    desk.clock.at += timedelta(days=1)
+    desk.run()  # the track's first email is due, but the rep called a day ago
+    assert desk.emails(lead) == []
+    held = desk.touches(lead)[-1]
+    assert (held.status, held.reason) == ("deferred", "cap: at most 1 messages per week")  # type: ignore[attr-defined]
+    assert desk.enrollment(lead).due_at.replace(tzinfo=UTC) == MONDAY + timedelta(days=7, hours=1)  # type: ignore[attr-defined]
+    desk.clock.at = MONDAY + timedelta(days=7, hours=1)
+    desk.run()
+    assert [e.subject for e in desk.emails(lead)] == ["Is now a better time?"]  # type: ignore[attr-defined]

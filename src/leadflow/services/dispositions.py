@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from leadflow.adapters.store.leads import LeadStore
+from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.domain.lifecycle import Lifecycle, Move, allowed
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, evaluate
@@ -270,7 +271,8 @@ def contacted(
     channel: str = "call",
     note: str | None = None,
 ) -> Disposed:
-    """The owner contacted the lead: the first time stops the first-contact SLA."""
+    """The owner contacted the lead: the first time stops the first-contact SLA. Each
+    contact is a sales touch, which the contact policy's caps count."""
     now = runtime.clock()
     step, _ = _load(uow, pb, person_id, now)
     if step.state.owner_rep_id is None:
@@ -279,6 +281,12 @@ def contacted(
         "lead.contacted",
         now,
         {"rep_id": step.state.owner_rep_id, "channel": channel, "note": note, "by": runtime.by},
+    )
+    # A sales touch: the contact policy's caps count it with marketing's, so a lead
+    # handed back after a call is not emailed by its new track the next morning.
+    touch = {"person_id": person_id, "at": now, "channel": channel[:20], "side": "sales"}
+    NurtureStore(uow.store.connection).add_touches(
+        [{**touch, "stage": step.state.stage, "status": "sent"}]
     )
     settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
     uow.commit()
