@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
 from leadflow.adapters.playbook_file import parse_playbook
@@ -26,13 +27,15 @@ from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.api.app import create_app
 from leadflow.config import Settings
 from leadflow.domain.playbook import Playbook
-from leadflow.services import dispositions
+from leadflow.services import contact, dispositions
 from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
+from leadflow.services.dispatch import Dispatcher
 from leadflow.services.handoff import Runtime
 from leadflow.services.nurture import run_due
 from leadflow.services.qualification import call_queue, record_answers, script
 from leadflow.services.reps import AddRep, add_rep
 from leadflow.services.uow import UnitOfWork
+from mailserver import Inbox, smtp_settings
 
 BTD = (Path(__file__).parents[2] / "src/leadflow/playbooks/btd.yaml").read_text()
 FIELDS = """fields:
@@ -341,3 +344,26 @@ def test_a_reps_call_counts_against_the_caps_of_the_track_the_lead_goes_back_to(
     desk.clock.at = MONDAY + timedelta(days=7, hours=1)
     desk.run()
     assert [e.subject for e in desk.emails(lead)] == ["Is now a better time?"]  # type: ignore[attr-defined]
+
+
+def test_an_opt_out_withdraws_the_nurture_emails_still_waiting_to_be_sent(
+    engine: Engine, smtp: tuple[Controller, Inbox]
+) -> None:
+    controller, inbox = smtp
+    desk = Desk(engine)
+    lead = desk.prospect()
+    desk.run()  # the welcome email, sent
+    dispatcher = Dispatcher(engine, smtp_settings(controller))
+    dispatcher.run_once(desk.clock())
+    assert len(inbox.received) == 1
+    desk.clock.at += timedelta(days=3)
+    desk.run()  # the case study is queued; the mail server is slow to take it
+    (token,) = [x.token for x in desk.touches(lead) if x.step == 0]  # type: ignore[attr-defined]
+    desk.clock.at += timedelta(minutes=5)
+    with UnitOfWork(engine) as uow:
+        contact.unsubscribe(uow, token, desk.clock())  # the link in the welcome email
+    dispatcher.run_once(desk.clock())
+    assert len(inbox.received) == 1  # the case study never left
+    welcome, case = desk.emails(lead)
+    assert (welcome.status, case.status) == ("sent", "withdrawn")  # type: ignore[attr-defined]
+    assert case.last_error == "withdrawn: the person opted out of email (unsubscribe link)"  # type: ignore[attr-defined]

@@ -32,7 +32,8 @@ from leadflow.errors import InvalidInput
 from leadflow.services import outbox
 from leadflow.services.uow import UnitOfWork
 
-STATUSES = ("pending", "sending", "sent", "failed")
+STATUSES = ("pending", "sending", "sent", "failed", "withdrawn")
+"""``withdrawn``: a nurture email not sent because the person opted out meanwhile."""
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,19 @@ class NurtureStore:
                 .values(**values)
             )
 
+    def withdraw_emails(self, person_id: int, why: str) -> int:
+        """Withdraw the person's nurture emails not yet claimed for sending; how many."""
+        query = (
+            update(t.emails)
+            .where(
+                t.emails.c.person_id == person_id,
+                t.emails.c.status == "pending",
+                t.emails.c.kind.like("nurture.%"),
+            )
+            .values(status="withdrawn", last_error=why)
+        )
+        return int(self.connection.execute(query).rowcount)
+
     def add_tasks(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             self.connection.execute(insert(t.tasks), list(rows))

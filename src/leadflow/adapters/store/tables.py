@@ -353,7 +353,7 @@ emails = Table(
     Column("text", Text, nullable=False),
     Column("kind", String(50), nullable=False),
     Column("person_id", Id, ForeignKey("people.id"), index=True),
-    Column("status", String(20), nullable=False),  # pending, sending, sent, failed
+    Column("status", String(20), nullable=False),  # pending, sending, sent, failed, withdrawn
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", When, nullable=False),
     Column("claimed_until", When),
