@@ -172,6 +172,11 @@ handoff:
 
 START = datetime(2027, 1, 4, tzinfo=UTC)  # a Monday
 DAYS = 90
+PEOPLE = {"sqlite": 1_000, "postgresql": 500}
+"""The full 1,000 on SQLite. On PostgreSQL the outbox records each email it sends in a
+transaction of its own (its claim-safe design: two commits an email over TCP), which
+makes 1,000 prospects' ~5,000 emails take about 80 s on this two-core machine; 500 run
+the same paths, with the same checks, in about half that."""
 ZONES = (None, None, None, None, "America/New_York", "America/Los_Angeles", "Asia/Tokyo")
 REASON_TRACKS = {"bad_timing": "bad_timing", "no_budget": "no_budget"}
 
@@ -371,17 +376,17 @@ def _simulate(engine: Engine, smtp: tuple[Controller, Inbox], people: int) -> Si
 def test_ninety_days_of_nurture_keep_every_promise(
     engine: Engine, smtp: tuple[Controller, Inbox]
 ) -> None:
-    people = 1_000
+    people = PEOPLE[engine.dialect.name]
     sim = _simulate(engine, smtp, people)
     _, inbox = smtp
     db = _Facts.read(engine)
     assert len(db.people) == people
-    _no_cap_exceeded(sim.pb.policy.caps, db)
-    _no_email_after_an_opt_out(db)
-    _nothing_in_quiet_hours(db)
+    _no_cap_exceeded(sim.pb.policy.caps, db, at_least=3 * people)
+    _no_email_after_an_opt_out(db, at_least=people // 50)
+    _nothing_in_quiet_hours(db, at_least=2 * people)
     assert sim.routed_checks > 2 * DAYS and sim.unrouted == []
-    _promoted_means_routed_at_once(db)
-    _rejected_leads_enter_the_track_of_their_reason(db)
+    _promoted_means_routed_at_once(db, at_least=people // 10)
+    _rejected_leads_enter_the_track_of_their_reason(db, at_least=people // 20)
     _the_server_got_what_the_outbox_sent(db, inbox)
     _deferrals_carry_a_reason(db, sim.pb.policy.caps)
 
@@ -441,7 +446,7 @@ def _most_in_a_window(moments: Iterable[datetime], ends: Iterable[datetime], per
     )
 
 
-def _no_cap_exceeded(caps: Iterable[Cap], db: _Facts) -> None:
+def _no_cap_exceeded(caps: Iterable[Cap], db: _Facts, at_least: int) -> None:
     """Caps hold back what leadflow sends; a rep's own calls count against them (a lead
     is not emailed the morning after a call) but are not held back: so the windows
     checked are those ending at each message leadflow sent."""
@@ -464,23 +469,23 @@ def _no_cap_exceeded(caps: Iterable[Cap], db: _Facts) -> None:
             for person_id, rows in emails.items():
                 moments = [utc(e.created_at) for e in rows]
                 assert _most_in_a_window(moments, moments, cap.per) <= cap.max, (cap, person_id)
-    assert checked > 3_000
+    assert checked > at_least
 
 
 def _touch(row: Any) -> Touch:
     return Touch(row.channel, row.side, row.stage, utc(row.at))
 
 
-def _no_email_after_an_opt_out(db: _Facts) -> None:
+def _no_email_after_an_opt_out(db: _Facts, at_least: int) -> None:
     emails = db.email_to_person()
-    assert len(db.opted_out) >= 10, "the simulation should have unsubscribes"
+    assert len(db.opted_out) >= at_least, "the simulation should have unsubscribes"
     for person_id, since in db.opted_out.items():
         late = [e for e in emails.get(person_id, []) if utc(e.created_at) >= since]
         assert late == [], (person_id, since, late)
         sent_late = [e for e in emails.get(person_id, []) if e.sent_at and utc(e.sent_at) >= since]
         assert sent_late == []
     flagged = [pid for pid, p in db.people.items() if (p.facts or {}).get("do_not_email")]
-    assert len(flagged) >= 20
+    assert len(flagged) >= at_least
     for person_id in flagged:
         assert emails.get(person_id, []) == [], person_id
     skipped = [x for x in db.touches if int(x.person_id) in set(flagged) and x.channel == "email"]
@@ -488,7 +493,7 @@ def _no_email_after_an_opt_out(db: _Facts) -> None:
     assert {x.reason for x in skipped} == {"unsubscribed from email"}
 
 
-def _nothing_in_quiet_hours(db: _Facts) -> None:
+def _nothing_in_quiet_hours(db: _Facts, at_least: int) -> None:
     checked = 0
     for touch in db.touches:
         if touch.status != "sent" or touch.side != "marketing" or touch.channel != "email":
@@ -497,22 +502,22 @@ def _nothing_in_quiet_hours(db: _Facts) -> None:
         local = utc(touch.at).astimezone(ZoneInfo(zone)).time()
         assert local.hour >= 8 and local.hour < 20, (touch.person_id, zone, local)
         checked += 1
-    assert checked > 1_000
+    assert checked > at_least
 
 
-def _promoted_means_routed_at_once(db: _Facts) -> None:
+def _promoted_means_routed_at_once(db: _Facts, at_least: int) -> None:
     promoted = [
         e for e in db.events if e.type == "stage.changed" and e.data["to"] == "marketing_qualified"
     ]
     routed = {(int(e.person_id), utc(e.at)) for e in db.events if e.type == "lead.routed"}
-    assert len(promoted) >= 50
+    assert len(promoted) >= at_least
     missing = [(e.person_id, e.at) for e in promoted if (int(e.person_id), utc(e.at)) not in routed]
     assert missing == []
 
 
-def _rejected_leads_enter_the_track_of_their_reason(db: _Facts) -> None:
+def _rejected_leads_enter_the_track_of_their_reason(db: _Facts, at_least: int) -> None:
     rejected = [e for e in db.events if e.type == "lead.rejected"]
-    assert len(rejected) >= 10
+    assert len(rejected) >= at_least
     entered = {(int(e.person_id), e.track, utc(e.entered_at)) for e in db.enrollments}
     for event in rejected:
         track = REASON_TRACKS[event.data["reason"]]
