@@ -367,3 +367,29 @@ def test_an_opt_out_withdraws_the_nurture_emails_still_waiting_to_be_sent(
     welcome, case = desk.emails(lead)
     assert (welcome.status, case.status) == ("sent", "withdrawn")  # type: ignore[attr-defined]
     assert case.last_error == "withdrawn: the person opted out of email (unsubscribe link)"  # type: ignore[attr-defined]
+
+
+def test_a_link_at_the_end_of_a_sentence_is_tracked_without_its_full_stop(
+    engine: Engine,
+) -> None:
+    desk = Desk(engine)
+    text = BTD.replace("fields:\n", FIELDS, 1) + NURTURE.replace(
+        'body: "When you are ready: https://example.com/demo"',
+        'body: "Book at https://example.com/demo. Or read https://example.com/faq, first!"',
+    )
+    desk.pb = parse_playbook(text, "btd-sentences.yaml")
+    with UnitOfWork(engine) as uow:
+        add_rep(uow, AddRep("Ann", "ann@acme.example", team="sales"), desk.clock())
+    lead = desk.prospect()
+    with UnitOfWork(engine) as uow:
+        answers = {"budget": "approved", "decision_role": "decision maker", "timeframe_days": "30"}
+        record_answers(uow, desk.pb, lead, answers, "Lee", "call", desk.settings, desk.clock())
+    with UnitOfWork(engine) as uow:
+        dispositions.reject(uow, desk.pb, lead, "bad_timing", desk.runtime())
+    desk.clock.at += timedelta(days=7)
+    desk.run()
+    (later,) = desk.emails(lead)
+    touch = desk.touches(lead)[-1]
+    assert touch.links == ["https://example.com/demo", "https://example.com/faq"]  # type: ignore[attr-defined]
+    token = touch.token  # type: ignore[attr-defined]
+    assert f"Book at {BASE}/t/{token}/0. Or read {BASE}/t/{token}/1, first!" in later.text  # type: ignore[attr-defined]

@@ -45,7 +45,8 @@ from leadflow.services.mailer import check_address
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
-_URL = re.compile(r"https?://[^\s<>\"')]+")
+_URL = re.compile(r"https?://[^\s<>\"')]*[^\s<>\"').,;:!?]")
+"""A link in an email's text; a full stop or comma after it ends the sentence, not the link."""
 
 
 def follow(
