@@ -393,3 +393,33 @@ def test_a_link_at_the_end_of_a_sentence_is_tracked_without_its_full_stop(
     assert touch.links == ["https://example.com/demo", "https://example.com/faq"]  # type: ignore[attr-defined]
     token = touch.token  # type: ignore[attr-defined]
     assert f"Book at {BASE}/t/{token}/0. Or read {BASE}/t/{token}/1, first!" in later.text  # type: ignore[attr-defined]
+
+
+def test_a_nurture_email_goes_out_as_text_and_html_and_its_pixel_records_the_open(
+    served: tuple[str, Desk], smtp: tuple[Controller, Inbox]
+) -> None:
+    base, desk = served
+    controller, inbox = smtp
+    lead = desk.prospect(first_name="<Pat>")
+    run_due(desk.engine, desk.pb, desk.runtime(), base)
+    Dispatcher(desk.engine, smtp_settings(controller)).run_once(desk.clock())
+    (received,) = [m for _, to, m in inbox.received if to == [f"p{desk.n}@firm{desk.n}.com"]]
+    assert received.get_content_type() == "multipart/alternative"
+    text, page = received.iter_parts()  # type: ignore[attr-defined]
+    assert (text.get_content_type(), page.get_content_type()) == ("text/plain", "text/html")
+    (email,) = desk.emails(lead)
+    token = desk.touches(lead)[0].token  # type: ignore[attr-defined]
+    assert text.get_content().replace("\r\n", "\n") == email.text  # type: ignore[attr-defined]
+    html = page.get_content().replace("\r\n", "\n")
+    assert html == email.html  # type: ignore[attr-defined]
+    assert "<p>Hello &lt;Pat&gt;,<br>" in html  # the text, escaped
+    assert f'<a href="{base}/t/{token}/0">{base}/t/{token}/0</a>' in html
+    assert f'<a href="{base}/u/{token}">' in html  # the unsubscribe link, not tracked
+    pixel = f'<img src="{base}/t/{token}/open.gif" width="1" height="1" alt="">'
+    assert html.count(pixel) == 1
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        got = client.get(f"{base}/t/{token}/open.gif")
+    assert (got.status_code, got.headers["content-type"]) == (200, "image/gif")
+    with desk.engine.connect() as c:
+        kinds = c.execute(select(t.activities.c.type).where(t.activities.c.person_id == lead))
+        assert [k for (k,) in kinds] == ["email_open"]

@@ -531,6 +531,9 @@ def _the_server_got_what_the_outbox_sent(db: _Facts, inbox: Inbox) -> None:
     received = Counter((to[0], " ".join(str(m["Subject"]).split())) for _, to, m in inbox.received)
     assert all(len(to) == 1 for _, to, _ in inbox.received)
     assert received == outbox
+    both = Counter(m.get_content_type() for _, _, m in inbox.received)
+    nurtured = sum(1 for e in db.emails if e.kind.startswith("nurture."))
+    assert both["multipart/alternative"] == nurtured == sum(1 for e in db.emails if e.html)
 
 
 def _deferrals_carry_a_reason(db: _Facts, caps: Iterable[Cap]) -> None:

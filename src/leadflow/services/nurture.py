@@ -17,7 +17,9 @@ dropped; every skip and deferral is a touch row with its reason.
 
 Emails carry a token: their links go through ``/t/{token}/{n}`` (a click is recorded as
 an ``email_click`` activity, which rates the lead again and may promote it at once), and
-``/u/{token}`` unsubscribes (and stops the track).
+``/u/{token}`` unsubscribes (and stops the track). Each email is queued as text with an
+HTML alternative: the same text, its links as anchors, and the open pixel
+``/t/{token}/open.gif`` (an ``email_open`` activity when the mail client loads it).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.outbox import Outbox
 from leadflow.adapters.store.repository import Event, Record, Store, utc
 from leadflow.domain.lifecycle import Lifecycle
-from leadflow.domain.nurture import Step, Track, render
+from leadflow.domain.nurture import LINK, Step, Track, html_body, render
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.policy import Decision, Touch, consent_of, decide
 from leadflow.errors import InvalidInput
@@ -45,8 +47,6 @@ from leadflow.services.mailer import check_address
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
-_URL = re.compile(r"https?://[^\s<>\"')]*[^\s<>\"').,;:!?]")
-"""A link in an email's text; a full stop or comma after it ends the sentence, not the link."""
 
 
 def follow(
@@ -231,6 +231,7 @@ class _Batch:
                     "to": to,
                     "subject": subject,
                     "text": body,
+                    "html": html_body(body, f"{self.base}/t/{token}/open.gif"),
                     "kind": f"nurture.{step.kind}",
                     "person_id": person_id,
                     "status": "pending",
@@ -282,7 +283,7 @@ class _Batch:
             links.append(url)
             return f"{self.base}/t/{token}/{len(links) - 1}"
 
-        body = _URL.sub(tracked, body)
+        body = LINK.sub(tracked, body)
         if not re.search(rf"/u/{re.escape(token)}(?!/)", body):  # one click, not the page
             body = body.rstrip("\n") + f"\n\n--\nUnsubscribe: {self.base}/u/{token}\n"
         return subject, body, links

@@ -351,6 +351,7 @@ emails = Table(
     Column("to", String(320), nullable=False),
     Column("subject", Text, nullable=False),
     Column("text", Text, nullable=False),
+    Column("html", Text),  # an HTML alternative (nurture emails), sent with the text
     Column("kind", String(50), nullable=False),
     Column("person_id", Id, ForeignKey("people.id"), index=True),
     Column("status", String(20), nullable=False),  # pending, sending, sent, failed, withdrawn
