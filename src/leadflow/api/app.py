@@ -30,6 +30,7 @@ from leadflow.api import (
     routes_forms,
     routes_inquiries,
     routes_leads,
+    routes_nurture,
     routes_reps,
     routes_webhooks,
 )
@@ -45,6 +46,7 @@ TAGS = [
     {"name": "forms", "description": "Public web forms, Salesforce Web-to-Lead compatible."},
     {"name": "reps", "description": "The people leads are routed to (admin key)."},
     {"name": "webhooks", "description": "Outgoing webhooks and their delivery log (admin key)."},
+    {"name": "nurture", "description": "Nurture tracks, the experience report, calls (admin)."},
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -114,6 +116,7 @@ def create_app(
     app.include_router(routes_leads.router)
     app.include_router(routes_contact.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_nurture.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:

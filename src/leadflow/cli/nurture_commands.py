@@ -6,6 +6,7 @@
     leadflow nurture show ID                                one enrollment and its touches
     leadflow nurture pause ID | resume ID
     leadflow nurture run                                    run the steps due now, once
+    leadflow nurture report [--since DAY] [--until DAY] [--top 10] [--format table|csv|json]
     leadflow calls [--limit 20]                             the qualification-call queue
     leadflow calls script ID                                what to ask this lead
     leadflow answer ID --set budget=approved [--set ...] [--by NAME] [--channel call]
@@ -157,6 +158,43 @@ def nurture_run(playbook: PlaybookOption = None) -> None:
     )
     for reason, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
         err.print(f"  held back or skipped {count}x: {escape(reason)}")
+
+
+@nurture_app.command("report")
+def nurture_report(
+    since: Annotated[
+        str | None, typer.Option(help="First day (UTC, YYYY-MM-DD), included.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last day (UTC, YYYY-MM-DD), not included.")
+    ] = None,
+    top: Annotated[int, typer.Option(min=0, help="How many leads touched most.")] = 10,
+    fmt: FormatOption = "table",
+    playbook: PlaybookOption = None,
+) -> None:
+    """The customer experience report: touches per lead per week by stage and channel,
+    what held messages back (every cap), and the leads touched most."""
+    from leadflow.cli.nurture_render import print_experience
+    from leadflow.services.nurture_report import experience
+
+    start, end = _start(since, "--since"), _start(until, "--until")
+    pb, uow = _uow(playbook)
+    with uow:
+        report = experience(uow, pb, start, end, top)
+    print_experience(out, report, fmt)
+
+
+def _start(text: str | None, option: str) -> datetime | None:
+    from datetime import date, time
+
+    from leadflow.errors import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a day like 2027-03-01", option) from None
 
 
 @calls_app.callback()
