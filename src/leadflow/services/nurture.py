@@ -284,7 +284,8 @@ class _Batch:
             return f"{self.base}/t/{token}/{len(links) - 1}"
 
         body = LINK.sub(tracked, body)
-        if not re.search(rf"/u/{re.escape(token)}(?!/)", body):  # one click, not the page
+        link = f"/u/{token}"
+        if link not in body.replace(f"{link}/", ""):  # the one-click link, not the page
             body = body.rstrip("\n") + f"\n\n--\nUnsubscribe: {self.base}/u/{token}\n"
         return subject, body, links
 
