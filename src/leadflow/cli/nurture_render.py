@@ -76,8 +76,9 @@ def _window(report: Experience) -> str:
 
 def _tables(console: Console, report: Experience) -> None:
     console.print(
-        f"[bold]Customer experience[/], {_window(report)}: {report.leads} leads touched; "
-        f"{report.sent} touches sent, {report.deferred} held back, {report.skipped} skipped."
+        f"[bold]Customer experience[/], {_window(report)}: {report.leads:,} leads touched; "
+        f"{report.sent:,} touches sent, {report.deferred:,} held back, "
+        f"{report.skipped:,} skipped."
     )
     weekly = Table(title="Touches per lead per week (weeks with at least one touch)")
     for column in ("stage", "channel", "lead-weeks", "touches", "median", "p90", "max"):
