@@ -162,3 +162,4 @@ def test_the_report_enrollments_and_call_queue_over_http(
     calls = client.get("/api/v1/calls?limit=2", headers=admin).json()
     assert calls["count"] == 2
     assert calls["data"][0]["questions"] == 1  # the timeframe is not asked yet
+    assert calls["data"][0]["waiting_since"] == "2026-11-23T09:00:00Z"  # UTC on both databases

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.nurture_store import NurtureStore
+from leadflow.adapters.store.repository import utc
 from leadflow.domain.playbook import FieldDef, Playbook
 from leadflow.domain.values import clean
 from leadflow.errors import InvalidInput, NotFound
@@ -170,7 +171,7 @@ def call_queue(uow: UnitOfWork, pb: Playbook, limit: int = 20) -> list[Waiting]:
                 row.company,
                 row.grade,
                 row.stage,
-                row.created_at,
+                utc(row.created_at) or row.created_at,
                 source,
                 len(missing),
                 task,
