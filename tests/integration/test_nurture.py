@@ -339,7 +339,7 @@ def test_a_reps_call_counts_against_the_caps_of_the_track_the_lead_goes_back_to(
     desk.run()  # the track's first email is due, but the rep called a day ago
     assert desk.emails(lead) == []
     held = desk.touches(lead)[-1]
-    assert (held.status, held.reason) == ("deferred", "cap: at most 1 messages per week")  # type: ignore[attr-defined]
+    assert (held.status, held.reason) == ("deferred", "cap: at most 1 message per week")  # type: ignore[attr-defined]
     assert desk.enrollment(lead).due_at.replace(tzinfo=UTC) == MONDAY + timedelta(days=7, hours=1)  # type: ignore[attr-defined]
     desk.clock.at = MONDAY + timedelta(days=7, hours=1)
     desk.run()

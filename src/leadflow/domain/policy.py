@@ -66,7 +66,8 @@ class Cap:
         )
 
     def words(self) -> str:
-        what = "messages" if self.channel == "any" else f"{self.channel}s"
+        what = "message" if self.channel == "any" else self.channel
+        what = what if self.max == 1 else f"{what}s"
         side = "" if self.side == "any" else f"{self.side} "
         stage = f" in stage {self.stage}" if self.stage else ""
         return f"at most {self.max} {side}{what} per {_span(self.per)}{stage}"
