@@ -168,6 +168,14 @@ def import_one_by_one(
             uow.commit()
 
 
+def _no_ids(data: Any) -> Any:
+    """An event's data without the enrollment's id (ids follow the order of the writes)."""
+    data = _json(data)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "enrollment_id"}
+    return data
+
+
 def snapshot(engine: Engine) -> dict[str, Any]:
     """Everything stored, with people named by their first inquiry's payload, not their id."""
     with engine.connect() as c:
@@ -200,17 +208,24 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             )
             for p in rows(t.people)
         }
+        # A person with several inquiries in one chunk moves by the last one's rating in
+        # bulk, by each one's in turn one by one (an A between two Cs stays qualified):
+        # their stage, and the nurture tracks it enters and leaves, are compared only when
+        # they have a single inquiry.
+        counts = Counter(i["person_id"] for i in inquiries)
         events = Counter(
-            (e["type"], who(e["person_id"]), json.dumps(_json(e["data"]), sort_keys=True))
+            (e["type"], who(e["person_id"]), json.dumps(_no_ids(e["data"]), sort_keys=True))
             for e in rows(t.events)
             # Logged per capture one by one, per chunk in bulk: compared as their outcome,
             # the stored rating and lifecycle below.
             if e["type"] not in ("lead.rated", "stage.changed", "lead.unassigned")
+            and not (e["type"].startswith("nurture.") and counts[e["person_id"]] > 1)
         )
-        # A person with several inquiries in one chunk moves by the last one's rating in
-        # bulk, by each one's in turn one by one (an A between two Cs stays qualified):
-        # their stage is compared only when they have a single inquiry.
-        counts = Counter(i["person_id"] for i in inquiries)
+        enrollments = sorted(
+            (who(r["person_id"]), r["track"], r["status"], r["exit_reason"])
+            for r in rows(t.enrollments)
+            if counts[r["person_id"]] == 1
+        )
         stages = {
             who(r["person_id"]): (r["stage"], r["side"], r["team"], r["owner_rep_id"])
             if counts[r["person_id"]] == 1
@@ -258,6 +273,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
                 for r in rows(t.lead_state)
             },
             "events": events,
+            "enrollments": enrollments,
             "quarantine": [
                 (q["reason"], q["error"], json.loads(q["payload"]), _json(q["fields"]))
                 for q in rows(t.quarantine)
