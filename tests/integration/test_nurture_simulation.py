@@ -387,6 +387,7 @@ def test_ninety_days_of_nurture_keep_every_promise(
     assert sim.routed_checks > 2 * DAYS and sim.unrouted == []
     _promoted_means_routed_at_once(db, at_least=people // 10)
     _rejected_leads_enter_the_track_of_their_reason(db, at_least=people // 20)
+    _released_leads_not_ready_reenter_nurture(db, at_least=people // 50)
     _the_server_got_what_the_outbox_sent(db, inbox)
     _deferrals_carry_a_reason(db, sim.pb.policy.caps)
 
@@ -419,7 +420,13 @@ class _Facts:
             for row in opted:
                 at = utc(row.at)
                 opted_out[int(row.person_id)] = min(at, opted_out.get(int(row.person_id), at))
-            kinds = ("stage.changed", "lead.routed", "lead.rejected", "contact.opted_out")
+            kinds = (
+                "stage.changed",
+                "lead.routed",
+                "lead.rejected",
+                "lead.released",
+                "contact.opted_out",
+            )
             events = list(
                 c.execute(
                     select(t.events).where(t.events.c.type.in_(kinds)).order_by(t.events.c.id)
@@ -522,6 +529,24 @@ def _rejected_leads_enter_the_track_of_their_reason(db: _Facts, at_least: int) -
     for event in rejected:
         track = REASON_TRACKS[event.data["reason"]]
         assert (int(event.person_id), track, utc(event.at)) in entered, event
+
+
+def _released_leads_not_ready_reenter_nurture(db: _Facts, at_least: int) -> None:
+    """A lead handed back comes up on its recontact date; still not ready, it goes back
+    to nurture, and into a track, in the same step."""
+    back = {
+        (int(e.person_id), utc(e.at))
+        for e in db.events
+        if e.type == "stage.changed" and e.data["to"] == "prospect" and e.data["from"] == "recycled"
+    }
+    released = [
+        (int(e.person_id), utc(e.at))
+        for e in db.events
+        if e.type == "lead.released" and (int(e.person_id), utc(e.at)) in back
+    ]
+    assert len(released) >= at_least
+    entered = {(int(e.person_id), utc(e.entered_at)) for e in db.enrollments}
+    assert [r for r in released if r not in entered] == []
 
 
 def _the_server_got_what_the_outbox_sent(db: _Facts, inbox: Inbox) -> None:
