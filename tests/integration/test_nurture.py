@@ -423,3 +423,29 @@ def test_a_nurture_email_goes_out_as_text_and_html_and_its_pixel_records_the_ope
     with desk.engine.connect() as c:
         kinds = c.execute(select(t.activities.c.type).where(t.activities.c.person_id == lead))
         assert [k for (k,) in kinds] == ["email_open"]
+
+
+def test_a_lead_past_the_last_step_of_a_shortened_track_finishes_it(engine: Engine) -> None:
+    desk = Desk(engine)
+    lead = desk.prospect()
+    other = desk.prospect()
+    desk.run()  # the welcome email: both are at the second step now
+    shorter = NURTURE.replace(
+        """        - email: case_study
+          after: 3d
+          unless_engaged: true
+        - call: ask about budget and timing
+          after: 4d
+        - email: checkin
+          after: 7d
+""",
+        "",
+    )
+    desk.pb = parse_playbook(BTD.replace("fields:\n", FIELDS, 1) + shorter, "btd-short.yaml")
+    assert len(desk.pb.nurture.track("not_yet").steps) == 1  # type: ignore[union-attr]
+    desk.clock.at += timedelta(days=3)
+    desk.run()  # the playbook now ends where they are
+    for person in (lead, other):
+        enrollment = desk.enrollment(person)
+        assert (enrollment.status, enrollment.exit_reason) == ("finished", "track finished")  # type: ignore[attr-defined]
+    assert len(desk.emails(lead)) == 1

@@ -178,6 +178,9 @@ class _Batch:
             self.leave(row, "unsubscribed")
             return
         index = int(row.step)
+        if index >= len(track.steps):  # the playbook's track ends before this step now
+            self.finish(row, utc(row.last_step_at))
+            return
         step = track.steps[index]
         last = utc(row.last_step_at) or utc(row.entered_at)
         engaged = self.active.get(person_id)
@@ -332,18 +335,7 @@ class _Batch:
     def next_step(self, row: Record, track: Track, index: int) -> None:
         following = index + 1
         if following >= len(track.steps):
-            self.updates.append(
-                {
-                    "id": int(row.id),
-                    "step": following,
-                    "due_at": None,
-                    "last_step_at": self.now,
-                    "status": "finished",
-                    "exit_reason": "track finished",
-                    "exited_at": self.now,
-                }
-            )
-            self.report.finished += 1
+            self.finish(row, self.now, following)
             return
         due = self.now + track.steps[following].after
         self.updates.append(
@@ -357,6 +349,20 @@ class _Batch:
                 "exited_at": None,
             }
         )
+
+    def finish(self, row: Record, last: datetime | None, step: int | None = None) -> None:
+        self.updates.append(
+            {
+                "id": int(row.id),
+                "step": int(row.step) if step is None else step,
+                "due_at": None,
+                "last_step_at": last,
+                "status": "finished",
+                "exit_reason": "track finished",
+                "exited_at": self.now,
+            }
+        )
+        self.report.finished += 1
 
     def leave(self, row: Record, reason: str) -> None:
         self.updates.append(
