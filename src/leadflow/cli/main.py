@@ -256,5 +256,6 @@ from leadflow.cli import (  # noqa: E402, F401
     model_commands,
     reps_commands,
     store_commands,
+    users_commands,
     webhooks_commands,
 )

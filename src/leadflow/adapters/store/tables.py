@@ -22,6 +22,7 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     timers: what the worker must do when (SLA deadlines, recontact dates)
     webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
     emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
+    users: who signs in to the web pages, with a role (admin, marketing, manager, rep)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -130,6 +132,7 @@ inquiries = Table(
     Column("account_id", Id, ForeignKey("accounts.id")),
     Column("batch", String(64)),
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
+    Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0008)
 )
 
 merges = Table(
@@ -287,6 +290,18 @@ lifecycle = Table(
     Column("recontact_on", Date),
     Column("updated_at", When, nullable=False),
     Index("ix_lifecycle_stage", "stage"),
+    # The web's lists (0008): a rep's queue by deadline, a team's board and pool, and the
+    # leads sales handed back (held until their recontact date), newest first.
+    Index("ix_lifecycle_owner_accept_due", "owner_rep_id", "accept_due"),
+    Index("ix_lifecycle_team_owner_stage", "team", "owner_rep_id", "stage"),
+    Index("ix_lifecycle_team_accept_due", "team", "accept_due"),
+    Index("ix_lifecycle_team_contact_due", "team", "contact_due"),
+    Index(
+        "ix_lifecycle_held_stage_since",
+        "stage_since",
+        sqlite_where=text("recontact_on IS NOT NULL"),
+        postgresql_where=text("recontact_on IS NOT NULL"),
+    ),
 )
 
 # Work for the worker: an SLA deadline, a recontact date. Each runs once; on PostgreSQL
@@ -430,4 +445,22 @@ tasks = Table(
     Column("note", Text),
     Column("track", String(100)),
     Index("ix_tasks_status_due_at", "status", "due_at"),
+)
+
+# Who signs in to the web pages. A sales rep is linked to its rep (whose leads it works);
+# a sales manager to a team. The password is kept only as an argon2 hash. A deactivated
+# user cannot sign in, and its open sessions end at their next request.
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("email", String(320), nullable=False, unique=True),  # normalised, lower case
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),  # admin | marketing | manager | rep
+    Column("password_hash", String(200), nullable=False),
+    Column("rep_id", Id, ForeignKey("reps.id"), index=True),
+    Column("team", String(100)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
 )
