@@ -57,6 +57,7 @@ class Queue:
     pool: list[Record]
     next_working: int | None  # keyset: the last id shown, when there may be more
     next_pool: int | None
+    sources: dict[int, str]  # person -> the source of its latest inquiry
 
 
 def _next(rows: list[Record]) -> int | None:
@@ -80,7 +81,8 @@ def rep_queue(
         to_accept = pages.to_accept(user.rep_id, acceptable, PAGE)
         working = pages.working(user.rep_id, opened, working_before, PAGE)
     pool = pages.pool(user.team, acceptable, pool_before, PAGE) if user.team else []
-    return Queue(to_accept, working, pool, _next(working), _next(pool))
+    shown = {int(r.person_id) for r in (*to_accept, *working, *pool)}
+    return Queue(to_accept, working, pool, _next(working), _next(pool), pages.sources(shown))
 
 
 @dataclass(frozen=True)

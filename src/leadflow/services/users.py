@@ -114,14 +114,16 @@ def add_user(uow: UnitOfWork, command: AddUser, now: datetime) -> User:
     if users.by_email(email) is not None:
         raise Conflict(f"a user with the email address {email} exists already")
     rep_id, team = None, (command.team or "").strip() or None
+    name = (command.name or "").strip()
     if command.role == "rep":
         rep = find_rep(uow, command.rep if command.rep is not None else email)
         rep_id, team = rep.id, None  # a rep's team is its rep's, read when it signs in
+        name = name or rep.name
     elif command.rep is not None:
         raise InvalidInput("only a sales rep (--role rep) is linked to a rep", where="rep")
     if command.role == "manager" and team is None:
         raise InvalidInput("a sales manager needs the team it manages (--team)", where="team")
-    name = (command.name or "").strip() or email.split("@")[0]
+    name = name or email.split("@")[0]
     user_id = users.insert(
         {
             "email": email,

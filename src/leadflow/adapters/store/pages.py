@@ -197,6 +197,18 @@ class PageQueries:
             query = query.where(i.c.id < before)
         return list(self.connection.execute(query))
 
+    def sources(self, person_ids: Collection[int]) -> dict[int, str]:
+        """Each person's source: that of its latest inquiry."""
+        if not person_ids:
+            return {}
+        i = t.inquiries
+        query = (
+            select(i.c.person_id, i.c.source)
+            .where(i.c.person_id.in_(list(person_ids)))
+            .order_by(i.c.id)
+        )
+        return {int(pid): str(source) for pid, source in self.connection.execute(query)}
+
     def person_by_key(self, kind: str, value: str) -> int | None:
         k = t.person_keys
         query = select(k.c.person_id).where(k.c.kind == kind, k.c.value == value)

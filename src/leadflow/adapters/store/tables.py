@@ -23,6 +23,7 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
     emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
     users: who signs in to the web pages, with a role (admin, marketing, manager, rep)
+    site_secrets: keys leadflow generates for itself (the session cookies' signing key)
 """
 
 from __future__ import annotations
@@ -463,4 +464,14 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", When, nullable=False),
     Column("updated_at", When, nullable=False),
+)
+
+# Secrets leadflow makes for itself on first use, shared by every process through the
+# database: the key that signs the web's session cookies when LEADFLOW_SECRET_KEY is unset.
+site_secrets = Table(
+    "site_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", When, nullable=False),
 )

@@ -1,4 +1,4 @@
-"""users for the web pages; the indexes behind the web's lists
+"""users for the web pages, site_secrets; the indexes behind the web's lists
 
 Revision ID: 0008
 Revises: 0007
@@ -45,6 +45,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_rep_id"), ["rep_id"], unique=False)
+    op.create_table(
+        "site_secrets",
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("created_at", When, nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_site_secrets")),
+    )
     with op.batch_alter_table("lifecycle", schema=None) as batch_op:
         for name, columns in LIFECYCLE_INDEXES:
             batch_op.create_index(name, columns, unique=False)
@@ -66,6 +73,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_lifecycle_held_stage_since")
         for name, _ in reversed(LIFECYCLE_INDEXES):
             batch_op.drop_index(name)
+    op.drop_table("site_secrets")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_rep_id"))
     op.drop_table("users")
