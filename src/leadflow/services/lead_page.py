@@ -59,7 +59,11 @@ def _event_detail(kind: str, data: dict[str, Any]) -> str:
         return f"{data.get('reason_label') or data.get('reason')}{until}{note}"
     if kind == "sla.breached":
         return f"{data.get('sla')} SLA due {data.get('due')}"
-    words = [f"{k}: {v}" for k, v in data.items() if k not in ("by",) and v not in (None, "")]
+    words = [
+        f"{k}: {v}"
+        for k, v in data.items()
+        if k != "by" and v not in (None, "") and not isinstance(v, dict | list)
+    ]
     return "; ".join(words)[:300]
 
 
@@ -112,6 +116,7 @@ def lead_page(
     acceptable = state.stage in acceptable_stages(pb) and state.accepted_at is None
     owned = state.owner_rep_id is not None and state.owner_rep_id == user.rep_id
     sales = user.role in ("admin", "manager") or (user.role == "rep" and (owned or where.in_pool))
+    with_sales = state.routed_at is not None or state.team is not None or state.side == "sales"
     view["timeline_entries"] = timeline(pages, view["timeline"], person_id)
     view["merges"] = uow.store.merges(limit=100, person_id=person_id)
     view["may"] = {

@@ -103,7 +103,8 @@ def team_board(uow: UnitOfWork, pb: Playbook, team: str, now: datetime) -> Board
     opened = open_stages(pb)
     counts = pages.board(team, opened)
     reps = pages.reps_of(team)
-    names = {int(r.id): r.name for r in reps}
+    # A lead of the team may be with a rep of another team (an account's owner).
+    names = {int(r.id): r.name for r in pages.reps_of(None)}
     by_rep: dict[int | None, dict[str, int]] = {}
     for owner, stage, n in counts:
         by_rep.setdefault(owner, {})[stage] = n
