@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@echo "leadflow is installed: $(BIN)/leadflow"
 
 demo: install
-	$(BIN)/leadflow demo
+	$(BIN)/leadflow demo  # ends serving the web pages on the demo data: Ctrl-C stops it
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -15,7 +15,7 @@ from typing import Any
 from leadflow.adapters.store.pages import PageQueries
 from leadflow.adapters.store.repository import utc
 from leadflow.domain.playbook import Playbook
-from leadflow.services.access import check_see
+from leadflow.services.access import LeadPlace, check_see
 from leadflow.services.lead_view import lead_view
 from leadflow.services.sales_views import acceptable_stages, place
 from leadflow.services.uow import UnitOfWork
@@ -112,24 +112,28 @@ def lead_page(
     check_see(user, where)
     view = lead_view(uow, pb, person_id, now)
     pages = PageQueries(uow.store.connection)
+    view["timeline_entries"] = timeline(pages, view["timeline"], person_id)
+    view["merges"] = uow.store.merges(limit=100, person_id=person_id)
+    view["may"] = _may(pb, user, where)
+    view["reps"] = pages.reps_of(where.state.team) if view["may"]["reassign"] else []
+    view["reasons"] = dict(pb.handoff.reasons)
+    return view
+
+
+def _may(pb: Playbook, user: User, where: LeadPlace) -> dict[str, bool]:
+    """What the page offers this user; the access guard and the services decide again."""
     state = where.state
+    open_ = state.stage is not None and not pb.stages[state.stage].terminal
     acceptable = state.stage in acceptable_stages(pb) and state.accepted_at is None
     owned = state.owner_rep_id is not None and state.owner_rep_id == user.rep_id
     sales = user.role in ("admin", "manager") or (user.role == "rep" and (owned or where.in_pool))
     with_sales = state.routed_at is not None or state.team is not None or state.side == "sales"
-    view["timeline_entries"] = timeline(pages, view["timeline"], person_id)
-    view["merges"] = uow.store.merges(limit=100, person_id=person_id)
-    view["may"] = {
-        "accept": sales and acceptable and (state.owner_rep_id is not None or user.rep_id),
+    return {
+        "accept": sales and acceptable and (state.owner_rep_id is not None or bool(user.rep_id)),
         "hand_back": sales
+        and with_sales
         and (user.role != "rep" or owned)
         and not state.held
-        and state.stage is not None
-        and not pb.stages[state.stage].terminal,
-        "reassign": user.role in ("admin", "manager")
-        and state.stage is not None
-        and not pb.stages[state.stage].terminal,
+        and open_,
+        "reassign": user.role in ("admin", "manager") and with_sales and open_,
     }
-    view["reps"] = pages.reps_of(state.team) if view["may"]["reassign"] else []
-    view["reasons"] = dict(pb.handoff.reasons)
-    return view
