@@ -23,8 +23,10 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# Storage tests run on SQLite and on a real PostgreSQL, which this target provides.
+# Storage tests run on SQLite and on a real PostgreSQL, and the browser tests in Debian's
+# Chromium: this target provides both.
 test: lint
+	./scripts/ensure-chromium.sh
 	LEADFLOW_TEST_POSTGRES_URL="$${LEADFLOW_TEST_POSTGRES_URL:-$$(./scripts/ensure-postgres.sh)}" $(BIN)/pytest
 
 bench: install
