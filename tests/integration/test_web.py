@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.exceptions import StarletteDeprecationWarning
 from test_handoff import Desk  # pytest puts this folder on sys.path
 
+from leadflow.adapters.store import tables as t
 from leadflow.api.app import create_app
 from leadflow.config import Settings
 from leadflow.services.uow import UnitOfWork
@@ -100,6 +101,11 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(site: Site) -> None:
 def test_signing_in_takes_the_right_password_and_only_an_active_user(site: Site) -> None:
     site.desk.rep("Ann")
     ann = site.user("ann@acme.example", "rep")
+    with UnitOfWork(site.engine) as uow:
+        stored = uow.store.connection.execute(
+            select(t.users.c.password_hash).where(t.users.c.id == ann)
+        ).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
     with site.client() as client:
         wrong = sign_in(client, "ann@acme.example", "not the password")
         assert wrong.status_code == 401  # type: ignore[attr-defined]
@@ -227,8 +233,6 @@ def test_a_manager_sees_its_team_board_and_reassigns(site: Site) -> None:
 
 
 def test_marketing_fixes_and_replays_a_quarantined_inquiry(site: Site) -> None:
-    from leadflow.adapters.store import tables as t
-
     site.user("mia@acme.example", "marketing")
     with UnitOfWork(site.engine) as uow:
         item = uow.store.insert_quarantine(
