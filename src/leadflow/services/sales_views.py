@@ -129,6 +129,15 @@ def team_board(uow: UnitOfWork, pb: Playbook, team: str, now: datetime) -> Board
     )
 
 
+def boards(
+    uow: UnitOfWork, pb: Playbook, team: str | None, now: datetime
+) -> tuple[list[str], Board | None]:
+    """The teams that have reps, and the board of ``team`` (else of the first one)."""
+    teams = PageQueries(uow.store.connection).teams()
+    chosen = team or (teams[0] if teams else None)
+    return teams, team_board(uow, pb, chosen, now) if chosen else None
+
+
 def reassign(uow: UnitOfWork, pb: Playbook, person_id: int, rep_id: int, runtime: Runtime) -> None:
     """A manager gives the lead to another rep of the team: routed to it anew, with a
     new acceptance deadline by the grade's SLA in that rep's working hours."""

@@ -19,7 +19,7 @@ from leadflow.services import dispositions
 from leadflow.services.access import check_dispose, check_role
 from leadflow.services.handoff import Runtime as Hands
 from leadflow.services.lead_page import lead_page
-from leadflow.services.sales_views import place, reassign, rep_queue, team_board
+from leadflow.services.sales_views import boards, place, reassign, rep_queue
 from leadflow.services.users import User
 from leadflow.web.deps import FormDep, UserDep, Web, WebDep, WebError, page_errors
 
@@ -135,10 +135,6 @@ async def team(request: Request, web: WebDep, user: UserDep, team: str | None = 
 
 
 def _board(web: Web, team: str | None) -> dict[str, Any]:
-    from leadflow.adapters.store.pages import PageQueries
-
     with web.runtime.uow() as uow:
-        teams = PageQueries(uow.store.connection).teams()
-        chosen = team or (teams[0] if teams else None)
-        board = team_board(uow, web.playbook, chosen, web.now()) if chosen else None
+        teams, board = boards(uow, web.playbook, team, web.now())
     return {"teams": teams, "board": board}
