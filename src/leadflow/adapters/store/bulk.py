@@ -26,6 +26,7 @@ import polars as pl
 from sqlalchemy import Connection, Table
 
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.sqlite_writer import WriterConnection
 
 SQLITE_CACHE_KIB = 512 * 1024
 """SQLite's page cache while an import writes (512 MiB): index pages stay in memory
@@ -46,15 +47,31 @@ class BulkStore:
 
     # ------------------------------------------------------------ transaction, ids
 
-    def begin_writing(self) -> None:
-        """Take SQLite's write lock now, so that the ids read next cannot be taken by others."""
+    def start_writing(self) -> None:
+        """Before an import's first transaction: a large page cache, and no checkpoints in
+        this connection's commits (the import folds the log in from a thread of its own)."""
         if self.postgres:
             return
         driver: Any = self.connection.connection.driver_connection
         driver.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         driver.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def begin_writing(self) -> None:
+        """Take SQLite's write lock now (after the writers queued before us), so that the
+        ids read next cannot be taken by others."""
+        if self.postgres:
+            return
+        driver: Any = self.connection.connection.driver_connection
         if not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
+
+    def others_waiting(self) -> bool:
+        """Whether another writer waits for SQLite's write lock (always, where writers cannot
+        say so, so that the caller lets go often); never on PostgreSQL."""
+        if self.postgres:
+            return False
+        driver: Any = self.connection.connection.driver_connection
+        return bool(driver.others_waiting()) if isinstance(driver, WriterConnection) else True
 
     def end_writing(self) -> None:
         """Give the cache back (the connection returns to the pool) and fold the
