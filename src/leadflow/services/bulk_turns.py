@@ -46,7 +46,7 @@ from leadflow.services.bulk_prepare import Prepared
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.uow import UnitOfWork
 
-SLICE_SECONDS = 0.25
+SLICE_SECONDS = 0.5
 """The time one slice of rows aims at: a writer that starts waiting waits for the rest
 of one slice and the commit after it."""
 
