@@ -235,22 +235,27 @@ class BulkStore:
         with ``skip_existing``, rows whose primary key is taken already are left out."""
         if frame.is_empty():
             return
-        if not self.postgres:  # a column of nothing but nulls is left to its default (null):
-            # binding None costs sqlite3 several times a value's binding
-            frame = frame.select(c for c in frame.columns if frame[c].null_count() < len(frame))
-        columns = frame.columns
         if self.postgres:
             if skip_existing:
                 self._copy_skipping(table, frame)
             else:
                 self._copy(table.name, frame)
             return
-        marks = ", ".join("?" for _ in columns)
+        # Bound per row only what varies: a column of nothing but nulls is left to its
+        # default (binding None costs sqlite3 several times a value's binding), and one
+        # value in every row is written once, as a literal.
+        height = frame.height
+        frame = frame.select(c for c in frame.columns if frame[c].null_count() < height)
+        values = {c: _literal(frame[c]) for c in frame.columns}
+        columns = list(values)
+        frame = frame.select(c for c, literal in values.items() if literal is None)
+        rows = frame.iter_rows() if frame.width else iter([()] * height)
+        marks = ", ".join(literal or "?" for literal in values.values())
         verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
         sql = f"{verb} INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(sql, frame.iter_rows())
+            cursor.executemany(sql, rows)
         finally:
             cursor.close()
 
@@ -315,6 +320,16 @@ class BulkStore:
         marks = ", ".join(self._mark for _ in batch)
         sql = sql.replace("{m}", self._mark).replace("{ms}", marks)
         return [tuple(r) for r in self.connection.exec_driver_sql(sql, tuple([*head, *batch]))]
+
+
+def _literal(column: pl.Series) -> str | None:
+    """The SQL literal of a text or integer column that holds one value in every row."""
+    if column.dtype not in (pl.String, pl.Int64) or column.null_count():
+        return None
+    first = column[0]
+    if first != column[-1] or column.n_unique() != 1:
+        return None
+    return str(first) if isinstance(first, int) else "'" + first.replace("'", "''") + "'"
 
 
 def _moment(value: datetime | str) -> datetime:
