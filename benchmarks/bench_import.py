@@ -205,10 +205,12 @@ def leadflow(csv: Path, rows: int, probe_every: float | None = None) -> Run:
         if probe_every:
             prober.join()
     check(db, rows)
-    turns = next(
-        (line.strip(" │|") for line in output[0].splitlines() if "transactions" in line), ""
-    )
-    return Run("leadflow", seconds, peak, " ".join(turns.split()), waits)
+    turns = [
+        " ".join(line.replace("│", " ").replace("|", " ").split())
+        for line in output[0].splitlines()
+        if "transactions" in line or "another writer" in line
+    ]
+    return Run("leadflow", seconds, peak, "; ".join(turns), waits)
 
 
 def probe(db: Path, every: float, stop: threading.Event, waits: list[float]) -> None:
