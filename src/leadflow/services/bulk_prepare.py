@@ -11,8 +11,8 @@ inquiry, but column by column instead of row by row:
 - names, emails, phones, companies and domains go through
   ``normalise_frame``, the vectorised twin of ``normalise``;
 - the raw payload (the row as JSON under the file's own column names), the
-  parsed fields and the ``inquiry.captured`` event's data are built as JSON
-  text by Polars;
+  parsed fields and the ``inquiry.captured`` event's data (source, channel,
+  campaign) are built as JSON text by Polars;
 - a row with no email, phone or id, or with a value longer than its column
   takes, is marked for the quarantine with the error the single path gives.
 """
@@ -165,8 +165,6 @@ def prepare(
             pl.lit('{"source":' + json.dumps(source, ensure_ascii=False) + ',"channel":"import"'),
             pl.lit(',"campaign":'),
             _value(pl.col("campaign")),
-            pl.lit(',"facts":'),
-            json_object(list(fact_raw.items()), drop_nulls=True),
             pl.lit("}"),
         ),
     }

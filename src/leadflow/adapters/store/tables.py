@@ -13,7 +13,9 @@ The event log and the raw inquiries are the record; ``people.facts`` and
                 ├─► merges (an inquiry joined an existing person: rule, score;
                 │           undone_at when split off again)
     activities, answers ──► people
-    events: append-only log of what happened (captured, merged, rated, ...)
+    events: append-only log of what happened (captured, merged, rated, ...); an
+            inquiry.captured event says where the inquiry came from (source, channel,
+            campaign) and points to it: what it said is the inquiry's own payload
     lead_state: the current rating per person (grade, score, route, reasons)
     quarantine: what could not be processed, with its error, for replay
     api_keys, forms: who may capture, and the forms that post here
