@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -60,12 +60,15 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class Target:
-    """What every chunk of one import shares."""
+    """What every chunk of one import shares (``batch``: its ``imports`` row, when its
+    columns give each inquiry's fields; ``fields``: the parsed fields as JSON)."""
 
     pb: Playbook
     source: str
     now: datetime
     threshold: float
+    fields: pl.Expr
+    batch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,12 @@ def plan_chunk(index: MemoryIndex, target: Target, chunk: pl.DataFrame, ids: Ids
     return Plan(rows.with_columns(id=pl.Series(inquiry, dtype=pl.Int64)), resolved)
 
 
+def record_import(bulk: BulkStore, target: Target, columns: list[list[str]]) -> Target:
+    """The import's ``imports`` row (its columns, once); the target that names it."""
+    batch = bulk.insert_import(target.now, target.source, columns)
+    return replace(target, batch=str(batch))
+
+
 def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     resolved, rows = plan.resolved, plan.rows
     at = bulk.stamp(target.now)
@@ -116,9 +125,11 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             campaign="campaign",
             external_id="external_id",
             payload="payload",
-            fields="fields",
+            # An imported row's fields are its import's columns over its payload.
+            fields=pl.lit("null") if target.batch else target.fields,
             person_id="person_id",
             account_id="account_id",
+            batch=pl.lit(target.batch, pl.String),
         ),
     )
     bulk.insert(
@@ -159,7 +170,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             channel=pl.lit("import"),
             source=pl.lit(target.source),
             payload="payload",
-            fields="fields",
+            fields=target.fields,
             reason="reason",
             error="error",
         ),

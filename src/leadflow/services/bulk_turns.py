@@ -40,6 +40,7 @@ from leadflow.services.bulk_import import (
     Ids,
     Target,
     plan_chunk,
+    record_import,
     write_chunk,
 )
 from leadflow.services.bulk_prepare import Prepared
@@ -149,6 +150,8 @@ def _in_turn(
             began = time.monotonic()
             changed = bulk.others_wrote()
             empty = empty and not changed
+            if prepared.columns is not None and target.batch is None:
+                target = record_import(bulk, target, prepared.columns)
         else:
             changed = False
         sliced = time.monotonic()

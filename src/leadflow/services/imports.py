@@ -201,7 +201,7 @@ def _import_csv(
     del frame
     if progress is not None:  # read and normalised: the rows to go are known
         progress(0, prepared.frame.height)
-    target = Target(pb, source, now, settings.name_threshold)
+    target = Target(pb, source, now, settings.name_threshold, prepared.fields)
     chunks, turns = import_in_turn(
         engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress, slice_seconds
     )

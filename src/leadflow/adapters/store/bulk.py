@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, insert
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.sqlite_writer import WriterConnection
@@ -229,6 +229,12 @@ class BulkStore:
         return rows
 
     # ------------------------------------------------------------ writes
+
+    def insert_import(self, started_at: datetime, source: str, columns: list[list[str]]) -> int:
+        """Record an imported file's columns; its id."""
+        values = {"started_at": started_at, "source": source, "columns": columns}
+        result = self.connection.execute(insert(t.imports), values)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def insert(self, table: Table, frame: pl.DataFrame, *, skip_existing: bool = False) -> None:
         """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``;
