@@ -11,14 +11,18 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from leadflow.adapters.csv_files import read_text_csv
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.engine import make_engine, upgrade
 from leadflow.bootstrap import bundled_playbook
+from leadflow.services.bulk_prepare import prepare
+from leadflow.services.bulk_resolve import STEP, MemoryIndex
 from leadflow.services.bulk_turns import Pace
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture
 from leadflow.services.imports import ImportSummary, import_csv
@@ -118,3 +122,21 @@ def test_rows_per_transaction_follow_the_time_they_took() -> None:
     small = Pace(budget=0.5, most=10, rows=10)
     small.took(10, 5.0)
     assert small.rows == 10  # chunk_rows below the floor wins
+
+
+def test_matching_stops_where_it_is_told_and_learns_only_the_rows_before(tmp_path: Path) -> None:
+    """A writer that begins to wait cuts the slice short: the rows not matched yet are
+    left for the next transaction, and the index knows nothing of them."""
+    path = write_file(tmp_path / "leads.csv")
+    frame = read_text_csv(path)
+    header = frame.columns
+    prepared = prepare(
+        bundled_playbook("btd"), frame, header, header, source="x", campaign=None, region="US"
+    )
+    index, asked = MemoryIndex(), []
+    resolved = index.resolve(
+        prepared.frame, 90.0, count(1), count(1), stop=lambda: asked.append(1) or len(asked) > 1
+    )
+    assert len(resolved.person) == 2 * STEP and len(resolved.new_people) == 2 * STEP
+    assert ("email", f"p{2 * STEP - 1}@firm{(2 * STEP - 1) % 300}.com") in index.keys
+    assert ("email", f"p{2 * STEP}@firm{(2 * STEP) % 300}.com") not in index.keys

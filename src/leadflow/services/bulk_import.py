@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -92,8 +92,18 @@ class Plan:
     resolved: Resolved
 
 
-def plan_chunk(index: MemoryIndex, target: Target, chunk: pl.DataFrame, ids: Ids) -> Plan:
-    resolved = index.resolve(chunk, target.threshold, ids.people, ids.accounts)
+def plan_chunk(
+    index: MemoryIndex,
+    target: Target,
+    chunk: pl.DataFrame,
+    ids: Ids,
+    stop: Callable[[], bool] | None = None,
+) -> Plan:
+    """Decide the rows of ``chunk``, or with ``stop`` the first of them, up to where it
+    said to stop (``Plan.rows`` has them)."""
+    resolved = index.resolve(chunk, target.threshold, ids.people, ids.accounts, stop)
+    if len(resolved.person) < chunk.height:
+        chunk = chunk.head(len(resolved.person))
     rows = _with_resolution(chunk, resolved)
     kept = rows.get_column("reason").is_null().to_list()
     inquiry = [next(ids.inquiries) if k else None for k in kept]

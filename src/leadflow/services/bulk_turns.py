@@ -2,10 +2,11 @@
 
 SQLite lets one connection write at a time: while an import holds the write lock, a
 capture from the API waits. So on SQLite an import works in *slices* of rows sized to
-take about :data:`SLICE_SECONDS` each, and after each slice it asks whether another
-leadflow writer is waiting for the lock (``sqlite_writer``: a waiting writer says so).
-If one is, the import commits and lets go at once, so the capture waits for the rest
-of one slice and a commit, not for the whole chunk; if nobody waits, the transaction
+take about :data:`SLICE_SECONDS` each, and asks whether another leadflow writer is
+waiting for the lock (``sqlite_writer``: a waiting writer says so): every 1,024 rows
+while it matches them to people, and after writing a slice. If one is, the import
+writes the rows it has decided, commits and lets go, so the capture waits for those
+rows and a commit, not for the whole chunk; if nobody waits, the transaction
 goes on until it holds ``chunk_rows`` rows, so an import alone commits as seldom as
 before. Each transaction:
 
@@ -47,9 +48,10 @@ from leadflow.services.bulk_prepare import Prepared
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.uow import UnitOfWork
 
-SLICE_SECONDS = 0.5
-"""The time one slice of rows aims at: a writer that starts waiting waits for the rest
-of one slice and the commit after it."""
+SLICE_SECONDS = 1.0
+"""The time one slice of rows aims at. Matching asks every 1,024 rows whether a writer
+waits and then stops, so a writer that starts waiting waits for the rows decided so far
+to be written (matching is about a quarter of a slice), and the commit."""
 
 FIRST_ROWS = 2_000
 """Rows in the first slice, before any has been timed."""
@@ -141,6 +143,7 @@ def _in_turn(
     empty = bulk.is_empty()
     bulk.watch()
     offset, written, began, let_go = 0, 0, 0.0, -1.0
+    stop = bulk.others_waiting if bulk.tells_waiting else None
     while offset < total:
         rows = min(pace.rows, chunk_rows - written)
         chunk = prepared.frame.slice(offset, rows).with_columns(**prepared.texts)
@@ -157,11 +160,12 @@ def _in_turn(
         sliced = time.monotonic()
         if changed or not empty:
             index.fetch(bulk, chunk, refresh=changed)
-        plan = plan_chunk(index, target, chunk, Ids.of(bulk))
+        plan = plan_chunk(index, target, chunk, Ids.of(bulk), stop)
         results.append(write_chunk(bulk, target, plan))
-        offset, written = offset + chunk.height, written + chunk.height
-        if not bulk.postgres:
-            pace.took(chunk.height, time.monotonic() - sliced)
+        decided = plan.rows.height  # all of the slice, unless a writer began to wait
+        offset, written = offset + decided, written + decided
+        if not bulk.postgres and decided == chunk.height:
+            pace.took(decided, time.monotonic() - sliced)
         waiting = bulk.others_waiting()
         if waiting or written >= chunk_rows or offset >= total:
             uow.commit()

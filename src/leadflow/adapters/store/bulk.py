@@ -65,6 +65,12 @@ class BulkStore:
         if not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
 
+    @property
+    def tells_waiting(self) -> bool:
+        """Whether :meth:`others_waiting` knows (SQLite with leadflow's writer queue)."""
+        driver: Any = self.connection.connection.driver_connection
+        return not self.postgres and isinstance(driver, WriterConnection)
+
     def others_waiting(self) -> bool:
         """Whether another writer waits for SQLite's write lock (always, where writers cannot
         say so, so that the caller lets go often); never on PostgreSQL."""
