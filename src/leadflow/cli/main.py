@@ -276,6 +276,7 @@ import leadflow.cli.api_commands  # noqa: E402, F401
 from leadflow.cli import (  # noqa: E402, F401
     lead_commands,
     model_commands,
+    nurture_commands,
     reps_commands,
     store_commands,
     users_commands,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -230,7 +230,7 @@ def quiet_until(quiet: Quiet, now: datetime, timezone: str | None) -> datetime |
     if not inside:
         return None
     day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=zone)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
 
 
 def compile_policy(spec: ContactPolicySpec, fields: Collection[str], problem: Report) -> Policy:

@@ -282,7 +282,7 @@ class _Batch:
             return f"{self.base}/t/{token}/{len(links) - 1}"
 
         body = _URL.sub(tracked, body)
-        if "/u/" + token not in body:
+        if not re.search(rf"/u/{re.escape(token)}(?!/)", body):  # one click, not the page
             body = body.rstrip("\n") + f"\n\n--\nUnsubscribe: {self.base}/u/{token}\n"
         return subject, body, links
 

@@ -13,9 +13,12 @@ The event log and the raw inquiries are the record; ``people.facts`` and
                 ├─► merges (an inquiry joined an existing person: rule, score;
                 │           undone_at when split off again)
     activities, answers ──► people
-    events: append-only log of what happened (captured, merged, rated, ...)
+    events: append-only log of what happened (captured, merged, rated, ...); an
+            inquiry.captured event says where the inquiry came from (source, channel,
+            campaign) and points to it: what it said is the inquiry's own payload
     lead_state: the current rating per person (grade, score, route, reasons)
     quarantine: what could not be processed, with its error, for replay
+    imports: an imported file's columns and the names they are captured under
     api_keys, forms: who may capture, and the forms that post here
     reps: the people leads are routed to (team, capacity, territories, hours, away)
     lifecycle: the current stage, owner and deadlines per person (a projection of events)
@@ -131,9 +134,23 @@ inquiries = Table(
     Column("fields", JSON, nullable=False),  # the fields parsed from it
     Column("person_id", Id, ForeignKey("people.id"), index=True),
     Column("account_id", Id, ForeignKey("accounts.id")),
+    # The import it came with (imports.id, as text); its fields are then JSON null when
+    # the import's columns give them from the payload (``repository.inquiry_fields``).
     Column("batch", String(64)),
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
     Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0008)
+)
+
+# An imported file: the name each of its columns is captured under, in the file's order
+# ([header, name] pairs). A row's parsed fields are its payload's values under those
+# names, nulls left out, so they are stored here once instead of on every inquiry.
+imports = Table(
+    "imports",
+    metadata,
+    _id(),
+    Column("started_at", When, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("columns", JSON, nullable=False),
 )
 
 merges = Table(
