@@ -123,6 +123,27 @@ def import_in_turn(
     return results, turns
 
 
+PAUSE_SECONDS = 2.0
+"""After letting go for a waiting writer, how long at most the import stays out while
+other writers keep coming (a server's queue of captures): each would otherwise wait for
+a whole slice again, one after another."""
+QUIET_SECONDS = 0.05
+"""The import goes on once nobody has written or waited for this long."""
+
+
+def _while_writers_come(bulk: BulkStore, let_go: float) -> bool:
+    """Stay out of the lock while others write, up to :data:`PAUSE_SECONDS` after
+    ``let_go``; whether anybody wrote meanwhile (the index must then be refreshed)."""
+    wrote = False
+    while time.monotonic() - let_go < PAUSE_SECONDS:
+        time.sleep(QUIET_SECONDS)
+        if bulk.others_wrote():
+            wrote = True
+        elif not bulk.others_waiting():
+            return wrote
+    return wrote
+
+
 def _in_turn(
     uow: UnitOfWork,
     bulk: BulkStore,
@@ -149,9 +170,10 @@ def _in_turn(
         chunk = prepared.frame.slice(offset, rows).with_columns(**prepared.texts)
         if not written:  # a new transaction
             time.sleep(max(0.0, let_go + GAP_SECONDS - time.monotonic()))
+            seen = _while_writers_come(bulk, let_go) if let_go >= 0 else False
             bulk.begin_writing()
             began = time.monotonic()
-            changed = bulk.others_wrote()
+            changed = bulk.others_wrote() or seen
             empty = empty and not changed
             if prepared.columns is not None and target.batch is None:
                 target = record_import(bulk, target, prepared.columns)
