@@ -118,6 +118,10 @@ def create_app(
     app.include_router(routes_webhooks.router)
     app.include_router(routes_nurture.router)
 
+    from leadflow.web import mount
+
+    mount(app, runtime, settings)  # the web pages, signed in with a session
+
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:
         return Health()

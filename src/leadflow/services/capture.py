@@ -270,12 +270,8 @@ def capture_in(
     match = identity.find_person(known, who, settings.name_threshold)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
-    captured = {
-        "source": cmd.source,
-        "channel": cmd.channel,
-        "campaign": campaign,
-        "facts": _jsonable(facts),
-    }
+    # Where it came from; what it said is the inquiry's own (payload and fields).
+    captured = {"source": cmd.source, "channel": cmd.channel, "campaign": campaign}
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
     rating, rated, env = rate_and_save(store, pb, person_id, facts_now, activities, at)
     runtime = settings.runtime()
