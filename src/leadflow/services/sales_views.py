@@ -20,7 +20,6 @@ from leadflow.adapters.store.leads import LeadStore, lifecycle_of
 from leadflow.adapters.store.pages import PageQueries
 from leadflow.adapters.store.repository import Record
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.working_hours import add_working_time
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.access import LeadPlace
 from leadflow.services.handoff import Runtime, Step, iso, open_stages
@@ -159,12 +158,8 @@ def reassign(uow: UnitOfWork, pb: Playbook, person_id: int, rep_id: int, runtime
     if not rep.active:
         raise InvalidInput(f"{rep.name} is deactivated and takes no leads", where="rep")
     rating = uow.store.rating(person_id)
-    sla = pb.handoff.slas.get(rating.grade) if rating is not None else None
-    accept_due = None
-    if sla is not None and sla.accept_minutes is not None:
-        accept_due = add_working_time(
-            rep.hours or pb.handoff.working_hours, now, sla.accept_minutes
-        )
+    grade = rating.grade if rating is not None else None
+    accept_due = pb.handoff.due(grade, "accept", rep.hours, now)
     step = Step(person_id, state)
     step.log(
         "lead.routed",
