@@ -206,10 +206,9 @@ def route(
         step.log("lead.unassigned", now, {"team": None, "why": "no team of the playbook takes it"})
         return None
     everyone = candidates(leads, pb, count_all=team.method == "least_loaded")
-    person = store.person(step.person_id)
-    owner = None
-    if handoff.account_owner and person is not None and person.account_id is not None:
-        owner_id = leads.account_owner(person.account_id)
+    account_id = owner = None
+    if handoff.account_owner and everyone:
+        account_id, owner_id = leads.account_of(step.person_id)
         owner = next((c for c in everyone if c.id == owner_id), None)
     territory = None
     if handoff.territory_field is not None:
@@ -230,13 +229,8 @@ def route(
         step.log("lead.unassigned", now, {"team": team.name, "why": assignment.why})
         return assignment
     leads.take_turn(rep.id)
-    if (
-        handoff.account_owner
-        and person is not None
-        and person.account_id is not None
-        and owner is None
-    ):
-        leads.set_account_owner(person.account_id, rep.id)
+    if handoff.account_owner and account_id is not None and owner is None:
+        leads.set_account_owner(account_id, rep.id)
     accept_due = handoff.due(rating.grade, "accept", rep.hours, now)
     step.log(
         "lead.routed",

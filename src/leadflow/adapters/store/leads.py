@@ -20,6 +20,29 @@ from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle
 
 _LIFECYCLE = select(t.lifecycle).where(t.lifecycle.c.person_id == bindparam("person_id"))
+# Routing's statements, built once: a routed lead runs them on the capture's path.
+_REPS = select(t.reps).order_by(t.reps.c.id)
+_OPEN_LEADS = (
+    select(t.lifecycle.c.owner_rep_id, func.count())
+    .where(t.lifecycle.c.owner_rep_id.in_(bindparam("reps", expanding=True)))
+    .where(t.lifecycle.c.stage.in_(bindparam("stages", expanding=True)))
+    .group_by(t.lifecycle.c.owner_rep_id)
+)
+_TAKE_TURN = (
+    update(t.reps)
+    .where(t.reps.c.id == bindparam("rep_id"))
+    .values(last_turn=select(func.coalesce(func.max(t.reps.c.last_turn), 0) + 1).scalar_subquery())
+)
+_ACCOUNT_OF = (
+    select(t.people.c.account_id, t.accounts.c.owner_rep_id)
+    .select_from(t.people.outerjoin(t.accounts, t.accounts.c.id == t.people.c.account_id))
+    .where(t.people.c.id == bindparam("person_id"))
+)
+_SET_ACCOUNT_OWNER = (
+    update(t.accounts)
+    .where(t.accounts.c.id == bindparam("account_id"))
+    .values(owner_rep_id=bindparam("rep_id"))
+)
 _TIMES = ("stage_since", "sales_ready_at", "routed_at", "accepted_at", "first_contact_at")
 _DUES = ("accept_due", "contact_due")
 
@@ -74,35 +97,33 @@ class LeadStore:
         Open leads are counted for the reps with a capacity, or for all with
         ``count_all``; the others show 0 (nothing needs their count).
         """
-        reps = list(self.connection.execute(select(t.reps).order_by(t.reps.c.id)))
+        reps = list(self.connection.execute(_REPS))
         wanted = [int(r.id) for r in reps if count_all or r.capacity is not None]
         counts: dict[int, int] = {}
         if wanted:
-            owned = (
-                select(t.lifecycle.c.owner_rep_id, func.count())
-                .where(t.lifecycle.c.owner_rep_id.in_(wanted))
-                .where(t.lifecycle.c.stage.in_(list(open_stages)))
-                .group_by(t.lifecycle.c.owner_rep_id)
+            found = self.connection.execute(
+                _OPEN_LEADS, {"reps": wanted, "stages": list(open_stages)}
             )
-            counts = {int(rep): int(n) for rep, n in self.connection.execute(owned)}
+            counts = {int(rep): int(n) for rep, n in found}
         return [(rep, counts.get(int(rep.id), 0)) for rep in reps]
 
     def take_turn(self, rep_id: int) -> None:
         """Give the rep the newest turn: round robin goes to the others first."""
-        newest = select(func.coalesce(func.max(t.reps.c.last_turn), 0) + 1).scalar_subquery()
-        self.connection.execute(
-            update(t.reps).where(t.reps.c.id == rep_id).values(last_turn=newest)
-        )
+        self.connection.execute(_TAKE_TURN, {"rep_id": rep_id})
 
-    def account_owner(self, account_id: int) -> int | None:
-        query = select(t.accounts.c.owner_rep_id).where(t.accounts.c.id == account_id)
-        owner = self.connection.execute(query).scalar()
-        return int(owner) if owner is not None else None
+    def account_of(self, person_id: int) -> tuple[int | None, int | None]:
+        """The person's account and the rep who owns it (each None when there is none)."""
+        row = self.connection.execute(_ACCOUNT_OF, {"person_id": person_id}).first()
+        if row is None:
+            return None, None
+        account, owner = row
+        return (
+            int(account) if account is not None else None,
+            int(owner) if owner is not None else None,
+        )
 
     def set_account_owner(self, account_id: int, rep_id: int | None) -> None:
-        self.connection.execute(
-            update(t.accounts).where(t.accounts.c.id == account_id).values(owner_rep_id=rep_id)
-        )
+        self.connection.execute(_SET_ACCOUNT_OWNER, {"account_id": account_id, "rep_id": rep_id})
 
     # ------------------------------------------------------------ timers
 
