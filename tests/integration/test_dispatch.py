@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from leadflow.bootstrap import bundled_playbook
 from leadflow.config import Settings
@@ -88,6 +88,49 @@ def test_the_thread_delivers_within_a_second_and_survives_failing_receivers(
     assert not [t for t in threading.enumerate() if t.name == "leadflow-dispatch"]
     bodies = [json.loads(body)["data"]["person_id"] for _, body in receiver.received]
     assert len(set(bodies)) == 3  # one lead.captured for each of the three leads
+
+
+def test_a_commit_that_queues_a_delivery_wakes_the_thread_at_once(
+    engine: Engine, receiver: Receiver
+) -> None:
+    hook(engine, receiver.url)
+    dispatcher = Dispatcher(engine, Settings(dispatch_interval=30))  # it would sleep 30 s
+    dispatcher.start()
+    try:
+        time.sleep(0.1)  # the thread is asleep in its interval
+        started = time.monotonic()
+        captured(engine, "woken@acme.io", datetime.now(UTC))
+        assert receiver.wait_for(1, timeout=5)
+        assert time.monotonic() - started < 2.0
+    finally:
+        dispatcher.stop()
+
+
+def test_a_batch_is_claimed_in_one_write_and_its_outcomes_recorded_in_another(
+    engine: Engine, receiver: Receiver, broken: Receiver
+) -> None:
+    hook(engine, receiver.url)
+    hook(engine, broken.url)
+    for n in range(5):
+        captured(engine, f"batch{n}@acme.io")
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    dispatcher = Dispatcher(engine, Settings(dispatch_interval=0))
+    try:
+        report = dispatcher.run_once(NOW)
+    finally:
+        dispatcher.stop()
+        event.remove(engine, "commit", committed)
+    assert report.webhooks == outbox.Report(sent=5, retried=5)
+    # the claim of all ten, their outcomes, and the claim that found nothing more
+    assert len(commits) == 3
+    with UnitOfWork(engine) as uow:
+        rows = webhooks.list_deliveries(uow, None, None, 100)
+    assert sorted(r.status for r in rows) == ["delivered"] * 5 + ["pending"] * 5
 
 
 def test_the_thread_goes_on_after_the_database_fails(

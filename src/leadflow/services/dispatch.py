@@ -11,13 +11,16 @@ server is configured (else they wait in the outbox). Any number of processes may
 dispatchers over one database at once: each delivery and email is claimed by one of
 them (see ``services.outbox``).
 
-The thread runs every ``LEADFLOW_DISPATCH_INTERVAL`` seconds (0.2 by default), so an
-event queued by a capture reaches its receiver well under a second later. Between runs
-it only reads whether anything is due (no lock, no write), so an idle server costs the
-database two indexed reads per interval. A run that fails (the database is away) is
-logged and tried again after a pause that doubles up to 30 s; a failing receiver is
-only a failed delivery. ``stop`` ends the thread between two sends and gives back
-anything claimed but not yet sent.
+The thread runs every ``LEADFLOW_DISPATCH_INTERVAL`` seconds (0.2 by default), and at
+once when a transaction of its process commits rows to an outbox (a capture that routed
+a lead), so the rep's webhook is called milliseconds after the capture commits. Claiming
+right then also matters on SQLite while an import runs: the import stays out of the
+write lock while writers keep coming (``bulk_turns``), so the claim does not wait for
+its next slice. Between runs the thread only reads whether anything is due (no lock, no
+write), so an idle server costs the database two indexed reads per interval. A run
+that fails (the database is away) is logged and tried again after a pause that doubles
+up to 30 s; a failing receiver is only a failed delivery. ``stop`` ends the thread
+between two sends, records what was sent and gives back anything claimed but not sent.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import Engine
 
-from leadflow.adapters.store.outbox import Outbox
+from leadflow.adapters.store.outbox import Outbox, wake_on_queued
 from leadflow.config import Settings
 from leadflow.services import mailer, webhooks
 from leadflow.services.outbox import Report
@@ -71,6 +74,7 @@ class Dispatcher:
         self.webhook_limit, self.email_limit = webhook_limit, email_limit
         self.interval = settings.dispatch_interval
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a commit that queued rows, and by stop
         self._thread: threading.Thread | None = None
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()  # one run at a time in this process
@@ -101,12 +105,14 @@ class Dispatcher:
         if self.interval <= 0 or self._thread is not None:
             return
         self._stop.clear()
+        wake_on_queued(self._wake)
         self._thread = threading.Thread(target=self._run, name="leadflow-dispatch", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 15.0) -> None:
         """End the thread (after the send under way, if any) and close the HTTP client."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -125,7 +131,11 @@ class Dispatcher:
 
     def _run(self) -> None:
         pause = self.interval
-        while not self._stop.wait(pause):
+        while True:
+            self._wake.wait(pause)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
             except Exception:  # the server must go on: log it, wait, try again

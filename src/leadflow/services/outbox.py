@@ -6,11 +6,15 @@ change that caused them, and sent later by :func:`send_claimed`, which both
 
 1. **claim** a small batch of due rows in a short transaction of its own (``sending``,
    ``claimed_until = now + LEASE``, the attempt counted), and commit;
-2. **send** each one outside any transaction, and record its outcome at once, in a
-   transaction of its own, only if the claim still holds.
+2. **send** each one outside any transaction;
+3. **record** the batch's outcomes in one transaction, each only if its claim still holds.
 
-So a row is sent by one sender; only a sender that dies mid-send leaves a claim that
-lapses after :data:`LEASE`, and then the row is sent again (at least once, never lost).
+One write for the outcomes of a batch rather than one per row: on SQLite every write
+transaction waits its turn on the write lock, behind an import's slice at worst.
+
+So a row is sent by one sender; only a sender that dies before it records the outcomes
+leaves claims that lapse after :data:`LEASE`, and then those rows are sent again (at
+least once, never lost).
 A sender stops taking rows from its batch once half the lease has gone by (a slow
 receiver) or it is told to stop, and gives the rest back unsent.
 
@@ -95,24 +99,30 @@ def send_claimed(
         if not rows:
             break
         limit -= len(rows)
-        for index, row in enumerate(rows):
-            if not keep_going() or time.monotonic() - started > lease.total_seconds() / 2:
-                outbox.release(queue, [r.id for r in rows[index:]], until)
-                uow.commit()
-                return report
-            report += _send_one(uow, outbox, queue, row, moment, until, send)
+        outcomes: list[tuple[int, dict[str, Any]]] = []
+        unsent: list[int] = []
+        for row in rows:
+            late = time.monotonic() - started > lease.total_seconds() / 2
+            if unsent or late or not keep_going():
+                unsent.append(row.id)
+            else:
+                outcomes.append((row.id, _outcome(queue, row, moment, send)))
+        for row_id, values in outcomes:
+            if outbox.finish(queue, row_id, until, values):
+                report += _counted(queue, values)
+            # else the claim lapsed and another sender has the row: it reports it
+        if unsent:
+            outbox.release(queue, unsent, until)
+        uow.commit()
+        if unsent:
+            return report
     return report
 
 
-def _send_one(
-    uow: UnitOfWork,
-    outbox: Outbox,
-    queue: Queue,
-    row: Record,
-    now: datetime,
-    until: datetime,
-    send: Callable[[Record], Attempt],
-) -> Report:
+def _outcome(
+    queue: Queue, row: Record, now: datetime, send: Callable[[Record], Attempt]
+) -> dict[str, Any]:
+    """Send one claimed row; the columns that record how it went."""
     attempts = int(row.attempts)
     if attempts > MAX_ATTEMPTS:  # claimed again after its sender died on the last attempt
         attempt = Attempt(f"gave up after {MAX_ATTEMPTS} attempts", permanent=True)
@@ -126,10 +136,10 @@ def _send_one(
         values.update(status="failed")
     else:
         values.update(status="pending", next_attempt_at=now + backoff(attempts))
-    recorded = outbox.finish(queue, row.id, until, values)
-    uow.commit()
-    if not recorded:  # the claim lapsed and another sender has the row: it reports it
-        return Report()
-    if values["status"] == done:
+    return values
+
+
+def _counted(queue: Queue, values: Mapping[str, Any]) -> Report:
+    if values["status"] == DONE[queue][0]:
         return Report(sent=1)
     return Report(retried=1) if values["status"] == "pending" else Report(failed=1)

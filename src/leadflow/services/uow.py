@@ -7,7 +7,8 @@
         uow.commit()          # without this, leaving the block rolls everything back
 
 Events that must reach the outside world (webhooks, emails) are collected on
-the unit of work and handed out only after a successful commit.
+the unit of work and handed out only after a successful commit; a commit that queued
+webhook deliveries or emails wakes this process's sender (``Dispatcher``) at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from leadflow.adapters.store import outbox
 from leadflow.adapters.store.repository import Store
 
 
@@ -47,12 +49,14 @@ class UnitOfWork:
     def commit(self) -> None:
         assert self._connection is not None
         self._connection.commit()
+        outbox.after_commit(self._connection)
         self.published.extend(self._pending)
         self._pending.clear()
 
     def rollback(self) -> None:
         assert self._connection is not None
         self._connection.rollback()
+        outbox.forget(self._connection)
         self._pending.clear()
 
     def __exit__(
@@ -65,6 +69,7 @@ class UnitOfWork:
         try:
             if self._connection.in_transaction():
                 self._connection.rollback()
+            outbox.forget(self._connection)
         finally:
             self._connection.close()
             self._connection = None

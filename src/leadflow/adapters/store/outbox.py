@@ -20,6 +20,8 @@ passed (its sender died) is due again.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -36,6 +38,27 @@ _SUBSCRIPTIONS = select(t.webhooks.c.id, t.webhooks.c.events, t.webhooks.c.rep_i
     t.webhooks.c.active.is_(True)
 )
 _INSERT = {name: insert(table) for name, table in QUEUES.items()}
+
+_QUEUED = "leadflow.queued"
+_SENDERS: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+
+
+def wake_on_queued(event: threading.Event) -> None:
+    """Set ``event`` whenever a transaction of this process that queued rows commits
+    (a sender's cue to look now rather than at its next interval)."""
+    _SENDERS.add(event)
+
+
+def after_commit(connection: Connection) -> None:
+    """Tell the senders of this process when the transaction just committed queued rows;
+    the unit of work calls it after each commit (and :func:`forget` after a rollback)."""
+    if connection.info.pop(_QUEUED, False):
+        for event in list(_SENDERS):
+            event.set()
+
+
+def forget(connection: Connection) -> None:
+    connection.info.pop(_QUEUED, None)
 
 
 class Outbox:
@@ -77,6 +100,7 @@ class Outbox:
         """Queue many rows in one statement (an executemany); none for no rows."""
         if rows:
             self.connection.execute(_INSERT[queue], list(rows))
+            self.connection.info[_QUEUED] = True
 
     def deliveries(
         self, webhook_id: int | None = None, status: str | None = None, limit: int = 100
