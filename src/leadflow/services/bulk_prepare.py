@@ -165,7 +165,7 @@ def prepare(
             pl.lit('{"source":' + json.dumps(source, ensure_ascii=False) + ',"channel":"import"'),
             pl.lit(',"campaign":'),
             _value(pl.col("campaign")),
-            pl.lit(',"facts":'),
+            pl.lit(',"form_key":null,"facts":'),
             json_object(list(fact_raw.items()), drop_nulls=True),
             pl.lit("}"),
         ),

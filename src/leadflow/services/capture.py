@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from leadflow.adapters.identity.names import sharing_a_word
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
+from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
@@ -274,6 +275,7 @@ def capture_in(
         "source": cmd.source,
         "channel": cmd.channel,
         "campaign": campaign,
+        "form_key": cmd.form_key,
         "facts": _jsonable(facts),
     }
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
@@ -503,6 +505,7 @@ def rate_and_save(
         "route": rating.route,
         "score": rating.score,
         "playbook_version": rating.playbook_version,
+        **gaps(pb, facts, rating.segment),
     }
     return rating, Event("lead.rated", now, person_id, None, data), env
 

@@ -22,6 +22,9 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     timers: what the worker must do when (SLA deadlines, recontact dates)
     webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
     emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
+    funnel: what the reports count per person (a projection of events: first inquiry,
+            stage types reached, hand-off times, outcome); handbacks: each rejection
+            and recycle, with its reason
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ inquiries = Table(
     Column("account_id", Id, ForeignKey("accounts.id")),
     Column("batch", String(64)),
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
+    # import-outcomes finds a CRM's closed deal by the id the CRM gave the inquiry.
+    Index("ix_inquiries_external_id", "external_id"),
 )
 
 merges = Table(
@@ -430,4 +435,71 @@ tasks = Table(
     Column("note", Text),
     Column("track", String(100)),
     Index("ix_tasks_status_due_at", "status", "due_at"),
+)
+
+
+# What the reports count, one narrow row per person: a fold of its events
+# (``domain/funnel.py``), kept current by the code that logs them (``funnel_store.py``).
+# Times are Unix seconds (UTC): reports subtract them on either database as integers.
+# ``reached_<type>``: the first entry into a stage of that type; ``seconds_<type>``: the
+# time spent in that type over the visits that have ended (null: never left one).
+Epoch = BigInteger
+STAGE_COLUMNS = (
+    "inquiry",
+    "nurture",
+    "marketing_qualified",
+    "sales_accepted",
+    "sales_qualified",
+    "opportunity",
+    "won",
+    "lost",
+    "recycled",
+    "disqualified",
+)
+
+funnel = Table(
+    "funnel",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("first_at", Epoch),  # the first inquiry: the lead's cohort
+    Column("month", String(7)),  # of the first inquiry, "2026-11"
+    Column("source", String(200)),
+    Column("campaign", String(200)),
+    Column("form_key", String(64)),
+    Column("inquiries", Integer, nullable=False, default=0),
+    Column("grade", String(20)),
+    Column("route", String(20)),
+    Column("missing", Text),  # ",budget,timeframe,": blank and needed by a rule
+    Column("unanswered", Text),  # ",budget,industry,": every playbook field left blank
+    Column("stage_type", String(30)),
+    Column("stage_since", Epoch),
+    *(Column(f"reached_{name}", Epoch) for name in STAGE_COLUMNS),
+    *(Column(f"seconds_{name}", Epoch) for name in STAGE_COLUMNS),
+    Column("ready_at", Epoch),
+    Column("routed_at", Epoch),
+    Column("last_routed_at", Epoch),
+    Column("rep_id", Id),
+    Column("accepted_at", Epoch),
+    Column("last_accepted_at", Epoch),
+    Column("contacted_at", Epoch),
+    Column("handbacks", Integer, nullable=False, default=0),
+    Column("opportunity_at", Epoch),
+    Column("opportunity_value", Float),
+    Column("outcome", String(10)),  # won | lost
+    Column("outcome_at", Epoch),
+    Column("outcome_value", Float),
+    Column("outcome_reason", String(200)),
+    Column("currency", String(3)),
+)
+
+# Each rejection and recycle (lead.rejected, lead.recycled), for the recycle report.
+handbacks = Table(
+    "handbacks",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("at", Epoch, nullable=False),
+    Column("kind", String(10), nullable=False),  # rejected | recycled
+    Column("reason", String(100)),
+    Column("rep_id", Id),
 )

@@ -1,0 +1,97 @@
+"""The reports' ``funnel`` rows for an import chunk: the events it logs, folded.
+
+The chunk's events are folded exactly as ``Store.append_events`` folds a capture's
+(:class:`leadflow.adapters.store.funnel_store.FunnelStore`), then written with the
+database's bulk paths. ``lead.rated`` carries the fields each lead left blank, found
+here column by column (:func:`gap_lists`), as :func:`leadflow.domain.funnel.gaps` does
+for one lead.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.bulk import BulkStore
+from leadflow.adapters.store.funnel_store import FunnelStore, Logged, to_row
+from leadflow.domain.funnel import KINDS
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.rating import needed_by
+from leadflow.domain.values import STRIP_CHARS
+
+
+def gap_lists(pb: Playbook, facts: pl.DataFrame, segments: pl.Series) -> pl.DataFrame:
+    """``missing`` and ``unanswered`` (lists of field names) for each row of ``facts``
+    (the fields' raw texts), whose segments are ``segments``."""
+    names = list(pb.fields)
+    blank = {
+        name: (
+            facts.get_column(name).cast(pl.String).str.strip_chars(STRIP_CHARS).fill_null("") == ""
+            if name in facts.columns
+            else pl.Series([True] * facts.height)
+        )
+        for name in names
+    }
+    frame = pl.DataFrame({f"blank:{n}": s for n, s in blank.items()}).with_columns(segment=segments)
+    labels = [s.name for s in pb.segments]
+    needed: dict[str | None, dict[str, list[str]]] = {None: needed_by(pb, None)}
+    needed.update({s: needed_by(pb, s) for s in labels})
+
+    def listed(columns: list[str]) -> pl.Expr:
+        if not columns:
+            return pl.lit([], dtype=pl.List(pl.String))
+        parts = [pl.when(pl.col(f"blank:{n}")).then(pl.lit(n)) for n in columns]
+        return pl.concat_list(parts).list.drop_nulls()
+
+    missing = pl.lit([], dtype=pl.List(pl.String))
+    for segment, needs in needed.items():
+        test = pl.col("segment").is_null() if segment is None else pl.col("segment") == segment
+        missing = pl.when(test).then(listed([n for n in names if n in needs])).otherwise(missing)
+    return frame.select(missing=missing, unanswered=listed(names))
+
+
+def fold_chunk(bulk: BulkStore, events: pl.DataFrame) -> None:
+    """Fold a chunk's events (``at`` as stamps, ``data`` as JSON text) into the rows."""
+    kept = events.filter(pl.col("type").is_in(sorted(KINDS)) & pl.col("person_id").is_not_null())
+    if kept.is_empty():
+        return
+    moments: dict[str, datetime] = {}
+    logged: list[Logged] = []
+    for at, kind, person_id, data in kept.select("at", "type", "person_id", "data").iter_rows():
+        when = moments.get(at)
+        if when is None:
+            when = moments[at] = _moment(at)
+        logged.append((int(person_id), kind, when, json.loads(data) if data else {}))
+    store = FunnelStore(bulk.connection)
+    folded = store.folded(logged)
+    if folded is None:
+        return
+    states, replaced, backs = folded
+    bulk.delete_people_rows(t.funnel, replaced)
+    rows = [to_row(person_id, state) for person_id, state in states.items()]
+    bulk.insert(t.funnel, pl.DataFrame(rows, schema=_SCHEMA, orient="row"))
+    if backs:
+        bulk.connection.execute(t.handbacks.insert(), backs)
+
+
+_SCHEMA: dict[str, Any] = {
+    c.name: (
+        pl.Float64
+        if c.name.endswith("_value")
+        else pl.Int64
+        if c.name in ("person_id", "inquiries", "handbacks", "rep_id", "first_at")
+        or c.name.endswith(("_at", "_since"))
+        or c.name.startswith(("reached_", "seconds_"))
+        else pl.String
+    )
+    for c in t.funnel.columns
+}
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
