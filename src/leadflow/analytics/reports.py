@@ -1,0 +1,360 @@
+"""The closed-loop reports: funnel, sources, velocity, recycle, gaps, and the last
+inquiries ranked. Definitions in ``docs/reports.md``; in short:
+
+- a lead belongs to the period of its **first inquiry** and to the source, campaign
+  and form of that inquiry (first touch); ``rep`` is the rep it was last routed to,
+  ``grade`` its grade now, ``month`` the month of its first inquiry;
+- a stage is *reached* when the lead entered a stage of that type at least once;
+- a rate is a share of leads (0-1), None when nothing was there to divide by.
+
+Each report is a :class:`Report`: named columns and rows, ready for a table, CSV or
+JSON. The numbers come from ``adapters/store/report_store.py``; this module only
+divides, orders and names them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection
+
+from leadflow.adapters.store.report_store import Period, ReportStore, f
+from leadflow.adapters.store.tables import STAGE_COLUMNS
+from leadflow.domain.playbook import Playbook
+from leadflow.domain.rating import needed_by
+
+BY = {"source": "source", "campaign": "campaign", "form": "form_key", "rep": "rep_id"}
+BY.update(grade="grade", month="month")
+"""``--by`` names and the funnel columns they group on."""
+
+FUNNEL = (
+    ("marketing", "inquiry", "inquiry"),
+    ("marketing", "prospect", "nurture"),
+    ("marketing", "marketing qualified", "marketing_qualified"),
+    ("sales", "sales accepted", "sales_accepted"),
+    ("sales", "sales qualified", "sales_qualified"),
+    ("sales", "opportunity", "opportunity"),
+    ("sales", "won", "won"),
+)
+"""The funnel's steps: (part, step, stage type column)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "report": self.name,
+            "title": self.title,
+            "columns": self.columns,
+            "rows": self.rows,
+            "notes": self.notes,
+        }
+
+
+def rate(part: int | float | None, whole: int | float | None) -> float | None:
+    """part / whole rounded to 4 places; None when whole is 0 or unknown."""
+    if not whole or part is None:
+        return None
+    return round(part / whole, 4)
+
+
+class Reports:
+    """The reports over one connection, grouped by ``by`` (a ``--by`` name or None)."""
+
+    def __init__(self, connection: Connection, period: Period, by: str | None) -> None:
+        self.store = ReportStore(connection)
+        self.period = period
+        self.column = BY[by] if by is not None else None
+        self.by = by or "all"
+
+    def _label(self, key: Any, reps: dict[int, str] | None = None) -> str:
+        if key is None:
+            return "(none)"
+        if reps is not None:
+            return reps.get(int(key), f"rep {key}")
+        return str(key)
+
+    def _labels(self) -> Callable[[Any], str]:
+        reps = self.store.rep_names() if self.column == "rep_id" else None
+        return lambda key: self._label(key, reps)
+
+    def funnel(self) -> Report:
+        steps = [column for _, _, column in FUNNEL]
+        label = self._labels()
+        rows: list[dict[str, Any]] = []
+        for g in sorted(self.store.funnel(self.period, self.column, steps), key=_order):
+            group = label(g["key"])
+            for i, (part, step, column) in enumerate(FUNNEL):
+                previous = FUNNEL[i - 1][2] if i else None
+                both = g.get(f"both_{column}") if i else None
+                rows.append(
+                    {
+                        self.by: group,
+                        "funnel": part,
+                        "step": step,
+                        "leads": g[column],
+                        "from_previous": both,
+                        "conversion": rate(both, g[previous]) if previous else None,
+                    }
+                )
+            rows.append(
+                {
+                    self.by: group,
+                    "funnel": "hand-off",
+                    "step": "sales ready",
+                    "leads": g["ready"],
+                    "from_previous": g["ready"],
+                    "conversion": rate(g["ready"], g["leads"]),
+                }
+            )
+        columns = [self.by, "funnel", "step", "leads", "from_previous", "conversion"]
+        notes = [
+            "leads: leads whose first inquiry is in the period that ever entered a stage of "
+            "the step's type; from_previous: those that also entered the step before; "
+            "conversion: from_previous / the step before's leads. sales ready: leads routed "
+            "to sales or marketing qualified at least once, conversion of all inquiries."
+        ]
+        return Report("funnel", "Marketing and sales funnel", columns, rows, notes)
+
+    def sources(self) -> Report:
+        label = self._labels()
+        reasons: dict[Any, list[tuple[int, str]]] = {}
+        for r in self.store.reasons(self.period, self.column, "rejected"):
+            reasons.setdefault(r["key"], []).append((int(r["n"]), r["reason"] or "(none)"))
+        rows = []
+        for g in sorted(self.store.sources(self.period, self.column), key=_order):
+            top = sorted(reasons.get(g["key"], []), key=lambda x: (-x[0], x[1]))
+            closed = (g["won"] or 0) + (g["lost"] or 0)
+            rows.append(
+                {
+                    self.by: label(g["key"]),
+                    "leads": g["leads"],
+                    "inquiries": g["inquiries"],
+                    "sales_ready": g["ready"],
+                    "sales_ready_share": rate(g["ready"], g["leads"]),
+                    "routed": g["routed"],
+                    "accepted": g["accepted"],
+                    "acceptance_rate": rate(g["accepted"], g["routed"]),
+                    "rejections": sum(n for n, _ in top),
+                    "rejection_reasons": ", ".join(f"{why} {n}" for n, why in top),
+                    "won": g["won"] or 0,
+                    "lost": g["lost"] or 0,
+                    "win_rate": rate(g["won"] or 0, closed),
+                    "revenue": float(g["revenue"] or 0.0),
+                }
+            )
+        notes = [
+            "acceptance_rate: accepted / routed; win_rate: won / (won + lost); revenue: the "
+            "won deals' values; rejections: sales rejections of these leads, by reason."
+        ]
+        return Report(
+            "sources",
+            "Sources and campaigns",
+            list(rows[0]) if rows else [self.by, "leads"],
+            rows,
+            notes,
+        )
+
+    def velocity(self) -> Report:
+        label = self._labels()
+        metrics: list[tuple[str, Any, Any]] = [
+            (f"time in {c.replace('_', ' ')}", f[f"seconds_{c}"], None) for c in STAGE_COLUMNS
+        ]
+        metrics += [
+            ("speed to lead (sales ready to first contact)", f.ready_at, f.contacted_at),
+            ("time to accept (routed to accepted)", f.routed_at, f.accepted_at),
+            ("inquiry to sales ready", f.first_at, f.ready_at),
+        ]
+        rows = []
+        for name, start, end in metrics:
+            positive, zeros = self.store.durations(self.period, self.column, start, end)
+            for key, zero, values in _grouped(positive, zeros):
+                stats = percentiles(zero, values)
+                rows.append({self.by: label(key), "measure": name, **stats})
+        rows.sort(key=lambda r: (r[self.by], [m[0] for m in metrics].index(r["measure"])))
+        columns = [self.by, "measure", "leads", "median_seconds", "p90_seconds"]
+        notes = [
+            "time in a stage type: per lead, the time spent in it over the visits that ended "
+            "(leads still in it are not counted); median: the middle value (mean of the two "
+            "middle ones); p90: the smallest value at least 90% of the leads do not exceed."
+        ]
+        return Report("velocity", "Velocity", columns, rows, notes)
+
+    def recycle(self) -> Report:
+        label = self._labels()
+        rows = []
+        for g in sorted(self.store.handbacks(self.period, self.column), key=_order):
+            rows.append(
+                {
+                    self.by: label(g["key"]),
+                    "kind": g["kind"],
+                    "reason": g["reason"] or "(none)",
+                    "handbacks": g["n"],
+                    "routed_again": g["routed_again"],
+                    "accepted_again": g["accepted_again"],
+                    "won": g["won"],
+                    "lost": g["lost"],
+                    "disqualified": g["disqualified"],
+                    "with_marketing_now": g["with_marketing"],
+                }
+            )
+        rows.sort(key=lambda r: (r[self.by], r["kind"], -r["handbacks"], r["reason"]))
+        columns = [
+            self.by,
+            "kind",
+            "reason",
+            "handbacks",
+            "routed_again",
+            "accepted_again",
+            "won",
+            "lost",
+            "disqualified",
+            "with_marketing_now",
+        ]
+        notes = [
+            "one row per hand-back of the period (by its own time); what became of the lead "
+            "counts what happened after that hand-back; with_marketing_now: the lead is in an "
+            "inquiry, nurture or recycled stage now."
+        ]
+        return Report("recycle", "Hand-backs and what became of them", columns, rows, notes)
+
+    def gaps(self, pb: Playbook) -> Report:
+        label = self._labels()
+        fields = list(pb.fields)
+        needs = needed_by(pb, None)
+        for segment in pb.segments:
+            for name, labels in needed_by(pb, segment.name).items():
+                needs.setdefault(name, [])
+                needs[name] += [x for x in labels if x not in needs[name]]
+        rows = []
+        for g in sorted(self.store.gaps(self.period, self.column, fields), key=_order):
+            for name in fields:
+                rows.append(
+                    {
+                        self.by: label(g["key"]),
+                        "field": name,
+                        "leads": g["leads"],
+                        "unanswered": g[f"u:{name}"] or 0,
+                        "unanswered_share": rate(g[f"u:{name}"] or 0, g["leads"]),
+                        "not_evaluated": g[f"m:{name}"] or 0,
+                        "not_evaluated_share": rate(g[f"m:{name}"] or 0, g["leads"]),
+                        "needed_by": "; ".join(needs.get(name, [])),
+                    }
+                )
+        columns = [
+            self.by,
+            "field",
+            "leads",
+            "unanswered",
+            "unanswered_share",
+            "not_evaluated",
+            "not_evaluated_share",
+            "needed_by",
+        ]
+        notes = [
+            "unanswered: leads that left the question (playbook field) blank; not_evaluated: "
+            "leads for which a criterion or grade rule needing it could not be judged. As of "
+            "each lead's latest rating."
+        ]
+        return Report("gaps", "Data gaps: questions left unanswered", columns, rows, notes)
+
+
+def rank(connection: Connection, last: int) -> Report:
+    """The last ``last`` inquiries, their leads ranked by score (grade, reasons, gaps)."""
+    rows = ReportStore(connection).last_inquiries(last)
+    ranked = sorted(rows, key=lambda r: (-(r["score"] or 0.0), -r["inquiry_id"]))
+    out = []
+    for n, r in enumerate(ranked, 1):
+        name = " ".join(p for p in (r["first_name"], r["last_name"]) if p)
+        out.append(
+            {
+                "rank": n,
+                "lead": r["person_id"],
+                "name": name or r["email"] or "",
+                "company": r["company"] or "",
+                "source": r["source"],
+                "received_at": str(r["received_at"])[:19],
+                "grade": r["grade"],
+                "score": r["score"],
+                "route": r["route"],
+                "reasons": "; ".join(_list(r["reasons"])),
+                "data_issues": "; ".join(_list(r["data_issues"])),
+            }
+        )
+    columns = [
+        "rank",
+        "lead",
+        "name",
+        "company",
+        "source",
+        "received_at",
+        "grade",
+        "score",
+        "route",
+        "reasons",
+        "data_issues",
+    ]
+    notes = [f"the last {last} inquiries (a lead with several is listed for each), best first"]
+    return Report("rank", f"The last {last} inquiries, ranked", columns, out, notes)
+
+
+def percentiles(zeros: int, positive: pl.Series) -> dict[str, Any]:
+    """Count, median and p90 (nearest rank) of durations in seconds: ``zeros`` zero
+    durations and the sorted ``positive`` ones."""
+    n = zeros + positive.len()
+    if n == 0:
+        return {"leads": 0, "median_seconds": None, "p90_seconds": None}
+
+    def at(k: int) -> float:  # the k-th smallest value, from 0
+        return 0.0 if k < zeros else float(positive[k - zeros])
+
+    median = (at((n - 1) // 2) + at(n // 2)) / 2
+    return {"leads": n, "median_seconds": median, "p90_seconds": at(math.ceil(0.9 * n) - 1)}
+
+
+def _grouped(
+    positive: Sequence[tuple[Any, int]], zeros: dict[Any, int]
+) -> list[tuple[Any, int, pl.Series]]:
+    """Per group: the zero durations counted in the database, the others sorted."""
+    frame = pl.DataFrame(
+        {
+            "key": [str(k) if k is not None else None for k, _ in positive],
+            "v": [v for _, v in positive],
+        },
+        schema={"key": pl.String, "v": pl.Int64},
+    )
+    sorted_by_key = {
+        k: values.sort()
+        for (k,), values in ((key, group.get_column("v")) for key, group in frame.group_by("key"))
+    }
+    keys = {str(k) if k is not None else None: k for k in zeros}
+    names = sorted(set(keys) | set(sorted_by_key), key=lambda k: (k is None, str(k)))
+    empty = pl.Series("v", [], dtype=pl.Int64)
+    return [
+        (keys.get(k, k), zeros.get(keys.get(k, k), 0), sorted_by_key.get(k, empty)) for k in names
+    ]
+
+
+def _order(row: dict[str, Any]) -> tuple[bool, str]:
+    return (row["key"] is None, str(row["key"]))
+
+
+def _list(value: Any) -> list[str]:
+    import json
+
+    if value is None:
+        return []
+    if isinstance(value, str):
+        loaded: list[str] = json.loads(value)
+        return loaded
+    return list(value)
