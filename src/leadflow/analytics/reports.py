@@ -15,7 +15,7 @@ divides, orders and names them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,12 +175,27 @@ class Reports:
             ("time to accept (routed to accepted)", f.routed_at, f.accepted_at),
             ("inquiry to sales ready", f.first_at, f.ready_at),
         ]
+        positive, zeros = self.store.durations(
+            self.period, self.column, [(start, end) for _, start, end in metrics]
+        )
+        names = [f"m{i}" for i in range(len(metrics))]
+        frame = pl.DataFrame(
+            positive, schema={"key": pl.String, **dict.fromkeys(names, pl.Int64)}, orient="row"
+        )
+        zero_counts = {_text(z[0]): z[1:] for z in zeros}
+        keys = sorted(
+            set(zero_counts) | set(frame.get_column("key").to_list()),
+            key=lambda k: (k is None, str(k)),
+        )
         rows = []
-        for name, start, end in metrics:
-            positive, zeros = self.store.durations(self.period, self.column, start, end)
-            for key, zero, values in _grouped(positive, zeros):
-                stats = percentiles(zero, values)
-                rows.append({self.by: label(key), "measure": name, **stats})
+        for key in keys:
+            mine = frame.filter(pl.col("key").is_null() if key is None else pl.col("key") == key)
+            counted = zero_counts.get(key, (0,) * len(metrics))
+            for i, (name, _, _) in enumerate(metrics):
+                values = mine.get_column(names[i]).drop_nulls().sort()
+                stats = percentiles(int(counted[i] or 0), values)
+                if stats["leads"]:
+                    rows.append({self.by: label(key), "measure": name, **stats})
         rows.sort(key=lambda r: (r[self.by], [m[0] for m in metrics].index(r["measure"])))
         columns = [self.by, "measure", "leads", "median_seconds", "p90_seconds"]
         notes = [
@@ -322,27 +337,8 @@ def percentiles(zeros: int, positive: pl.Series) -> dict[str, Any]:
     return {"leads": n, "median_seconds": median, "p90_seconds": at(math.ceil(0.9 * n) - 1)}
 
 
-def _grouped(
-    positive: Sequence[tuple[Any, int]], zeros: dict[Any, int]
-) -> list[tuple[Any, int, pl.Series]]:
-    """Per group: the zero durations counted in the database, the others sorted."""
-    frame = pl.DataFrame(
-        {
-            "key": [str(k) if k is not None else None for k, _ in positive],
-            "v": [v for _, v in positive],
-        },
-        schema={"key": pl.String, "v": pl.Int64},
-    )
-    sorted_by_key = {
-        k: values.sort()
-        for (k,), values in ((key, group.get_column("v")) for key, group in frame.group_by("key"))
-    }
-    keys = {str(k) if k is not None else None: k for k in zeros}
-    names = sorted(set(keys) | set(sorted_by_key), key=lambda k: (k is None, str(k)))
-    empty = pl.Series("v", [], dtype=pl.Int64)
-    return [
-        (keys.get(k, k), zeros.get(keys.get(k, k), 0), sorted_by_key.get(k, empty)) for k in names
-    ]
+def _text(key: Any) -> str | None:
+    return str(key) if key is not None else None
 
 
 def _order(row: dict[str, Any]) -> tuple[bool, str]:

@@ -15,10 +15,13 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    String,
     and_,
     case,
+    cast,
     func,
     literal,
+    or_,
     select,
 )
 
@@ -113,21 +116,26 @@ class ReportStore:
         return self._rows(query)
 
     def durations(
-        self, period: Period, by: str | None, start: Any, end: Any | None = None
-    ) -> tuple[list[tuple[Any, int]], dict[Any, int]]:
-        """A duration per lead: ``end - start`` (or the column ``start`` alone when no end)
-        where known and not negative: the positive ones as (group, seconds) rows, and how
-        many are zero per group (counted, not fetched: the moves a capture makes at once)."""
-        key = _key(by).label("key")
-        value = start if end is None else end - start
-        known = [start.is_not(None)] + ([] if end is None else [end.is_not(None)])
-        where = [*known, value >= 0, *period.on(f.first_at)]
-        positive = select(key, value).where(*where, value > 0)
-        zeros = select(key, func.count()).where(*where, value == 0)
+        self, period: Period, by: str | None, measures: Sequence[tuple[Any, Any | None]]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Durations per lead, one per measure: ``end - start``, or the column ``start``
+        alone when there is no end; a duration counts where known and not negative.
+
+        Two scans, whatever the number of measures: per group, how many of each are zero
+        (counted, not fetched: the moves a capture makes at once), and the rows of the
+        leads with any positive one, as (group, value or None per measure).
+        """
+        key = cast(_key(by), String).label("key")
+        values = [start if end is None else end - start for start, end in measures]
+        zero = [_count_if(v == 0) for v in values]
+        zeros = select(key, *zero).where(*period.on(f.first_at))
         if by is not None:
             zeros = zeros.group_by(key)
-        rows = [(r[0], int(r[1])) for r in self.connection.execute(positive)]
-        return rows, {r[0]: int(r[1]) for r in self.connection.execute(zeros) if r[1]}
+        shown = [case((v > 0, v), else_=None) for v in values]
+        positive = select(key, *shown).where(or_(*(v > 0 for v in values)), *period.on(f.first_at))
+        return list(map(tuple, self.connection.execute(positive))), [
+            tuple(r) for r in self.connection.execute(zeros)
+        ]
 
     def handbacks(self, period: Period, by: str | None) -> list[dict[str, Any]]:
         """Hand-backs of the period per group, kind and reason, and what became of the
