@@ -30,6 +30,7 @@ from leadflow.api import (
     routes_forms,
     routes_inquiries,
     routes_leads,
+    routes_reports,
     routes_reps,
     routes_webhooks,
 )
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(routes_leads.router)
     app.include_router(routes_contact.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_reports.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:

@@ -254,6 +254,8 @@ import leadflow.cli.api_commands  # noqa: E402, F401
 from leadflow.cli import (  # noqa: E402, F401
     lead_commands,
     model_commands,
+    outcome_commands,
+    report_commands,
     reps_commands,
     store_commands,
     webhooks_commands,
