@@ -64,7 +64,7 @@ def test_bad_report_parameters_say_which(api: Any) -> None:
 
 
 def test_an_outcome_through_the_api_says_whether_the_stage_moved(api: Any) -> None:
-    client, desk, admin, _ = api
+    client, _, admin, _ = api
     nurtured = 3  # P3, in nurture
     body = {"outcome": "won", "value": 700, "currency": "usd", "date": "2026-11-20"}
     response = client.post(f"/api/v1/leads/{nurtured}/outcomes", json=body, headers=admin)
