@@ -217,11 +217,14 @@ def test_rank_lists_the_last_inquiries_best_first(engine: Engine) -> None:
 def test_the_period_and_the_month(engine: Engine) -> None:
     history(engine)
     with engine.connect() as connection:
-        monday = int(MONDAY.timestamp())
+        monday = int(MONDAY.timestamp()) // 86_400  # in days
         later = Reports(connection, Period(since=monday + 1), None).funnel().rows
         months = Reports(connection, Period(until=monday + 1), "month").funnel().rows
-    assert later[0]["leads"] == 0  # every lead's first inquiry was at T0
+        velocity = Reports(connection, Period(since=monday + 1), None).velocity().rows
+    assert later[0]["leads"] == 0  # every lead's first inquiry was on Monday
+    assert velocity == []
     assert {row["month"] for row in months} == {"2026-11"}
+    assert {row["step"]: row["leads"] for row in months}["inquiry"] == 5
 
 
 def test_the_rows_are_the_fold_of_the_log(engine: Engine) -> None:

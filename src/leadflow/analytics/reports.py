@@ -22,14 +22,39 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection
 
-from leadflow.adapters.store.report_store import Period, ReportStore, f
-from leadflow.adapters.store.tables import STAGE_COLUMNS
+from leadflow.adapters.store.funnel_counts import VELOCITY
+from leadflow.adapters.store.report_store import Period, ReportStore
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import needed_by
 
 BY = {"source": "source", "campaign": "campaign", "form": "form_key", "rep": "rep_id"}
 BY.update(grade="grade", month="month")
 """``--by`` names and the funnel columns they group on."""
+
+MEASURE_NAMES = {
+    **{
+        f"in_{s}": f"time in {s.replace('_', ' ')}"
+        for s, *_ in (
+            (n,)
+            for n in (
+                "inquiry",
+                "nurture",
+                "marketing_qualified",
+                "sales_accepted",
+                "sales_qualified",
+                "opportunity",
+                "won",
+                "lost",
+                "recycled",
+                "disqualified",
+            )
+        )
+    },
+    "speed_to_lead": "speed to lead (sales ready to first contact)",
+    "time_to_accept": "time to accept (routed to accepted)",
+    "to_sales_ready": "inquiry to sales ready",
+}
+"""The velocity measures as the report names them."""
 
 FUNNEL = (
     ("marketing", "inquiry", "inquiry"),
@@ -65,7 +90,7 @@ def rate(part: int | float | None, whole: int | float | None) -> float | None:
     """part / whole rounded to 4 places; None when whole is 0 or unknown."""
     if not whole or part is None:
         return None
-    return round(part / whole, 4)
+    return round(float(part) / float(whole), 4)
 
 
 class Reports:
@@ -75,10 +100,11 @@ class Reports:
         self.store = ReportStore(connection)
         self.period = period
         self.column = BY[by] if by is not None else None
+        self.dim = by or "all"
         self.by = by or "all"
 
     def _label(self, key: Any, reps: dict[int, str] | None = None) -> str:
-        if key is None:
+        if key is None or key == "":
             return "(none)"
         if reps is not None:
             return reps.get(int(key), f"rep {key}")
@@ -90,19 +116,24 @@ class Reports:
 
     def funnel(self) -> Report:
         steps = [column for _, _, column in FUNNEL]
+        names = ["leads", "ready", *(f"reached_{s}" for s in steps)]
+        names += [f"both_{s}" for s in steps[1:]]
         label = self._labels()
         rows: list[dict[str, Any]] = []
-        for g in sorted(self.store.funnel(self.period, self.column, steps), key=_order):
+        found = self.store.counts(self.period, self.dim, names)
+        if not found and self.column is None:
+            found = [{"key": "all", **dict.fromkeys(names, 0)}]
+        for g in sorted(found, key=_order):
             group = label(g["key"])
             for i, (part, step, column) in enumerate(FUNNEL):
-                previous = FUNNEL[i - 1][2] if i else None
-                both = g.get(f"both_{column}") if i else None
+                previous = f"reached_{FUNNEL[i - 1][2]}" if i else None
+                both = _int(g.get(f"both_{column}")) if i else None
                 rows.append(
                     {
                         self.by: group,
                         "funnel": part,
                         "step": step,
-                        "leads": g[column],
+                        "leads": _int(g[f"reached_{column}"]),
                         "from_previous": both,
                         "conversion": rate(both, g[previous]) if previous else None,
                     }
@@ -112,8 +143,8 @@ class Reports:
                     self.by: group,
                     "funnel": "hand-off",
                     "step": "sales ready",
-                    "leads": g["ready"],
-                    "from_previous": g["ready"],
+                    "leads": _int(g["ready"]),
+                    "from_previous": _int(g["ready"]),
                     "conversion": rate(g["ready"], g["leads"]),
                 }
             )
@@ -130,10 +161,13 @@ class Reports:
         label = self._labels()
         reasons: dict[Any, list[tuple[int, str]]] = {}
         for r in self.store.reasons(self.period, self.column, "rejected"):
-            reasons.setdefault(r["key"], []).append((int(r["n"]), r["reason"] or "(none)"))
+            mine = reasons.setdefault(_text(r["key"]) or "", [])
+            mine.append((int(r["n"]), r["reason"] or "(none)"))
         rows = []
-        for g in sorted(self.store.sources(self.period, self.column), key=_order):
-            top = sorted(reasons.get(g["key"], []), key=lambda x: (-x[0], x[1]))
+        names = ["leads", "inquiries", "ready", "routed", "accepted", "won", "lost", "revenue"]
+        for g in sorted(self.store.counts(self.period, self.dim, names), key=_order):
+            g = {k: (v if k in ("key", "revenue") else _int(v)) for k, v in g.items()}
+            top = sorted(reasons.get(_text(g["key"]) or "", []), key=lambda x: (-x[0], x[1]))
             closed = (g["won"] or 0) + (g["lost"] or 0)
             rows.append(
                 {
@@ -167,33 +201,29 @@ class Reports:
 
     def velocity(self) -> Report:
         label = self._labels()
-        metrics: list[tuple[str, Any, Any]] = [
-            (f"time in {c.replace('_', ' ')}", f[f"seconds_{c}"], None) for c in STAGE_COLUMNS
-        ]
-        metrics += [
-            ("speed to lead (sales ready to first contact)", f.ready_at, f.contacted_at),
-            ("time to accept (routed to accepted)", f.routed_at, f.accepted_at),
-            ("inquiry to sales ready", f.first_at, f.ready_at),
-        ]
-        positive, zeros = self.store.durations(
+        metrics = [(MEASURE_NAMES[name], start, end) for name, start, end in VELOCITY]
+        positive = self.store.durations(
             self.period, self.column, [(start, end) for _, start, end in metrics]
         )
         names = [f"m{i}" for i in range(len(metrics))]
         frame = pl.DataFrame(
             positive, schema={"key": pl.String, **dict.fromkeys(names, pl.Int64)}, orient="row"
         )
-        zero_counts = {_text(z[0]): z[1:] for z in zeros}
+        zeros = self.store.counts(self.period, self.dim, [f"zero_{n}" for n, _, _ in VELOCITY])
+        zero_counts = {
+            (_text(z["key"]) or ""): [_int(z[f"zero_{n}"]) for n, _, _ in VELOCITY] for z in zeros
+        }
         keys = sorted(
-            set(zero_counts) | set(frame.get_column("key").to_list()),
-            key=lambda k: (k is None, str(k)),
+            set(zero_counts) | {k or "" for k in frame.get_column("key").to_list()},
+            key=lambda k: (k == "", k),
         )
         rows = []
         for key in keys:
-            mine = frame.filter(pl.col("key").is_null() if key is None else pl.col("key") == key)
-            counted = zero_counts.get(key, (0,) * len(metrics))
+            mine = frame.filter(pl.col("key").fill_null("") == key)
+            counted = zero_counts.get(key, [0] * len(metrics))
             for i, (name, _, _) in enumerate(metrics):
                 values = mine.get_column(names[i]).drop_nulls().sort()
-                stats = percentiles(int(counted[i] or 0), values)
+                stats = percentiles(counted[i], values)
                 if stats["leads"]:
                     rows.append({self.by: label(key), "measure": name, **stats})
         rows.sort(key=lambda r: (r[self.by], [m[0] for m in metrics].index(r["measure"])))
@@ -252,17 +282,23 @@ class Reports:
                 needs.setdefault(name, [])
                 needs[name] += [x for x in labels if x not in needs[name]]
         rows = []
-        for g in sorted(self.store.gaps(self.period, self.column, fields), key=_order):
+        blanks = {
+            (g["key"], g["field"]): (_int(g["unanswered"]), _int(g["missing"]))
+            for g in self.store.gap_counts(self.period, self.dim)
+        }
+        for g in sorted(self.store.counts(self.period, self.dim, ["leads"]), key=_order):
+            leads = _int(g["leads"])
             for name in fields:
+                unanswered, missing = blanks.get((g["key"], name), (0, 0))
                 rows.append(
                     {
                         self.by: label(g["key"]),
                         "field": name,
-                        "leads": g["leads"],
-                        "unanswered": g[f"u:{name}"] or 0,
-                        "unanswered_share": rate(g[f"u:{name}"] or 0, g["leads"]),
-                        "not_evaluated": g[f"m:{name}"] or 0,
-                        "not_evaluated_share": rate(g[f"m:{name}"] or 0, g["leads"]),
+                        "leads": leads,
+                        "unanswered": unanswered,
+                        "unanswered_share": rate(unanswered, leads),
+                        "not_evaluated": missing,
+                        "not_evaluated_share": rate(missing, leads),
                         "needed_by": "; ".join(needs.get(name, [])),
                     }
                 )
@@ -342,7 +378,12 @@ def _text(key: Any) -> str | None:
 
 
 def _order(row: dict[str, Any]) -> tuple[bool, str]:
-    return (row["key"] is None, str(row["key"]))
+    return (row["key"] in (None, ""), str(row["key"]))
+
+
+def _int(value: Any) -> int:
+    """A sum from the database (None when nothing was summed; a Decimal on PostgreSQL)."""
+    return int(value or 0)
 
 
 def _list(value: Any) -> list[str]:

@@ -17,6 +17,7 @@ import polars as pl
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
+from leadflow.adapters.store.funnel_counts import MEASURES, contribution_frame
 from leadflow.adapters.store.funnel_store import FunnelStore, Logged, to_row
 from leadflow.domain.funnel import KINDS
 from leadflow.domain.playbook import Playbook
@@ -70,12 +71,35 @@ def fold_chunk(bulk: BulkStore, events: pl.DataFrame) -> None:
     folded = store.folded(logged)
     if folded is None:
         return
-    states, replaced, backs = folded
-    bulk.delete_people_rows(t.funnel, replaced)
+    before, states, backs = folded
+    bulk.delete_people_rows(t.funnel, list(before))
     rows = [to_row(person_id, state) for person_id, state in states.items()]
-    bulk.insert(t.funnel, pl.DataFrame(rows, schema=_SCHEMA, orient="row"))
+    new = pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+    bulk.insert(t.funnel, new)
     if backs:
         bulk.connection.execute(t.handbacks.insert(), backs)
+    old = pl.DataFrame(
+        [to_row(p, state) for p, state in before.items()], schema=_SCHEMA, orient="row"
+    )
+    add_counts(store, [contribution_frame(new, 1), contribution_frame(old, -1)])
+
+
+def add_counts(store: FunnelStore, parts: list[tuple[pl.DataFrame, pl.DataFrame]]) -> None:
+    """Add contribution frames (``funnel_counts.contribution_frame``) to the stored sums."""
+    counts = (
+        pl.concat([p[0] for p in parts])
+        .group_by("dim", "key", "day")
+        .agg(pl.col(m).sum() for m in MEASURES)
+    )
+    gaps = (
+        pl.concat([p[1] for p in parts])
+        .group_by("dim", "key", "day", "field")
+        .agg(pl.col("unanswered").sum(), pl.col("missing").sum())
+    )
+    store.add_counts(
+        {(r["dim"], r["key"], r["day"]): r for r in counts.iter_rows(named=True)},
+        {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in gaps.iter_rows()},
+    )
 
 
 _SCHEMA: dict[str, Any] = {
@@ -83,7 +107,7 @@ _SCHEMA: dict[str, Any] = {
         pl.Float64
         if c.name.endswith("_value")
         else pl.Int64
-        if c.name in ("person_id", "inquiries", "handbacks", "rep_id", "first_at")
+        if c.name in ("person_id", "inquiries", "handbacks", "rep_id", "first_at", "timed")
         or c.name.endswith(("_at", "_since"))
         or c.name.startswith(("reached_", "seconds_"))
         else pl.String

@@ -12,7 +12,7 @@ recycle report: hand-backs by their own time). Definitions: ``docs/reports.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import Engine
 
@@ -23,6 +23,7 @@ from leadflow.errors import InvalidInput
 
 NAMES = ("funnel", "sources", "velocity", "recycle", "gaps")
 """The reports ``leadflow report NAME`` and ``GET /api/v1/reports/{name}`` know."""
+EPOCH = date(1970, 1, 1)
 DEFAULT_BY = {"sources": "source", "gaps": "source"}
 """Reports that are per something unless told otherwise."""
 
@@ -42,9 +43,10 @@ def period(since: date | None, until: date | None) -> Period:
 
 
 def _seconds(day: date | None) -> int | None:
+    """The day as days since 1970-01-01, as ``Period`` counts them."""
     if day is None:
         return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+    return (day - EPOCH).days
 
 
 def run_report(engine: Engine, pb: Playbook | None, query: ReportQuery) -> Report:

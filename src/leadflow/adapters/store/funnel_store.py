@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.funnel_counts import MEASURES, contributions, timed
 from leadflow.domain.funnel import COLUMN_OF, KINDS, Funnel, apply
 
 _SCALARS = tuple(f.name for f in fields(Funnel) if f.name not in ("reached", "seconds"))
@@ -52,6 +53,25 @@ def _upsert(dialect: Any) -> Any:
 
 _UPSERTS = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 
+
+def _adding(dialect: Any, table: Any, keys: Sequence[str]) -> Any:
+    statement = dialect.insert(table)
+    columns = [c.name for c in table.columns if c.name not in keys]
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={name: table.c[name] + statement.excluded[name] for name in columns},
+    )
+
+
+_ADD_COUNTS = {
+    name: _adding(d, t.funnel_counts, ("dim", "key", "day"))
+    for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_ADD_GAPS = {
+    name: _adding(d, t.gap_counts, ("dim", "key", "day", "field"))
+    for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
 Logged = tuple[int, str, datetime, Mapping[str, Any]]
 """One event as folded: person, kind, moment, data."""
 
@@ -79,6 +99,7 @@ def to_row(person_id: int, state: Funnel) -> dict[str, Any]:
         row[f"reached_{column}"] = epoch(state.reached.get(kind))
         spent = state.seconds.get(kind)
         row[f"seconds_{column}"] = round(spent) if spent is not None else None
+    row["timed"] = timed(row)
     return row
 
 
@@ -116,16 +137,21 @@ class FunnelStore:
         folded = self.folded(events)
         if folded is None:
             return
-        states, replaced, backs = folded
-        self.write(states, replaced)
+        before, states, backs = folded
+        self.write(states)
         if backs:
             self.connection.execute(insert(t.handbacks), backs)
+        changes = [
+            (to_row(p, before[p]) if p in before else None, to_row(p, state))
+            for p, state in states.items()
+        ]
+        self.add_counts(*contributions(changes))
 
     def folded(
         self, events: Iterable[Logged]
-    ) -> tuple[dict[int, Funnel], list[int], list[dict[str, Any]]] | None:
-        """The rows after these events, the people whose stored rows they replace, and
-        the hand-back rows to add; None when no event changes a row."""
+    ) -> tuple[dict[int, Funnel], dict[int, Funnel], list[dict[str, Any]]] | None:
+        """The stored rows these events change, the rows after them, and the hand-back
+        rows to add; None when no event changes a row."""
         relevant = [e for e in events if e[1] in KINDS]
         if not relevant:
             return None
@@ -145,10 +171,9 @@ class FunnelStore:
                         "rep_id": data.get("rep_id"),
                     }
                 )
-        changed = {p: states[p] for p in people}
-        return changed, [p for p in people if p in before], backs
+        return before, {p: states[p] for p in people}, backs
 
-    def write(self, states: Mapping[int, Funnel], replace: Sequence[int]) -> None:
+    def write(self, states: Mapping[int, Funnel]) -> None:
         """Store these rows, inserted or replacing the stored ones (one statement)."""
         rows = [to_row(person_id, state) for person_id, state in states.items()]
         if rows:
@@ -157,10 +182,32 @@ class FunnelStore:
             ]
             self.connection.execute(upsert, rows)
 
+    def add_counts(
+        self,
+        counts: Mapping[tuple[str, str, int], Mapping[str, float]],
+        gaps: Mapping[tuple[str, str, int, str], Sequence[int]],
+    ) -> None:
+        """Add these sums to ``funnel_counts`` and ``gap_counts`` (rows made as needed)."""
+        dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
+        rows = [
+            {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in MEASURES}}
+            for (d, k, day), values in counts.items()
+            if any(values.values())
+        ]
+        if rows:
+            self.connection.execute(_ADD_COUNTS[dialect], rows)
+        gap_rows = [
+            {"dim": d, "key": k, "day": day, "field": name, "unanswered": u, "missing": m}
+            for (d, k, day, name), (u, m) in gaps.items()
+            if u or m
+        ]
+        if gap_rows:
+            self.connection.execute(_ADD_GAPS[dialect], gap_rows)
+
     def rebuild(self) -> int:
         """Every row again from the event log, in log order; the number of people."""
-        self.connection.execute(delete(t.handbacks))
-        self.connection.execute(delete(t.funnel))
+        for table in (t.gap_counts, t.funnel_counts, t.handbacks, t.funnel):
+            self.connection.execute(delete(table))
         query = (
             select(t.events.c.person_id, t.events.c.type, t.events.c.at, t.events.c.data)
             .where(t.events.c.person_id.is_not(None), t.events.c.type.in_(sorted(KINDS)))

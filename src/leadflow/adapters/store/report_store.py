@@ -1,9 +1,9 @@
-"""The reports' queries: aggregates over the ``funnel`` and ``handbacks`` rows.
+"""The reports' queries: the sums in ``funnel_counts`` and ``gap_counts``, and the
+few ``funnel`` and ``handbacks`` rows a report needs one by one.
 
-Every query reads one narrow row per lead (see ``funnel_store.py``), never the event
-log, and groups in the database. ``Period`` selects leads by their first inquiry
-(``funnel.first_at``: the cohort), hand-backs by their own time. ``by`` is a funnel
-column (source, campaign, form_key, rep_id, grade, month) or None for one group.
+Nothing here reads the event log, and nothing groups a million rows: the sums per group
+and day are kept as the rows change (``funnel_counts.py``). ``Period`` selects leads by
+the day of their first inquiry (the cohort), hand-backs by their own time.
 """
 
 from __future__ import annotations
@@ -21,24 +21,33 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
     select,
 )
 
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.funnel_counts import DAY, DIMENSIONS
 
 f = t.funnel.c
-DIMENSIONS = ("source", "campaign", "form_key", "rep_id", "grade", "month")
 
 
 @dataclass(frozen=True)
 class Period:
-    """[since, until) in Unix seconds; None leaves that end open."""
+    """[since, until) in whole days since 1970-01-01 (UTC); None leaves that end open."""
 
     since: int | None = None
     until: int | None = None
 
     def on(self, column: Any) -> list[ColumnElement[bool]]:
+        """On a column of Unix seconds."""
+        where = []
+        if self.since is not None:
+            where.append(column >= self.since * DAY)
+        if self.until is not None:
+            where.append(column < self.until * DAY)
+        return where
+
+    def days(self, column: Any) -> list[ColumnElement[bool]]:
+        """On a column of days."""
         where = []
         if self.since is not None:
             where.append(column >= self.since)
@@ -47,66 +56,58 @@ class Period:
         return where
 
 
-def _key(by: str | None) -> Any:
-    if by is None:
+def _key(column: str | None) -> Any:
+    if column is None:
         return literal("all")
-    if by not in DIMENSIONS:
-        raise ValueError(f"no dimension {by}")
-    return f[by]
+    if column not in DIMENSIONS.values():
+        raise ValueError(f"no dimension {column}")
+    return f[column]
 
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _reached(column: str) -> ColumnElement[bool]:
-    return f[f"reached_{column}"].is_not(None)
-
-
 class ReportStore:
+    """``dim`` is a ``funnel_counts`` dimension (all, source, campaign, form, rep,
+    grade, month); ``column`` the funnel column it stands for (None for all)."""
+
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def _rows(self, query: Any) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.connection.execute(query)]
 
-    def funnel(self, period: Period, by: str | None, steps: Sequence[str]) -> list[dict[str, Any]]:
-        """Per group: leads, inquiries, leads that reached each step (a stage column),
-        and that reached each step and the one before (``both_<step>``), sales-ready."""
-        key = _key(by).label("key")
-        columns: list[Any] = [key, func.count().label("leads")]
-        columns.append(func.coalesce(func.sum(f.inquiries), 0).label("inquiries"))
-        for i, step in enumerate(steps):
-            columns.append(func.count(f[f"reached_{step}"]).label(step))
-            if i:
-                both = and_(_reached(steps[i - 1]), _reached(step))
-                columns.append(_count_if(both).label(f"both_{step}"))
-        columns.append(func.count(f.ready_at).label("ready"))
-        query = select(*columns).where(*period.on(f.first_at))
-        return self._rows(query.group_by(key) if by is not None else query)
+    def counts(self, period: Period, dim: str, names: Sequence[str]) -> list[dict[str, Any]]:
+        """Per group (``key``): the sums of these ``funnel_counts`` columns."""
+        k = t.funnel_counts.c
+        query = (
+            select(k.key, *(func.sum(k[name]).label(name) for name in names))
+            .where(k.dim == dim, *period.days(k.day))
+            .group_by(k.key)
+        )
+        return self._rows(query)
 
-    def sources(self, period: Period, by: str | None) -> list[dict[str, Any]]:
-        """Per group: leads, inquiries, sales-ready, routed, accepted, won, lost, revenue."""
-        key = _key(by).label("key")
-        query = select(
-            key,
-            func.count().label("leads"),
-            func.coalesce(func.sum(f.inquiries), 0).label("inquiries"),
-            func.count(f.ready_at).label("ready"),
-            func.count(f.routed_at).label("routed"),
-            func.count(f.accepted_at).label("accepted"),
-            _count_if(f.handbacks > 0).label("handed_back"),
-            _count_if(f.outcome == "won").label("won"),
-            _count_if(f.outcome == "lost").label("lost"),
-            func.sum(case((f.outcome == "won", f.outcome_value), else_=None)).label("revenue"),
-        ).where(*period.on(f.first_at))
-        return self._rows(query.group_by(key) if by is not None else query)
+    def gap_counts(self, period: Period, dim: str) -> list[dict[str, Any]]:
+        """Per group and field: leads that left it blank, and that it left unjudged."""
+        g = t.gap_counts.c
+        query = (
+            select(
+                g.key,
+                g.field,
+                func.sum(g.unanswered).label("unanswered"),
+                func.sum(g.missing).label("missing"),
+            )
+            .where(g.dim == dim, *period.days(g.day))
+            .group_by(g.key, g.field)
+        )
+        return self._rows(query)
 
-    def reasons(self, period: Period, by: str | None, kind: str) -> list[dict[str, Any]]:
+    def reasons(self, period: Period, column: str | None, kind: str) -> list[dict[str, Any]]:
         """Hand-backs of one kind (rejected, recycled) per group and reason, for the
         leads of the period."""
         h = t.handbacks.c
-        key = _key(by).label("key")
+        key = _key(column).label("key")
         query = (
             select(key, h.reason, func.count().label("n"))
             .select_from(t.handbacks.join(t.funnel, f.person_id == h.person_id))
@@ -116,32 +117,22 @@ class ReportStore:
         return self._rows(query)
 
     def durations(
-        self, period: Period, by: str | None, measures: Sequence[tuple[Any, Any | None]]
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """Durations per lead, one per measure: ``end - start``, or the column ``start``
-        alone when there is no end; a duration counts where known and not negative.
-
-        Two scans, whatever the number of measures: per group, how many of each are zero
-        (counted, not fetched: the moves a capture makes at once), and the rows of the
-        leads with any positive one, as (group, value or None per measure).
-        """
-        key = cast(_key(by), String).label("key")
-        values = [start if end is None else end - start for start, end in measures]
-        zero = [_count_if(v == 0) for v in values]
-        zeros = select(key, *zero).where(*period.on(f.first_at))
-        if by is not None:
-            zeros = zeros.group_by(key)
+        self, period: Period, column: str | None, measures: Sequence[tuple[str, str | None]]
+    ) -> list[tuple[Any, ...]]:
+        """The positive durations of the leads that have one (``funnel.timed``): rows of
+        (group, value or None per measure); a measure is ``end - start``, or the column
+        ``start`` alone. The zero ones are counted in ``funnel_counts``."""
+        key = cast(_key(column), String).label("key")
+        values = [f[start] if end is None else f[end] - f[start] for start, end in measures]
         shown = [case((v > 0, v), else_=None) for v in values]
-        positive = select(key, *shown).where(or_(*(v > 0 for v in values)), *period.on(f.first_at))
-        return list(map(tuple, self.connection.execute(positive))), [
-            tuple(r) for r in self.connection.execute(zeros)
-        ]
+        query = select(key, *shown).where(f.timed == 1, *period.on(f.first_at))
+        return [tuple(r) for r in self.connection.execute(query)]
 
-    def handbacks(self, period: Period, by: str | None) -> list[dict[str, Any]]:
+    def handbacks(self, period: Period, column: str | None) -> list[dict[str, Any]]:
         """Hand-backs of the period per group, kind and reason, and what became of the
         lead after each: routed again, accepted again, won, lost, disqualified."""
         h = t.handbacks.c
-        key = _key(by).label("key")
+        key = _key(column).label("key")
         after = h.at
         query = (
             select(
@@ -163,20 +154,6 @@ class ReportStore:
             .group_by(key, h.kind, h.reason)
         )
         return self._rows(query)
-
-    def gaps(self, period: Period, by: str | None, fields: Sequence[str]) -> list[dict[str, Any]]:
-        """Per group: leads, and per field the leads that left it blank (``u:<field>``)
-        and those for which it was blank and needed (``m:<field>``)."""
-        key = _key(by).label("key")
-        columns: list[Any] = [key, func.count().label("leads")]
-        # PostgreSQL spells SQLite's instr strpos; either is faster than LIKE '%,name,%'.
-        find = func.strpos if self.connection.dialect.name == "postgresql" else func.instr
-        for name in fields:
-            mark = f",{name},"
-            columns.append(_count_if(find(f.unanswered, mark) > 0).label(f"u:{name}"))
-            columns.append(_count_if(find(f.missing, mark) > 0).label(f"m:{name}"))
-        query = select(*columns).where(*period.on(f.first_at))
-        return self._rows(query.group_by(key) if by is not None else query)
 
     def last_inquiries(self, limit: int) -> list[dict[str, Any]]:
         """The last ``limit`` inquiries with their lead's rating and gaps, newest first."""
@@ -212,3 +189,42 @@ class ReportStore:
     def rep_names(self) -> dict[int, str]:
         query = select(t.reps.c.id, t.reps.c.name)
         return {int(r.id): r.name for r in self.connection.execute(query)}
+
+
+class ReplayStore:
+    """What a backtest replays: the inquiries, activities and outcomes of the period's
+    leads, in the order they happened."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def inquiries(self, period: Period) -> list[tuple[int, Any, Any]]:
+        """(person, received_at, fields) of every inquiry of the period's leads."""
+        i = t.inquiries.c
+        query = (
+            select(i.person_id, i.received_at, i.fields)
+            .select_from(t.inquiries.join(t.funnel, f.person_id == i.person_id))
+            .where(*period.on(f.first_at))
+            .order_by(i.person_id, i.received_at, i.id)
+        )
+        return [tuple(r) for r in self.connection.execute(query)]
+
+    def activities(self, period: Period) -> list[tuple[int, str, Any]]:
+        a = t.activities.c
+        query = (
+            select(a.person_id, a.type, a.at)
+            .select_from(t.activities.join(t.funnel, f.person_id == a.person_id))
+            .where(*period.on(f.first_at))
+        )
+        return [tuple(r) for r in self.connection.execute(query)]
+
+    def outcomes(self, period: Period) -> list[dict[str, Any]]:
+        """Per lead: routed, accepted, and won or lost, as it really happened."""
+        query = select(
+            f.person_id,
+            (f.routed_at.is_not(None)).label("routed"),
+            (f.accepted_at.is_not(None)).label("accepted"),
+            f.outcome,
+            f.outcome_value,
+        ).where(*period.on(f.first_at))
+        return [dict(r._mapping) for r in self.connection.execute(query)]

@@ -490,6 +490,50 @@ funnel = Table(
     Column("outcome_value", Float),
     Column("outcome_reason", String(200)),
     Column("currency", String(3)),
+    # 1 when one of its velocity durations is positive: the rows the velocity report reads.
+    Column("timed", Integer),
+    Index("ix_funnel_timed", "timed"),
+)
+
+# The funnel rows added up per dimension (all, source, campaign, form, rep, grade, month),
+# group and day of the first inquiry, kept current with them (``funnel_counts.py``): the
+# funnel, sources and gaps reports read these instead of a million rows.
+_COUNTED = (
+    "leads",
+    "inquiries",
+    *(f"reached_{name}" for name in STAGE_COLUMNS),
+    *(f"both_{name}" for name in STAGE_COLUMNS[1:7]),
+    "ready",
+    "routed",
+    "accepted",
+    "handed_back",
+    "won",
+    "lost",
+)
+_ZEROS = (
+    *(f"zero_in_{name}" for name in STAGE_COLUMNS),
+    "zero_speed_to_lead",
+    "zero_time_to_accept",
+    "zero_to_sales_ready",
+)
+funnel_counts = Table(
+    "funnel_counts",
+    metadata,
+    Column("dim", String(10), primary_key=True),
+    Column("key", String(200), primary_key=True),  # "" for none
+    Column("day", Integer, primary_key=True),  # days since 1970-01-01 (UTC)
+    *(Column(name, BigInteger, nullable=False, default=0) for name in (*_COUNTED, *_ZEROS)),
+    Column("revenue", Float, nullable=False, default=0.0),
+)
+gap_counts = Table(
+    "gap_counts",
+    metadata,
+    Column("dim", String(10), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("field", String(100), primary_key=True),
+    Column("unanswered", BigInteger, nullable=False, default=0),
+    Column("missing", BigInteger, nullable=False, default=0),
 )
 
 # Each rejection and recycle (lead.rejected, lead.recycled), for the recycle report.

@@ -67,10 +67,48 @@ def upgrade() -> None:
         sa.Column("outcome_value", sa.Float(), nullable=True),
         sa.Column("outcome_reason", sa.String(length=200), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("timed", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_funnel_person_id_people")
         ),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_funnel")),
+    )
+    with op.batch_alter_table("funnel", schema=None) as batch_op:
+        batch_op.create_index("ix_funnel_timed", ["timed"])
+    counted = (
+        "leads",
+        "inquiries",
+        *(f"reached_{name}" for name in STAGES),
+        *(f"both_{name}" for name in STAGES[1:7]),
+        "ready",
+        "routed",
+        "accepted",
+        "handed_back",
+        "won",
+        "lost",
+        *(f"zero_in_{name}" for name in STAGES),
+        "zero_speed_to_lead",
+        "zero_time_to_accept",
+        "zero_to_sales_ready",
+    )
+    op.create_table(
+        "funnel_counts",
+        sa.Column("dim", sa.String(length=10), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        *(sa.Column(name, sa.BigInteger(), nullable=False) for name in counted),
+        sa.Column("revenue", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("dim", "key", "day", name=op.f("pk_funnel_counts")),
+    )
+    op.create_table(
+        "gap_counts",
+        sa.Column("dim", sa.String(length=10), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=100), nullable=False),
+        sa.Column("unanswered", sa.BigInteger(), nullable=False),
+        sa.Column("missing", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("dim", "key", "day", "field", name=op.f("pk_gap_counts")),
     )
     op.create_table(
         "handbacks",
@@ -94,5 +132,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("inquiries", schema=None) as batch_op:
         batch_op.drop_index("ix_inquiries_external_id")
+    op.drop_table("gap_counts")
+    op.drop_table("funnel_counts")
     op.drop_table("handbacks")
     op.drop_table("funnel")
