@@ -30,7 +30,7 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -102,7 +102,7 @@ def main() -> None:
         leads = c.exec_driver_sql("SELECT count(*) FROM funnel").scalar()
         events = c.exec_driver_sql("SELECT max(id) FROM events").scalar()
     pb = load_playbook(ROOT / "src/leadflow/playbooks/btd.yaml")
-    quarter = Period(since=int(datetime(2026, 9, 1, tzinfo=UTC).timestamp()))
+    quarter = Period(since=(date(2026, 9, 1) - date(1970, 1, 1)).days)
     cases: list[tuple[str, Callable[[Connection], object]]] = [
         ("funnel", lambda c: Reports(c, Period(), None).funnel()),
         ("funnel --by source", lambda c: Reports(c, Period(), "source").funnel()),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from leadflow.adapters.store.funnel_counts import contribution_frame, timed_expr
+
 START = 1_764_547_200  # 2025-12-01 00:00 UTC
 YEAR = 365 * 86_400
 SOURCES = ["web", "expo", "webinar", "partner", "ads", "referral", "call", "mail"]
@@ -119,7 +121,9 @@ def generate(n: int, seed: int) -> dict[str, pl.DataFrame]:
             .to_frame("v")
             .select(pl.when(pl.Series(opportunity)).then(pl.col("v")))
             .to_series(),
-            "outcome": np.where(won, "won", np.where(lost, "lost", None)),
+            "outcome": pl.Series(np.where(won, "won", np.where(lost, "lost", ""))).replace(
+                "", None
+            ),
             "outcome_at": stamp(closed_at, opportunity),
             "outcome_value": pl.Series(value)
             .to_frame("v")
@@ -149,15 +153,20 @@ def generate(n: int, seed: int) -> dict[str, pl.DataFrame]:
         .otherwise(pl.lit("nurture"))
     )
     seconds = {f"seconds_{t}": (ends[t] - funnel.get_column(f"reached_{t}")) for t in ends}
-    funnel = funnel.with_columns(stage_type=current, **seconds).with_columns(
-        seconds_recycled=pl.lit(None, pl.Int64), stage_since=pl.col("first_at")
+    never_left = {f"seconds_{t}": pl.lit(None, pl.Int64) for t in TYPES if t not in ends}
+    funnel = funnel.with_columns(stage_type=current, **seconds, **never_left).with_columns(
+        stage_since=pl.col("first_at")
     )
+    funnel = funnel.with_columns(timed=timed_expr())
+    counts, gaps = contribution_frame(funnel)
     return {
         "people": _people(funnel),
         "inquiries": _inquiries(funnel, rng),
         "lead_state": _ratings(funnel),
         "events": _events(funnel),
         "funnel": funnel,
+        "funnel_counts": counts,
+        "gap_counts": gaps,
         "handbacks": funnel.filter(pl.col("handbacks") > 0).select(
             "person_id",
             at="reached_recycled",
