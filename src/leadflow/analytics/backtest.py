@@ -66,6 +66,7 @@ class Backtest:
     workload: tuple[int, int] = (0, 0)  # leads to sales: baseline, candidate
     timing: Counter[str] = field(default_factory=Counter)
     shift_days: dict[str, float | None] = field(default_factory=dict)  # median, per kind
+    labels: list[str] = field(default_factory=list)  # both playbooks' grades, in order
 
     @property
     def changed(self) -> int:
@@ -107,6 +108,7 @@ def backtest(connection: Any, baseline: Playbook, candidate: Playbook, period: P
         candidate=f"{candidate.name} ({candidate.version})",
         leads=actual.height,
         moments=moments.height,
+        labels=list(dict.fromkeys([*baseline.grade_labels, *candidate.grade_labels])),
     )
     per_lead = {name: _per_lead(frame) for name, frame in rated.items()}
     for name in ("baseline", "candidate"):

@@ -135,3 +135,48 @@ def _out_path(text: Path | None) -> Path | None:
     if text is not None and text.suffix.lower() not in (".md", ".html", ".htm"):
         raise InvalidInput(f"'{text}' should end in .md or .html", "--out")
     return text
+
+
+@app.command()
+def backtest(
+    playbook: Annotated[
+        Path, typer.Option("--playbook", "-p", help="The candidate playbook to try.")
+    ],
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="The playbook to compare with. Default: the active one."),
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    to: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the report: .md or .html.")
+    ] = None,
+) -> None:
+    """Replay the leads' history under a candidate playbook and compare it with the
+    current one: grades, acceptance, win rate and lift, grade moves, sales workload,
+    leads that would have gone to sales sooner or later."""
+    from leadflow.adapters.playbook_file import load_playbook
+    from leadflow.analytics.backtest_render import heading, html, markdown, sections
+    from leadflow.cli.main import _playbook
+    from leadflow.services.reports import run_backtest
+
+    target = _out_path(to)
+    candidate = load_playbook(playbook)
+    current = _playbook(baseline)
+    result = run_backtest(
+        _engine(), current, candidate, _day(since, "--since"), _day(until, "--until")
+    )
+    out.print(f"[bold]{escape(heading(result))}[/]")
+    for title, columns, rows, note in sections(result):
+        table = Table(title=title, show_edge=False)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(escape(c) for c in row))
+        out.print(table)
+        if note:
+            err.print(f"[dim]{escape(note)}[/]")
+    if target is not None:
+        text = html(result) if target.suffix.lower() in (".html", ".htm") else markdown(result)
+        target.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {target}.")

@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from leadflow.adapters.store.report_store import Period
+from leadflow.analytics.backtest import Backtest, backtest
 from leadflow.analytics.reports import BY, Report, Reports, rank
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
@@ -73,3 +74,16 @@ def last_ranked(engine: Engine, last: int) -> Report:
         raise InvalidInput(f"--last must be at least 1, got {last}", "last")
     with engine.connect() as connection:
         return rank(connection, last)
+
+
+def run_backtest(
+    engine: Engine,
+    baseline: Playbook,
+    candidate: Playbook,
+    since: date | None = None,
+    until: date | None = None,
+) -> Backtest:
+    """``leadflow backtest``: the period's leads replayed under both playbooks."""
+    when = period(since, until)
+    with engine.connect() as connection:
+        return backtest(connection, baseline, candidate, when)
