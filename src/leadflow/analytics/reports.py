@@ -17,15 +17,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from sqlalchemy import Connection
 
 from leadflow.adapters.store.funnel_counts import VELOCITY
 from leadflow.adapters.store.report_store import Period, ReportStore
-from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import needed_by
+
+if TYPE_CHECKING:  # the rating's machinery and Polars only for the reports that use them
+    import polars as pl
+
+    from leadflow.domain.playbook import Playbook
 
 BY = {"source": "source", "campaign": "campaign", "form": "form_key", "rep": "rep_id"}
 BY.update(grade="grade", month="month")
@@ -200,6 +202,8 @@ class Reports:
         )
 
     def velocity(self) -> Report:
+        import polars as pl
+
         label = self._labels()
         metrics = [(MEASURE_NAMES[name], start, end) for name, start, end in VELOCITY]
         positive = self.store.durations(
@@ -274,6 +278,8 @@ class Reports:
         return Report("recycle", "Hand-backs and what became of them", columns, rows, notes)
 
     def gaps(self, pb: Playbook) -> Report:
+        from leadflow.domain.rating import needed_by
+
         label = self._labels()
         fields = list(pb.fields)
         needs = needed_by(pb, None)

@@ -46,10 +46,17 @@ def _day(text: str | None, option: str) -> date | None:
 
 
 def _engine() -> Any:
-    from leadflow.bootstrap import engine_for
+    """The database; migrated only when it has no reports tables yet (reading a report
+    need not pay for a migration check each time)."""
+    from sqlalchemy import inspect
+
+    from leadflow.adapters.store.engine import make_engine, upgrade
     from leadflow.config import Settings
 
-    return engine_for(Settings())
+    engine = make_engine(Settings().database_url)
+    if not inspect(engine).has_table("funnel_counts"):
+        upgrade(engine)
+    return engine
 
 
 def show(report: Report, fmt: str) -> None:

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from leadflow.adapters.store.report_store import Period
-from leadflow.analytics.backtest import Backtest, backtest
 from leadflow.analytics.reports import BY, Report, Reports, rank
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from leadflow.analytics.backtest import Backtest
 
 NAMES = ("funnel", "sources", "velocity", "recycle", "gaps")
 """The reports ``leadflow report NAME`` and ``GET /api/v1/reports/{name}`` know."""
@@ -84,6 +87,8 @@ def run_backtest(
     until: date | None = None,
 ) -> Backtest:
     """``leadflow backtest``: the period's leads replayed under both playbooks."""
+    from leadflow.analytics.backtest import backtest  # the rating's machinery: only here
+
     when = period(since, until)
     with engine.connect() as connection:
         return backtest(connection, baseline, candidate, when)

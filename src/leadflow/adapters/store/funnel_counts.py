@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 DAY = 86_400
 DIMENSIONS = {
@@ -121,6 +122,8 @@ def timed(row: Mapping[str, Any]) -> int | None:
 
 def timed_expr() -> pl.Expr:
     """:func:`timed` over a frame of funnel rows."""
+    import polars as pl
+
     c = pl.col
     positive = [
         ((c(start) if end is None else c(end) - c(start)) > 0).fill_null(False)
@@ -172,6 +175,8 @@ def contributions(
 def contribution_frame(rows: pl.DataFrame, sign: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`contributions` of a frame of funnel rows (all new, or all taken away with
     ``sign`` -1), as frames of ``funnel_counts`` and ``gap_counts`` rows."""
+    import polars as pl
+
     rows = rows.filter(pl.col("first_at").is_not_null())
     c = pl.col
 
