@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from leadflow.adapters.store.funnel_counts import contribution_frame, timed_expr
+from leadflow.adapters.store.funnel_counts import contribution_frame, times_frame
 
 START = 1_764_547_200  # 2025-12-01 00:00 UTC
 YEAR = 365 * 86_400
@@ -157,7 +157,6 @@ def generate(n: int, seed: int) -> dict[str, pl.DataFrame]:
     funnel = funnel.with_columns(stage_type=current, **seconds, **never_left).with_columns(
         stage_since=pl.col("first_at")
     )
-    funnel = funnel.with_columns(timed=timed_expr())
     counts, gaps = contribution_frame(funnel)
     return {
         "people": _people(funnel),
@@ -166,6 +165,7 @@ def generate(n: int, seed: int) -> dict[str, pl.DataFrame]:
         "events": _events(funnel),
         "funnel": funnel,
         "funnel_counts": counts,
+        "funnel_times": times_frame(funnel),
         "gap_counts": gaps,
         "handbacks": funnel.filter(pl.col("handbacks") > 0).select(
             "person_id",

@@ -15,8 +15,8 @@ from leadflow.adapters.store.funnel_counts import (
     contributions,
     gaps,
     measures,
-    timed,
-    timed_expr,
+    times,
+    times_frame,
 )
 
 DAY = 86_400
@@ -84,9 +84,8 @@ def test_row_by_row_and_by_frame_give_the_same_sums() -> None:
     )
     got = {tuple(r[:4]): [r[4], r[5]] for r in gap_frame.iter_rows() if r[4] or r[5]}
     assert got == {k: v for k, v in gap_counts.items() if any(v)}
-    assert pl.DataFrame(new, infer_schema_length=None).select(
-        timed_expr()
-    ).to_series().to_list() == [timed(row) for row in new]
+    framed = times_frame(pl.DataFrame(new, infer_schema_length=None))
+    assert framed.to_dicts() == [r for r in map(times, new) if r is not None]
 
 
 def test_one_row_counts_what_it_reached_once() -> None:

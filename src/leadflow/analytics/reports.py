@@ -206,12 +206,17 @@ class Reports:
 
         label = self._labels()
         metrics = [(MEASURE_NAMES[name], start, end) for name, start, end in VELOCITY]
-        positive = self.store.durations(
-            self.period, self.column, [(start, end) for _, start, end in metrics]
-        )
+        positive = self.store.durations(self.period, self.column)
         names = [f"m{i}" for i in range(len(metrics))]
+        parts = list(zip(*positive, strict=True)) or [()] * (len(names) + 1)
         frame = pl.DataFrame(
-            positive, schema={"key": pl.String, **dict.fromkeys(names, pl.Int64)}, orient="row"
+            {
+                "key": pl.Series(parts[0], dtype=pl.String),
+                **{
+                    n: pl.Series(part, dtype=pl.Int64)
+                    for n, part in zip(names, parts[1:], strict=True)
+                },
+            }
         )
         zeros = self.store.counts(self.period, self.dim, [f"zero_{n}" for n, _, _ in VELOCITY])
         zero_counts = {

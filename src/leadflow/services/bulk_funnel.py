@@ -17,7 +17,7 @@ import polars as pl
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
-from leadflow.adapters.store.funnel_counts import MEASURES, contribution_frame
+from leadflow.adapters.store.funnel_counts import MEASURES, contribution_frame, times_frame
 from leadflow.adapters.store.funnel_store import FunnelStore, Logged, to_row
 from leadflow.domain.funnel import KINDS
 from leadflow.domain.playbook import Playbook
@@ -76,6 +76,8 @@ def fold_chunk(bulk: BulkStore, events: pl.DataFrame) -> None:
     rows = [to_row(person_id, state) for person_id, state in states.items()]
     new = pl.DataFrame(rows, schema=_SCHEMA, orient="row")
     bulk.insert(t.funnel, new)
+    bulk.delete_people_rows(t.funnel_times, list(before))
+    bulk.insert(t.funnel_times, times_frame(new))
     if backs:
         bulk.connection.execute(t.handbacks.insert(), backs)
     old = pl.DataFrame(
@@ -107,7 +109,7 @@ _SCHEMA: dict[str, Any] = {
         pl.Float64
         if c.name.endswith("_value")
         else pl.Int64
-        if c.name in ("person_id", "inquiries", "handbacks", "rep_id", "first_at", "timed")
+        if c.name in ("person_id", "inquiries", "handbacks", "rep_id", "first_at")
         or c.name.endswith(("_at", "_since"))
         or c.name.startswith(("reached_", "seconds_"))
         else pl.String

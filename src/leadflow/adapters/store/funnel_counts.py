@@ -110,26 +110,33 @@ def measures(row: Mapping[str, Any]) -> dict[str, float]:
     return got
 
 
-def timed(row: Mapping[str, Any]) -> int | None:
-    """1 when one of the row's velocity durations is positive (the velocity report
-    fetches those rows; the zero ones it counts here), else None."""
-    for _, start, end in VELOCITY:
+TIME_GROUPS = ("first_at", "source", "campaign", "form_key", "rep_id", "grade", "month")
+
+
+def times(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's ``funnel_times`` row: its positive velocity durations (the velocity report
+    reads those; the zero ones are counted here), or None when it has none."""
+    found: dict[str, Any] = {}
+    for name, start, end in VELOCITY:
         known = row[start] is not None and (end is None or row[end] is not None)
-        if known and (row[start] if end is None else row[end] - row[start]) > 0:
-            return 1
-    return None
+        value = (row[start] if end is None else row[end] - row[start]) if known else None
+        found[name] = value if value is not None and value > 0 else None
+    if all(v is None for v in found.values()):
+        return None
+    return {"person_id": row["person_id"], **{g: row[g] for g in TIME_GROUPS}, **found}
 
 
-def timed_expr() -> pl.Expr:
-    """:func:`timed` over a frame of funnel rows."""
+def times_frame(rows: pl.DataFrame) -> pl.DataFrame:
+    """:func:`times` of a frame of funnel rows: those with a positive duration."""
     import polars as pl
 
     c = pl.col
-    positive = [
-        ((c(start) if end is None else c(end) - c(start)) > 0).fill_null(False)
-        for _, start, end in VELOCITY
-    ]
-    return pl.when(pl.any_horizontal(positive)).then(pl.lit(1)).otherwise(pl.lit(None, pl.Int64))
+    values = {}
+    for name, start, end in VELOCITY:
+        value = c(start) if end is None else c(end) - c(start)
+        values[name] = pl.when(value > 0).then(value).otherwise(pl.lit(None, pl.Int64))
+    frame = rows.select("person_id", *TIME_GROUPS, **values)
+    return frame.filter(pl.any_horizontal(c(n).is_not_null() for n, _, _ in VELOCITY))
 
 
 def gaps(row: Mapping[str, Any]) -> dict[str, tuple[int, int]]:

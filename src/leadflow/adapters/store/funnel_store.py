@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.funnel_counts import MEASURES, contributions, timed
+from leadflow.adapters.store.funnel_counts import MEASURES, contributions, times
 from leadflow.domain.funnel import COLUMN_OF, KINDS, Funnel, apply
 
 _SCALARS = tuple(f.name for f in fields(Funnel) if f.name not in ("reached", "seconds"))
@@ -52,6 +52,18 @@ def _upsert(dialect: Any) -> Any:
 
 
 _UPSERTS = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+
+
+def _upsert_times(dialect: Any) -> Any:
+    statement = dialect.insert(t.funnel_times)
+    columns = [c.name for c in t.funnel_times.columns if c.name != "person_id"]
+    return statement.on_conflict_do_update(
+        index_elements=[t.funnel_times.c.person_id],
+        set_={name: statement.excluded[name] for name in columns},
+    )
+
+
+_UPSERT_TIMES = {"sqlite": _upsert_times(sqlite), "postgresql": _upsert_times(postgresql)}
 
 
 def _adding(dialect: Any, table: Any, keys: Sequence[str]) -> Any:
@@ -99,7 +111,6 @@ def to_row(person_id: int, state: Funnel) -> dict[str, Any]:
         row[f"reached_{column}"] = epoch(state.reached.get(kind))
         spent = state.seconds.get(kind)
         row[f"seconds_{column}"] = round(spent) if spent is not None else None
-    row["timed"] = timed(row)
     return row
 
 
@@ -174,13 +185,16 @@ class FunnelStore:
         return before, {p: states[p] for p in people}, backs
 
     def write(self, states: Mapping[int, Funnel]) -> None:
-        """Store these rows, inserted or replacing the stored ones (one statement)."""
+        """Store these rows, inserted or replacing the stored ones, and the velocity
+        report's rows of those with a positive duration (``funnel_times``)."""
         rows = [to_row(person_id, state) for person_id, state in states.items()]
+        dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
         if rows:
-            upsert = _UPSERTS[
-                "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
-            ]
-            self.connection.execute(upsert, rows)
+            self.connection.execute(_UPSERTS[dialect], rows)
+        # a lead with a positive duration keeps one: its times row is only ever replaced
+        timed = [r for r in map(times, rows) if r is not None]
+        if timed:
+            self.connection.execute(_UPSERT_TIMES[dialect], timed)
 
     def add_counts(
         self,
@@ -206,7 +220,7 @@ class FunnelStore:
 
     def rebuild(self) -> int:
         """Every row again from the event log, in log order; the number of people."""
-        for table in (t.gap_counts, t.funnel_counts, t.handbacks, t.funnel):
+        for table in (t.gap_counts, t.funnel_counts, t.funnel_times, t.handbacks, t.funnel):
             self.connection.execute(delete(table))
         query = (
             select(t.events.c.person_id, t.events.c.type, t.events.c.at, t.events.c.data)

@@ -116,17 +116,16 @@ class ReportStore:
         )
         return self._rows(query)
 
-    def durations(
-        self, period: Period, column: str | None, measures: Sequence[tuple[str, str | None]]
-    ) -> list[tuple[Any, ...]]:
-        """The positive durations of the leads that have one (``funnel.timed``): rows of
-        (group, value or None per measure); a measure is ``end - start``, or the column
-        ``start`` alone. The zero ones are counted in ``funnel_counts``."""
-        key = cast(_key(column), String).label("key")
-        values = [f[start] if end is None else f[end] - f[start] for start, end in measures]
-        shown = [case((v > 0, v), else_=None) for v in values]
-        query = select(key, *shown).where(f.timed == 1, *period.on(f.first_at))
-        return [tuple(r) for r in self.connection.execute(query)]
+    def durations(self, period: Period, column: str | None) -> list[tuple[Any, ...]]:
+        """The positive velocity durations of the period's leads that have one
+        (``funnel_times``): rows of (group, value or None per ``VELOCITY_COLUMNS``). The
+        zero ones are counted in ``funnel_counts``."""
+        v = t.funnel_times.c
+        key = literal("all") if column is None else v[column]
+        query = select(cast(key, String), *(v[name] for name in t.VELOCITY_COLUMNS)).where(
+            *period.on(v.first_at)
+        )
+        return [tuple(r) for r in self.connection.execute(query).fetchall()]
 
     def handbacks(self, period: Period, column: str | None) -> list[dict[str, Any]]:
         """Hand-backs of the period per group, kind and reason, and what became of the

@@ -490,9 +490,29 @@ funnel = Table(
     Column("outcome_value", Float),
     Column("outcome_reason", String(200)),
     Column("currency", String(3)),
-    # 1 when one of its velocity durations is positive: the rows the velocity report reads.
-    Column("timed", Integer),
-    Index("ix_funnel_timed", "timed"),
+)
+
+# The velocity report's rows: the positive durations of each lead that has one (null: not
+# known, or zero: zeros are counted in funnel_counts), with the lead's groups. Narrow, so
+# reading them all is quick; kept with the funnel row.
+VELOCITY_COLUMNS = (
+    *(f"in_{name}" for name in STAGE_COLUMNS),
+    "speed_to_lead",
+    "time_to_accept",
+    "to_sales_ready",
+)
+funnel_times = Table(
+    "funnel_times",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("first_at", Epoch),
+    Column("source", String(200)),
+    Column("campaign", String(200)),
+    Column("form_key", String(64)),
+    Column("rep_id", Id),
+    Column("grade", String(20)),
+    Column("month", String(7)),
+    *(Column(name, BigInteger) for name in VELOCITY_COLUMNS),
 )
 
 # The funnel rows added up per dimension (all, source, campaign, form, rep, grade, month),

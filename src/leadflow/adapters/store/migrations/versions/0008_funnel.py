@@ -67,14 +67,30 @@ def upgrade() -> None:
         sa.Column("outcome_value", sa.Float(), nullable=True),
         sa.Column("outcome_reason", sa.String(length=200), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column("timed", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_funnel_person_id_people")
         ),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_funnel")),
     )
-    with op.batch_alter_table("funnel", schema=None) as batch_op:
-        batch_op.create_index("ix_funnel_timed", ["timed"])
+    op.create_table(
+        "funnel_times",
+        sa.Column("person_id", Id, nullable=False),
+        _epoch("first_at"),
+        sa.Column("source", sa.String(length=200), nullable=True),
+        sa.Column("campaign", sa.String(length=200), nullable=True),
+        sa.Column("form_key", sa.String(length=64), nullable=True),
+        sa.Column("rep_id", Id, nullable=True),
+        sa.Column("grade", sa.String(length=20), nullable=True),
+        sa.Column("month", sa.String(length=7), nullable=True),
+        *(_epoch(f"in_{name}") for name in STAGES),
+        _epoch("speed_to_lead"),
+        _epoch("time_to_accept"),
+        _epoch("to_sales_ready"),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_funnel_times_person_id_people")
+        ),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_funnel_times")),
+    )
     counted = (
         "leads",
         "inquiries",
@@ -132,6 +148,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("inquiries", schema=None) as batch_op:
         batch_op.drop_index("ix_inquiries_external_id")
+    op.drop_table("funnel_times")
     op.drop_table("gap_counts")
     op.drop_table("funnel_counts")
     op.drop_table("handbacks")
