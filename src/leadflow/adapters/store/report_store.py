@@ -125,7 +125,17 @@ class ReportStore:
         query = select(cast(key, String), *(v[name] for name in t.VELOCITY_COLUMNS)).where(
             *period.on(v.first_at)
         )
-        return [tuple(r) for r in self.connection.execute(query).fetchall()]
+        # A hundred thousand rows and more: read with the driver's own cursor, whose rows
+        # are tuples already (the bound values are whole numbers, written in the SQL).
+        sql = str(
+            query.compile(dialect=self.connection.dialect, compile_kwargs={"literal_binds": True})
+        )
+        cursor = self.connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def handbacks(self, period: Period, column: str | None) -> list[dict[str, Any]]:
         """Hand-backs of the period per group, kind and reason, and what became of the
