@@ -19,10 +19,11 @@ from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.funnel_counts import MEASURES, contribution_frame, times_frame
 from leadflow.adapters.store.funnel_store import FunnelStore, Logged, to_row
-from leadflow.domain.funnel import KINDS
+from leadflow.domain.funnel import KINDS, Funnel
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import needed_by
 from leadflow.domain.values import STRIP_CHARS
+from leadflow.services.bulk_fold import SIMPLE, fold_new
 
 
 def gap_lists(pb: Playbook, facts: pl.DataFrame, segments: pl.Series) -> pl.DataFrame:
@@ -56,25 +57,39 @@ def gap_lists(pb: Playbook, facts: pl.DataFrame, segments: pl.Series) -> pl.Data
 
 
 def fold_chunk(bulk: BulkStore, events: pl.DataFrame) -> None:
-    """Fold a chunk's events (``at`` as stamps, ``data`` as JSON text) into the rows."""
+    """Fold a chunk's events (``at`` as stamps, ``data`` as JSON text) into the rows: new
+    people with the import's usual events column by column (``bulk_fold``), the others
+    one event at a time, as a capture would."""
     kept = events.filter(pl.col("type").is_in(sorted(KINDS)) & pl.col("person_id").is_not_null())
     if kept.is_empty():
         return
-    moments: dict[str, datetime] = {}
-    logged: list[Logged] = []
-    for at, kind, person_id, data in kept.select("at", "type", "person_id", "data").iter_rows():
-        when = moments.get(at)
-        if when is None:
-            when = moments[at] = _moment(at)
-        logged.append((int(person_id), kind, when, json.loads(data) if data else {}))
     store = FunnelStore(bulk.connection)
-    folded = store.folded(logged)
-    if folded is None:
-        return
-    before, states, backs = folded
+    people = kept.get_column("person_id").unique().to_list()
+    stored = set(store.rows(people))
+    odd = kept.filter(~pl.col("type").is_in(SIMPLE)).get_column("person_id").unique().to_list()
+    one_by_one = pl.col("person_id").is_in(sorted(stored | set(odd)))
+    by_column = fold_new(kept.filter(~one_by_one), _moment)
+    new = by_column.select(
+        pl.col(name).cast(kind) if name in by_column.columns else pl.lit(None, kind).alias(name)
+        for name, kind in _SCHEMA.items()
+    )
+    before: dict[int, Funnel] = {}
+    backs: list[dict[str, Any]] = []
+    rest = kept.filter(one_by_one)
+    if not rest.is_empty():
+        moments: dict[str, datetime] = {}
+        logged: list[Logged] = []
+        for at, kind, person_id, data in rest.select("at", "type", "person_id", "data").iter_rows():
+            when = moments.get(at)
+            if when is None:
+                when = moments[at] = _moment(at)
+            logged.append((int(person_id), kind, when, json.loads(data) if data else {}))
+        folded = store.folded(logged)
+        if folded is not None:
+            before, states, backs = folded
+            rows = [to_row(person_id, state) for person_id, state in states.items()]
+            new = pl.concat([new, pl.DataFrame(rows, schema=_SCHEMA, orient="row")])
     bulk.delete_people_rows(t.funnel, list(before))
-    rows = [to_row(person_id, state) for person_id, state in states.items()]
-    new = pl.DataFrame(rows, schema=_SCHEMA, orient="row")
     bulk.insert(t.funnel, new)
     bulk.delete_people_rows(t.funnel_times, list(before))
     bulk.insert(t.funnel_times, times_frame(new))
