@@ -10,6 +10,7 @@ for one lead.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,15 +57,17 @@ def gap_lists(pb: Playbook, facts: pl.DataFrame, segments: pl.Series) -> pl.Data
     return frame.select(missing=missing, unanswered=listed(names))
 
 
-def fold_chunk(bulk: BulkStore, events: pl.DataFrame) -> None:
+def fold_chunk(bulk: BulkStore, events: pl.DataFrame, fresh: Sequence[int] = ()) -> None:
     """Fold a chunk's events (``at`` as stamps, ``data`` as JSON text) into the rows: new
     people with the import's usual events column by column (``bulk_fold``), the others
-    one event at a time, as a capture would."""
+    one event at a time, as a capture would. ``fresh``: people made by this chunk, who
+    have no row yet (not looked for)."""
     kept = events.filter(pl.col("type").is_in(sorted(KINDS)) & pl.col("person_id").is_not_null())
     if kept.is_empty():
         return
     store = FunnelStore(bulk.connection)
-    people = kept.get_column("person_id").unique().to_list()
+    made = set(fresh)
+    people = [p for p in kept.get_column("person_id").unique().to_list() if p not in made]
     stored = set(store.rows(people))
     odd = kept.filter(~pl.col("type").is_in(SIMPLE)).get_column("person_id").unique().to_list()
     one_by_one = pl.col("person_id").is_in(sorted(stored | set(odd)))

@@ -216,7 +216,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     bulk.delete_people_rows(t.lifecycle, moved.replaced)
     bulk.insert(t.lifecycle, moved.lifecycle)
     bulk.insert(t.events, moved.events)
-    fold_chunk(bulk, pl.concat([logged, moved.events], how="vertical_relaxed"))
+    fold_chunk(bulk, pl.concat([logged, moved.events], how="vertical_relaxed"), resolved.new_people)
     quarantined = rows.filter(pl.col("reason").is_not_null())
     bulk.insert(
         t.quarantine,
