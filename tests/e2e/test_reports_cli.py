@@ -53,5 +53,8 @@ def test_outcomes_by_hand_and_from_a_file_reach_the_reports(tmp_path: Path) -> N
     assert "time to accept" in table
     ranked = ok(leadflow(tmp_path, "rank", "--last", "2", "--format", "json")).stdout
     assert [row["rank"] for row in json.loads(ranked)["rows"]] == [1, 2]
+    again = ok(leadflow(tmp_path, "report", "funnel", "--rebuild", "--format", "json"))
+    assert "Rebuilt the reports' rows of 4 leads" in again.stderr
+    assert json.loads(again.stdout)["rows"] == funnel["rows"]  # the log folds to the same
     refused(leadflow(tmp_path, "report", "funnels"), "no report 'funnels'")
     refused(leadflow(tmp_path, "report", "funnel", "--by", "colour"), "cannot group by 'colour'")

@@ -115,15 +115,26 @@ def report(
         str | None, typer.Option(help="source, campaign, form, rep, grade or month.")
     ] = None,
     fmt: Format = "table",
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="First make the reports' rows again from the event log (a database from "
+            "before the reports; slow on a large log).",
+        ),
+    ] = False,
     playbook: PlaybookOption = None,
 ) -> None:
     """A closed-loop report: the funnel, sources, velocity, hand-backs, data gaps."""
     from leadflow.cli.main import _playbook
-    from leadflow.services.reports import ReportQuery, run_report
+    from leadflow.services.reports import ReportQuery, rebuild_rows, run_report
 
     query = ReportQuery(name, _day(since, "--since"), _day(until, "--until"), by)
     pb = _playbook(playbook) if name == "gaps" else None
-    show(run_report(_engine(), pb, query), fmt)
+    engine = _engine()
+    if rebuild:
+        err.print(f"Rebuilt the reports' rows of {rebuild_rows(engine):,} leads from the log.")
+    show(run_report(engine, pb, query), fmt)
 
 
 @app.command()

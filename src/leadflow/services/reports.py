@@ -71,6 +71,15 @@ def run_report(engine: Engine, pb: Playbook | None, query: ReportQuery) -> Repor
         return made
 
 
+def rebuild_rows(engine: Engine) -> int:
+    """Make the reports' rows (funnel, sums, times, hand-backs) again from the event log,
+    in one transaction; the number of leads."""
+    from leadflow.adapters.store.funnel_store import FunnelStore
+
+    with engine.begin() as connection:
+        return FunnelStore(connection).rebuild()
+
+
 def last_ranked(engine: Engine, last: int) -> Report:
     """The last ``last`` inquiries ranked (``leadflow rank --last N``)."""
     if last < 1:
