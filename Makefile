@@ -16,15 +16,17 @@ $(STAMP): pyproject.toml
 	@echo "leadflow is installed: $(BIN)/leadflow"
 
 demo: install
-	$(BIN)/leadflow demo
+	$(BIN)/leadflow demo  # ends serving the web pages on the demo data: Ctrl-C stops it
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# Storage tests run on SQLite and on a real PostgreSQL, which this target provides.
+# Storage tests run on SQLite and on a real PostgreSQL, and the browser tests in Debian's
+# Chromium: this target provides both.
 test: lint
+	./scripts/ensure-chromium.sh
 	LEADFLOW_TEST_POSTGRES_URL="$${LEADFLOW_TEST_POSTGRES_URL:-$$(./scripts/ensure-postgres.sh)}" $(BIN)/pytest
 
 bench: install

@@ -20,6 +20,14 @@ person has a rating, and the events are there.
 
 With ``--postgres URL`` it also imports the file into a fresh schema of that
 database (the ``COPY`` path) and reports the time.
+
+With ``--probe SECONDS`` a writer like a capture takes SQLite's write lock every
+SECONDS during each leadflow run (``BEGIN IMMEDIATE`` through leadflow's writer
+queue, then a rollback) and the report gives how long it waited: the longest and
+the 99th percentile. The import lets go of the lock for such a writer, so this
+also shows what a steady trickle of captures costs the import.
+
+    .venv/bin/python benchmarks/bench_import.py --repeat 1 --probe 1
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -48,6 +57,8 @@ class Run:
     tool: str
     seconds: float
     peak_mib: float
+    turns: str = ""  # leadflow's own count of its write transactions
+    waits: list[float] | None = None  # the probe's waits for the write lock, seconds
 
 
 def main() -> None:
@@ -56,6 +67,9 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, help="an existing file instead of a generated one")
     parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (default 3)")
     parser.add_argument("--postgres", help="also import into this PostgreSQL (a new schema)")
+    parser.add_argument(
+        "--probe", type=float, help="take the write lock every SECONDS during leadflow runs"
+    )
     args = parser.parse_args()
     if shutil.which("sqlite3") is None:
         sys.exit("the sqlite3 shell is needed for the baseline (apt install sqlite3)")
@@ -69,9 +83,13 @@ def main() -> None:
     for pair in range(args.repeat):
         order = ("sqlite3", "leadflow") if pair % 2 == 0 else ("leadflow", "sqlite3")
         for tool in order:
-            run = baseline(path) if tool == "sqlite3" else leadflow(path, rows)
+            run = baseline(path) if tool == "sqlite3" else leadflow(path, rows, args.probe)
             runs.append(run)
             print(f"  {run.tool:9s} {run.seconds:7.2f} s  peak {run.peak_mib:7.0f} MiB", flush=True)
+            if run.turns:
+                print(f"            {run.turns}", flush=True)
+            if run.waits:
+                print(f"            probe: {waits_text(run.waits)}", flush=True)
     print(f"load average after: {os.getloadavg()}")
 
     base = [r.seconds for r in runs if r.tool == "sqlite3"]
@@ -93,6 +111,12 @@ def main() -> None:
         "",
         f"Ratio of medians: **{statistics.median(seconds) / statistics.median(base):.1f}x**; "
         f"of minimums: {min(seconds) / min(base):.1f}x.",
+    ]
+    lines += [f"\n{r.turns}" for r in ours[:1] if r.turns]
+    lines += [
+        f"Probe every {args.probe:g} s ({n + 1}): {waits_text(r.waits)}."
+        for n, r in enumerate(ours)
+        if r.waits and args.probe
     ]
     if args.postgres:
         run = leadflow_postgres(path, args.postgres)
@@ -117,7 +141,18 @@ def count_rows(path: Path) -> int:
     return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def waits_text(waits: list[float]) -> str:
+    ordered = sorted(waits)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"{len(waits)} waits for the write lock, longest {ordered[-1]:.2f} s, "
+        f"p99 {p99:.2f} s, median {statistics.median(ordered) * 1000:.1f} ms"
+    )
+
+
+def timed(
+    command: list[str], env: dict[str, str] | None = None, output: list[str] | None = None
+) -> tuple[float, float]:
     """Wall seconds and peak resident MiB of ``command``, from ``/usr/bin/time``."""
     report = OUT / f"time-{uuid.uuid4().hex}.txt"
     started = time.perf_counter()
@@ -131,6 +166,8 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    if output is not None:
+        output.append(done.stderr)
     peak_kib = int(report.read_text().split()[-1])
     report.unlink()
     return seconds, peak_kib / 1024
@@ -148,16 +185,51 @@ def baseline(csv: Path) -> Run:
     return Run("sqlite3", seconds, peak)
 
 
-def leadflow(csv: Path, rows: int) -> Run:
+def leadflow(csv: Path, rows: int, probe_every: float | None = None) -> Run:
     db = fresh(OUT / "import-leadflow.db")
     env = {
         **os.environ,
         "LEADFLOW_DATABASE_URL": f"sqlite:///{db}",
         "LEADFLOW_PLAYBOOK": str(PLAYBOOK),
+        "COLUMNS": "200",  # the summary table on one line per row
     }
-    seconds, peak = timed([*LEADFLOW, "import", str(csv), "--source", "bench"], env)
+    stop, waits, output = threading.Event(), list[float](), list[str]()
+    prober = threading.Thread(target=probe, args=(db, probe_every, stop, waits))
+    if probe_every:
+        prober.start()
+    try:
+        command = [*LEADFLOW, "import", str(csv), "--source", "bench"]
+        seconds, peak = timed(command, env, output)
+    finally:
+        stop.set()
+        if probe_every:
+            prober.join()
     check(db, rows)
-    return Run("leadflow", seconds, peak)
+    turns = [
+        " ".join(line.replace("│", " ").replace("|", " ").split())
+        for line in output[0].splitlines()
+        if "transactions" in line or "another writer" in line
+    ]
+    return Run("leadflow", seconds, peak, "; ".join(turns), waits)
+
+
+def probe(db: Path, every: float, stop: threading.Event, waits: list[float]) -> None:
+    """A writer like a capture: every ``every`` seconds, take the write lock and let go."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from leadflow.adapters.store.sqlite_writer import WriterConnection
+
+    while not Path(f"{db}-wal").exists():  # leadflow made the database and its log
+        if stop.wait(0.01):
+            return
+    writer = sqlite3.connect(db, timeout=60, factory=WriterConnection, isolation_level=None)
+    try:
+        while not stop.wait(every):
+            asked = time.perf_counter()
+            writer.execute("BEGIN IMMEDIATE")
+            waits.append(time.perf_counter() - asked)
+            writer.rollback()
+    finally:
+        writer.close()
 
 
 def check(db: Path, rows: int) -> None:

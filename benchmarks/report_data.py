@@ -241,7 +241,7 @@ def _events(funnel: pl.DataFrame) -> pl.DataFrame:
             at="first_at",
             type=pl.lit("inquiry.captured"),
             data=pl.format(
-                '{{"source": "{}", "campaign": "{}", "facts": {{}}}}', "source", "campaign"
+                '{{"source": "{}", "channel": "api", "campaign": "{}"}}', "source", "campaign"
             ),
         ),
         f.with_columns(k=pl.int_ranges(0, "inquiries"))

@@ -58,3 +58,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between a server's runs that send due webhooks and emails; 0: none.",
     )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs the web pages' session cookies (32+ characters). When unset, a "
+        "random key is generated on first use and kept in the database for every process.",
+    )
+    session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="Hours a web sign-in lasts before signing in again."
+    )

@@ -6,7 +6,8 @@
     ├── InvalidInput(where=...)   bad input: a file, a value, an option; ``where`` says where
     │   └── PlaybookError         a playbook that cannot be loaded; one line per problem
     ├── NotFound                  something named does not exist
-    └── Conflict                  the request clashes with what is already there
+    ├── Conflict                  the request clashes with what is already there
+    └── Forbidden                 the signed-in user's role does not allow this
 
 Interfaces catch ``LeadflowError`` once: the CLI prints it and exits non-zero.
 """
@@ -43,6 +44,10 @@ class NotFound(LeadflowError):
 
 class Conflict(LeadflowError):
     pass
+
+
+class Forbidden(LeadflowError):
+    """A user of the web pages asked for a lead or an action its role does not allow."""
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
-from test_handoff import BTD_TEXT, HANDOFF, MONDAY
+from test_handoff import BTD_TEXT, HANDOFF, MONDAY, Desk
 from test_reports import A, C, history, inquire
 
 from leadflow.adapters.playbook_file import parse_playbook
 from leadflow.analytics.backtest_render import html, markdown
+from leadflow.services.imports import import_csv
 from leadflow.services.reports import run_backtest
+from leadflow.services.uow import UnitOfWork
 
 STRICTER_A = BTD_TEXT.replace("timeframe_days <= 90", "timeframe_days <= 30") + HANDOFF
 C_TO_SALES = (
@@ -74,3 +76,23 @@ def test_the_cli_writes_markdown_and_html(engine: Engine, tmp_path: Path) -> Non
     empty = run_backtest(engine, desk.pb, candidate, since=(MONDAY + timedelta(days=1)).date())
     assert (empty.leads, empty.moments, empty.workload) == (0, 0, (0, 0))
     assert "0 leads" in markdown(empty)
+
+
+def test_imported_leads_are_replayed_with_their_facts(engine: Engine, tmp_path: Path) -> None:
+    """An imported inquiry keeps no fields of its own (its import's columns give them
+    from its payload): the replay reads them there, so the leads keep their grades."""
+    desk = Desk(engine)
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "email,budget,decision_role,timeframe_days\n"
+        "i1@one.com,approved,decision_maker,60\n"
+        "i2@two.com,approved,researcher,60\n",
+        encoding="utf-8",
+    )
+    summary = import_csv(
+        lambda: UnitOfWork(engine), desk.pb, path, source="expo", now=MONDAY, settings=desk.settings
+    )
+    assert summary.rows == 2
+    result = run_backtest(engine, desk.pb, desk.pb)
+    assert (result.leads, result.moments) == (2, 2)
+    assert dict(result.grade_moves) == {("A", "A"): 1, ("C", "C"): 1}

@@ -210,6 +210,18 @@ def test_fields_no_rule_uses_are_noted(tmp_path: Path) -> None:
     assert check(tmp_path, text).notes == ["fields no rule uses (kept, not rated): note"]
 
 
+def test_fields_the_contact_policy_reads_are_not_idle(tmp_path: Path) -> None:
+    text = edited(
+        "  size:\n",
+        "  note:\n    type: text\n  dne:\n    type: boolean\n  zone:\n    type: text\n  size:\n",
+    )
+    text += (
+        "contact_policy:\n  do_not_email: dne\n"
+        "  quiet_hours: {start: '20:00', end: '08:00', timezone_field: zone}\n"
+    )
+    assert check(tmp_path, text).notes == ["fields no rule uses (kept, not rated): note"]
+
+
 # ---------------------------------------------------------------- examples
 
 

@@ -100,3 +100,27 @@ def test_begin_immediate_takes_the_writer_lock_as_a_write_does(path: Path) -> No
     first.commit()
     thread.join(timeout=10)
     assert waited == [True]
+
+
+def test_a_waiting_writer_says_so(path: Path) -> None:
+    """A long writer (an import) asks between its steps, and lets go when someone waits."""
+    first, second = connect(path), connect(path)
+    first.execute("BEGIN IMMEDIATE")
+    assert not first.others_waiting()
+
+    def write() -> None:
+        second.execute("INSERT INTO t VALUES (2)")
+        second.commit()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not first.others_waiting() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.others_waiting()
+    first.commit()
+    thread.join(timeout=10)
+    assert not first.others_waiting()
+    assert first.execute("SELECT x FROM t").fetchall() == [(2,)]
+    first.close()
+    second.close()

@@ -6,6 +6,10 @@
 
     with Mailbox(settings) as mailbox:          # one connection for many emails
         mailbox.send("ann@acme.io", "A lead for you", "...")
+        mailbox.send("bo@acme.io", "Welcome", "text...", html="<p>text...</p>")
+
+An email is plain text, or, given ``html``, ``multipart/alternative``: the text first,
+then the HTML, so a mail client shows the richest part it can.
 
 The connection is plain (``none``), upgraded (``starttls``) or TLS from the start
 (``ssl``); leadflow logs in when a username is set. Whatever goes wrong (no server
@@ -46,9 +50,16 @@ class MailError(LeadflowError):
         self.permanent = permanent
 
 
-def message(settings: Settings, to: str | Sequence[str], subject: str, text: str) -> EmailMessage:
-    """The plain-text email, From ``LEADFLOW_SMTP_FROM``. A line break in the subject (a
-    lead's name comes from a web form) becomes a space, so no header can be injected."""
+def message(
+    settings: Settings,
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+) -> EmailMessage:
+    """The email, From ``LEADFLOW_SMTP_FROM``: plain text, with ``html`` as an alternative
+    part when given. A line break in the subject (a lead's name comes from a web form)
+    becomes a space, so no header can be injected."""
     recipients = [to] if isinstance(to, str) else list(to)
     mail = EmailMessage()
     try:
@@ -61,16 +72,22 @@ def message(settings: Settings, to: str | Sequence[str], subject: str, text: str
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
     mail.set_content(text)
+    if html is not None:
+        mail.add_alternative(html, subtype="html")
     return mail
 
 
 def send_email(
-    settings: Settings, to: str | Sequence[str], subject: str, text: str, timeout: float = TIMEOUT
+    settings: Settings,
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    timeout: float = TIMEOUT,
+    html: str | None = None,
 ) -> None:
-    """Send one plain-text email on a connection of its own; :class:`MailError` if it
-    cannot be."""
+    """Send one email on a connection of its own; :class:`MailError` if it cannot be."""
     with Mailbox(settings, timeout) as mailbox:
-        mailbox.send(to, subject, text)
+        mailbox.send(to, subject, text, html)
 
 
 class Mailbox:
@@ -103,9 +120,12 @@ class Mailbox:
             except (smtplib.SMTPException, OSError):
                 smtp.close()
 
-    def send(self, to: str | Sequence[str], subject: str, text: str) -> None:
-        """Send one plain-text email; :class:`MailError` if it cannot be."""
-        mail = message(self.settings, to, subject, text)
+    def send(
+        self, to: str | Sequence[str], subject: str, text: str, html: str | None = None
+    ) -> None:
+        """Send one email (with an HTML alternative when given); :class:`MailError` if it
+        cannot be."""
+        mail = message(self.settings, to, subject, text, html)
         try:
             if self._smtp is None:
                 self._smtp = self._open()

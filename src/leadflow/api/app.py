@@ -30,6 +30,7 @@ from leadflow.api import (
     routes_forms,
     routes_inquiries,
     routes_leads,
+    routes_nurture,
     routes_reports,
     routes_reps,
     routes_webhooks,
@@ -46,6 +47,7 @@ TAGS = [
     {"name": "forms", "description": "Public web forms, Salesforce Web-to-Lead compatible."},
     {"name": "reps", "description": "The people leads are routed to (admin key)."},
     {"name": "webhooks", "description": "Outgoing webhooks and their delivery log (admin key)."},
+    {"name": "nurture", "description": "Nurture tracks, the experience report, calls (admin)."},
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -116,6 +118,11 @@ def create_app(
     app.include_router(routes_contact.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_reports.router)
+    app.include_router(routes_nurture.router)
+
+    from leadflow.web import mount
+
+    mount(app, runtime, settings)  # the web pages, signed in with a session
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=Health)
     def healthz() -> Health:

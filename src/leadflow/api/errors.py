@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
-from leadflow.errors import Conflict, InvalidInput, LeadflowError, NotFound
+from leadflow.errors import Conflict, Forbidden, InvalidInput, LeadflowError, NotFound
 
 
 class NotAuthenticated(LeadflowError):
@@ -51,6 +51,7 @@ STATUS: list[tuple[type[LeadflowError], int, str]] = [
     (Conflict, 409, "conflict"),
     (NotAuthenticated, 401, "unauthorized"),
     (NotAllowed, 403, "forbidden"),
+    (Forbidden, 403, "forbidden"),
 ]
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

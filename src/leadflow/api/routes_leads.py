@@ -18,7 +18,7 @@ answers with the lead as ``GET`` shows it.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -27,10 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow.api.deps import AdminKey, Runtime, RuntimeDep
 from leadflow.api.errors import ERROR_RESPONSES
+from leadflow.errors import NotFound
 from leadflow.services import dispositions
 from leadflow.services.handoff import Runtime as Hands
 from leadflow.services.keys import ApiKey
 from leadflow.services.lead_view import lead_view
+from leadflow.services.qualification import record_answers, script
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 
@@ -57,6 +59,14 @@ class RejectBody(_Body):
 class DisqualifyBody(_Body):
     reason: Reason
     note: Note = None
+
+
+class AnswersBody(_Body):
+    answers: dict[str, str] = Field(
+        min_length=1, description="Field name -> the answer as given, e.g. budget: approved."
+    )
+    by: str | None = Field(None, max_length=200, description="Who gave or took the answers.")
+    channel: str = Field("api", description="How they were given: call, form, email, api.")
 
 
 class ContactBody(_Body):
@@ -138,3 +148,44 @@ async def contact(
 ) -> dict[str, Any]:
     """The owner reached the lead: stops the first-contact SLA clock."""
     return await runtime.run(_dispose, runtime, key, person_id, "contact", body or ContactBody())
+
+
+def _answer(runtime: Runtime, key: ApiKey, person_id: int, body: AnswersBody) -> dict[str, Any]:
+    with runtime.uow() as uow:
+        record_answers(
+            uow,
+            runtime.playbook,
+            person_id,
+            body.answers,
+            body.by or f"api key {key.prefix}",
+            body.channel,
+            runtime.capture,
+            runtime.clock(),
+        )
+    return _view(runtime, person_id)
+
+
+def _script(runtime: Runtime, person_id: int) -> dict[str, Any]:
+    with runtime.uow() as uow:
+        person = uow.store.person(person_id)
+    if person is None:
+        raise NotFound(f"no lead {person_id}")
+    questions = script(runtime.playbook, person.facts)
+    return {"id": person_id, "questions": [asdict(q) for q in questions]}
+
+
+@router.post(
+    "/{person_id}/answers", summary="Record qualification answers", responses=ERROR_RESPONSES
+)
+async def answers(
+    person_id: int, body: AnswersBody, runtime: RuntimeDep, key: AdminKey
+) -> dict[str, Any]:
+    """Answers to the playbook's questions, with who gave them and how; the lead is rated
+    again at once and routed when the answers make it sales-ready."""
+    return await runtime.run(_answer, runtime, key, person_id, body)
+
+
+@router.get("/{person_id}/script", summary="The call script for a lead", responses=ERROR_RESPONSES)
+async def call_script(person_id: int, runtime: RuntimeDep, _key: AdminKey) -> dict[str, Any]:
+    """The qualification questions the lead has not answered, with wording and choices."""
+    return await runtime.run(_script, runtime, person_id)

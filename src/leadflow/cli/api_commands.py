@@ -59,7 +59,7 @@ def serve(
         typer.Option(min=1, max=64, help="Server processes; each uses up to one core."),
     ] = 1,
 ) -> None:
-    """Run the HTTP API (capture, activities, web forms) until stopped with Ctrl-C."""
+    """Run the HTTP API (capture, activities, web forms) and the web pages until Ctrl-C."""
     import uvicorn
 
     from leadflow.api.app import create_app

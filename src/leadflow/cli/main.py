@@ -230,11 +230,33 @@ def demo(
     ),
     leads: Annotated[int, typer.Option(min=10, max=1_000_000, help="How many inquiries.")] = 2_000,
     seed: Annotated[int, typer.Option(help="Seed for the generated inquiries.")] = 7,
+    serve: Annotated[
+        bool, typer.Option(help="Then serve the web pages on the demo database until Ctrl-C.")
+    ] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for the web pages.")] = 8000,
 ) -> None:
-    """Generate sample inquiries, rate them with the bundled playbook, and show what happened."""
+    """Generate sample inquiries, rate them with the bundled playbook, show what happened,
+    then serve the web pages on the demo database with a demo login for each role."""
     from leadflow.services.demo import run_demo
 
     run_demo(out, directory, leads, seed, datetime.now(UTC))
+    if serve:
+        _serve_demo(directory, port)
+
+
+def _serve_demo(directory: Path, port: int) -> None:
+    import uvicorn
+
+    from leadflow.api.app import create_app
+    from leadflow.bootstrap import bundled_playbook
+    from leadflow.config import Settings
+    from leadflow.services.demo import print_web_logins
+
+    database = (directory / "leadflow.db").resolve()
+    settings = Settings(database_url=f"sqlite:///{database}")
+    web = create_app(settings, playbook=bundled_playbook(), server=True)
+    print_web_logins(out, f"http://127.0.0.1:{port}/")
+    uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning", server_header=False)
 
 
 def main() -> None:
@@ -254,9 +276,11 @@ import leadflow.cli.api_commands  # noqa: E402, F401
 from leadflow.cli import (  # noqa: E402, F401
     lead_commands,
     model_commands,
+    nurture_commands,
     outcome_commands,
     report_commands,
     reps_commands,
     store_commands,
+    users_commands,
     webhooks_commands,
 )

@@ -130,6 +130,15 @@ def import_(
         table.add_row(f"merged into existing people ({rule})", f"{n:,}")
     for reason, n in summary.quarantined.most_common():
         table.add_row(f"quarantined ({reason})", f"{n:,}")
+    table.add_row(
+        "write transactions (longest)",
+        f"{summary.transactions:,} ({summary.longest_transaction:.2f}s)",
+    )
+    if summary.yielded:
+        table.add_row(
+            "  of them let go for another writer (its longest wait)",
+            f"{summary.yielded:,} ({summary.longest_yield:.2f}s)",
+        )
     err.print(table)
     if summary.quarantined:
         err.print("See them with [bold]leadflow quarantine list[/]; fix and replay each one.")

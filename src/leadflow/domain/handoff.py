@@ -32,11 +32,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from leadflow.domain import expr
 from leadflow.domain.schema import PlaybookSpec, TeamSpec
-from leadflow.domain.working_hours import WorkingHours, parse_hours
+from leadflow.domain.working_hours import WorkingHours, add_working_time, parse_hours
 from leadflow.errors import InvalidInput
 
 Where = tuple[str | int, ...]
@@ -93,6 +94,21 @@ class Handoff:
     escalation: Mapping[SlaKind, tuple[str, ...]]
     reasons: Mapping[str, str]
     recontact_after_days: int
+
+    def due(
+        self, grade: str | None, kind: SlaKind, hours: WorkingHours | None, start: datetime
+    ) -> datetime | None:
+        """When the grade's ``kind`` SLA falls due for work starting at ``start``, counted
+        in ``hours`` (the owner's) or the playbook's; None when the grade has no such SLA."""
+        sla = self.slas.get(grade) if grade is not None else None
+        limit = (
+            None
+            if sla is None
+            else (sla.accept_minutes if kind == "accept" else sla.first_contact_minutes)
+        )
+        if limit is None:
+            return None
+        return add_working_time(hours or self.working_hours, start, limit)
 
     def team_for(self, env: expr.Env) -> Team | None:
         return next((t for t in self.teams if t.takes(env)), None)

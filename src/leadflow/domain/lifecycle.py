@@ -140,15 +140,15 @@ def apply(state: Lifecycle, kind: str, at: datetime, data: Mapping[str, Any]) ->
             team=data.get("team"),
             owner_rep_id=data.get("rep_id"),
             routed_at=at,
-            sales_ready_at=_moment(data.get("sales_ready_at")) or state.sales_ready_at,
+            sales_ready_at=as_moment(data.get("sales_ready_at")) or state.sales_ready_at,
             accepted_at=None,
             first_contact_at=None,
-            accept_due=_moment(data.get("accept_due")),
+            accept_due=as_moment(data.get("accept_due")),
             contact_due=None,
         )
     if kind == "lead.accepted":
         return replace(
-            state, accepted_at=at, accept_due=None, contact_due=_moment(data.get("contact_due"))
+            state, accepted_at=at, accept_due=None, contact_due=as_moment(data.get("contact_due"))
         )
     if kind == "lead.contacted":
         return replace(state, first_contact_at=state.first_contact_at or at, contact_due=None)
@@ -187,7 +187,7 @@ def project(events: Iterable[tuple[str, datetime, Mapping[str, Any]]]) -> Lifecy
     return state
 
 
-def _moment(value: Any) -> datetime | None:
+def as_moment(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))

@@ -33,11 +33,14 @@ the steps. Email bodies are Jinja2 templates, rendered in a sandbox.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import Template, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from leadflow.domain import expr
@@ -203,9 +206,46 @@ def _step(
 
 def render(email: Email, context: Mapping[str, object]) -> tuple[str, str]:
     """The email's subject and body for one person (a sandboxed Jinja2 template)."""
-    subject = TEMPLATES.from_string(email.subject).render(**context)
-    body = TEMPLATES.from_string(email.body).render(**context)
+    subject = template(email.subject).render(**context)
+    body = template(email.body).render(**context)
     return " ".join(subject.split()), body
+
+
+@lru_cache(maxsize=1024)
+def template(source: str) -> Template:
+    """The compiled template of ``source``: compiled once, rendered for every person (a
+    compiled template is safe to render from many threads)."""
+    return TEMPLATES.from_string(source)
+
+
+LINK = re.compile(r"https?://[^\s<>\"')]*[^\s<>\"').,;:!?]")
+"""A link in an email's text; a full stop or comma after it ends the sentence, not the link."""
+
+
+def html_body(text: str, pixel: str) -> str:
+    """The email's text as simple HTML: paragraphs, its links as anchors (the tracked ones
+    already), and the open pixel at the end. Everything else is escaped."""
+    paragraphs = [p for p in re.split(r"\n(?:[ \t]*\n)+", text.strip()) if p.strip()]
+    body = "\n".join(
+        "<p>" + "<br>\n".join(_anchored(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+    image = f'<img src="{html.escape(pixel)}" width="1" height="1" alt="">'
+    return (
+        '<!doctype html>\n<html><head><meta charset="utf-8"></head>\n'
+        f"<body>\n{body}\n{image}\n</body></html>\n"
+    )
+
+
+def _anchored(line: str) -> str:
+    out, start = [], 0
+    for match in LINK.finditer(line):
+        url = html.escape(match.group(0))
+        out.append(html.escape(line[start : match.start()]))
+        out.append(f'<a href="{url}">{url}</a>')
+        start = match.end()
+    out.append(html.escape(line[start:]))
+    return "".join(out)
 
 
 def steps_words(steps: Sequence[Step]) -> list[str]:

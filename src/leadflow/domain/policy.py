@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,7 +66,8 @@ class Cap:
         )
 
     def words(self) -> str:
-        what = "messages" if self.channel == "any" else f"{self.channel}s"
+        what = "message" if self.channel == "any" else self.channel
+        what = what if self.max == 1 else f"{what}s"
         side = "" if self.side == "any" else f"{self.side} "
         stage = f" in stage {self.stage}" if self.stage else ""
         return f"at most {self.max} {side}{what} per {_span(self.per)}{stage}"
@@ -230,7 +231,7 @@ def quiet_until(quiet: Quiet, now: datetime, timezone: str | None) -> datetime |
     if not inside:
         return None
     day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=zone)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
 
 
 def compile_policy(spec: ContactPolicySpec, fields: Collection[str], problem: Report) -> Policy:

@@ -3,7 +3,8 @@
 1. ``bulk_prepare.prepare``: the whole file, column by column: identity
    normalised, facts trimmed, rows for the quarantine marked (the JSON texts
    of payloads and events are made per chunk).
-2. Per chunk of :data:`CHUNK_ROWS` rows, one transaction:
+2. Per slice of rows, one transaction (``bulk_turns``: on SQLite as many rows as fit
+   about half a second, at most :data:`CHUNK_ROWS`):
 
    a. ``bulk_resolve``: each row's person by the matching rules, in file
       order, against what the database and the earlier rows know;
@@ -16,9 +17,9 @@
       captured per row; rated per person) and quarantine items written with
       the database's bulk paths (``adapters.store.bulk``).
 
-Committing per chunk keeps each write lock short, so captures from the API
+Committing per slice keeps each write lock short, so captures from the API
 go on while a large import runs; an import that stops half-way keeps the
-chunks it committed. A person who appears in several rows of a chunk is
+slices it committed. A person who appears in several rows of a slice is
 rated once with all of them, where captures one by one would rate after
 each (and log a ``lead.rated`` event each time); the stored rating is the same.
 """
@@ -28,7 +29,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,14 +41,14 @@ from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.services.bulk_funnel import fold_chunk, gap_lists
 from leadflow.services.bulk_lifecycle import advance_chunk
-from leadflow.services.bulk_prepare import Prepared, json_object
+from leadflow.services.bulk_prepare import json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.handoff import Runtime
-from leadflow.services.uow import UnitOfWork
 
 CHUNK_ROWS = 100_000
-"""Rows per transaction: fewer, larger chunks rewrite the random-order indexes (keys,
-blocks) fewer times; smaller ones hold SQLite's write lock for less time."""
+"""The most rows per transaction: fewer, larger ones rewrite the random-order indexes
+(keys, blocks) fewer times; on SQLite the time budget of ``bulk_turns`` keeps them
+smaller, so that the write lock is never held for long."""
 
 _SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\ue000", "\ue001")
 """Separators for the rating's reasons, the first that occurs in no fact value."""
@@ -62,13 +63,16 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class Target:
-    """What every chunk of one import shares."""
+    """What every chunk of one import shares (``batch``: its ``imports`` row, when its
+    columns give each inquiry's fields; ``fields``: the parsed fields as JSON)."""
 
     pb: Playbook
     source: str
     now: datetime
     threshold: float
+    fields: pl.Expr
     runtime: Runtime = field(default_factory=Runtime)
+    batch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,66 +96,28 @@ class Plan:
     resolved: Resolved
 
 
-def import_in_turn(
-    begin: Callable[[], UnitOfWork],
-    target: Target,
-    prepared: Prepared,
+def plan_chunk(
     index: MemoryIndex,
-    chunk_rows: int = CHUNK_ROWS,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[ChunkResult]:
-    """Chunk after chunk: decide, write, commit, then the next.
-
-    (Deciding the next chunk in a second thread while one is written gains nothing:
-    the writer lets go of the interpreter for every row it steps, and then waits
-    for the other thread's switch interval to get it back. Measured: slower.)
-    """
-    results: list[ChunkResult] = []
-    with begin() as uow:  # one connection for the whole import, one transaction per chunk
-        bulk = BulkStore(uow.store.connection)
-        bulk.begin_writing()
-        try:
-            _in_turn(uow, bulk, target, prepared, index, chunk_rows, progress, results)
-        finally:
-            bulk.end_writing()
-    return results
-
-
-def _in_turn(
-    uow: UnitOfWork,
-    bulk: BulkStore,
     target: Target,
-    prepared: Prepared,
-    index: MemoryIndex,
-    chunk_rows: int,
-    progress: Callable[[int, int], None] | None,
-    results: list[ChunkResult],
-) -> None:
-    total = prepared.frame.height
-    # What the index learnt stays true while nobody else writes: then only keys and
-    # blocks it has not seen are asked for, and into an empty database nothing is.
-    empty = bulk.is_empty()
-    bulk.watch()
-    for offset in range(0, total, chunk_rows):
-        chunk = prepared.frame.slice(offset, chunk_rows).with_columns(**prepared.texts)
-        bulk.begin_writing()
-        changed = bulk.others_wrote()
-        empty = empty and not changed
-        if changed or not empty:
-            index.fetch(bulk, chunk, refresh=changed)
-        plan = plan_chunk(index, target, chunk, Ids.of(bulk))
-        results.append(write_chunk(bulk, target, plan))
-        uow.commit()
-        if progress is not None:
-            progress(min(offset + chunk_rows, total), total)
-
-
-def plan_chunk(index: MemoryIndex, target: Target, chunk: pl.DataFrame, ids: Ids) -> Plan:
-    resolved = index.resolve(chunk, target.threshold, ids.people, ids.accounts)
+    chunk: pl.DataFrame,
+    ids: Ids,
+    stop: Callable[[], bool] | None = None,
+) -> Plan:
+    """Decide the rows of ``chunk``, or with ``stop`` the first of them, up to where it
+    said to stop (``Plan.rows`` has them)."""
+    resolved = index.resolve(chunk, target.threshold, ids.people, ids.accounts, stop)
+    if len(resolved.person) < chunk.height:
+        chunk = chunk.head(len(resolved.person))
     rows = _with_resolution(chunk, resolved)
     kept = rows.get_column("reason").is_null().to_list()
     inquiry = [next(ids.inquiries) if k else None for k in kept]
     return Plan(rows.with_columns(id=pl.Series(inquiry, dtype=pl.Int64)), resolved)
+
+
+def record_import(bulk: BulkStore, target: Target, columns: list[list[str]]) -> Target:
+    """The import's ``imports`` row (its columns, once); the target that names it."""
+    batch = bulk.insert_import(target.now, target.source, columns)
+    return replace(target, batch=str(batch))
 
 
 def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
@@ -173,9 +139,11 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             campaign="campaign",
             external_id="external_id",
             payload="payload",
-            fields="fields",
+            # An imported row's fields are its import's columns over its payload.
+            fields=pl.lit("null") if target.batch else target.fields,
             person_id="person_id",
             account_id="account_id",
+            batch=pl.lit(target.batch, pl.String),
         ),
     )
     bulk.insert(
@@ -225,7 +193,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             channel=pl.lit("import"),
             source=pl.lit(target.source),
             payload="payload",
-            fields="fields",
+            fields=target.fields,
             reason="reason",
             error="error",
         ),

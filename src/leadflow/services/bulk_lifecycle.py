@@ -30,13 +30,14 @@ from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain import expr
 from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle, Move, advance
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import Activity, Rating, evaluate
+from leadflow.domain.rating import Rating
 from leadflow.domain.stages import RATING_NAMES
 from leadflow.domain.values import choice_key
 from leadflow.services.handoff import (
     RELEASES,
     Runtime,
     Step,
+    lead_env,
     log_move,
     routable,
     route,
@@ -226,8 +227,4 @@ def _rating_env(rating: Rating) -> dict[str, object]:
 
 def _env(store: Store, pb: Playbook, person_id: int, at: datetime) -> dict[str, object]:
     """The person's own environment, as a capture builds it (facts and activities)."""
-    person = store.person(person_id)
-    assert person is not None
-    activities = [Activity(kind, when) for kind, when in store.activities_of(person_id)]
-    _, env = evaluate(pb, person.facts, activities, now=at)
-    return env
+    return lead_env(store, pb, person_id, at)[1]

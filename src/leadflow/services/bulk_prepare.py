@@ -11,8 +11,8 @@ inquiry, but column by column instead of row by row:
 - names, emails, phones, companies and domains go through
   ``normalise_frame``, the vectorised twin of ``normalise``;
 - the raw payload (the row as JSON under the file's own column names), the
-  parsed fields and the ``inquiry.captured`` event's data are built as JSON
-  text by Polars;
+  parsed fields and the ``inquiry.captured`` event's data (source, channel,
+  campaign, form key: none for a file) are built as JSON text by Polars;
 - a row with no email, phone or id, or with a value longer than its column
   takes, is marked for the quarantine with the error the single path gives.
 """
@@ -90,12 +90,19 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
 class Prepared:
     """The file, column by column: ``frame`` and the JSON ``texts`` to add per chunk.
 
-    The JSON texts (payload, fields, event data) are the bulk of the bytes, so they
-    are made chunk by chunk, when written, instead of for the whole file at once.
+    The JSON texts (payload, event data) are the bulk of the bytes, so they are made
+    chunk by chunk, when written, instead of for the whole file at once. ``fields``
+    (the parsed fields as JSON) is made only where needed: for the quarantine, and for
+    the inquiries when ``columns`` is None. ``columns`` is the name each column of
+    the file is captured under, ``[header, name]`` in file order, for the ``imports``
+    table: an inquiry's fields are then its payload's values under those names; None
+    when the file repeats a column name (its payload keeps one value of each).
     """
 
     frame: pl.DataFrame
     texts: dict[str, pl.Expr]
+    fields: pl.Expr
+    columns: list[list[str]] | None
 
 
 def prepare(
@@ -115,8 +122,8 @@ def prepare(
     ``first_name``, ``last_name``, ``name_key``, ``company``, ``company_key``,
     ``domain``, ``role_address``); ``fact:NAME`` (the trimmed value, null when
     blank) per playbook field; and ``reason``/``error`` for rows that go to the
-    quarantine instead (null for the others). Texts: ``payload``, ``fields``
-    and ``captured`` (JSON), as expressions over those columns.
+    quarantine instead (null for the others). Texts: ``payload`` and ``captured``
+    (JSON), and ``fields``, as expressions over those columns.
     """
     raw = frame.rename({c: _col(i) for i, c in enumerate(frame.columns)})
     roles = column_roles(pb, names)
@@ -160,17 +167,17 @@ def prepare(
     mapped = [(str(n), pl.col(_col(i))) for i, n in enumerate(names)]
     texts = {
         "payload": json_object([(str(h), pl.col(_col(i))) for i, h in enumerate(header)]),
-        "fields": json_object(mapped, drop_nulls=True),
         "captured": pl.concat_str(
             pl.lit('{"source":' + json.dumps(source, ensure_ascii=False) + ',"channel":"import"'),
             pl.lit(',"campaign":'),
             _value(pl.col("campaign")),
-            pl.lit(',"form_key":null,"facts":'),
-            json_object(list(fact_raw.items()), drop_nulls=True),
+            pl.lit(',"form_key":null'),
             pl.lit("}"),
         ),
     }
-    return Prepared(_with_refusals(prepared), texts)
+    unique = len({str(h) for h in header}) == len(header)
+    columns = [[str(h), str(n)] for h, n in zip(header, names, strict=True)] if unique else None
+    return Prepared(_with_refusals(prepared), texts, json_object(mapped, drop_nulls=True), columns)
 
 
 def _with_refusals(prepared: pl.DataFrame) -> pl.DataFrame:

@@ -12,7 +12,7 @@ company name that the chunk mentions and the index has not seen.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -22,6 +22,9 @@ from leadflow.adapters.store.bulk import BulkStore
 from leadflow.services.identity import Identity, find_person
 
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
+
+STEP = 1024
+"""Rows between two questions whether to stop (``MemoryIndex.resolve``)."""
 """Each key kind and the prepared column that holds it."""
 
 
@@ -40,6 +43,11 @@ class Resolved:
     )  # (id, domain, name, name_key)
     new_keys: list[tuple[str, str, int]] = field(default_factory=list)
     new_blocks: list[tuple[str, int]] = field(default_factory=list)
+
+    def cut(self, rows: int) -> None:
+        """Keep the first ``rows`` rows only (the rest were not looked at)."""
+        for column in (self.person, self.account, self.rule, self.score, self.detail):
+            del column[rows:]
 
 
 class MemoryIndex:
@@ -160,7 +168,10 @@ class MemoryIndex:
         threshold: float,
         people: Iterator[int],
         accounts: Iterator[int],
+        stop: Callable[[], bool] | None = None,
     ) -> Resolved:
+        """Each row's person, in order; with ``stop``, asked every :data:`STEP` rows, the
+        rows up to where it said yes (the lists are that long)."""
         n = chunk.height
         out = Resolved([None] * n, [None] * n, [None] * n, [None] * n, [None] * n)
         columns = (
@@ -178,6 +189,9 @@ class MemoryIndex:
         for i, (reason, email, role, phone, name, company, company_key, domain, ext) in enumerate(
             rows
         ):
+            if not i % STEP and i and stop is not None and stop():
+                out.cut(i)
+                break
             if reason is not None:
                 continue
             norm = Normalised(

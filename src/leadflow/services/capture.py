@@ -271,12 +271,13 @@ def capture_in(
     match = identity.find_person(known, who, settings.name_threshold)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
+    # Where it came from (the form too: the reports' first touch); what it said is the
+    # inquiry's own (payload and fields).
     captured = {
         "source": cmd.source,
         "channel": cmd.channel,
         "campaign": campaign,
         "form_key": cmd.form_key,
-        "facts": _jsonable(facts),
     }
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
     rating, rated, env = rate_and_save(store, pb, person_id, facts_now, activities, at)

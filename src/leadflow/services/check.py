@@ -140,7 +140,16 @@ def _unused(pb: Playbook) -> list[str]:
         used_fields.update(expr.fields_used(node))
         used_choices |= expr.choices_used(node)
     notes = []
-    idle = [name for name in pb.fields if name not in used_fields]
+    policy = pb.policy
+    consulted = {
+        policy.email_opt_in,
+        policy.do_not_email,
+        policy.do_not_call,
+        policy.do_not_contact,
+        policy.contact_me_now,
+        policy.quiet.timezone_field if policy.quiet is not None else None,
+    }
+    idle = [name for name in pb.fields if name not in used_fields and name not in consulted]
     if idle:
         notes.append(f"fields no rule uses (kept, not rated): {', '.join(idle)}")
     for f in pb.fields.values():

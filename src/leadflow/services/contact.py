@@ -47,7 +47,8 @@ def _touch(store: Store, token: str) -> Record:
 
 def opt_out(store: Store, person_id: int, channel: str, source: str, now: datetime) -> None:
     """Record that the person wants no more ``channel``; stop their track when that leaves
-    nurture nothing to send (no email, or nothing at all)."""
+    nurture nothing to send (no email, or nothing at all). Nurture emails to the person
+    still waiting in the outbox are withdrawn: they would arrive after the opt-out."""
     if channel not in CHANNELS:
         raise InvalidInput(f"'{channel}' is not a channel: {', '.join(CHANNELS)}", "channel")
     ns = NurtureStore(store.connection)
@@ -55,6 +56,8 @@ def opt_out(store: Store, person_id: int, channel: str, source: str, now: dateti
     data = {"person_id": person_id, "channel": channel, "source": source}
     store.append_event("contact.opted_out", now, person_id, None, data)
     notifications.event(store, "contact.opted_out", data, now)
+    if channel in ("email", "any"):
+        ns.withdraw_emails(person_id, f"withdrawn: the person opted out of email ({source})")
     current = ns.active(person_id)
     if current is not None and channel in ("email", "any"):
         ns.leave(int(current.id), "unsubscribed", now)

@@ -26,6 +26,7 @@ from leadflow.services.definitions import render_definitions
 from leadflow.services.imports import ImportSummary
 from leadflow.services.rate_file import RateSummary, rate_csv
 from leadflow.services.reps import AddRep
+from leadflow.services.users import AddUser
 
 DEMO_REPS = (
     AddRep("Sam Patel", "sam.patel@example.com", team="account_management", capacity=400),
@@ -35,6 +36,15 @@ DEMO_REPS = (
     AddRep("Ines Duarte", "ines.duarte@example.com", team="inside_sales"),
 )
 """The demo's sales team, for the bundled playbook's teams."""
+
+DEMO_PASSWORD = "leadflow-demo"
+DEMO_USERS = (
+    AddUser("dana.whitfield@example.com", DEMO_PASSWORD, "rep"),
+    AddUser("morgan.lee@example.com", DEMO_PASSWORD, "manager", "Morgan Lee", team="enterprise"),
+    AddUser("mia.chen@example.com", DEMO_PASSWORD, "marketing", "Mia Chen"),
+    AddUser("admin@example.com", DEMO_PASSWORD, "admin", "Ada Admin"),
+)
+"""Who signs in to the demo's web pages (one of each role), all with DEMO_PASSWORD."""
 
 
 def run_demo(console: Console, directory: Path, leads: int, seed: int, now: datetime) -> None:
@@ -114,6 +124,7 @@ def _capture(
     from leadflow.services.imports import import_csv
     from leadflow.services.reps import add_rep
     from leadflow.services.uow import UnitOfWork
+    from leadflow.services.users import add_user
 
     for stale in database.parent.glob(database.name + "*"):
         stale.unlink()
@@ -123,6 +134,8 @@ def _capture(
     with UnitOfWork(engine) as uow:
         for rep in DEMO_REPS:
             add_rep(uow, rep, now)
+        for user in DEMO_USERS:
+            add_user(uow, user, now)
     imported = import_csv(
         lambda: UnitOfWork(engine), pb, inquiries, source="demo-forms", now=now, settings=settings
     )
@@ -245,3 +258,11 @@ def _next(console: Console, directory: Path, lead: int, *files: Path) -> None:
         "\n  [bold]Read the definitions:[/] open "
         f"{escape(str(directory / 'definitions.html'))} in a browser"
     )
+
+
+def print_web_logins(console: Console, url: str) -> None:
+    """Where the demo's web pages are, and who can sign in."""
+    console.print(f"\n[bold]The web pages[/] are at [bold]{escape(url)}[/]. Sign in as:")
+    for user in DEMO_USERS:
+        console.print(f"  {user.role:<9} {escape(user.email):<28} password {DEMO_PASSWORD}")
+    console.print("Stop the server with Ctrl-C.")

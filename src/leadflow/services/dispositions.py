@@ -23,12 +23,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from leadflow.adapters.store.leads import LeadStore
+from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.domain.lifecycle import Lifecycle, Move, allowed
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import Activity, evaluate
-from leadflow.domain.working_hours import add_working_time
 from leadflow.errors import Conflict, InvalidInput, NotFound
-from leadflow.services.handoff import Runtime, Step, candidates, iso, log_move, why_moved
+from leadflow.services.handoff import (
+    Runtime,
+    Step,
+    candidates,
+    iso,
+    lead_env,
+    log_move,
+    why_moved,
+)
 from leadflow.services.handoff_notify import settle
 from leadflow.services.nurture import follow
 from leadflow.services.uow import UnitOfWork
@@ -47,14 +54,12 @@ class Disposed:
 def _load(
     uow: UnitOfWork, pb: Playbook, person_id: int, now: datetime
 ) -> tuple[Step, dict[str, object]]:
-    person = uow.store.person(person_id)
-    if person is None:
+    if uow.store.person(person_id) is None:
         raise NotFound(f"no lead {person_id}")
     state = LeadStore(uow.store.connection).lifecycle(person_id)
     if state.stage is None:
         raise Conflict(f"lead {person_id} has no stage yet (it was never rated)")
-    activities = [Activity(kind, at) for kind, at in uow.store.activities_of(person_id)]
-    _, env = evaluate(pb, person.facts, activities, now=now)
+    _, env = lead_env(uow.store, pb, person_id, now)
     return Step(person_id, state), env
 
 
@@ -119,11 +124,8 @@ def accept(
             },
         )
     rating = uow.store.rating(person_id)
-    sla = pb.handoff.slas.get(rating.grade) if rating is not None else None
-    contact_due = None
-    if sla is not None and sla.first_contact_minutes is not None:
-        hours = reps[owner].hours or pb.handoff.working_hours
-        contact_due = add_working_time(hours, now, sla.first_contact_minutes)
+    grade = rating.grade if rating is not None else None
+    contact_due = pb.handoff.due(grade, "first_contact", reps[owner].hours, now)
     step.log(
         "lead.accepted", now, {"rep_id": owner, "contact_due": iso(contact_due), "by": runtime.by}
     )
@@ -270,7 +272,8 @@ def contacted(
     channel: str = "call",
     note: str | None = None,
 ) -> Disposed:
-    """The owner contacted the lead: the first time stops the first-contact SLA."""
+    """The owner contacted the lead: the first time stops the first-contact SLA. Each
+    contact is a sales touch, which the contact policy's caps count."""
     now = runtime.clock()
     step, _ = _load(uow, pb, person_id, now)
     if step.state.owner_rep_id is None:
@@ -279,6 +282,12 @@ def contacted(
         "lead.contacted",
         now,
         {"rep_id": step.state.owner_rep_id, "channel": channel, "note": note, "by": runtime.by},
+    )
+    # A sales touch: the contact policy's caps count it with marketing's, so a lead
+    # handed back after a call is not emailed by its new track the next morning.
+    touch = {"person_id": person_id, "at": now, "channel": channel[:20], "side": "sales"}
+    NurtureStore(uow.store.connection).add_touches(
+        [{**touch, "stage": step.state.stage, "status": "sent"}]
     )
     settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
     uow.commit()

@@ -34,9 +34,10 @@ from leadflow.domain import expr
 from leadflow.domain.handoff import Team
 from leadflow.domain.lifecycle import RELEASING_EVENTS, Lifecycle, Move, advance, apply
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import Rating
+from leadflow.domain.policy import truthy
+from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.routing import Assignment, Candidate, choose, members
-from leadflow.domain.working_hours import WorkingHours, add_working_time, parse_hours
+from leadflow.domain.working_hours import WorkingHours, parse_hours
 
 RELEASES: Mapping[str | None, str] = {
     "inquiry": "the person raised a hand again: a new inquiry",
@@ -236,11 +237,7 @@ def route(
         and owner is None
     ):
         leads.set_account_owner(person.account_id, rep.id)
-    hours = rep.hours or handoff.working_hours
-    sla = handoff.slas.get(rating.grade)
-    accept_due = None
-    if sla is not None and sla.accept_minutes is not None:
-        accept_due = add_working_time(hours, now, sla.accept_minutes)
+    accept_due = handoff.due(rating.grade, "accept", rep.hours, now)
     step.log(
         "lead.routed",
         now,
@@ -264,11 +261,22 @@ def route(
     return assignment
 
 
+def lead_env(
+    store: Store, pb: Playbook, person_id: int, now: datetime
+) -> tuple[Rating, dict[str, object]]:
+    """The person rated as of ``now`` (facts and activities), and the environment stage,
+    team and track conditions read; nothing is stored."""
+    person = store.person(person_id)
+    assert person is not None
+    activities = [Activity(kind, at) for kind, at in store.activities_of(person_id)]
+    return evaluate(pb, person.facts, activities, now=now)
+
+
 def contact_notes(facts: Mapping[str, Any]) -> tuple[str, ...]:
     """The contact preferences a rep must honour, from the person's facts."""
     notes = []
     for names, note in _PREFERENCES:
-        if any(_truthy(facts.get(name)) for name in names):
+        if any(truthy(facts.get(name)) for name in names):
             notes.append(note)
     return tuple(notes)
 
@@ -278,13 +286,3 @@ _PREFERENCES: Sequence[tuple[Sequence[str], str]] = (
     (("do_not_call", "donotcall"), "Do not call"),
     (("do_not_email", "hasoptedoutofemail", "email_opt_out"), "Do not email"),
 )
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return (
-        str(value).strip().casefold() in {"true", "yes", "y", "1", "x"}
-        if value is not None
-        else False
-    )

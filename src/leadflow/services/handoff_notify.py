@@ -21,6 +21,7 @@ from typing import Any
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Event, Store
+from leadflow.domain.lifecycle import as_moment
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.policy import consent_of
 from leadflow.services import notifications, webhooks
@@ -74,7 +75,7 @@ def _routed(store: Store, pb: Playbook, person_id: int, data: dict[str, Any]) ->
         rep_email=str(data.get("rep_email")),
         team=data.get("team"),
         why_rep=str(data.get("why")),
-        accept_by=_moment(data.get("accept_due")),
+        accept_by=as_moment(data.get("accept_due")),
         contact_by=None,
     )
 
@@ -100,7 +101,7 @@ def _breach(
         name=name or None,
         grade=rating.grade if rating is not None else "",
         sla=str(data["sla"]),
-        due_at=_moment(data["due"]) or datetime.min,
+        due_at=as_moment(data["due"]) or datetime.min,
         rep_id=rep.id if rep is not None else None,
         rep_name=rep.name if rep is not None else None,
         action=action,
@@ -126,7 +127,3 @@ def _notes(store: Store, pb: Playbook, person_id: int, facts: Mapping[str, Any])
 
 def _text(value: object) -> str | None:
     return str(value) if value is not None and str(value).strip() else None
-
-
-def _moment(value: object) -> datetime | None:
-    return datetime.fromisoformat(str(value)) if value else None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from rapidfuzz import fuzz, process
@@ -56,7 +57,7 @@ class Identity:
     norm: Normalised
     external: str | None  # "source:id"
 
-    @property
+    @cached_property
     def keys(self) -> list[tuple[str, str]]:
         """Exact identifiers to record for the person."""
         keys: list[tuple[str, str]] = []
@@ -68,7 +69,7 @@ class Identity:
             keys.append(("phone", self.norm.phone))
         return keys
 
-    @property
+    @cached_property
     def blocks(self) -> list[str]:
         blocks = []
         if self.norm.domain:

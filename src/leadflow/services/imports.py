@@ -3,9 +3,10 @@
 Each row is treated as a captured inquiry (``capture.capture_in``) would be:
 kept as received (the row as JSON, with the file's own column names),
 consolidated into people by the same matching rules, rated, logged. The work
-is done in bulk (``bulk_prepare``, ``bulk_resolve``, ``bulk_import``): the
-file column by column, then chunks of rows per transaction, with the
-database's bulk paths; ``tests/integration/test_bulk_import.py`` holds the
+is done in bulk (``bulk_prepare``, ``bulk_resolve``, ``bulk_import``,
+``bulk_turns``): the file column by column, then slices of rows in
+transactions that let go of the write lock as soon as another writer
+waits, with the database's bulk paths; ``tests/integration/test_bulk_import.py`` holds the
 result equal to capturing the rows one by one. A row the database would
 refuse (a value longer than its column) is quarantined with the reason.
 
@@ -27,9 +28,10 @@ from pathlib import Path
 from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
-from leadflow.services.bulk_import import CHUNK_ROWS, Target, import_in_turn
+from leadflow.services.bulk_import import CHUNK_ROWS, Target
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
+from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
 from leadflow.services.capture import CaptureSettings
 from leadflow.services.uow import UnitOfWork
 
@@ -95,6 +97,10 @@ class ImportSummary:
     quarantined: Counter[str] = field(default_factory=Counter)
     repeated: int = 0
     seconds: float = 0.0
+    transactions: int = 0
+    longest_transaction: float = 0.0  # seconds: the longest the import held the write lock
+    yielded: int = 0  # transactions ended early because another writer waited
+    longest_yield: float = 0.0  # seconds: the most such a writer can have waited
 
     @property
     def merged_total(self) -> int:
@@ -125,6 +131,7 @@ def import_csv(
     campaign: str | None = None,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    slice_seconds: float = SLICE_SECONDS,
 ) -> ImportSummary:
     with _no_cyclic_gc():
         return _import_csv(
@@ -139,6 +146,7 @@ def import_csv(
             campaign,
             progress,
             chunk_rows,
+            slice_seconds,
         )
 
 
@@ -172,6 +180,7 @@ def _import_csv(
     campaign: str | None,
     progress: Progress | None,
     chunk_rows: int,
+    slice_seconds: float,
 ) -> ImportSummary:
     started = time.perf_counter()
     _check_length("--source", source, 200)
@@ -192,8 +201,12 @@ def _import_csv(
     del frame
     if progress is not None:  # read and normalised: the rows to go are known
         progress(0, prepared.frame.height)
-    target = Target(pb, source, now, settings.name_threshold, settings.runtime())
-    chunks = import_in_turn(engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress)
+    target = Target(pb, source, now, settings.name_threshold, prepared.fields, settings.runtime())
+    chunks, turns = import_in_turn(
+        engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress, slice_seconds
+    )
+    summary.transactions, summary.longest_transaction = turns.count, turns.longest
+    summary.yielded, summary.longest_yield = turns.yielded, turns.longest_yield
     for chunk in chunks:
         summary.new_people += chunk.new_people
         summary.merged.update(chunk.merged)

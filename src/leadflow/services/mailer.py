@@ -32,7 +32,8 @@ from leadflow.errors import InvalidInput
 from leadflow.services import outbox
 from leadflow.services.uow import UnitOfWork
 
-STATUSES = ("pending", "sending", "sent", "failed")
+STATUSES = ("pending", "sending", "sent", "failed", "withdrawn")
+"""``withdrawn``: a nurture email not sent because the person opted out meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Email:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    html: str | None = None  # the HTML alternative (nurture emails)
 
 
 def _email(row: Record) -> Email:
@@ -67,6 +69,7 @@ def _email(row: Record) -> Email:
         last_error=row.last_error,
         created_at=utc(row.created_at),  # type: ignore[arg-type]
         sent_at=utc(row.sent_at),
+        html=row.html,
     )
 
 
@@ -148,7 +151,7 @@ def send_due(
         def send(row: Record) -> outbox.Attempt:
             nonlocal server_ok
             try:
-                mailbox.send(row.to, row.subject, row.text)
+                mailbox.send(row.to, row.subject, row.text, row.html)
             except MailError as error:
                 server_ok = error.permanent  # a refused mailbox says nothing of the server
                 return outbox.Attempt(str(error), permanent=error.permanent)

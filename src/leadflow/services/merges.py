@@ -90,7 +90,7 @@ def reproject(store: Store, pb: Playbook, person_id: int, settings: CaptureSetti
 def _fold(
     store: Store, pb: Playbook, person_id: int, row: Record, settings: CaptureSettings
 ) -> None:
-    fields = dict(row.fields or {})
+    fields = store.inquiry_fields(row)
     cmd = CaptureInquiry(
         fields=fields,
         raw=row.payload,

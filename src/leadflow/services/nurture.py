@@ -17,7 +17,9 @@ dropped; every skip and deferral is a touch row with its reason.
 
 Emails carry a token: their links go through ``/t/{token}/{n}`` (a click is recorded as
 an ``email_click`` activity, which rates the lead again and may promote it at once), and
-``/u/{token}`` unsubscribes (and stops the track).
+``/u/{token}`` unsubscribes (and stops the track). Each email is queued as text with an
+HTML alternative: the same text, its links as anchors, and the open pixel
+``/t/{token}/open.gif`` (an ``email_open`` activity when the mail client loads it).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.outbox import Outbox
 from leadflow.adapters.store.repository import Event, Record, Store, utc
 from leadflow.domain.lifecycle import Lifecycle
-from leadflow.domain.nurture import Step, Track, render
+from leadflow.domain.nurture import LINK, Step, Track, html_body, render
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.policy import Decision, Touch, consent_of, decide
 from leadflow.errors import InvalidInput
@@ -45,7 +47,6 @@ from leadflow.services.mailer import check_address
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
-_URL = re.compile(r"https?://[^\s<>\"')]+")
 
 
 def follow(
@@ -177,6 +178,9 @@ class _Batch:
             self.leave(row, "unsubscribed")
             return
         index = int(row.step)
+        if index >= len(track.steps):  # the playbook's track ends before this step now
+            self.finish(row, utc(row.last_step_at))
+            return
         step = track.steps[index]
         last = utc(row.last_step_at) or utc(row.entered_at)
         engaged = self.active.get(person_id)
@@ -230,6 +234,7 @@ class _Batch:
                     "to": to,
                     "subject": subject,
                     "text": body,
+                    "html": html_body(body, f"{self.base}/t/{token}/open.gif"),
                     "kind": f"nurture.{step.kind}",
                     "person_id": person_id,
                     "status": "pending",
@@ -281,8 +286,9 @@ class _Batch:
             links.append(url)
             return f"{self.base}/t/{token}/{len(links) - 1}"
 
-        body = _URL.sub(tracked, body)
-        if "/u/" + token not in body:
+        body = LINK.sub(tracked, body)
+        link = f"/u/{token}"
+        if link not in body.replace(f"{link}/", ""):  # the one-click link, not the page
             body = body.rstrip("\n") + f"\n\n--\nUnsubscribe: {self.base}/u/{token}\n"
         return subject, body, links
 
@@ -329,18 +335,7 @@ class _Batch:
     def next_step(self, row: Record, track: Track, index: int) -> None:
         following = index + 1
         if following >= len(track.steps):
-            self.updates.append(
-                {
-                    "id": int(row.id),
-                    "step": following,
-                    "due_at": None,
-                    "last_step_at": self.now,
-                    "status": "finished",
-                    "exit_reason": "track finished",
-                    "exited_at": self.now,
-                }
-            )
-            self.report.finished += 1
+            self.finish(row, self.now, following)
             return
         due = self.now + track.steps[following].after
         self.updates.append(
@@ -354,6 +349,20 @@ class _Batch:
                 "exited_at": None,
             }
         )
+
+    def finish(self, row: Record, last: datetime | None, step: int | None = None) -> None:
+        self.updates.append(
+            {
+                "id": int(row.id),
+                "step": int(row.step) if step is None else step,
+                "due_at": None,
+                "last_step_at": last,
+                "status": "finished",
+                "exit_reason": "track finished",
+                "exited_at": self.now,
+            }
+        )
+        self.report.finished += 1
 
     def leave(self, row: Record, reason: str) -> None:
         self.updates.append(

@@ -25,9 +25,8 @@ from leadflow.adapters.store.leads import LeadStore
 from leadflow.domain.funnel import OUTCOMES
 from leadflow.domain.lifecycle import Move, allowed
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import Activity, evaluate
 from leadflow.errors import InvalidInput, NotFound
-from leadflow.services.handoff import Runtime, Step, log_move, why_moved
+from leadflow.services.handoff import Runtime, Step, lead_env, log_move, why_moved
 from leadflow.services.handoff_notify import settle
 from leadflow.services.nurture import follow
 from leadflow.services.uow import UnitOfWork
@@ -91,8 +90,7 @@ def record_in(uow: UnitOfWork, pb: Playbook, cmd: RecordOutcome, runtime: Runtim
     cmd = checked(cmd)
     now = runtime.clock()
     on = cmd.on or now.date()
-    person = uow.store.person(cmd.person_id)
-    if person is None:
+    if uow.store.person(cmd.person_id) is None:
         raise NotFound(f"no lead {cmd.person_id}")
     leads = LeadStore(uow.store.connection)
     step = Step(cmd.person_id, leads.lifecycle(cmd.person_id))
@@ -113,8 +111,7 @@ def record_in(uow: UnitOfWork, pb: Playbook, cmd: RecordOutcome, runtime: Runtim
     if stage is None:
         note = f"lead {cmd.person_id} has no stage yet (it was never rated)"
     else:
-        activities = [Activity(k, at) for k, at in uow.store.activities_of(cmd.person_id)]
-        _, env = evaluate(pb, person.facts, activities, now=now)
+        _, env = lead_env(uow.store, pb, cmd.person_id, now)
         event = STAGE_EVENT[cmd.kind]
         target = allowed(pb.stages, stage, event, env)
         if target is None:

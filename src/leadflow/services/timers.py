@@ -26,10 +26,8 @@ from sqlalchemy import Engine, text
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import Activity, evaluate
-from leadflow.domain.working_hours import add_working_time
 from leadflow.services.capture import rerate
-from leadflow.services.handoff import Runtime, Step, iso, route
+from leadflow.services.handoff import Runtime, Step, iso, lead_env, route
 from leadflow.services.handoff_notify import settle
 from leadflow.services.uow import UnitOfWork
 
@@ -157,10 +155,7 @@ def _reassign(
     """Route the lead to another rep of its team. After a missed first contact the lead
     was accepted already: the new rep takes it over accepted, with a new deadline to
     contact it, instead of having to accept it again."""
-    person = uow.store.person(step.person_id)
-    assert person is not None
-    activities = [Activity(k, at) for k, at in uow.store.activities_of(step.person_id)]
-    rating, env = evaluate(pb, person.facts, activities, now=runtime.clock())
+    rating, env = lead_env(uow.store, pb, step.person_id, runtime.clock())
     before = step.state.owner_rep_id
     assignment = route(
         uow.store,
@@ -178,11 +173,7 @@ def _reassign(
     rep = assignment.rep
     if kind == "first_contact":
         now = runtime.clock()
-        sla = pb.handoff.slas.get(rating.grade)
-        due = None
-        if sla is not None and sla.first_contact_minutes is not None:
-            hours = rep.hours or pb.handoff.working_hours
-            due = add_working_time(hours, now, sla.first_contact_minutes)
+        due = pb.handoff.due(rating.grade, "first_contact", rep.hours, now)
         data = {"rep_id": rep.id, "contact_due": iso(due), "by": runtime.by, "handed_over": True}
         step.log("lead.accepted", now, data)
         if due is not None:

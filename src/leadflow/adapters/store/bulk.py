@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, insert
 
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.sqlite_writer import WriterConnection
 
 SQLITE_CACHE_KIB = 512 * 1024
 """SQLite's page cache while an import writes (512 MiB): index pages stay in memory
@@ -46,15 +47,37 @@ class BulkStore:
 
     # ------------------------------------------------------------ transaction, ids
 
-    def begin_writing(self) -> None:
-        """Take SQLite's write lock now, so that the ids read next cannot be taken by others."""
+    def start_writing(self) -> None:
+        """Before an import's first transaction: a large page cache, and no checkpoints in
+        this connection's commits (the import folds the log in from a thread of its own)."""
         if self.postgres:
             return
         driver: Any = self.connection.connection.driver_connection
         driver.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         driver.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def begin_writing(self) -> None:
+        """Take SQLite's write lock now (after the writers queued before us), so that the
+        ids read next cannot be taken by others."""
+        if self.postgres:
+            return
+        driver: Any = self.connection.connection.driver_connection
         if not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
+
+    @property
+    def tells_waiting(self) -> bool:
+        """Whether :meth:`others_waiting` knows (SQLite with leadflow's writer queue)."""
+        driver: Any = self.connection.connection.driver_connection
+        return not self.postgres and isinstance(driver, WriterConnection)
+
+    def others_waiting(self) -> bool:
+        """Whether another writer waits for SQLite's write lock (always, where writers cannot
+        say so, so that the caller lets go often); never on PostgreSQL."""
+        if self.postgres:
+            return False
+        driver: Any = self.connection.connection.driver_connection
+        return bool(driver.others_waiting()) if isinstance(driver, WriterConnection) else True
 
     def end_writing(self) -> None:
         """Give the cache back (the connection returns to the pool) and fold the
@@ -213,24 +236,38 @@ class BulkStore:
 
     # ------------------------------------------------------------ writes
 
+    def insert_import(self, started_at: datetime, source: str, columns: list[list[str]]) -> int:
+        """Record an imported file's columns; its id."""
+        values = {"started_at": started_at, "source": source, "columns": columns}
+        result = self.connection.execute(insert(t.imports), values)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
     def insert(self, table: Table, frame: pl.DataFrame, *, skip_existing: bool = False) -> None:
         """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``;
         with ``skip_existing``, rows whose primary key is taken already are left out."""
         if frame.is_empty():
             return
-        columns = frame.columns
         if self.postgres:
             if skip_existing:
                 self._copy_skipping(table, frame)
             else:
                 self._copy(table.name, frame)
             return
-        marks = ", ".join("?" for _ in columns)
+        # Bound per row only what varies: a column of nothing but nulls is left to its
+        # default (binding None costs sqlite3 several times a value's binding), and one
+        # value in every row is written once, as a literal.
+        height = frame.height
+        frame = frame.select(c for c in frame.columns if frame[c].null_count() < height)
+        values = {c: _literal(frame[c]) for c in frame.columns}
+        columns = list(values)
+        frame = frame.select(c for c, literal in values.items() if literal is None)
+        rows = frame.iter_rows() if frame.width else iter([()] * height)
+        marks = ", ".join(literal or "?" for literal in values.values())
         verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
         sql = f"{verb} INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(sql, frame.iter_rows())
+            cursor.executemany(sql, rows)
         finally:
             cursor.close()
 
@@ -299,6 +336,16 @@ class BulkStore:
         marks = ", ".join(self._mark for _ in batch)
         sql = sql.replace("{m}", self._mark).replace("{ms}", marks)
         return [tuple(r) for r in self.connection.exec_driver_sql(sql, tuple([*head, *batch]))]
+
+
+def _literal(column: pl.Series) -> str | None:
+    """The SQL literal of a text or integer column that holds one value in every row."""
+    if column.dtype not in (pl.String, pl.Int64) or column.null_count():
+        return None
+    first = column[0]
+    if first != column[-1] or column.n_unique() != 1:
+        return None
+    return str(first) if isinstance(first, int) else "'" + first.replace("'", "''") + "'"
 
 
 def _moment(value: datetime | str) -> datetime:

@@ -59,12 +59,15 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, *, take_over: bool = True) -> None:
+        """Start folding; with ``take_over``, the engine's connections stop checkpointing
+        in their commits (a server's); without, the caller sees to its own (an import's)."""
         database = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
             return
-        event.listen(self.engine, "connect", _no_autocheckpoint)
-        self.engine.dispose()  # connections made before keep checkpointing: drop them
+        if take_over:
+            event.listen(self.engine, "connect", _no_autocheckpoint)
+            self.engine.dispose()  # connections made before keep checkpointing: drop them
         self._thread = threading.Thread(
             target=self._run, args=(database,), name="leadflow-checkpoint", daemon=True
         )

@@ -104,6 +104,12 @@ class NurtureStore:
             query = query.where(t.enrollments.c.status == status)
         return list(self.connection.execute(query))
 
+    def count_enrollments(self, status: str | None = None) -> int:
+        query = select(func.count()).select_from(t.enrollments)
+        if status is not None:
+            query = query.where(t.enrollments.c.status == status)
+        return int(self.connection.execute(query).scalar_one())
+
     def enrollment(self, enrollment_id: int) -> Record | None:
         query = select(t.enrollments).where(t.enrollments.c.id == enrollment_id)
         return self.connection.execute(query).first()
@@ -177,6 +183,19 @@ class NurtureStore:
         if rows:
             self.connection.execute(insert(t.touches), list(rows))
 
+    def touches_between(
+        self, since: datetime | None, until: datetime | None
+    ) -> list[tuple[Any, ...]]:
+        """Every touch at ``since`` <= at < ``until``: person, at, channel, stage, status
+        and reason (for the customer experience report)."""
+        x = t.touches.c
+        query = select(x.person_id, x.at, x.channel, x.stage, x.status, x.reason)
+        if since is not None:
+            query = query.where(x.at >= since)
+        if until is not None:
+            query = query.where(x.at < until)
+        return [tuple(row) for row in self.connection.execute(query)]
+
     def touch(self, token: str) -> Record | None:
         return self.connection.execute(select(t.touches).where(t.touches.c.token == token)).first()
 
@@ -208,6 +227,19 @@ class NurtureStore:
                 .where(t.preferences.c.person_id == person_id, t.preferences.c.channel == channel)
                 .values(**values)
             )
+
+    def withdraw_emails(self, person_id: int, why: str) -> int:
+        """Withdraw the person's nurture emails not yet claimed for sending; how many."""
+        query = (
+            update(t.emails)
+            .where(
+                t.emails.c.person_id == person_id,
+                t.emails.c.status == "pending",
+                t.emails.c.kind.like("nurture.%"),
+            )
+            .values(status="withdrawn", last_error=why)
+        )
+        return int(self.connection.execute(query).rowcount)
 
     def add_tasks(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:

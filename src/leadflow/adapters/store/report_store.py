@@ -208,15 +208,29 @@ class ReplayStore:
         self.connection = connection
 
     def inquiries(self, period: Period) -> list[tuple[int, Any, Any]]:
-        """(person, received_at, fields) of every inquiry of the period's leads."""
+        """(person, received_at, fields) of every inquiry of the period's leads. An
+        imported inquiry's fields are read from its payload by its import's columns
+        (``Store.inquiry_fields``): its payload is read only then."""
+        from leadflow.adapters.store.repository import Store
+
         i = t.inquiries.c
         query = (
-            select(i.person_id, i.received_at, i.fields)
+            select(
+                i.person_id,
+                i.received_at,
+                i.fields,
+                i.batch,
+                case((i.batch.is_not(None), i.payload)).label("payload"),
+            )
             .select_from(t.inquiries.join(t.funnel, f.person_id == i.person_id))
             .where(*period.on(f.first_at))
             .order_by(i.person_id, i.received_at, i.id)
         )
-        return [tuple(r) for r in self.connection.execute(query)]
+        store = Store(self.connection)
+        return [
+            (r.person_id, r.received_at, store.inquiry_fields(r))
+            for r in self.connection.execute(query)
+        ]
 
     def activities(self, period: Period) -> list[tuple[int, str, Any]]:
         a = t.activities.c

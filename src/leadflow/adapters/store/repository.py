@@ -146,6 +146,7 @@ class Store:
         self.dialect = connection.dialect.name
 
         self._upserts = _UPSERTS["postgresql" if self.dialect == "postgresql" else "sqlite"]
+        self._import_columns: dict[int, list[str]] = {}
 
     # ------------------------------------------------------------ inquiries
 
@@ -166,6 +167,23 @@ class Store:
         return self.connection.execute(
             select(t.inquiries).where(t.inquiries.c.id == inquiry_id)
         ).first()
+
+    def inquiry_fields(self, row: Record) -> dict[str, Any]:
+        """The fields parsed from an inquiry: its own, or, for an inquiry that came with an
+        import whose columns give them, its payload's values under the names those
+        columns are captured under, nulls left out."""
+        m = row._mapping
+        if m["fields"] is not None or m["batch"] is None:
+            return dict(m["fields"] or {})
+        batch = int(m["batch"])
+        if batch not in self._import_columns:
+            query = select(t.imports.c.columns).where(t.imports.c.id == batch)
+            self._import_columns[batch] = [
+                name for _, name in self.connection.execute(query).scalar_one()
+            ]
+        names = self._import_columns[batch]
+        values = json.loads(m["payload"]).values()
+        return {n: v for n, v in zip(names, values, strict=True) if v is not None}
 
     def inquiries_of(self, person_id: int) -> list[Record]:
         query = (

@@ -11,7 +11,12 @@ before a transaction's first write and gives it back after the commit or rollbac
 waiting writer tries again after 50 us, doubling up to 1 ms, so it gets the lock within
 a millisecond of its release; after 30 s (SQLite's busy timeout here) it gives up with
 SQLite's own error, ``database is locked``. Reads do not take the lock (WAL: they never
-wait for a writer). SQLite's own locking is unchanged and still decides; this only
+wait for a writer).
+
+A writer that has to wait says so: while it waits it holds a shared lock on
+``<database>-waiting``. A long writer (an import) asks :meth:`WriterConnection.others_waiting`
+between its steps, and commits and lets go as soon as someone waits, instead of
+after a fixed amount of work. SQLite's own locking is unchanged and still decides; this only
 queues leadflow's connections, in any process. A writer that is not leadflow (the
 sqlite3 shell) still meets the busy handler.
 
@@ -63,6 +68,7 @@ class WriterConnection(sqlite3.Connection):
         super().__init__(database, *args, **kwargs)
         self._lock_path = f"{os.fspath(database)}-writer"
         self._lock_fd: int | None = None
+        self._waiting_fd: int | None = None
         self._holding = False
 
     def cursor(self, factory: Any = WriterCursor) -> Any:
@@ -81,17 +87,45 @@ class WriterConnection(sqlite3.Connection):
             return
         if self._lock_fd is None:
             self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting = self._waiting()
+            fcntl.flock(waiting, fcntl.LOCK_SH)  # "someone waits", while it does
+            try:
+                self._wait_for(self._lock_fd)
+            finally:
+                fcntl.flock(waiting, fcntl.LOCK_UN)
+        self._holding = True
+
+    @staticmethod
+    def _wait_for(fd: int) -> None:
         deadline, pause = time.monotonic() + TIMEOUT, 0.00005
         while True:
             try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise sqlite3.OperationalError("database is locked") from None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.001)
-        self._holding = True
+
+    def _waiting(self) -> int:
+        if self._waiting_fd is None:
+            path = f"{self._lock_path[: -len('-writer')]}-waiting"
+            self._waiting_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        return self._waiting_fd
+
+    def others_waiting(self) -> bool:
+        """Whether another leadflow writer is waiting for the writer lock now."""
+        waiting = self._waiting()
+        try:
+            fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(waiting, fcntl.LOCK_UN)
+        return False
 
     def _release(self) -> None:
         if self._holding and self._lock_fd is not None:
@@ -125,16 +159,18 @@ class WriterConnection(sqlite3.Connection):
             if not self.in_transaction:
                 self._release()
 
+    def _close_files(self) -> None:
+        for fd in (self._lock_fd, self._waiting_fd):
+            if fd is not None:
+                os.close(fd)
+        self._lock_fd = self._waiting_fd = None
+
     def __del__(self) -> None:  # a connection dropped unclosed must not keep the lock
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._close_files()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
             self._release()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            self._close_files()

@@ -13,15 +13,20 @@ The event log and the raw inquiries are the record; ``people.facts`` and
                 ├─► merges (an inquiry joined an existing person: rule, score;
                 │           undone_at when split off again)
     activities, answers ──► people
-    events: append-only log of what happened (captured, merged, rated, ...)
+    events: append-only log of what happened (captured, merged, rated, ...); an
+            inquiry.captured event says where the inquiry came from (source, channel,
+            campaign, form) and points to it: what it said is the inquiry's own payload
     lead_state: the current rating per person (grade, score, route, reasons)
     quarantine: what could not be processed, with its error, for replay
+    imports: an imported file's columns and the names they are captured under
     api_keys, forms: who may capture, and the forms that post here
     reps: the people leads are routed to (team, capacity, territories, hours, away)
     lifecycle: the current stage, owner and deadlines per person (a projection of events)
     timers: what the worker must do when (SLA deadlines, recontact dates)
     webhooks ──► deliveries: where events are POSTed, and the outbox / delivery log
     emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
+    users: who signs in to the web pages, with a role (admin, marketing, manager, rep)
+    site_secrets: keys leadflow generates for itself (the session cookies' signing key)
     funnel: what the reports count per person (a projection of events: first inquiry,
             stage types reached, hand-off times, outcome); handbacks: each rejection
             and recycle, with its reason
@@ -45,6 +50,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -131,10 +137,25 @@ inquiries = Table(
     Column("fields", JSON, nullable=False),  # the fields parsed from it
     Column("person_id", Id, ForeignKey("people.id"), index=True),
     Column("account_id", Id, ForeignKey("accounts.id")),
+    # The import it came with (imports.id, as text); its fields are then JSON null when
+    # the import's columns give them from the payload (``repository.inquiry_fields``).
     Column("batch", String(64)),
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
     # import-outcomes finds a CRM's closed deal by the id the CRM gave the inquiry.
     Index("ix_inquiries_external_id", "external_id"),
+    Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0008)
+)
+
+# An imported file: the name each of its columns is captured under, in the file's order
+# ([header, name] pairs). A row's parsed fields are its payload's values under those
+# names, nulls left out, so they are stored here once instead of on every inquiry.
+imports = Table(
+    "imports",
+    metadata,
+    _id(),
+    Column("started_at", When, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("columns", JSON, nullable=False),
 )
 
 merges = Table(
@@ -292,6 +313,18 @@ lifecycle = Table(
     Column("recontact_on", Date),
     Column("updated_at", When, nullable=False),
     Index("ix_lifecycle_stage", "stage"),
+    # The web's lists (0008): a rep's queue by deadline, a team's board and pool, and the
+    # leads sales handed back (held until their recontact date), newest first.
+    Index("ix_lifecycle_owner_accept_due", "owner_rep_id", "accept_due"),
+    Index("ix_lifecycle_team_owner_stage", "team", "owner_rep_id", "stage"),
+    Index("ix_lifecycle_team_accept_due", "team", "accept_due"),
+    Index("ix_lifecycle_team_contact_due", "team", "contact_due"),
+    Index(
+        "ix_lifecycle_held_stage_since",
+        "stage_since",
+        sqlite_where=text("recontact_on IS NOT NULL"),
+        postgresql_where=text("recontact_on IS NOT NULL"),
+    ),
 )
 
 # Work for the worker: an SLA deadline, a recontact date. Each runs once; on PostgreSQL
@@ -356,9 +389,10 @@ emails = Table(
     Column("to", String(320), nullable=False),
     Column("subject", Text, nullable=False),
     Column("text", Text, nullable=False),
+    Column("html", Text),  # an HTML alternative (nurture emails), sent with the text
     Column("kind", String(50), nullable=False),
     Column("person_id", Id, ForeignKey("people.id"), index=True),
-    Column("status", String(20), nullable=False),  # pending, sending, sent, failed
+    Column("status", String(20), nullable=False),  # pending, sending, sent, failed, withdrawn
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", When, nullable=False),
     Column("claimed_until", When),
@@ -437,6 +471,33 @@ tasks = Table(
     Index("ix_tasks_status_due_at", "status", "due_at"),
 )
 
+# Who signs in to the web pages. A sales rep is linked to its rep (whose leads it works);
+# a sales manager to a team. The password is kept only as an argon2 hash. A deactivated
+# user cannot sign in, and its open sessions end at their next request.
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("email", String(320), nullable=False, unique=True),  # normalised, lower case
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),  # admin | marketing | manager | rep
+    Column("password_hash", String(200), nullable=False),
+    Column("rep_id", Id, ForeignKey("reps.id"), index=True),
+    Column("team", String(100)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
+)
+
+# Secrets leadflow makes for itself on first use, shared by every process through the
+# database: the key that signs the web's session cookies when LEADFLOW_SECRET_KEY is unset.
+site_secrets = Table(
+    "site_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", When, nullable=False),
+)
 
 # What the reports count, one narrow row per person: a fold of its events
 # (``domain/funnel.py``), kept current by the code that logs them (``funnel_store.py``).

@@ -1,0 +1,141 @@
+"""Marketing pages: the dashboard (the funnel and what sales handed back), inquiries
+(search and filter), the quarantine (fix and replay), and the definitions document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, Response
+
+from leadflow.services.access import check_role
+from leadflow.services.marketing_views import (
+    InquirySearch,
+    handed_back,
+    parse_fixed,
+    quarantine_item,
+    quarantine_list,
+    search_inquiries,
+)
+from leadflow.services.quarantine import replay
+from leadflow.services.users import User
+from leadflow.web.deps import FormDep, UserDep, Web, WebDep, page_errors
+
+router = APIRouter(include_in_schema=False)
+MARKETING = ("marketing", "admin")
+CHANNELS = ("api", "form", "import", "replay")
+
+
+def _allowed(user: User, *roles: str) -> None:
+    with page_errors():
+        check_role(user, *roles)
+
+
+@router.get("/dashboard")
+async def dashboard(
+    request: Request, web: WebDep, user: UserDep, before: str | None = None
+) -> Response:
+    _allowed(user, *MARKETING, "manager")
+    moment = _moment(before)
+    data = await web.run(_dashboard, web, moment)
+    return web.render(request, "dashboard.html.j2", user=user, **data)
+
+
+def _moment(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _dashboard(web: Web, before: datetime | None) -> dict[str, Any]:
+    with web.runtime.uow() as uow:
+        funnel = web.funnel(uow, web.playbook, web.now())
+        back = handed_back(uow, before)
+    return {"funnel": funnel, "handed_back": back, "reasons": dict(web.playbook.handoff.reasons)}
+
+
+@router.get("/inquiries")
+async def inquiries(
+    request: Request,
+    web: WebDep,
+    user: UserDep,
+    q: str = "",
+    source: str = "",
+    channel: str = "",
+    before: str | None = None,
+) -> Response:
+    _allowed(user, *MARKETING)
+    cursor = int(before) if before and before.isdigit() else None
+    search = InquirySearch(q[:320], source[:200], channel[:20], cursor)
+    rows = await web.run(_inquiries, web, search)
+    return web.render(
+        request, "inquiries.html.j2", user=user, rows=rows, search=search, channels=CHANNELS
+    )
+
+
+def _inquiries(web: Web, search: InquirySearch) -> Any:
+    with web.runtime.uow() as uow:
+        return search_inquiries(uow, search, web.runtime.capture.region)
+
+
+@router.get("/quarantine")
+async def quarantine(
+    request: Request, web: WebDep, user: UserDep, replayed: bool = False, before: str | None = None
+) -> Response:
+    _allowed(user, *MARKETING)
+    cursor = int(before) if before and before.isdigit() else None
+    rows = await web.run(_quarantine, web, replayed, cursor)
+    return web.render(request, "quarantine.html.j2", user=user, rows=rows, replayed=replayed)
+
+
+def _quarantine(web: Web, replayed: bool, before: int | None) -> Any:
+    with web.runtime.uow() as uow:
+        return quarantine_list(uow, replayed, before)
+
+
+@router.get("/quarantine/{item_id}")
+async def quarantine_page(request: Request, web: WebDep, user: UserDep, item_id: int) -> Response:
+    _allowed(user, *MARKETING)
+    row, text = await web.run(_item, web, item_id)
+    return web.render(request, "quarantine_item.html.j2", user=user, item=row, fields=text)
+
+
+def _item(web: Web, item_id: int) -> Any:
+    with web.runtime.uow() as uow:
+        return quarantine_item(uow, item_id)
+
+
+@router.post("/quarantine/{item_id}/replay")
+async def quarantine_replay(
+    request: Request, web: WebDep, user: UserDep, form: FormDep, item_id: int
+) -> Response:
+    _allowed(user, *MARKETING)
+    result = await web.run(_replay, web, item_id, form.get("fields", ""))
+    if result.result.error:
+        return web.redirect(
+            request, f"/quarantine/{item_id}", f"Still refused: {result.result.error}"
+        )
+    person = result.result.person_id
+    return web.redirect(
+        request,
+        f"/leads/{person}" if person else "/quarantine",
+        f"Replayed: inquiry {result.result.inquiry_id} captured.",
+    )
+
+
+def _replay(web: Web, item_id: int, text: str) -> Any:
+    fields = parse_fixed(text)
+    with web.runtime.uow() as uow:
+        return replay(uow, web.playbook, item_id, web.runtime.capture, web.now(), None, fields)
+
+
+@router.get("/definitions")
+async def definitions(request: Request, web: WebDep, user: UserDep) -> Response:
+    """The definitions document as it is, with a way back to the pages."""
+    back = (
+        '<nav style="font:14px system-ui;padding:.5rem 1rem;background:#0f3b5f">'
+        '<a href="/" style="color:#fff">&larr; Back to leadflow</a></nav>'
+    )
+    return HTMLResponse(web.definitions.replace("<body>", "<body>" + back, 1))

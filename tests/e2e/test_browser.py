@@ -1,0 +1,228 @@
+"""The web pages in a real headless Chromium (Debian's ``/usr/bin/chromium``, driven by
+Playwright) against a real ``leadflow serve`` on the demo's database.
+
+A rep signs in, accepts a lead and rejects another with a reason; marketing sees the
+rejected lead handed back and the funnel move; a rep opening another rep's lead gets
+403. The tests save screenshots of the main pages to ``docs/screenshots/`` (the README
+shows some). Chromium comes from ``scripts/ensure-chromium.sh`` (``make test`` runs it);
+without it these tests are skipped locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_serve import free_port
+
+CHROMIUM = Path(os.environ.get("LEADFLOW_CHROMIUM", "/usr/bin/chromium"))
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "leadflow-demo"
+REP, OTHER_REP = "dana.whitfield@example.com", "omar.haddad@example.com"
+MARKETING, MANAGER = "mia.chen@example.com", "morgan.lee@example.com"
+ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-background-networking",  # no internet here: no calls home
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def _chromium() -> Any:
+    if not CHROMIUM.exists():
+        reason = f"no Chromium at {CHROMIUM}: run scripts/ensure-chromium.sh (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright
+
+
+def _run(tmp_path: Path, env: dict[str, str], *args: str, stdin: str = "") -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", *args],
+        input=stdin,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of ``leadflow serve`` on a fresh demo database (with its users)."""
+    tmp_path = tmp_path_factory.mktemp("browser")
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'leadflow.db'}"}
+    env.pop("LEADFLOW_PLAYBOOK", None)
+    # A rep of another team owns leads too, for the 403.
+    _run(tmp_path, env, "demo", "--no-serve", "--dir", "demo", "--leads", "600")
+    _run(
+        tmp_path,
+        env,
+        "users",
+        "add",
+        OTHER_REP,
+        "--role",
+        "rep",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadflow", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("leadflow serve did not start: " + (tmp_path / "serve.log").read_text())
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: str) -> Iterator[Any]:
+    sync_playwright = _chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+def page_as(browser: Any, site: str, email: str) -> Any:
+    page = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=site).new_page()
+    page.goto("/signin")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def funnel(page: Any) -> dict[str, int]:
+    page.goto("/dashboard")
+    rows = page.locator("[data-testid=funnel] tbody tr")
+    counts = {}
+    for n in range(rows.count()):
+        row = rows.nth(n)
+        counts[row.get_attribute("data-stage")] = int(
+            row.locator("[data-count]").inner_text().replace(",", "")
+        )
+    return counts
+
+
+def test_a_signed_out_visitor_is_sent_to_sign_in(browser: Any, site: str) -> None:
+    page = browser.new_context(base_url=site).new_page()
+    page.goto("/queue")
+    assert page.url.endswith("/signin?next=/queue")
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    shot(page, "signin")
+
+
+def test_a_rep_accepts_and_rejects_and_marketing_sees_it(browser: Any, site: str) -> None:
+    marketing = page_as(browser, site, MARKETING)
+    before = funnel(marketing)
+
+    rep = page_as(browser, site, REP)
+    assert rep.url.endswith("/queue")
+    rows = rep.locator("section[aria-labelledby=to-accept] tbody tr")
+    assert rows.count() >= 2, "the demo routes leads to Dana"
+    shot(rep, "queue")
+    first = rows.nth(0).get_attribute("data-lead")
+    second = rows.nth(1).get_attribute("data-lead")
+
+    rep.get_by_test_id(f"accept-{first}").click()
+    rep.wait_for_load_state()
+    assert f"Lead {first} accepted" in rep.locator(".flash").inner_text()
+    assert rep.locator(f"section[aria-labelledby=to-accept] tr[data-lead='{first}']").count() == 0
+
+    row = rep.locator(f"section[aria-labelledby=to-accept] tr[data-lead='{second}']")
+    row.get_by_text("Reject", exact=True).click()  # opens the reason form (<details>)
+    row.get_by_label("Why").first.select_option("bad_timing")
+    row.get_by_label("Note").first.fill("Budget frozen until Q3")
+    rep.once("dialog", lambda dialog: dialog.accept())  # web.js asks before a reject
+    row.get_by_test_id(f"reject-{second}").click()
+    rep.wait_for_load_state()
+    assert f"Lead {second} rejected" in rep.locator(".flash").inner_text()
+
+    rep.goto(f"/leads/{first}")
+    assert rep.get_by_role("heading", name="Timeline").is_visible()
+    assert "Accepted by sales" in rep.locator("ol.timeline").inner_text()
+    shot(rep, "lead")
+
+    after = funnel(marketing)
+    assert after != before
+    assert after["sales_accepted"] == before.get("sales_accepted", 0) + 1
+    handed_back = marketing.locator(f"[data-testid=handed-back] tr[data-lead='{second}']")
+    assert handed_back.count() == 1
+    assert "Budget frozen until Q3" in handed_back.inner_text()
+    shot(marketing, "dashboard")
+
+
+def test_a_rep_cannot_open_another_reps_lead(browser: Any, site: str) -> None:
+    other = page_as(browser, site, OTHER_REP)
+    theirs = other.locator("section[aria-labelledby=to-accept] tbody tr").first
+    lead = theirs.get_attribute("data-lead")
+    assert lead, "the demo routes leads to Omar too"
+    rep = page_as(browser, site, REP)
+    response = rep.goto(f"/leads/{lead}")
+    assert response.status == 403
+    assert "not yours" in rep.locator(".error").inner_text()
+
+
+def test_the_other_pages_render(browser: Any, site: str) -> None:
+    manager = page_as(browser, site, MANAGER)
+    assert manager.url.endswith("/team")
+    assert manager.get_by_role("heading", name=re.compile("Open leads by rep")).is_visible()
+    shot(manager, "team")
+    marketing = page_as(browser, site, MARKETING)
+    for path, name, heading in (
+        ("/inquiries", "inquiries", "Inquiries"),
+        ("/quarantine", "quarantine", "Quarantine"),
+    ):
+        response = marketing.goto(path)
+        assert response.status == 200
+        assert marketing.get_by_role("heading", name=heading, exact=True).is_visible()
+        shot(marketing, name)
+    marketing.goto("/definitions")
+    assert "Back to leadflow" in marketing.content()
+    marketing.keyboard.press("Tab")  # the skip link is the first stop on every page
+    marketing.goto("/inquiries")
+    marketing.keyboard.press("Tab")
+    assert marketing.evaluate("document.activeElement.textContent") == "Skip to content"
