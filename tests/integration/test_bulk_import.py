@@ -278,6 +278,21 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             },
             "events": events,
             "enrollments": enrollments,
+            # The reports' rows: the same first touch, rating and gaps either way.
+            "funnel": {
+                who(r["person_id"]): (
+                    r["source"],
+                    r["campaign"],
+                    r["form_key"],
+                    r["inquiries"],
+                    r["grade"],
+                    r["route"],
+                    r["missing"],
+                    r["unanswered"],
+                    r["stage_type"] if counts[r["person_id"]] == 1 else "staged",
+                )
+                for r in rows(t.funnel)
+            },
             "quarantine": [
                 (q["reason"], q["error"], json.loads(q["payload"]), _json(q["fields"]))
                 for q in rows(t.quarantine)

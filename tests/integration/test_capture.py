@@ -173,12 +173,13 @@ def test_a_capture_takes_a_fixed_number_of_statements(engine: Engine) -> None:
     # inquiry; matching: owners of email and phone, members of both blocks (domain,
     # company); account lookup and insert; person; keys (the owners already read);
     # blocks; inquiry's person; rating; lifecycle (a new person: written, not read);
-    # events (captured, rated, stage changes: one statement)
-    assert new_count == 12
+    # events (captured, rated, stage changes: one statement); the reports' funnel row
+    # (read, upserted) and the sums per group it adds to (counts, gaps: one upsert each)
+    assert new_count == 16
     # inquiry; owners of the email (a match); person; merge; account; person update;
     # activities; blocks; inquiry's person; rating; lifecycle read (no move: no write);
-    # events (merged, captured, rated)
-    assert again_count == 12
+    # events (merged, captured, rated); the funnel row (read, upserted), its sums
+    assert again_count == 16
     with UnitOfWork(engine) as uow:
         kinds = [e.type for e in uow.store.events_of(new.person_id or 0)]
     logged = [

@@ -31,6 +31,7 @@ from leadflow.api import (
     routes_inquiries,
     routes_leads,
     routes_nurture,
+    routes_reports,
     routes_reps,
     routes_webhooks,
 )
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(routes_leads.router)
     app.include_router(routes_contact.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_reports.router)
     app.include_router(routes_nurture.router)
 
     from leadflow.web import mount

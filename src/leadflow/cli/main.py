@@ -277,6 +277,8 @@ from leadflow.cli import (  # noqa: E402, F401
     lead_commands,
     model_commands,
     nurture_commands,
+    outcome_commands,
+    report_commands,
     reps_commands,
     store_commands,
     users_commands,

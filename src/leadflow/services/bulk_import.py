@@ -39,6 +39,7 @@ from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
+from leadflow.services.bulk_funnel import fold_chunk, gap_lists
 from leadflow.services.bulk_lifecycle import advance_chunk
 from leadflow.services.bulk_prepare import json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
@@ -174,13 +175,16 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     ratings = _rate(bulk, target, facts, at)
     bulk.delete_ratings(updates.get_column("id").to_list() if not updates.is_empty() else [])
     bulk.insert(t.lead_state, ratings)
-    bulk.insert(t.events, _events(kept, ratings, target.pb.version, at))
+    gaps = gap_lists(target.pb, facts, ratings.get_column("segment"))
+    logged = _events(kept, ratings.with_columns(gaps), target.pb.version, at)
+    bulk.insert(t.events, logged)
     moved = advance_chunk(
         bulk.connection, target.pb, ratings, target.now, target.runtime, bulk.stamp
     )
     bulk.delete_people_rows(t.lifecycle, moved.replaced)
     bulk.insert(t.lifecycle, moved.lifecycle)
     bulk.insert(t.events, moved.events)
+    fold_chunk(bulk, pl.concat([logged, moved.events], how="vertical_relaxed"), resolved.new_people)
     quarantined = rows.filter(pl.col("reason").is_not_null())
     bulk.insert(
         t.quarantine,
@@ -377,7 +381,7 @@ def _events(kept: pl.DataFrame, ratings: pl.DataFrame, version: str, at: str) ->
         person_id="person_id",
         inquiry_id=pl.lit(None, pl.Int64),
         data=pl.struct(
-            "grade", "route", "score", playbook_version=pl.lit(version)
+            "grade", "route", "score", "missing", "unanswered", playbook_version=pl.lit(version)
         ).struct.json_encode(),
         type=pl.lit("lead.rated"),
     )

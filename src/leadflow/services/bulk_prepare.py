@@ -12,7 +12,7 @@ inquiry, but column by column instead of row by row:
   ``normalise_frame``, the vectorised twin of ``normalise``;
 - the raw payload (the row as JSON under the file's own column names), the
   parsed fields and the ``inquiry.captured`` event's data (source, channel,
-  campaign) are built as JSON text by Polars;
+  campaign, form key: none for a file) are built as JSON text by Polars;
 - a row with no email, phone or id, or with a value longer than its column
   takes, is marked for the quarantine with the error the single path gives.
 """
@@ -171,6 +171,7 @@ def prepare(
             pl.lit('{"source":' + json.dumps(source, ensure_ascii=False) + ',"channel":"import"'),
             pl.lit(',"campaign":'),
             _value(pl.col("campaign")),
+            pl.lit(',"form_key":null'),
             pl.lit("}"),
         ),
     }

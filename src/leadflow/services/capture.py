@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from leadflow.adapters.identity.names import sharing_a_word
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
+from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
@@ -270,8 +271,14 @@ def capture_in(
     match = identity.find_person(known, who, settings.name_threshold)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
-    # Where it came from; what it said is the inquiry's own (payload and fields).
-    captured = {"source": cmd.source, "channel": cmd.channel, "campaign": campaign}
+    # Where it came from (the form too: the reports' first touch); what it said is the
+    # inquiry's own (payload and fields).
+    captured = {
+        "source": cmd.source,
+        "channel": cmd.channel,
+        "campaign": campaign,
+        "form_key": cmd.form_key,
+    }
     events.append(Event("inquiry.captured", at, person_id, inquiry_id, captured))
     rating, rated, env = rate_and_save(store, pb, person_id, facts_now, activities, at)
     runtime = settings.runtime()
@@ -499,6 +506,7 @@ def rate_and_save(
         "route": rating.route,
         "score": rating.score,
         "playbook_version": rating.playbook_version,
+        **gaps(pb, facts, rating.segment),
     }
     return rating, Event("lead.rated", now, person_id, None, data), env
 

@@ -292,3 +292,17 @@ def contacted(
     settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
     uow.commit()
     return _done(step)
+
+
+def qualify(uow: UnitOfWork, pb: Playbook, person_id: int, runtime: Runtime) -> Disposed:
+    """Sales confirms the lead is qualified (need, budget, authority, timing): to the
+    stage entered on ``sales_qualified``, where an opportunity may be opened."""
+    now = runtime.clock()
+    step, env = _load(uow, pb, person_id, now)
+    if allowed(pb.stages, step.state.stage or "", "sales_qualified", env) is None:
+        raise _refuse(pb, step.state, person_id, "qualify it")
+    _move(step, pb, "sales_qualified", env, now, runtime.by)
+    step.events.extend(follow(uow.store, pb, person_id, step.state, env, now))
+    settle(uow.store, LeadStore(uow.store.connection), pb, step, now, runtime)
+    uow.commit()
+    return _done(step)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.identity.names import sharing_a_word
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.funnel_store import FunnelStore
 
 Record = Row[*tuple[Any, ...]]
 """A result row of any width."""
@@ -345,7 +346,8 @@ class Store:
         self.append_events([Event(kind, at, person_id, inquiry_id, data)])
 
     def append_events(self, events: Sequence[Event]) -> None:
-        """Log several events in one statement, in the order given."""
+        """Log several events in one statement, in the order given, and fold them into
+        the reports' ``funnel`` rows (``funnel_store.py``) in the same transaction."""
         rows = [
             {
                 "type": e.kind,
@@ -358,6 +360,9 @@ class Store:
         ]
         if rows:
             self.connection.execute(_INSERT_EVENT, rows)
+            FunnelStore(self.connection).fold(
+                (e.person_id, e.kind, e.at, e.data or {}) for e in events if e.person_id is not None
+            )
 
     def events_of(self, person_id: int) -> list[Record]:
         query = select(t.events).where(t.events.c.person_id == person_id).order_by(t.events.c.id)

@@ -15,7 +15,7 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     activities, answers ──► people
     events: append-only log of what happened (captured, merged, rated, ...); an
             inquiry.captured event says where the inquiry came from (source, channel,
-            campaign) and points to it: what it said is the inquiry's own payload
+            campaign, form) and points to it: what it said is the inquiry's own payload
     lead_state: the current rating per person (grade, score, route, reasons)
     quarantine: what could not be processed, with its error, for replay
     imports: an imported file's columns and the names they are captured under
@@ -27,6 +27,9 @@ The event log and the raw inquiries are the record; ``people.facts`` and
     emails: the outbox and log of the emails leadflow sends (to reps, to escalate)
     users: who signs in to the web pages, with a role (admin, marketing, manager, rep)
     site_secrets: keys leadflow generates for itself (the session cookies' signing key)
+    funnel: what the reports count per person (a projection of events: first inquiry,
+            stage types reached, hand-off times, outcome); handbacks: each rejection
+            and recycle, with its reason
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ inquiries = Table(
     # the import's columns give them from the payload (``repository.inquiry_fields``).
     Column("batch", String(64)),
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
+    # import-outcomes finds a CRM's closed deal by the id the CRM gave the inquiry.
+    Index("ix_inquiries_external_id", "external_id"),
     Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0008)
 )
 
@@ -501,4 +506,134 @@ site_secrets = Table(
     Column("name", String(50), primary_key=True),
     Column("value", String(200), nullable=False),
     Column("created_at", When, nullable=False),
+)
+
+# What the reports count, one narrow row per person: a fold of its events
+# (``domain/funnel.py``), kept current by the code that logs them (``funnel_store.py``).
+# Times are Unix seconds (UTC): reports subtract them on either database as integers.
+# ``reached_<type>``: the first entry into a stage of that type; ``seconds_<type>``: the
+# time spent in that type over the visits that have ended (null: never left one).
+Epoch = BigInteger
+STAGE_COLUMNS = (
+    "inquiry",
+    "nurture",
+    "marketing_qualified",
+    "sales_accepted",
+    "sales_qualified",
+    "opportunity",
+    "won",
+    "lost",
+    "recycled",
+    "disqualified",
+)
+
+funnel = Table(
+    "funnel",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("first_at", Epoch),  # the first inquiry: the lead's cohort
+    Column("month", String(7)),  # of the first inquiry, "2026-11"
+    Column("source", String(200)),
+    Column("campaign", String(200)),
+    Column("form_key", String(64)),
+    Column("inquiries", Integer, nullable=False, default=0),
+    Column("grade", String(20)),
+    Column("route", String(20)),
+    Column("missing", Text),  # ",budget,timeframe,": blank and needed by a rule
+    Column("unanswered", Text),  # ",budget,industry,": every playbook field left blank
+    Column("stage_type", String(30)),
+    Column("stage_since", Epoch),
+    *(Column(f"reached_{name}", Epoch) for name in STAGE_COLUMNS),
+    *(Column(f"seconds_{name}", Epoch) for name in STAGE_COLUMNS),
+    Column("ready_at", Epoch),
+    Column("routed_at", Epoch),
+    Column("last_routed_at", Epoch),
+    Column("rep_id", Id),
+    Column("accepted_at", Epoch),
+    Column("last_accepted_at", Epoch),
+    Column("contacted_at", Epoch),
+    Column("handbacks", Integer, nullable=False, default=0),
+    Column("opportunity_at", Epoch),
+    Column("opportunity_value", Float),
+    Column("outcome", String(10)),  # won | lost
+    Column("outcome_at", Epoch),
+    Column("outcome_value", Float),
+    Column("outcome_reason", String(200)),
+    Column("currency", String(3)),
+)
+
+# The velocity report's rows: the positive durations of each lead that has one (null: not
+# known, or zero: zeros are counted in funnel_counts), with the lead's groups. Narrow, so
+# reading them all is quick; kept with the funnel row.
+VELOCITY_COLUMNS = (
+    *(f"in_{name}" for name in STAGE_COLUMNS),
+    "speed_to_lead",
+    "time_to_accept",
+    "to_sales_ready",
+)
+funnel_times = Table(
+    "funnel_times",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id"), primary_key=True),
+    Column("first_at", Epoch),
+    Column("source", String(200)),
+    Column("campaign", String(200)),
+    Column("form_key", String(64)),
+    Column("rep_id", Id),
+    Column("grade", String(20)),
+    Column("month", String(7)),
+    *(Column(name, BigInteger) for name in VELOCITY_COLUMNS),
+)
+
+# The funnel rows added up per dimension (all, source, campaign, form, rep, grade, month),
+# group and day of the first inquiry, kept current with them (``funnel_counts.py``): the
+# funnel, sources and gaps reports read these instead of a million rows.
+_COUNTED = (
+    "leads",
+    "inquiries",
+    *(f"reached_{name}" for name in STAGE_COLUMNS),
+    *(f"both_{name}" for name in STAGE_COLUMNS[1:7]),
+    "ready",
+    "routed",
+    "accepted",
+    "handed_back",
+    "won",
+    "lost",
+)
+_ZEROS = (
+    *(f"zero_in_{name}" for name in STAGE_COLUMNS),
+    "zero_speed_to_lead",
+    "zero_time_to_accept",
+    "zero_to_sales_ready",
+)
+funnel_counts = Table(
+    "funnel_counts",
+    metadata,
+    Column("dim", String(10), primary_key=True),
+    Column("key", String(200), primary_key=True),  # "" for none
+    Column("day", Integer, primary_key=True),  # days since 1970-01-01 (UTC)
+    *(Column(name, BigInteger, nullable=False, default=0) for name in (*_COUNTED, *_ZEROS)),
+    Column("revenue", Float, nullable=False, default=0.0),
+)
+gap_counts = Table(
+    "gap_counts",
+    metadata,
+    Column("dim", String(10), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("field", String(100), primary_key=True),
+    Column("unanswered", BigInteger, nullable=False, default=0),
+    Column("missing", BigInteger, nullable=False, default=0),
+)
+
+# Each rejection and recycle (lead.rejected, lead.recycled), for the recycle report.
+handbacks = Table(
+    "handbacks",
+    metadata,
+    _id(),
+    Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
+    Column("at", Epoch, nullable=False),
+    Column("kind", String(10), nullable=False),  # rejected | recycled
+    Column("reason", String(100)),
+    Column("rep_id", Id),
 )

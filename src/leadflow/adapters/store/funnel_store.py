@@ -1,0 +1,253 @@
+"""The ``funnel`` and ``handbacks`` rows: kept current with the events that change them.
+
+:meth:`FunnelStore.fold` is called with every batch of events the moment they are
+logged, in the same transaction (``Store.append_events`` for one lead at a time, the
+bulk import for a chunk): it reads the stored rows of the people concerned, folds the
+events in with :func:`leadflow.domain.funnel.apply`, and writes the rows back. So a row
+is always the fold of its person's events, and :meth:`rebuild` can make every row
+again from the log alone (a database from before the reports, or a check).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.funnel_counts import MEASURES, contributions, times
+from leadflow.domain.funnel import COLUMN_OF, KINDS, Funnel, apply
+
+_SCALARS = tuple(f.name for f in fields(Funnel) if f.name not in ("reached", "seconds"))
+_TIMES = frozenset(
+    {
+        "first_at",
+        "stage_since",
+        "ready_at",
+        "routed_at",
+        "last_routed_at",
+        "accepted_at",
+        "last_accepted_at",
+        "contacted_at",
+        "opportunity_at",
+        "outcome_at",
+    }
+)
+BATCH = 5_000
+"""People per ``IN (...)`` list when reading the stored rows."""
+
+
+def _upsert(dialect: Any) -> Any:
+    statement = dialect.insert(t.funnel)
+    columns = [c.name for c in t.funnel.columns if c.name != "person_id"]
+    return statement.on_conflict_do_update(
+        index_elements=[t.funnel.c.person_id],
+        set_={name: statement.excluded[name] for name in columns},
+    )
+
+
+_UPSERTS = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+
+
+def _upsert_times(dialect: Any) -> Any:
+    statement = dialect.insert(t.funnel_times)
+    columns = [c.name for c in t.funnel_times.columns if c.name != "person_id"]
+    return statement.on_conflict_do_update(
+        index_elements=[t.funnel_times.c.person_id],
+        set_={name: statement.excluded[name] for name in columns},
+    )
+
+
+_UPSERT_TIMES = {"sqlite": _upsert_times(sqlite), "postgresql": _upsert_times(postgresql)}
+
+
+def _adding(dialect: Any, table: Any, keys: Sequence[str]) -> Any:
+    statement = dialect.insert(table)
+    columns = [c.name for c in table.columns if c.name not in keys]
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={name: table.c[name] + statement.excluded[name] for name in columns},
+    )
+
+
+_ADD_COUNTS = {
+    name: _adding(d, t.funnel_counts, ("dim", "key", "day"))
+    for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_ADD_GAPS = {
+    name: _adding(d, t.gap_counts, ("dim", "key", "day", "field"))
+    for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+Logged = tuple[int, str, datetime, Mapping[str, Any]]
+"""One event as folded: person, kind, moment, data."""
+
+
+def epoch(moment: datetime | None) -> int | None:
+    """A moment as whole Unix seconds (naive moments are UTC, as SQLite returns them)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() // 1)
+
+
+def moment(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
+def to_row(person_id: int, state: Funnel) -> dict[str, Any]:
+    row: dict[str, Any] = {"person_id": person_id}
+    for name in _SCALARS:
+        value = getattr(state, name)
+        row[name] = epoch(value) if name in _TIMES else value
+    row["month"] = state.first_at.strftime("%Y-%m") if state.first_at is not None else None
+    for kind, column in COLUMN_OF.items():
+        row[f"reached_{column}"] = epoch(state.reached.get(kind))
+        spent = state.seconds.get(kind)
+        row[f"seconds_{column}"] = round(spent) if spent is not None else None
+    return row
+
+
+def of_row(row: Any) -> Funnel:
+    """A stored row (a mapping by column name) as a :class:`Funnel`."""
+    values: dict[str, Any] = {}
+    for name in _SCALARS:
+        value = row[name]
+        values[name] = moment(value) if name in _TIMES else value
+    reached: dict[str, datetime] = {}
+    seconds: dict[str, float] = {}
+    for kind, column in COLUMN_OF.items():
+        if row[f"reached_{column}"] is not None:
+            reached[kind] = datetime.fromtimestamp(row[f"reached_{column}"], UTC)
+        if row[f"seconds_{column}"] is not None:
+            seconds[kind] = float(row[f"seconds_{column}"])
+    return Funnel(**values, reached=reached, seconds=seconds)
+
+
+class FunnelStore:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def rows(self, people: Sequence[int]) -> dict[int, Funnel]:
+        found: dict[int, Funnel] = {}
+        for start in range(0, len(people), BATCH):
+            part = list(people[start : start + BATCH])
+            query = select(t.funnel).where(t.funnel.c.person_id.in_(part))
+            for row in self.connection.execute(query):
+                found[int(row.person_id)] = of_row(row._mapping)
+        return found
+
+    def fold(self, events: Iterable[Logged]) -> None:
+        """Fold logged events into their people's rows (events of other kinds are skipped)."""
+        folded = self.folded(events)
+        if folded is None:
+            return
+        before, states, backs = folded
+        self.write(states)
+        if backs:
+            self.connection.execute(insert(t.handbacks), backs)
+        changes = [
+            (to_row(p, before[p]) if p in before else None, to_row(p, state))
+            for p, state in states.items()
+        ]
+        self.add_counts(*contributions(changes))
+
+    def folded(
+        self, events: Iterable[Logged]
+    ) -> tuple[dict[int, Funnel], dict[int, Funnel], list[dict[str, Any]]] | None:
+        """The stored rows these events change, the rows after them, and the hand-back
+        rows to add; None when no event changes a row."""
+        relevant = [e for e in events if e[1] in KINDS]
+        if not relevant:
+            return None
+        people = list(dict.fromkeys(e[0] for e in relevant))
+        before = self.rows(people)
+        states = dict(before)
+        backs: list[dict[str, Any]] = []
+        for person_id, kind, at, data in relevant:
+            states[person_id] = apply(states.get(person_id, Funnel()), kind, at, data)
+            if kind in ("lead.rejected", "lead.recycled"):
+                backs.append(
+                    {
+                        "person_id": person_id,
+                        "at": epoch(at),
+                        "kind": kind.removeprefix("lead."),
+                        "reason": data.get("reason"),
+                        "rep_id": data.get("rep_id"),
+                    }
+                )
+        return before, {p: states[p] for p in people}, backs
+
+    def write(self, states: Mapping[int, Funnel]) -> None:
+        """Store these rows, inserted or replacing the stored ones, and the velocity
+        report's rows of those with a positive duration (``funnel_times``)."""
+        rows = [to_row(person_id, state) for person_id, state in states.items()]
+        dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
+        if rows:
+            self.connection.execute(_UPSERTS[dialect], rows)
+        # a lead with a positive duration keeps one: its times row is only ever replaced
+        timed = [r for r in map(times, rows) if r is not None]
+        if timed:
+            self.connection.execute(_UPSERT_TIMES[dialect], timed)
+
+    def add_counts(
+        self,
+        counts: Mapping[tuple[str, str, int], Mapping[str, float]],
+        gaps: Mapping[tuple[str, str, int, str], Sequence[int]],
+    ) -> None:
+        """Add these sums to ``funnel_counts`` and ``gap_counts`` (rows made as needed)."""
+        dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
+        rows = [
+            {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in MEASURES}}
+            for (d, k, day), values in counts.items()
+            if any(values.values())
+        ]
+        if rows:
+            self.connection.execute(_ADD_COUNTS[dialect], rows)
+        gap_rows = [
+            {"dim": d, "key": k, "day": day, "field": name, "unanswered": u, "missing": m}
+            for (d, k, day, name), (u, m) in gaps.items()
+            if u or m
+        ]
+        if gap_rows:
+            self.connection.execute(_ADD_GAPS[dialect], gap_rows)
+
+    def rebuild(self) -> int:
+        """Every row again from the event log, in log order; the number of people."""
+        for table in (t.gap_counts, t.funnel_counts, t.funnel_times, t.handbacks, t.funnel):
+            self.connection.execute(delete(table))
+        query = (
+            select(t.events.c.person_id, t.events.c.type, t.events.c.at, t.events.c.data)
+            .where(t.events.c.person_id.is_not(None), t.events.c.type.in_(sorted(KINDS)))
+            .order_by(t.events.c.person_id, t.events.c.id)
+        )
+        count = 0
+        batch: list[Logged] = []
+        last = None
+        for person_id, kind, at, data in self.connection.execute(query):
+            if person_id != last and len(batch) >= BATCH:
+                count += len({e[0] for e in batch})
+                self.fold(batch)
+                batch = []
+            last = person_id
+            batch.append((int(person_id), kind, _utc(at), _data(data)))
+        count += len({e[0] for e in batch})
+        self.fold(batch)
+        return count
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _data(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, str):
+        loaded: Mapping[str, Any] = json.loads(value)
+        return loaded
+    return value or {}

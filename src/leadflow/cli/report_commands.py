@@ -1,0 +1,200 @@
+"""Commands that measure: the reports, the last inquiries ranked, and the backtest.
+
+::
+
+    leadflow report funnel|sources|velocity|recycle|gaps [--since 2026-09-01]
+        [--until 2026-12-01] [--by source|campaign|form|rep|grade|month]
+        [--format table|csv|json]
+    leadflow rank [--last 100] [--format ...]
+    leadflow backtest --playbook CANDIDATE.yaml [--baseline CURRENT.yaml]
+        [--since 2026-01-01] [--out report.md|report.html]
+
+Tables go to standard output, the notes that define each column to standard error.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from leadflow.analytics.reports import Report
+
+Format = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+Since = Annotated[
+    str | None, typer.Option(help="Leads whose first inquiry is on or after this day.")
+]
+Until = Annotated[str | None, typer.Option(help="... and before this day (2026-12-01).")]
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a date like 2026-09-01", option) from None
+
+
+def _engine() -> Any:
+    """The database; migrated only when it has no reports tables yet (reading a report
+    need not pay for a migration check each time)."""
+    from sqlalchemy import inspect
+
+    from leadflow.adapters.store.engine import make_engine, upgrade
+    from leadflow.config import Settings
+
+    engine = make_engine(Settings().database_url)
+    if not inspect(engine).has_table("funnel_counts"):
+        upgrade(engine)
+    return engine
+
+
+def show(report: Report, fmt: str) -> None:
+    """A report as a table (rates as percentages, times in words), CSV or JSON."""
+    if fmt == "json":
+        out.print_json(json.dumps(report.as_json(), default=str))
+        return
+    if fmt == "csv":
+        from leadflow.cli.store_commands import _emit
+
+        _emit(report.columns, [[r.get(c) for c in report.columns] for r in report.rows], "csv")
+        return
+    if fmt != "table":
+        raise InvalidInput(f"unknown format '{fmt}' (table, csv or json)", where="--format")
+    table = Table(title=report.title, show_edge=False)
+    for column in report.columns:
+        table.add_column(column.replace("_seconds", ""), overflow="fold")
+    for row in report.rows:
+        table.add_row(*(escape(_cell(c, row.get(c))) for c in report.columns))
+    out.print(table)
+    if not report.rows:
+        err.print("No leads in this period.")
+    for note in report.notes:
+        err.print(f"[dim]{escape(note)}[/]")
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if column.endswith(("conversion", "_rate", "_share")):
+        return f"{value:.1%}"
+    if column.endswith("_seconds"):
+        return duration(float(value))
+    if isinstance(value, float):
+        return f"{value:,.2f}" if column == "revenue" else f"{value:g}"
+    return str(value)
+
+
+def duration(seconds: float) -> str:
+    """Seconds in words a person reads at a glance: 45s, 12m, 3.5h, 2.1d."""
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86_400:.1f}d"
+
+
+@app.command()
+def report(
+    name: Annotated[str, typer.Argument(help="funnel, sources, velocity, recycle or gaps.")],
+    since: Since = None,
+    until: Until = None,
+    by: Annotated[
+        str | None, typer.Option(help="source, campaign, form, rep, grade or month.")
+    ] = None,
+    fmt: Format = "table",
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="First make the reports' rows again from the event log (a database from "
+            "before the reports; slow on a large log).",
+        ),
+    ] = False,
+    playbook: PlaybookOption = None,
+) -> None:
+    """A closed-loop report: the funnel, sources, velocity, hand-backs, data gaps."""
+    from leadflow.cli.main import _playbook
+    from leadflow.services.reports import ReportQuery, rebuild_rows, run_report
+
+    query = ReportQuery(name, _day(since, "--since"), _day(until, "--until"), by)
+    pb = _playbook(playbook) if name == "gaps" else None
+    engine = _engine()
+    if rebuild:
+        err.print(f"Rebuilt the reports' rows of {rebuild_rows(engine):,} leads from the log.")
+    show(run_report(engine, pb, query), fmt)
+
+
+@app.command()
+def rank(
+    last: Annotated[int, typer.Option(help="How many of the last inquiries.")] = 100,
+    fmt: Format = "table",
+) -> None:
+    """The last inquiries ranked, with grade, reasons and data issues: a quick sanity
+    check anyone can do."""
+    from leadflow.services.reports import last_ranked
+
+    show(last_ranked(_engine(), last), fmt)
+
+
+def _out_path(text: Path | None) -> Path | None:
+    if text is not None and text.suffix.lower() not in (".md", ".html", ".htm"):
+        raise InvalidInput(f"'{text}' should end in .md or .html", "--out")
+    return text
+
+
+@app.command()
+def backtest(
+    playbook: Annotated[
+        Path, typer.Option("--playbook", "-p", help="The candidate playbook to try.")
+    ],
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="The playbook to compare with. Default: the active one."),
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    to: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the report: .md or .html.")
+    ] = None,
+) -> None:
+    """Replay the leads' history under a candidate playbook and compare it with the
+    current one: grades, acceptance, win rate and lift, grade moves, sales workload,
+    leads that would have gone to sales sooner or later."""
+    from leadflow.adapters.playbook_file import load_playbook
+    from leadflow.analytics.backtest_render import heading, html, markdown, sections
+    from leadflow.cli.main import _playbook
+    from leadflow.services.reports import run_backtest
+
+    target = _out_path(to)
+    candidate = load_playbook(playbook)
+    current = _playbook(baseline)
+    result = run_backtest(
+        _engine(), current, candidate, _day(since, "--since"), _day(until, "--until")
+    )
+    out.print(f"[bold]{escape(heading(result))}[/]")
+    for title, columns, rows, note in sections(result):
+        table = Table(title=title, show_edge=False)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(escape(c) for c in row))
+        out.print(table)
+        if note:
+            err.print(f"[dim]{escape(note)}[/]")
+    if target is not None:
+        text = html(result) if target.suffix.lower() in (".html", ".htm") else markdown(result)
+        target.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {target}.")
