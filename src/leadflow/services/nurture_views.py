@@ -16,6 +16,7 @@ since the last step); every one is a ``touches`` row with its reason
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 
@@ -162,7 +163,8 @@ def nurture_page(
     since = now - timedelta(days=days)
     held = held_rows(pb, {(st, r): (n, k) for st, r, n, k in pages.held(since)})
     latest = [_held_touch(pb, r) for r in pages.latest_held(since, LATEST_HELD)]
-    page = NurturePage(tracks, schedule(pb, pages, now), days, held, latest, search)
+    busy_tracks = [t.name for t in tracks if t.active]
+    page = NurturePage(tracks, schedule(pb, pages, busy_tracks, now), days, held, latest, search)
     if search.q:
         person = find_person(PageQueries(uow.store.connection), search.q, region)
         rows = pages.enrollments_of(person, PAGE) if person is not None else []
@@ -247,13 +249,13 @@ def _wait(after: timedelta, first: bool) -> str:
     return f"{seconds} seconds after {since}"
 
 
-def schedule(pb: Playbook, pages: NurturePages, now: datetime) -> Schedule:
-    """The steps due now and on each of the next days, by track and step."""
+def schedule(pb: Playbook, pages: NurturePages, tracks: Collection[str], now: datetime) -> Schedule:
+    """The steps of ``tracks`` due now and on each of the next days, by track and step."""
     midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
     days = [midnight + timedelta(days=n) for n in range(1, DAYS + 1)]
     columns = ["Due now", "Later today", *(f"{d - timedelta(days=1):%a %d %b}" for d in days[1:])]
     counts: dict[tuple[str, int], list[int]] = {}
-    for track, step, bucket, n in pages.scheduled([now, *days]):
+    for track, step, bucket, n in pages.scheduled(tracks, [now, *days]):
         counts.setdefault((track, step), [0] * len(columns))[bucket] += n
     order = {t.name: i for i, t in enumerate(pb.nurture.tracks)}
     rows = []

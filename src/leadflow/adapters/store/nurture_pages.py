@@ -11,7 +11,7 @@ PostgreSQL would use the index. Lists are bounded and continue by keyset, never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,18 +57,23 @@ class NurturePages:
         rows = self.connection.execute(query)
         return [(tr, int(st), int(n) - int(k or 0), int(k or 0)) for tr, st, n, k in rows]
 
-    def scheduled(self, bounds: Sequence[datetime]) -> list[tuple[str, int, int, int]]:
-        """(track, step, bucket, steps) of the active enrollments due before ``bounds[-1]``:
-        bucket ``i`` holds those due before ``bounds[i]`` (and not before ``bounds[i-1]``).
-        Paused ones are left out by counting, not by a condition on ``status`` (which would
-        lead SQLite to ix_enrollments_status_due_at and a lookup per row)."""
+    def scheduled(
+        self, tracks: Collection[str], bounds: Sequence[datetime]
+    ) -> list[tuple[str, int, int, int]]:
+        """(track, step, bucket, steps) of the active enrollments in ``tracks`` due before
+        ``bounds[-1]``: bucket ``i`` holds those due before ``bounds[i]`` (and not before
+        ``bounds[i-1]``). It reads only the index entries due in that time. Paused ones are
+        left out by counting, not by a condition on ``status`` (which would lead SQLite to
+        ix_enrollments_status_due_at and a lookup per row)."""
+        if not tracks:
+            return []
         bucket = case(
             *((e.c.due_at < bound, i) for i, bound in enumerate(bounds[:-1])),
             else_=len(bounds) - 1,
         ).label("bucket")
         query = (
             select(e.c.track, e.c.step, bucket, _count(e.c.status == "active"))
-            .where(OPEN, e.c.due_at < bounds[-1])
+            .where(OPEN, e.c.track.in_(sorted(tracks)), e.c.due_at < bounds[-1])
             .group_by(e.c.track, e.c.step, bucket)
         )
         rows = self.connection.execute(query)

@@ -138,7 +138,7 @@ inquiries = Table(
     # the import's columns give them from the payload (``repository.inquiry_fields``).
     Column("batch", String(64)),
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
-    Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0008)
+    Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0009)
 )
 
 # An imported file: the name each of its columns is captured under, in the file's order
@@ -308,7 +308,7 @@ lifecycle = Table(
     Column("recontact_on", Date),
     Column("updated_at", When, nullable=False),
     Index("ix_lifecycle_stage", "stage"),
-    # The web's lists (0008): a rep's queue by deadline, a team's board and pool, and the
+    # The web's lists (0009): a rep's queue by deadline, a team's board and pool, and the
     # leads sales handed back (held until their recontact date), newest first.
     Index("ix_lifecycle_owner_accept_due", "owner_rep_id", "accept_due"),
     Index("ix_lifecycle_team_owner_stage", "team", "owner_rep_id", "stage"),
@@ -437,6 +437,8 @@ enrollments = Table(
         "track",
         "due_at",
         "id",
+        "step",
+        "status",
         sqlite_where=text(ENROLLMENT_OPEN),
         postgresql_where=text(ENROLLMENT_OPEN),
     ),
@@ -465,6 +467,9 @@ touches = Table(
     Index(  # what the contact policy held back lately, for the nurture page (0011)
         "ix_touches_held_at",
         "at",
+        "status",
+        "reason",  # the policy's own words, short
+        "person_id",
         sqlite_where=text(TOUCH_HELD),
         postgresql_where=text(TOUCH_HELD),
     ),

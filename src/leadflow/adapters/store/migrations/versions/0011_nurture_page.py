@@ -1,5 +1,5 @@
-"""the indexes behind the nurture page: open enrollments by track, step and due time;
-touches the contact policy held back, by time
+"""the indexes behind the nurture page: open enrollments by track and step, and by track
+and due time; touches the contact policy held back, by time (each covering its queries)
 
 Revision ID: 0011
 Revises: 0010
@@ -20,7 +20,7 @@ OPEN = sa.text("status NOT IN ('finished', 'exited')")  # active or paused
 HELD = sa.text("status IN ('deferred', 'skipped')")
 ENROLLMENT_INDEXES = (
     ("ix_enrollments_open_track_step", ["track", "step", "due_at", "id", "status"]),
-    ("ix_enrollments_open_track_due", ["track", "due_at", "id"]),
+    ("ix_enrollments_open_track_due", ["track", "due_at", "id", "step", "status"]),
 )
 
 
@@ -32,7 +32,11 @@ def upgrade() -> None:
             )
     with op.batch_alter_table("touches", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_touches_held_at", ["at"], unique=False, sqlite_where=HELD, postgresql_where=HELD
+            "ix_touches_held_at",
+            ["at", "status", "reason", "person_id"],
+            unique=False,
+            sqlite_where=HELD,
+            postgresql_where=HELD,
         )
 
 
