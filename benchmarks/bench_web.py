@@ -4,7 +4,13 @@ Builds ``benchmarks/out/web/leadflow.db`` (SQLite, migrated by leadflow) with bu
 inserts: 1,000,000 people, each with an inquiry, a rating (grade, score, reasons), a
 lifecycle row (stage, team, owner, deadlines: the bundled b2b-saas playbook's stages, in
 proportions like a real funnel) and two events; 40 reps in 4 teams; 1,000 quarantined
-inquiries; one user of each role. Then starts ``leadflow serve``, signs in as each role
+inquiries; one user of each role. Nurture as the b2b-saas playbook's tracks would have
+left it: every prospect entered ``getting_started`` (15%: ``enterprise_education``) and
+every recycled lead ``bad_timing`` when it arrived, and is at the step its age reaches
+or has finished (1% of those still in a track paused); half the leads now on the sales
+side left a track when promoted, the disqualified when disqualified. The steps of the
+last 60 days are touches: sent, or held back first (12% deferred for quiet hours, 4% by
+a cap) or skipped (3%). Then starts ``leadflow serve``, signs in as each role
 and asks for every page ``--runs`` times in turn, timing each request from the client
 (httpx on the same machine, so the figures include HTTP, the session check, the queries
 and the rendering). Reported per page: median, p95 and max, in ms. The target: every
@@ -13,6 +19,11 @@ page under 300 ms.
     .venv/bin/python benchmarks/bench_web.py                    # 1,000,000 leads, 30 runs
     .venv/bin/python benchmarks/bench_web.py --leads 100000 --runs 10
     .venv/bin/python benchmarks/bench_web.py --reuse            # keep the database
+    .venv/bin/python benchmarks/bench_web.py --reuse --no-statistics
+
+The database is ANALYZEd after it is built, as a DBA might; leadflow itself never runs
+ANALYZE, so a database in use has no statistics for SQLite's planner: ``--no-statistics``
+drops them (and the default puts them back) to measure that case too.
 
 Traffic goes only to 127.0.0.1; every run is bounded in count.
 """
@@ -31,6 +42,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -52,6 +64,21 @@ STAGES = (
     ("recycled", 0.04, "marketing", False),
     ("disqualified", 0.02, "marketing", False),
 )
+# The b2b-saas playbook's tracks: each step's channel and its day after entering.
+TRACKS = {
+    "getting_started": (("email", 0), ("email", 3), ("email", 10), ("call", 17)),
+    "enterprise_education": (
+        ("email", 0),
+        ("email", 7),
+        ("email", 21),
+        ("call", 28),
+        ("mail", 49),
+    ),
+    "bad_timing": (("email", 30), ("email", 75), ("call", 89)),
+}
+SALES_SIDE = ("marketing_qualified", "sales_accepted", "sales_qualified", "opportunity", "won")
+CAP = "cap: at most 2 marketing emails per week"
+QUIET = "quiet hours where the person is"
 REASONS = [
     "Target industry: industry=financial_services (+15 fit)",
     "100 to 999 employees: company_size=349 (+10 fit)",
@@ -123,10 +150,57 @@ def build(database: Path, leads: int, seed: int) -> None:
         )
 
 
+def _nurture(
+    rng: random.Random, pid: int, stage: str, at: datetime, enrollments: list, touches: list
+) -> None:  # type: ignore[type-arg]
+    """The person's enrollment, if it has one, and the touches of its last 60 days."""
+    entered = ts(at)
+    if stage in (*SALES_SIDE, "lost", "disqualified"):
+        if stage == "disqualified" or rng.random() < 0.5:
+            why = "disqualified" if stage == "disqualified" else "promoted"
+            left = ts(at + timedelta(days=rng.randrange(1, 30)))
+            row = (pid, "getting_started", 1, "exited", None, entered, entered, left, why)
+            enrollments.append(row)
+        return
+    track = "bad_timing" if stage == "recycled" else "getting_started"
+    if stage == "prospect" and rng.random() < 0.15:
+        track = "enterprise_education"
+    steps = TRACKS[track]
+    done = sum(1 for _, day in steps if at + timedelta(days=day) <= NOW)
+    for index, (channel, day) in enumerate(steps[:done]):
+        _touches(rng, pid, track, index, channel, at + timedelta(days=day), touches)
+    last = ts(at + timedelta(days=steps[done - 1][1])) if done else None
+    if done == len(steps):
+        row = (pid, track, done, "finished", None, entered, last, last, "track finished")
+        enrollments.append(row)
+        return
+    status = "paused" if rng.random() < 0.01 else "active"
+    due = ts(at + timedelta(days=steps[done][1]))
+    enrollments.append((pid, track, done, status, due, entered, last, None, None))
+
+
+def _touches(
+    rng: random.Random, pid: int, track: str, step: int, channel: str, at: datetime, out: list
+) -> None:  # type: ignore[type-arg]
+    if at < NOW - timedelta(days=60):
+        return
+    row = (pid, channel, "marketing", "prospect", track, step)
+    x = rng.random()
+    if x < 0.03:
+        out.append((*row, ts(at), "skipped", "engaged since the last step"))
+        return
+    if x < 0.19:
+        why, before = (QUIET, rng.randrange(1, 12)) if x < 0.15 else (CAP, rng.randrange(1, 72))
+        out.append((*row, ts(at - timedelta(hours=before)), "deferred", why))
+    out.append((*row, ts(at), "sent", None))
+
+
 def _batch(
     db: sqlite3.Connection, rng: random.Random, ids: range, reps: list, cumulative: list
 ) -> None:  # type: ignore[type-arg]
     people, inquiries, states, lifecycle, events = [], [], [], [], []
+    enrollments: list = []  # type: ignore[type-arg]
+    touches: list = []  # type: ignore[type-arg]
     for pid in ids:
         at = NOW - timedelta(minutes=rng.randrange(1, 400 * 24 * 60))
         when = ts(at)
@@ -186,6 +260,7 @@ def _batch(
                 when,
             )
         )
+        _nurture(rng, pid, stage, at, enrollments, touches)
         events.append((when, "inquiry.captured", pid, pid, json.dumps({"source": source})))
         events.append(
             (
@@ -224,6 +299,16 @@ def _batch(
     db.executemany(
         "INSERT INTO events (at, type, person_id, inquiry_id, data) VALUES (?,?,?,?,?)", events
     )
+    db.executemany(
+        "INSERT INTO enrollments (person_id, track, step, status, due_at, entered_at,"
+        " last_step_at, exited_at, exit_reason) VALUES (?,?,?,?,?,?,?,?,?)",
+        enrollments,
+    )
+    db.executemany(
+        "INSERT INTO touches (person_id, channel, side, stage, track, step, at, status, reason)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+        touches,
+    )
 
 
 def sign_in(client: httpx.Client, email: str) -> None:
@@ -246,7 +331,19 @@ def pages(database: Path) -> list[tuple[str, str, str]]:
     email = db.execute(
         "SELECT email FROM people WHERE id = 777777 OR id = (SELECT max(id) FROM people) LIMIT 1"
     ).fetchone()[0]
+    nurtured = db.execute(  # a person in a track, and the members' 100th page
+        "SELECT p.email FROM enrollments e JOIN people p ON p.id = e.person_id"
+        " WHERE e.status = 'active' ORDER BY e.id DESC LIMIT 1"
+    ).fetchone()[0]
+    deep = db.execute(
+        "SELECT due_at, id FROM enrollments WHERE track = 'getting_started'"
+        " AND status NOT IN ('finished', 'exited') ORDER BY due_at, id LIMIT 1 OFFSET 4999"
+    ).fetchone()
     db.close()
+    after = "x"
+    if deep is not None:
+        moment = datetime.strptime(deep[0], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+        after = quote(f"{moment.isoformat()},{deep[1]}")
     return [
         ("sign-in page", "", "/signin"),
         ("my queue (rep)", "rep@example.com", "/queue"),
@@ -259,6 +356,19 @@ def pages(database: Path) -> list[tuple[str, str, str]]:
         ("inquiries by source", "marketing@example.com", "/inquiries?source=trade_show"),
         ("inquiries by email", "marketing@example.com", f"/inquiries?q={email}"),
         ("inquiries, page 1,000", "marketing@example.com", "/inquiries?before=950000"),
+        ("nurture: tracks, schedule, held back", "marketing@example.com", "/nurture"),
+        (
+            "nurture, one step's people",
+            "marketing@example.com",
+            "/nurture?track=getting_started&step=2",
+        ),
+        (
+            "nurture, members' page 100",
+            "marketing@example.com",
+            f"/nurture?track=getting_started&after={after}",
+        ),
+        ("nurture, a person's tracks", "marketing@example.com", f"/nurture?q={nurtured}"),
+        ("nurture, held back in 30 days", "marketing@example.com", "/nurture?held=30"),
         ("quarantine", "marketing@example.com", "/quarantine"),
         ("definitions", "marketing@example.com", "/definitions"),
         ("users (admin)", "admin@example.com", "/admin/users"),
@@ -303,18 +413,38 @@ def measure(database: Path, runs: int) -> list[tuple[str, str, int, list[float]]
         server.wait(timeout=15)
 
 
+def statistics_(database: Path, wanted: bool) -> None:
+    """ANALYZE the database, or drop its statistics."""
+    db = sqlite3.connect(database)
+    has = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
+    if wanted and not has:
+        db.execute("ANALYZE")
+    elif not wanted and has:
+        db.execute("DROP TABLE sqlite_stat1")
+    db.commit()
+    db.close()
+    print(f"SQLite statistics: {'yes (ANALYZE)' if wanted else 'none'}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="Keep an existing database.")
+    parser.add_argument(
+        "--statistics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="With SQLite's planner statistics (ANALYZE), or without them.",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     database = OUT / "leadflow.db"
     if not (args.reuse and database.exists()):
         print(f"Building {args.leads:,} leads in {database}", file=sys.stderr)
         build(database, args.leads, args.seed)
+    statistics_(database, args.statistics)
     print("| Page | Path | Status | Median ms | p95 ms | Max ms |")
     print("|---|---|---|---|---|---|")
     worst = 0.0

@@ -3,7 +3,9 @@ Playwright) against a real ``leadflow serve`` on the demo's database.
 
 A rep signs in, accepts a lead and rejects another with a reason; marketing sees the
 rejected lead handed back and the funnel move; a rep opening another rep's lead gets
-403. The tests save screenshots of the main pages to ``docs/screenshots/`` (the README
+403; marketing sees who is in the nurture tracks (the worker's nurture pass has run once
+on the demo), a rep may not; a user changes its password and signs in with the new one.
+The tests save screenshots of the main pages to ``docs/screenshots/`` (the README
 shows some). Chromium comes from ``scripts/ensure-chromium.sh`` (``make test`` runs it);
 without it these tests are skipped locally and fail in CI.
 """
@@ -84,6 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--password-stdin",
         stdin=PASSWORD + "\n",
     )
+    _run(tmp_path, env, "nurture", "run")  # the first steps: the welcome emails, queued
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
@@ -130,9 +133,9 @@ def page_as(browser: Any, site: str, email: str) -> Any:
     return page
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def funnel(page: Any) -> dict[str, int]:
@@ -226,3 +229,88 @@ def test_the_other_pages_render(browser: Any, site: str) -> None:
     marketing.goto("/inquiries")
     marketing.keyboard.press("Tab")
     assert marketing.evaluate("document.activeElement.textContent") == "Skip to content"
+
+
+def test_marketing_sees_who_is_in_the_nurture_tracks(browser: Any, site: str) -> None:
+    marketing = page_as(browser, site, MARKETING)
+    marketing.get_by_role("navigation", name="Main").get_by_role("link", name="Nurture").click()
+    marketing.wait_for_load_state()
+    assert marketing.url.endswith("/nurture")
+    assert marketing.get_by_role("heading", name="Nurture", exact=True).is_visible()
+    track = marketing.locator("article.track[data-track=getting_started]")
+    people = int(track.locator("[data-people]").get_attribute("data-people") or 0)
+    assert people > 0, "the demo's C and D prospects are getting started"
+
+    search = marketing.get_by_role("search")
+    search.get_by_label("Track").select_option("getting_started")
+    search.get_by_role("button", name="Show").click()
+    marketing.wait_for_load_state()
+    members = marketing.locator("[data-testid=members] tbody tr")
+    assert members.count() == min(people, 50)
+    first = members.first
+    assert "2 of 4: email 'starter_tips'" in first.inner_text()  # the welcome went out
+    marketing.set_viewport_size({"width": 1280, "height": 1500})
+    marketing.goto("/nurture")
+    shot(marketing, "nurture", full_page=False)  # the tracks and the schedule
+
+    marketing.goto("/nurture?track=getting_started")
+    lead = marketing.locator("[data-testid=members] tbody tr").first
+    person = lead.get_attribute("data-lead")
+    lead.get_by_role("link").first.click()
+    marketing.wait_for_load_state()
+    assert marketing.url.endswith(f"/leads/{person}")
+    assert "Welcome" in marketing.locator("ol.timeline").inner_text()  # the touch
+
+
+def test_a_rep_may_not_open_the_nurture_page(browser: Any, site: str) -> None:
+    rep = page_as(browser, site, REP)
+    assert rep.get_by_role("navigation", name="Main").get_by_text("Nurture").count() == 0
+    response = rep.goto("/nurture")
+    assert response.status == 403
+    assert "Sales rep" in rep.locator(".error").inner_text()
+
+
+def test_a_user_changes_its_password_and_signs_in_with_the_new_one(browser: Any, site: str) -> None:
+    newcomer, new = "noor.ali@example.com", "a longer passphrase"
+    admin = page_as(browser, site, "admin@example.com")
+    admin.goto("/admin/users")
+    adding = admin.locator("form[action='/admin/users']")
+    adding.get_by_label("Email").fill(newcomer)
+    adding.get_by_label("Role").select_option("marketing")
+    adding.get_by_label("Password").fill(PASSWORD)
+    adding.get_by_role("button", name="Add user").click()
+    admin.wait_for_load_state()
+    assert f"Added {newcomer}" in admin.locator(".flash").inner_text()
+
+    user = page_as(browser, site, newcomer)
+    user.get_by_role("link", name="Password", exact=True).click()
+    user.wait_for_load_state()
+    assert user.get_by_role("heading", name="Change your password").is_visible()
+
+    def change(current: str, again: str) -> None:
+        user.get_by_label("Current password", exact=True).fill(current)
+        user.get_by_label("New password", exact=True).fill(new)
+        user.get_by_label("New password again", exact=True).fill(again)
+        user.get_by_role("button", name="Change password").click()
+        user.wait_for_load_state()
+
+    change("not my password", new)
+    assert "The current password is not right." in user.locator("[role=alert]").inner_text()
+    change(PASSWORD, new + "?")
+    assert "not the same" in user.locator("[role=alert]").inner_text()
+    change(PASSWORD, new)
+    assert "Your password is changed." in user.locator(".flash").inner_text()
+    user.get_by_role("button", name="Sign out").click()
+    user.wait_for_load_state()
+    assert user.url.endswith("/signin")
+
+    for password, works in ((PASSWORD, False), (new, True)):
+        user.goto("/signin")
+        user.get_by_label("Email address").fill(newcomer)
+        user.get_by_label("Password").fill(password)
+        user.get_by_role("button", name="Sign in").click()
+        user.wait_for_load_state()
+        if works:
+            assert user.url.endswith("/dashboard")
+        else:
+            assert "do not match" in user.locator("[role=alert]").inner_text()

@@ -86,11 +86,13 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(site: Site) -> None:
             "/leads/1",
             "/team",
             "/dashboard",
+            "/nurture",
             "/inquiries",
             "/quarantine",
             "/quarantine/1",
             "/definitions",
             "/admin/users",
+            "/account/password",
         ):
             response = client.get(page)
             assert response.status_code == 303, page

@@ -81,22 +81,9 @@ def search_inquiries(uow: UnitOfWork, search: InquirySearch, region: str) -> lis
     (by email, phone or id): every inquiry of that person."""
     pages = PageQueries(uow.store.connection)
     person_ids: list[int] | None = None
-    q = search.q.strip()
-    if q:
-        person_ids = []
-        found: int | None = None
-        if q.isdigit() and len(q) < 12:
-            found = int(q)
-        elif "@" in q:
-            email, _ = normalise_email(q)
-            found = pages.person_by_key("email", email) if email else None
-        else:
-            from leadflow.adapters.identity.phones import normalise_phone
-
-            phone, _ = normalise_phone(q, region)
-            found = pages.person_by_key("phone", phone) if phone else None
-        if found is not None:
-            person_ids.append(found)
+    if search.q.strip():
+        found = find_person(pages, search.q, region)
+        person_ids = [found] if found is not None else []
     return pages.inquiries(
         source=search.source.strip() or None,
         channel=search.channel.strip() or None,
@@ -104,6 +91,20 @@ def search_inquiries(uow: UnitOfWork, search: InquirySearch, region: str) -> lis
         before=search.before,
         limit=PAGE,
     )
+
+
+def find_person(pages: PageQueries, q: str, region: str) -> int | None:
+    """The person ``q`` names exactly: a lead id, an email address or a phone number."""
+    q = q.strip()
+    if q.isdigit() and len(q) < 12:
+        return int(q)
+    if "@" in q:
+        email, _ = normalise_email(q)
+        return pages.person_by_key("email", email) if email else None
+    from leadflow.adapters.identity.phones import normalise_phone
+
+    phone, _ = normalise_phone(q, region)
+    return pages.person_by_key("phone", phone) if phone else None
 
 
 def quarantine_list(uow: UnitOfWork, replayed: bool, before: int | None) -> list[Record]:

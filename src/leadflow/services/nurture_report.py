@@ -26,6 +26,7 @@ or was held back, with the reason), over touches at ``since`` <= at < ``until``:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -238,6 +239,13 @@ def _held(pb: Playbook, frame: pl.DataFrame) -> list[Held]:
         .agg(times=pl.len(), leads=pl.col("person_id").n_unique())
         .iter_rows(named=True)
     }
+    return held_rows(pb, found)
+
+
+def held_rows(pb: Playbook, counts: Mapping[tuple[str, str], tuple[int, int]]) -> list[Held]:
+    """Every cap of the playbook (idle ones too), then every other reason, the most
+    frequent first; ``counts``: (status, reason) -> (times, leads)."""
+    found = dict(counts)
     rows = []
     for cap in pb.policy.caps:
         reason = f"cap: {cap.words()}"
@@ -245,8 +253,8 @@ def _held(pb: Playbook, frame: pl.DataFrame) -> list[Held]:
         rows.append(Held("deferred", reason, True, times, leads))
     others = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))
     for (status, reason), (times, leads) in others:
-        cap = reason.startswith("cap: ")  # a cap the playbook no longer has
-        rows.append(Held(status, reason or "(no reason given)", cap, times, leads))
+        old_cap = reason.startswith("cap: ")  # a cap the playbook no longer has
+        rows.append(Held(status, reason or "(no reason given)", old_cap, times, leads))
     return rows
 
 

@@ -1,4 +1,5 @@
-"""Users of the web pages: add, list, find, change password, deactivate, sign in.
+"""Users of the web pages: add, list, find, set a password (an admin, ``leadflow users
+password``) or change one's own (the web's password page), deactivate, sign in.
 
 A user has a role, and the role says what it sees (see :mod:`leadflow.services.access`):
 
@@ -183,6 +184,41 @@ def set_password(uow: UnitOfWork, ref: int | str, password: str, now: datetime) 
     UserStore(uow.store.connection).update(user.id, {"password_hash": digest, "updated_at": now})
     uow.commit()
     return user
+
+
+@dataclass(frozen=True)
+class ChangePassword:
+    """A signed-in user changes its own password: the current one, the new one twice."""
+
+    user_id: int
+    current: str
+    new: str
+    repeated: str
+
+
+def change_password(uow: UnitOfWork, command: ChangePassword, now: datetime) -> User:
+    """Check the current password, then keep the new one's hash; InvalidInput says what
+    is wrong (``where``: the form's field)."""
+    users = UserStore(uow.store.connection)
+    row = users.by_id(command.user_id)
+    if row is None or not row.active:
+        raise NotFound("this user no longer exists or was deactivated")
+    try:
+        hasher().verify(row.password_hash, command.current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("the current password is not right", where="current") from None
+    if command.new != command.repeated:
+        raise InvalidInput("the two new passwords are not the same", where="repeated")
+    try:
+        check_password(command.new)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, where="new") from None
+    if command.new == command.current:
+        raise InvalidInput("the new password is the current one: choose another", where="new")
+    digest = hasher().hash(command.new)
+    users.update(row.id, {"password_hash": digest, "updated_at": now})
+    uow.commit()
+    return _user(row)
 
 
 def sign_in(uow: UnitOfWork, email: str, password: str, now: datetime) -> User | None:

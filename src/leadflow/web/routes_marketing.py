@@ -1,4 +1,5 @@
-"""Marketing pages: the dashboard (the funnel and what sales handed back), inquiries
+"""Marketing pages: the dashboard (the funnel and what sales handed back), nurture (the
+tracks, who is in them, what is scheduled, what the contact policy held back), inquiries
 (search and filter), the quarantine (fix and replay), and the definitions document."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from leadflow.services.marketing_views import (
     quarantine_list,
     search_inquiries,
 )
+from leadflow.services.nurture_views import MemberSearch, nurture_page, parse_after
 from leadflow.services.quarantine import replay
 from leadflow.services.users import User
 from leadflow.web.deps import FormDep, UserDep, Web, WebDep, page_errors
@@ -54,6 +56,31 @@ def _dashboard(web: Web, before: datetime | None) -> dict[str, Any]:
         funnel = web.funnel(uow, web.playbook, web.now())
         back = handed_back(uow, before)
     return {"funnel": funnel, "handed_back": back, "reasons": dict(web.playbook.handoff.reasons)}
+
+
+@router.get("/nurture")
+async def nurture(
+    request: Request,
+    web: WebDep,
+    user: UserDep,
+    track: str = "",
+    step: str = "",
+    q: str = "",
+    after: str | None = None,
+    held: str = "7",
+) -> Response:
+    """Marketing's page; sales managers read it too, as they read the dashboard."""
+    _allowed(user, *MARKETING, "manager")
+    number = int(step) if step.isdigit() and len(step) < 5 else 0  # 1: the first step
+    search = MemberSearch(track[:100], number - 1 if number else None, q[:320], parse_after(after))
+    days = int(held) if held.isdigit() and len(held) < 4 else 7
+    page = await web.run(_nurture, web, search, days)
+    return web.render(request, "nurture.html.j2", user=user, page=page)
+
+
+def _nurture(web: Web, search: MemberSearch, days: int) -> Any:
+    with web.runtime.uow() as uow:
+        return nurture_page(uow, web.playbook, web.now(), search, days, web.runtime.capture.region)
 
 
 @router.get("/inquiries")

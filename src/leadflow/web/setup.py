@@ -70,6 +70,7 @@ def templates() -> Environment:
     env.filters["when"] = when
     env.filters["left"] = left
     env.filters["late"] = late
+    env.filters["coming"] = coming
     env.filters["seconds_left"] = seconds_left
     env.globals["ROLE_HOME"] = ROLE_HOME
     return env
@@ -105,6 +106,14 @@ def left(due: datetime | str | None, now: datetime) -> str:
 def _aware(due: datetime | str) -> datetime:
     moment = datetime.fromisoformat(due) if isinstance(due, str) else due
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def coming(due: datetime | str | None, now: datetime) -> str:
+    """When something scheduled comes: ``in 2 h 5 min``, or ``due now`` once it is due."""
+    if due is None:
+        return "not scheduled"
+    seconds = (_aware(due) - now).total_seconds()
+    return f"in {_span(seconds)}" if seconds > 0 else "due now"
 
 
 def late(due: datetime | str | None, now: datetime) -> bool:

@@ -1,7 +1,7 @@
 """The web pages' queries: a rep's queue, a team's pool and board, the leads sales
 handed back, inquiries and the quarantine by keyset, one lead's timeline pieces.
 
-Every list is bounded and walks an index (see migration 0008): with a million leads
+Every list is bounded and walks an index (see migration 0009): with a million leads
 each query reads about what it shows. Pages continue by keyset (``before``: the last
 id shown), never by OFFSET.
 """

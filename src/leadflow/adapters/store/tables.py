@@ -150,7 +150,7 @@ inquiries = Table(
     UniqueConstraint("idempotency_key", name="uq_inquiries_idempotency_key"),
     # import-outcomes finds a CRM's closed deal by the id the CRM gave the inquiry.
     Index("ix_inquiries_external_id", "external_id"),
-    Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0008)
+    Index("ix_inquiries_source_id", "source", "id"),  # the web's inquiry search (0009)
 )
 
 # An imported file: the name each of its columns is captured under, in the file's order
@@ -411,6 +411,14 @@ emails = Table(
     Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
+# The conditions of the nurture page's partial indexes. Its queries spell them with these
+# same literals: a partial index serves a query whose condition is the index's, not one
+# with bound parameters in its place (SQLite; PostgreSQL's generic plans alike). An open
+# enrollment (active or paused) is spelled as "neither finished nor exited" so that
+# SQLite, without statistics, cannot take ix_enrollments_status_due_at for it instead.
+ENROLLMENT_OPEN = "status NOT IN ('finished', 'exited')"
+TOUCH_HELD = "status IN ('deferred', 'skipped')"
+
 # Nurture: who is in which track, at which step, and when the next one is due.
 enrollments = Table(
     "enrollments",
@@ -426,6 +434,28 @@ enrollments = Table(
     Column("exited_at", When),
     Column("exit_reason", String(100)),
     Index("ix_enrollments_status_due_at", "status", "due_at"),
+    # The nurture page (0013): who is in a track now, at which step and when, over the
+    # open enrollments only (a few percent of them once most have finished).
+    Index(
+        "ix_enrollments_open_track_step",
+        "track",
+        "step",
+        "due_at",
+        "id",
+        "status",
+        sqlite_where=text(ENROLLMENT_OPEN),
+        postgresql_where=text(ENROLLMENT_OPEN),
+    ),
+    Index(
+        "ix_enrollments_open_track_due",
+        "track",
+        "due_at",
+        "id",
+        "step",
+        "status",
+        sqlite_where=text(ENROLLMENT_OPEN),
+        postgresql_where=text(ENROLLMENT_OPEN),
+    ),
 )
 
 # Every message and call that reached a person (or was held back, and why): what the
@@ -448,6 +478,15 @@ touches = Table(
     Column("token", String(40), unique=True),
     Column("links", JSON),
     Index("ix_touches_person_id_at", "person_id", "at"),
+    Index(  # what the contact policy held back lately, for the nurture page (0013)
+        "ix_touches_held_at",
+        "at",
+        "status",
+        "reason",  # the policy's own words, short
+        "person_id",
+        sqlite_where=text(TOUCH_HELD),
+        postgresql_where=text(TOUCH_HELD),
+    ),
 )
 
 # What a person said about being contacted, by channel (email, call, mail, any).
