@@ -171,9 +171,11 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
 
 async def post_leads(
     base: str, key: str, leads: int, rate: float
-) -> tuple[dict[int, float], list[str]]:
-    """Post ``leads`` A leads at ``rate`` per second; the due time of each, by person id."""
+) -> tuple[dict[int, float], dict[int, float], list[str]]:
+    """Post ``leads`` A leads at ``rate`` per second; the due time of each and the time
+    its answer came, by person id."""
     due: dict[int, float] = {}
+    answered: dict[int, float] = {}
     errors: list[str] = []
     headers = {"Authorization": f"Bearer {key}"}
     start = time.perf_counter() + 0.1
@@ -204,14 +206,47 @@ async def post_leads(
             if result.get("grade") != "A":
                 errors.append(f"lead {n} was graded {result.get('grade')}, not A")
             due[int(result["person_id"])] = at
+            answered[int(result["person_id"])] = time.perf_counter()
 
         await asyncio.gather(*(one(n) for n in range(leads)))
-    return due, errors
+    return due, answered, errors
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def split(
+    due: dict[int, float], answered: dict[int, float], arrived: dict[int, tuple[float, Any, bool]]
+) -> None:
+    """Where the time went: the capture (post to its answer) and the rest (the answer to
+    the webhook: the dispatcher's claim and the POST)."""
+    for label, values in (
+        ("  post -> answer (capture)", [answered[p] - at for p, at in due.items()]),
+        (
+            "  answer -> webhook (dispatch)",
+            [arrived[p][0] - answered[p] for p in due if p in arrived],
+        ),
+    ):
+        ms = [1000 * x for x in values]
+        print(
+            f"{label}: p50 {percentile(ms, 0.5):.0f} ms, p90 {percentile(ms, 0.9):.0f} ms, "
+            f"p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms"
+        )
+
+
+def timeline(
+    due: dict[int, float], arrived: dict[int, tuple[float, Any, bool]], posting: float
+) -> None:
+    """The slowest lead of each 10 s of posting: when the tail happened."""
+    worst: dict[int, float] = {}
+    for p, at in due.items():
+        if p in arrived:
+            window = int((at - posting) // 10)
+            worst[window] = max(worst.get(window, 0.0), arrived[p][0] - at)
+    cells = ", ".join(f"{10 * w}s {1000 * v:.0f}" for w, v in sorted(worst.items()))
+    print(f"  slowest per 10 s of posting (ms): {cells}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.DEVNULL,
             )
             time.sleep(15)  # past reading and preparing the file: into its writing
-        due, errors = asyncio.run(post_leads(base, key, args.leads, args.rate))
+        posting = time.perf_counter()
+        due, answered, errors = asyncio.run(post_leads(base, key, args.leads, args.rate))
         deadline = time.perf_counter() + args.timeout
         while time.perf_counter() < deadline:
             with listener.lock:
@@ -285,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
             f"p50 {percentile(ms, 0.5):.0f} ms, p90 {percentile(ms, 0.9):.0f} ms, "
             f"p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms"
         )
+        split(due, answered, arrived)
+        timeline(due, arrived, posting)
     print(f"not received within {args.timeout:g} s: {len(missing)}; bad signatures: {unsigned}")
     print(f"per rep: {dict(sorted(spread.items()))}")
     if importer is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +17,7 @@ class Receiver(ThreadingHTTPServer):
     def __init__(self, status: int) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.status = status
+        self.delay = 0.0  # seconds to wait before answering (a slow receiver)
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
@@ -38,6 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.arrived:
             self.server.received.append((dict(self.headers.items()), body))
             self.server.arrived.notify_all()
+        time.sleep(self.server.delay)
         self.send_response(self.server.status)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -8,12 +8,13 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, event, text
 
+from leadflow.adapters.store.outbox import express_off, express_to
 from leadflow.bootstrap import bundled_playbook
 from leadflow.config import Settings
 from leadflow.services import mailer, outbox, webhooks
@@ -90,20 +91,84 @@ def test_the_thread_delivers_within_a_second_and_survives_failing_receivers(
     assert len(set(bodies)) == 3  # one lead.captured for each of the three leads
 
 
-def test_a_commit_that_queues_a_delivery_wakes_the_thread_at_once(
+def statuses(engine: Engine) -> list[tuple[str, int]]:
+    with UnitOfWork(engine) as uow:
+        rows = webhooks.list_deliveries(uow, None, None, 100)
+    return sorted((r.status, r.attempts) for r in rows)
+
+
+def test_a_delivery_queued_while_the_thread_runs_is_sent_at_commit_without_a_claim(
     engine: Engine, receiver: Receiver
 ) -> None:
     hook(engine, receiver.url)
+    claims: list[str] = []
+
+    def seen(*args: object) -> None:
+        sql = str(args[2])
+        if sql.lstrip().startswith("UPDATE deliveries") and "attempts + " in sql:  # a claim
+            claims.append(sql)
+
     dispatcher = Dispatcher(engine, Settings(dispatch_interval=30))  # it would sleep 30 s
     dispatcher.start()
+    event.listen(engine, "before_cursor_execute", seen)
     try:
         time.sleep(0.1)  # the thread is asleep in its interval
         started = time.monotonic()
         captured(engine, "woken@acme.io", datetime.now(UTC))
         assert receiver.wait_for(1, timeout=5)
         assert time.monotonic() - started < 2.0
+        deadline = time.monotonic() + 5  # the dispatcher's thread records the outcome
+        while statuses(engine) != [("delivered", 1)] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert statuses(engine) == [("delivered", 1)]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+        dispatcher.stop()
+    assert claims == []  # queued claimed: only the outcome was written, no claim
+
+
+def test_stopping_gives_back_the_deliveries_the_express_thread_has_not_sent(
+    engine: Engine, receiver: Receiver
+) -> None:
+    receiver.delay = 0.5
+    hook(engine, receiver.url)
+    dispatcher = Dispatcher(engine, Settings(dispatch_interval=30))
+    dispatcher.start()
+    try:
+        for n in range(3):
+            captured(engine, f"queued{n}@acme.io", datetime.now(UTC))
+        assert receiver.wait_for(1, timeout=5)  # the first is being answered, slowly
     finally:
         dispatcher.stop()
+    assert statuses(engine) == [("delivered", 1), ("pending", 0), ("pending", 0)]
+    assert Dispatcher(engine, Settings(dispatch_interval=0)).run_once().webhooks == outbox.Report(
+        sent=2
+    )
+
+
+def test_a_delivery_claimed_at_queueing_by_a_process_that_died_is_sent_after_the_lease(
+    engine: Engine, receiver: Receiver
+) -> None:
+    class Dead:  # a sender that took the rows and died before sending them
+        def until(self) -> datetime:
+            return NOW + outbox.LEASE
+
+        def take(self, claimed: list[object]) -> None:
+            pass
+
+    hook(engine, receiver.url)
+    lane = Dead()
+    express_to(engine, lane)
+    try:
+        captured(engine, "orphan@acme.io")
+    finally:
+        express_off(engine, lane)
+    assert statuses(engine) == [("sending", 1)]
+    other = Dispatcher(engine, Settings(dispatch_interval=0))
+    assert other.run_once(NOW + timedelta(seconds=30)).webhooks == outbox.Report()
+    lapsed = NOW + outbox.LEASE + timedelta(seconds=1)
+    assert other.run_once(lapsed).webhooks == outbox.Report(sent=1)
+    assert statuses(engine) == [("delivered", 2)] and len(receiver.received) == 1
 
 
 def test_a_batch_is_claimed_in_one_write_and_its_outcomes_recorded_in_another(

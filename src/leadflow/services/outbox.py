@@ -106,10 +106,10 @@ def send_claimed(
             if unsent or late or not keep_going():
                 unsent.append(row.id)
             else:
-                outcomes.append((row.id, _outcome(queue, row, moment, send)))
+                outcomes.append((row.id, outcome(queue, row, moment, send)))
         for row_id, values in outcomes:
             if outbox.finish(queue, row_id, until, values):
-                report += _counted(queue, values)
+                report += counted(queue, values)
             # else the claim lapsed and another sender has the row: it reports it
         if unsent:
             outbox.release(queue, unsent, until)
@@ -119,8 +119,8 @@ def send_claimed(
     return report
 
 
-def _outcome(
-    queue: Queue, row: Record, now: datetime, send: Callable[[Record], Attempt]
+def outcome(
+    queue: Queue, row: Any, now: datetime, send: Callable[[Any], Attempt]
 ) -> dict[str, Any]:
     """Send one claimed row; the columns that record how it went."""
     attempts = int(row.attempts)
@@ -139,7 +139,7 @@ def _outcome(
     return values
 
 
-def _counted(queue: Queue, values: Mapping[str, Any]) -> Report:
+def counted(queue: Queue, values: Mapping[str, Any]) -> Report:
     if values["status"] == DONE[queue][0]:
         return Report(sent=1)
     return Report(retried=1) if values["status"] == "pending" else Report(failed=1)

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Engine
 
-from leadflow.adapters.store.outbox import Outbox
+from leadflow.adapters.store.outbox import Outbox, claimed_at_queueing, express_lane
 from leadflow.adapters.store.repository import Record, Store, utc
 from leadflow.errors import InvalidInput, NotFound
 from leadflow.services import outbox
@@ -204,8 +204,33 @@ def list_deliveries(
     return [_delivery(row) for row in rows]
 
 
-Subscribers = dict[str, tuple[tuple[int, int | None], ...]]
-"""Per event, the (webhook id, rep id or None) of each active webhook subscribed to it."""
+@dataclass(frozen=True)
+class Hook:
+    """An active webhook as the capture path sees it (from the subscriptions cache)."""
+
+    id: int
+    rep_id: int | None
+    url: str
+    secret: str
+
+
+Subscribers = dict[str, tuple[Hook, ...]]
+"""Per event, each active webhook subscribed to it."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery queued already claimed by this process's sender, with what it needs
+    to POST it without reading the database (see :func:`enqueue_all`)."""
+
+    id: int
+    until: datetime
+    url: str
+    secret: str
+    event: str
+    body: str
+    attempts: int = 1
+    active: bool = True
 
 
 class Subscriptions:
@@ -223,10 +248,10 @@ class Subscriptions:
         cached = self._read.get(engine)
         if cached is not None and now - cached[0] < self.seconds:
             return cached[1]
-        by_event: dict[str, list[tuple[int, int | None]]] = {}
-        for webhook_id, events, rep_id in Outbox(store.connection).subscriptions():
+        by_event: dict[str, list[Hook]] = {}
+        for webhook_id, events, rep_id, url, secret in Outbox(store.connection).subscriptions():
             for name in events:
-                by_event.setdefault(name, []).append((webhook_id, rep_id))
+                by_event.setdefault(name, []).append(Hook(webhook_id, rep_id, url, secret))
         read = {name: tuple(hooks) for name, hooks in by_event.items()}
         self._read[engine] = (now, read)
         return read
@@ -262,25 +287,49 @@ def _wants(rep_id: int | None, payload: Mapping[str, Any]) -> bool:
 
 def enqueue_all(store: Store, events: Sequence[tuple[str, Mapping[str, Any]]], at: datetime) -> int:
     """Queue these events for every active webhook subscribed to them, in the caller's
-    transaction (one statement, none when nobody subscribes); how many were queued."""
+    transaction (one statement, none when nobody subscribes); how many were queued.
+
+    When this process runs a sender (``leadflow serve``'s dispatcher), the rows are
+    queued already claimed by it and handed to it when the transaction commits: it POSTs
+    them at once, without a claim of its own (on SQLite during an import, a write that
+    would wait its turn behind a slice). Its claim lapses like any other if the process
+    dies first, and another sender sends them then.
+    """
     subscribed = SUBSCRIPTIONS.of(store)
     if not subscribed:
         return 0
+    queued = [
+        (hook, event_type, body_of(event_type, payload, at))
+        for event_type, payload in events
+        for hook in subscribed.get(event_type, ())
+        if _wants(hook.rep_id, payload)
+    ]
     rows = [
         {
-            "webhook_id": webhook_id,
+            "webhook_id": hook.id,
             "event": event_type,
-            "body": body_of(event_type, payload, at),
+            "body": body,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": at,
             "created_at": at,
         }
-        for event_type, payload in events
-        for webhook_id, rep_id in subscribed.get(event_type, ())
-        if _wants(rep_id, payload)
+        for hook, event_type, body in queued
     ]
-    Outbox(store.connection).insert("deliveries", rows)
+    box = Outbox(store.connection)
+    lane = express_lane(store.connection)
+    if lane is None:
+        box.insert("deliveries", rows)
+        return len(rows)
+    until = lane.until()
+    for row in rows:
+        row.update(status="sending", attempts=1, claimed_until=until)
+    ids = box.insert_claimed("deliveries", rows)
+    claimed = [
+        Claimed(row_id, until, hook.url, hook.secret, event_type, body)
+        for row_id, (hook, event_type, body) in zip(ids, queued, strict=True)
+    ]
+    claimed_at_queueing(store.connection, claimed)
     return len(rows)
 
 
@@ -315,11 +364,12 @@ def deliver_due(
     """Claim the deliveries due by ``now`` and POST each once; each outcome is committed
     as soon as it is known (see ``services.outbox``)."""
     return outbox.send_claimed(
-        uow, "deliveries", now, lambda row: _post(client, row), limit, keep_going
+        uow, "deliveries", now, lambda row: post(client, row), limit, keep_going
     )
 
 
-def _post(client: httpx.Client, row: Record) -> outbox.Attempt:
+def post(client: httpx.Client, row: Any) -> outbox.Attempt:
+    """POST one claimed delivery (a row, or a :class:`Claimed`) signed; how it went."""
     if not row.active:
         return outbox.Attempt("the webhook was removed", permanent=True)
     body = row.body.encode()

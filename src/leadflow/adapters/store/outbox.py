@@ -24,9 +24,9 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, Table, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, update
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.repository import Record
@@ -34,13 +34,46 @@ from leadflow.adapters.store.repository import Record
 Queue = Literal["deliveries", "emails"]
 QUEUES: dict[str, Table] = {"deliveries": t.deliveries, "emails": t.emails}
 
-_SUBSCRIPTIONS = select(t.webhooks.c.id, t.webhooks.c.events, t.webhooks.c.rep_id).where(
-    t.webhooks.c.active.is_(True)
-)
+_SUBSCRIPTIONS = select(
+    t.webhooks.c.id, t.webhooks.c.events, t.webhooks.c.rep_id, t.webhooks.c.url, t.webhooks.c.secret
+).where(t.webhooks.c.active.is_(True))
 _INSERT = {name: insert(table) for name, table in QUEUES.items()}
 
 _QUEUED = "leadflow.queued"
+_CLAIMED = "leadflow.claimed"
 _SENDERS: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+_EXPRESS: weakref.WeakKeyDictionary[Engine, ExpressLane] = weakref.WeakKeyDictionary()
+
+
+class ExpressLane(Protocol):
+    """A sender of this process that sends rows claimed when they were queued."""
+
+    def until(self) -> datetime:
+        """Until when a row queued now is claimed (now, by the sender's clock, + lease)."""
+
+    def take(self, claimed: list[Any]) -> None:
+        """Rows claimed at queueing whose transaction has just committed: send them."""
+
+
+def express_to(engine: Engine, lane: ExpressLane) -> None:
+    """Let ``lane`` send the rows queued on ``engine`` from now on."""
+    _EXPRESS[engine] = lane
+
+
+def express_off(engine: Engine, lane: ExpressLane) -> None:
+    """``lane`` sends no more (if it is still the one for ``engine``)."""
+    if _EXPRESS.get(engine) is lane:
+        del _EXPRESS[engine]
+
+
+def express_lane(connection: Connection) -> ExpressLane | None:
+    """This process's sender for this database, if it runs one."""
+    return _EXPRESS.get(connection.engine)
+
+
+def claimed_at_queueing(connection: Connection, items: Sequence[Any]) -> None:
+    """Rows this transaction queued already claimed: handed to the sender on commit."""
+    connection.info.setdefault(_CLAIMED, []).extend(items)
 
 
 def wake_on_queued(event: threading.Event) -> None:
@@ -52,6 +85,11 @@ def wake_on_queued(event: threading.Event) -> None:
 def after_commit(connection: Connection) -> None:
     """Tell the senders of this process when the transaction just committed queued rows;
     the unit of work calls it after each commit (and :func:`forget` after a rollback)."""
+    claimed = connection.info.pop(_CLAIMED, None)
+    if claimed:
+        lane = _EXPRESS.get(connection.engine)
+        if lane is not None:  # else (the sender stopped meanwhile) the claims lapse
+            lane.take(claimed)
     if connection.info.pop(_QUEUED, False):
         for event in list(_SENDERS):
             event.set()
@@ -59,6 +97,7 @@ def after_commit(connection: Connection) -> None:
 
 def forget(connection: Connection) -> None:
     connection.info.pop(_QUEUED, None)
+    connection.info.pop(_CLAIMED, None)
 
 
 class Outbox:
@@ -87,11 +126,12 @@ class Outbox:
         query = update(t.webhooks).where(t.webhooks.c.id == webhook_id)
         self.connection.execute(query.values(active=active))
 
-    def subscriptions(self) -> list[tuple[int, list[str], int | None]]:
-        """Each active webhook's id, the events it subscribes to, and its rep (or None)."""
+    def subscriptions(self) -> list[tuple[int, list[str], int | None, str, str]]:
+        """Each active webhook's id, the events it subscribes to, its rep (or None), its
+        url and its secret."""
         return [
-            (int(i), list(events or ()), None if rep is None else int(rep))
-            for i, events, rep in self.connection.execute(_SUBSCRIPTIONS)
+            (int(i), list(events or ()), None if rep is None else int(rep), url, secret)
+            for i, events, rep, url, secret in self.connection.execute(_SUBSCRIPTIONS)
         ]
 
     # ------------------------------------------------------------ queued rows
@@ -101,6 +141,15 @@ class Outbox:
         if rows:
             self.connection.execute(_INSERT[queue], list(rows))
             self.connection.info[_QUEUED] = True
+
+    def insert_claimed(self, queue: Queue, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Queue rows already claimed (``sending``, ``claimed_until`` set, the attempt
+        counted) by the sender of this process; their ids, in order."""
+        if not rows:
+            return []
+        table = QUEUES[queue]
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(row.id) for row in self.connection.execute(statement, list(rows))]
 
     def deliveries(
         self, webhook_id: int | None = None, status: str | None = None, limit: int = 100
