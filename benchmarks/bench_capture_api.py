@@ -255,6 +255,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.waiter: asyncio.Future[int] | None = None
+        self.body = b""  # the last answer's body
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -273,6 +274,7 @@ class Connection(asyncio.Protocol):
                 length = int(value)
         if len(self.buffer) < end + 4 + length:
             return
+        self.body = bytes(self.buffer[end + 4 : end + 4 + length])
         del self.buffer[: end + 4 + length]
         waiter, self.waiter = self.waiter, None
         if not waiter.done():
@@ -323,12 +325,16 @@ class Client:
         ).encode() + body
 
     async def send(self, request: bytes) -> int:
+        return (await self.exchange(request))[0]
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """The answer's status and body."""
         conn = await self.idle.get()
         try:
             if conn.transport is None:  # broken earlier: open a new one in its place
                 loop = asyncio.get_running_loop()
                 _transport, conn = await loop.create_connection(Connection, HOST, self.port)
-            return await conn.send(request, self.timeout)
+            return await conn.send(request, self.timeout), conn.body
         except (OSError, TimeoutError, HttpError):
             if conn.transport is not None:
                 conn.transport.close()
