@@ -16,9 +16,10 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_counts import MEASURES, contributions, times
 from leadflow.domain.funnel import COLUMN_OF, KINDS, Funnel, apply
@@ -84,6 +85,8 @@ _ADD_GAPS = {
     for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 
+_ROW = select(t.funnel).where(t.funnel.c.person_id == bindparam("person_id"))
+
 Logged = tuple[int, str, datetime, Mapping[str, Any]]
 """One event as folded: person, kind, moment, data."""
 
@@ -136,6 +139,9 @@ class FunnelStore:
 
     def rows(self, people: Sequence[int]) -> dict[int, Funnel]:
         found: dict[int, Funnel] = {}
+        if len(people) == 1:  # a capture's: one statement compiled once, no IN list
+            row = self.connection.execute(_ROW, {"person_id": people[0]}).first()
+            return {people[0]: of_row(row._mapping)} if row is not None else found
         for start in range(0, len(people), BATCH):
             part = list(people[start : start + BATCH])
             query = select(t.funnel).where(t.funnel.c.person_id.in_(part))
@@ -190,11 +196,11 @@ class FunnelStore:
         rows = [to_row(person_id, state) for person_id, state in states.items()]
         dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
         if rows:
-            self.connection.execute(_UPSERTS[dialect], rows)
+            direct.write(self.connection, _UPSERTS[dialect], rows)
         # a lead with a positive duration keeps one: its times row is only ever replaced
         timed = [r for r in map(times, rows) if r is not None]
         if timed:
-            self.connection.execute(_UPSERT_TIMES[dialect], timed)
+            direct.write(self.connection, _UPSERT_TIMES[dialect], timed)
 
     def add_counts(
         self,
@@ -209,14 +215,14 @@ class FunnelStore:
             if any(values.values())
         ]
         if rows:
-            self.connection.execute(_ADD_COUNTS[dialect], rows)
+            direct.write(self.connection, _ADD_COUNTS[dialect], rows)
         gap_rows = [
             {"dim": d, "key": k, "day": day, "field": name, "unanswered": u, "missing": m}
             for (d, k, day, name), (u, m) in gaps.items()
             if u or m
         ]
         if gap_rows:
-            self.connection.execute(_ADD_GAPS[dialect], gap_rows)
+            direct.write(self.connection, _ADD_GAPS[dialect], gap_rows)
 
     def rebuild(self) -> int:
         """Every row again from the event log, in log order; the number of people."""

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle
@@ -81,7 +82,8 @@ class LeadStore:
 
     def save_lifecycle(self, person_id: int, state: Lifecycle, at: datetime) -> None:
         values = {name: getattr(state, name) for name in LIFECYCLE_COLUMNS}
-        self.connection.execute(self._upsert, {"person_id": person_id, **values, "updated_at": at})
+        row = {"person_id": person_id, **values, "updated_at": at}
+        direct.write(self.connection, self._upsert, row)
 
     def stage_counts(self) -> dict[str, int]:
         query = select(t.lifecycle.c.stage, func.count()).group_by(t.lifecycle.c.stage)

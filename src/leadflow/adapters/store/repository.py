@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.identity.names import sharing_a_word
+from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import FunnelStore
 
@@ -154,11 +155,11 @@ class Store:
         return self.connection.execute(_INQUIRY_BY_IDEMPOTENCY_KEY, {"key": key}).first()
 
     def insert_inquiry(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(_INSERT_INQUIRY, dict(values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return direct.insert(self.connection, _INSERT_INQUIRY, values)
 
     def set_inquiry_person(self, inquiry_id: int, person_id: int, account_id: int | None) -> None:
-        self.connection.execute(
+        direct.write(
+            self.connection,
             _SET_INQUIRY_PERSON,
             {"inquiry_id": inquiry_id, "person_id": person_id, "account_id": account_id},
         )
@@ -216,12 +217,11 @@ class Store:
         )
 
     def insert_person(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(_INSERT_PERSON, dict(values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return direct.insert(self.connection, _INSERT_PERSON, values)
 
     def update_person(self, person_id: int, values: Mapping[str, Any]) -> None:
         # The SET clause follows the keys given; the same keys find it compiled in the cache.
-        self.connection.execute(_UPDATE_PERSON, {**values, "target_id": person_id})
+        direct.write(self.connection, _UPDATE_PERSON, {**values, "target_id": person_id})
 
     def person_by_key(self, kind: str, value: str) -> int | None:
         found = self.connection.execute(_PERSON_BY_KEY, {"kind": kind, "value": value}).scalar()
@@ -260,7 +260,7 @@ class Store:
             if (kind, value) not in owners
         ]
         if free:
-            self.connection.execute(_INSERT_KEY, free)
+            direct.write(self.connection, _INSERT_KEY, free)
         return [key for key in wanted if owners.get(key, person_id) != person_id]
 
     def remove_keys(self, person_id: int) -> None:
@@ -274,7 +274,7 @@ class Store:
     def add_blocks(self, person_id: int, blocks: Iterable[str]) -> None:
         rows = [{"block": block, "person_id": person_id} for block in blocks]
         if rows:
-            self.connection.execute(self._upserts[0], rows)
+            direct.write(self.connection, self._upserts[0], rows)
 
     def name_candidates(
         self, block: str, words: Sequence[str]
@@ -308,14 +308,12 @@ class Store:
         return int(found) if found is not None else None
 
     def insert_account(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(_INSERT_ACCOUNT, dict(values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return direct.insert(self.connection, _INSERT_ACCOUNT, values)
 
     # ------------------------------------------------------------ merges
 
     def insert_merge(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(_INSERT_MERGE, dict(values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return direct.insert(self.connection, _INSERT_MERGE, values)
 
     def merge(self, merge_id: int) -> Record | None:
         return self.connection.execute(select(t.merges).where(t.merges.c.id == merge_id)).first()
@@ -359,7 +357,7 @@ class Store:
             for e in events
         ]
         if rows:
-            self.connection.execute(_INSERT_EVENT, rows)
+            direct.write(self.connection, _INSERT_EVENT, rows)
             FunnelStore(self.connection).fold(
                 (e.person_id, e.kind, e.at, e.data or {}) for e in events if e.person_id is not None
             )
@@ -388,7 +386,7 @@ class Store:
         """Insert or replace the automated rating: exactly the :data:`RATING_FIELDS`."""
         if set(values) != set(RATING_FIELDS):
             raise ValueError(f"a rating has the fields {', '.join(RATING_FIELDS)}")
-        self.connection.execute(self._upserts[1], {"person_id": person_id, **values})
+        direct.write(self.connection, self._upserts[1], {"person_id": person_id, **values})
 
     def rating(self, person_id: int) -> Record | None:
         query = select(t.lead_state).where(t.lead_state.c.person_id == person_id)

@@ -1,0 +1,135 @@
+"""``adapters/store/direct.py``: a write straight on SQLite's cursor stores exactly what
+SQLAlchemy's own execution stores, and the cases only SQLAlchemy can run take its path."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, event, insert, select
+
+from leadflow.adapters.store import direct
+from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.funnel_store import _ADD_COUNTS
+from leadflow.adapters.store.repository import _INSERT_EVENT, _UPDATE_PERSON
+
+AT = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def _engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}")
+    t.metadata.create_all(engine)
+    return engine
+
+
+def _person(engine: Engine) -> int:
+    with engine.begin() as c:
+        values = {"created_at": AT, "updated_at": AT, "email": "a@b.example", "facts": {}}
+        return int(c.execute(insert(t.people), values).inserted_primary_key[0])  # type: ignore[index]
+
+
+def _rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as raw:
+        return raw.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
+
+
+def _both(tmp_path: Path, statement: Any, params: Any, table: str) -> None:
+    """The same write through direct.write and through Connection.execute: same rows."""
+    stored = []
+    for name, run in (("direct", direct.write), ("sqlalchemy", None)):
+        path = tmp_path / f"{name}.db"
+        engine = _engine(path)
+        _person(engine)
+        with engine.begin() as c:
+            if run is None:
+                c.execute(statement, params)
+            else:
+                run(c, statement, params)
+        engine.dispose()
+        stored.append(_rows(path, table))
+    assert stored[0] == stored[1]
+    assert stored[0]  # something was written
+
+
+def test_events_with_dates_json_and_nulls_are_stored_as_sqlalchemy_stores_them(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        {"type": "inquiry.captured", "at": AT, "person_id": 1, "inquiry_id": None, "data": {}},
+        {"type": "lead.rated", "at": AT, "person_id": 1, "inquiry_id": 7, "data": {"g": "A"}},
+        {"type": "x", "at": AT, "person_id": None, "inquiry_id": None, "data": None},
+    ]
+    _both(tmp_path, _INSERT_EVENT, rows, "events")
+
+
+def test_an_update_follows_the_keys_given(tmp_path: Path) -> None:
+    params = {"email": "new@b.example", "updated_at": AT, "facts": {"budget": 5}, "target_id": 1}
+    _both(tmp_path, _UPDATE_PERSON, params, "people")
+
+
+def test_an_upsert_that_adds_to_stored_sums(tmp_path: Path) -> None:
+    statement = _ADD_COUNTS["sqlite"]
+    columns = [c.name for c in t.funnel_counts.columns if c.name not in ("dim", "key", "day")]
+    row = {"dim": "source", "key": "web", "day": 20_000, **{n: 1 for n in columns}}
+    _both(tmp_path, statement, [row, {**row, "day": 20_001}, row], "funnel_counts")
+
+
+def test_insert_gives_the_new_rows_id(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "ids.db")
+    values = {"created_at": AT, "updated_at": AT, "email": "c@d.example", "facts": {}}
+    values["inquiry_count"] = 0
+    with engine.begin() as c:
+        first = direct.insert(c, insert(t.people), values)
+        second = direct.insert(c, insert(t.people), {**values, "email": "e@f.example"})
+        emails = dict(c.execute(select(t.people.c.id, t.people.c.email)).all())
+    assert second == first + 1
+    assert emails == {first: "c@d.example", second: "e@f.example"}
+
+
+def test_a_left_out_column_with_a_python_default_takes_sqlalchemys_path(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "defaults.db")
+    statement = insert(t.people)
+    with engine.begin() as c:
+        person = direct.insert(c, statement, {"created_at": AT, "updated_at": AT})
+        facts, count = c.execute(
+            select(t.people.c.facts, t.people.c.inquiry_count).where(t.people.c.id == person)
+        ).one()
+    assert (facts, count) == ({}, 0)  # the columns' defaults: dict and 0
+    assert direct._PREPARED[(id(statement), ("created_at", "updated_at"))] is None
+
+
+def test_a_watched_engine_sees_every_statement(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "watched.db")
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(str(a[2])))
+    with engine.begin() as c:
+        direct.write(c, _UPDATE_PERSON, {"email": "x@y.example", "target_id": 1})
+    assert seen == ["UPDATE people SET email=? WHERE people.id = ?"]
+
+
+def test_nothing_runs_for_no_rows(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "empty.db")
+    with engine.begin() as c:
+        assert direct.write(c, _INSERT_EVENT, []) is None
+
+
+@pytest.mark.parametrize("statement", [_INSERT_EVENT])
+def test_a_rolled_back_write_is_gone(tmp_path: Path, statement: Any) -> None:
+    engine = _engine(tmp_path / "rollback.db")
+    row = {"type": "x", "at": AT, "person_id": None, "inquiry_id": None, "data": {}}
+    with engine.connect() as c:
+        direct.write(c, statement, [row])
+        c.rollback()
+    assert _rows(tmp_path / "rollback.db", "events") == []
+
+
+def test_a_write_first_in_its_transaction_is_committed_with_it(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "first.db")
+    row = {"type": "x", "at": AT, "person_id": None, "inquiry_id": None, "data": {}}
+    with engine.connect() as c:
+        direct.write(c, _INSERT_EVENT, [row])
+        c.commit()
+    assert len(_rows(tmp_path / "first.db", "events")) == 1
