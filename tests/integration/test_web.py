@@ -297,3 +297,22 @@ def test_only_an_admin_manages_users(site: Site) -> None:
         assert short.status_code == 422  # type: ignore[attr-defined]
     with site.client() as client:
         assert sign_in(client, "new@acme.example").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_changing_the_password_ends_the_users_other_sessions(site: Site) -> None:
+    site.user("mia@acme.example", "marketing")
+    site.user("kim@acme.example", "marketing")
+    new = "a much longer passphrase"
+    with site.client() as laptop, site.client() as phone, site.client() as other:
+        for client, email in ((laptop, "mia"), (phone, "mia"), (other, "kim")):
+            assert sign_in(client, f"{email}@acme.example").status_code == 303  # type: ignore[attr-defined]
+            assert client.get("/dashboard").status_code == 200
+        done = post(laptop, "/account/password", current=PASSWORD, new=new, repeated=new)
+        assert done.status_code == 303  # type: ignore[attr-defined]
+        assert laptop.get("/dashboard").status_code == 200  # the session that changed it
+        ended = phone.get("/dashboard")
+        assert ended.status_code == 303
+        assert ended.headers["location"] == "/signin?next=/dashboard"
+        assert other.get("/dashboard").status_code == 200  # another user's: untouched
+        assert sign_in(phone, "mia@acme.example", new).status_code == 303  # type: ignore[attr-defined]
+        assert phone.get("/dashboard").status_code == 200

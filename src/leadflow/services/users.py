@@ -15,6 +15,7 @@ a wrong password, so the answer does not tell which addresses exist.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -49,6 +50,9 @@ class User:
     team: str | None
     active: bool
     created_at: datetime
+    stamp: str = ""
+    """Changes with the password: a session made before the change names an older one
+    and ends (``leadflow.web.deps.current_user``)."""
 
     @property
     def role_label(self) -> str:
@@ -86,7 +90,14 @@ def _user(row: Record) -> User:
         team=row.team,
         active=bool(row.active),
         created_at=utc(row.created_at),  # type: ignore[arg-type]
+        stamp=password_stamp(row.password_hash),
     )
+
+
+def password_stamp(password_hash: str) -> str:
+    """A short digest of the stored hash: it says which password a session was made
+    under, and nothing about the password (the hash is salted, and not in the cookie)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def _email(value: str) -> str:
@@ -218,7 +229,7 @@ def change_password(uow: UnitOfWork, command: ChangePassword, now: datetime) -> 
     digest = hasher().hash(command.new)
     users.update(row.id, {"password_hash": digest, "updated_at": now})
     uow.commit()
-    return _user(row)
+    return replace(_user(row), stamp=password_stamp(digest))
 
 
 def sign_in(uow: UnitOfWork, email: str, password: str, now: datetime) -> User | None:

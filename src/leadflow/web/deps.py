@@ -146,7 +146,7 @@ async def current_user(request: Request, web: WebDep) -> User:
     if session.user_id is None:
         raise SignInRequired(wanted if request.method == "GET" else "/")
     user = await web.runtime.run(_user, web, session.user_id)
-    if user is None:
+    if user is None or session.stamp != user.stamp:  # gone, or its password changed
         session.sign_out()
         raise SignInRequired(wanted if request.method == "GET" else "/")
     return user

@@ -42,7 +42,7 @@ async def signin(request: Request, web: WebDep, form: FormDep) -> Response:
             email=email,
             error="That email address and password do not match an active user.",
         )
-    web.session(request).sign_in(user.id)
+    web.session(request).sign_in(user.id, user.stamp)
     return web.redirect(request, target if target != "/" else ROLE_HOME[user.role])
 
 
@@ -71,7 +71,7 @@ async def password_change(request: Request, web: WebDep, user: UserDep, form: Fo
     )
     with page_errors():
         try:
-            await web.runtime.run(_change, web, command)
+            user = await web.runtime.run(_change, web, command)
         except InvalidInput as error:
             return web.render(
                 request,
@@ -81,5 +81,5 @@ async def password_change(request: Request, web: WebDep, user: UserDep, form: Fo
                 error=error.message[:1].upper() + error.message[1:] + ".",
                 where=error.where,
             )
-    web.session(request).sign_in(user.id)
+    web.session(request).sign_in(user.id, user.stamp)
     return web.redirect(request, ROLE_HOME[user.role], "Your password is changed.")

@@ -1,9 +1,12 @@
 """Signed session cookies, CSRF tokens and flash messages.
 
-The cookie holds ``{"u": user id, "c": CSRF token, "f": flash message}``, signed with
+The cookie holds ``{"u": user id, "s": the user's password stamp, "c": CSRF token, "f":
+flash message}``, signed with
 the secret key (itsdangerous, HMAC-SHA1 over the JSON and a timestamp) and refused
 after ``LEADFLOW_SESSION_HOURS``. Nothing secret is in it: it says who signed in, and
-the server checks on every request that this user is still active.
+the server checks on every request that this user is still active and that its
+password is the one the session began under (a changed password ends every other
+session of that user).
 
 Every visitor gets a CSRF token with its first page (the sign-in form too, so signing
 in cannot be forged either); every form carries it in a hidden ``csrf_token`` field and
@@ -28,16 +31,19 @@ COOKIE = "leadflow_session"
 @dataclass
 class Session:
     user_id: int | None = None
+    stamp: str | None = None  # the user's password stamp when the session began
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     flash: str | None = None
     dirty: bool = False  # the cookie must be written
 
-    def sign_in(self, user_id: int) -> None:
+    def sign_in(self, user_id: int, stamp: str) -> None:
         """A new session for the user: a new CSRF token (no fixation of the old one)."""
-        self.user_id, self.csrf, self.dirty = user_id, secrets.token_urlsafe(24), True
+        self.user_id, self.stamp = user_id, stamp
+        self.csrf, self.dirty = secrets.token_urlsafe(24), True
 
     def sign_out(self) -> None:
-        self.user_id, self.csrf, self.dirty = None, secrets.token_urlsafe(24), True
+        self.user_id, self.stamp = None, None
+        self.csrf, self.dirty = secrets.token_urlsafe(24), True
 
     def say(self, message: str) -> None:
         """A message for the next page (after a redirect)."""
@@ -77,9 +83,10 @@ class Sessions:
             return Session(dirty=True)
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
             return Session(dirty=True)
-        user = data.get("u")
+        user, stamp = data.get("u"), data.get("s")
         return Session(
             user_id=user if isinstance(user, int) else None,
+            stamp=stamp if isinstance(stamp, str) else None,
             csrf=data["c"],
             flash=data.get("f") if isinstance(data.get("f"), str) else None,
         )
@@ -89,7 +96,8 @@ class Sessions:
         session = self.load(request)
         if not session.dirty:
             return
-        value = self.serializer.dumps({"u": session.user_id, "c": session.csrf, "f": session.flash})
+        data = {"u": session.user_id, "s": session.stamp, "c": session.csrf, "f": session.flash}
+        value = self.serializer.dumps(data)
         response.set_cookie(
             COOKIE,
             value,
