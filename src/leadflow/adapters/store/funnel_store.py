@@ -155,13 +155,11 @@ class FunnelStore:
         if folded is None:
             return
         before, states, backs = folded
-        self.write(states)
+        after = {p: to_row(p, state) for p, state in states.items()}
+        self.write_rows(list(after.values()))
         if backs:
             self.connection.execute(insert(t.handbacks), backs)
-        changes = [
-            (to_row(p, before[p]) if p in before else None, to_row(p, state))
-            for p, state in states.items()
-        ]
+        changes = [(to_row(p, before[p]) if p in before else None, row) for p, row in after.items()]
         self.add_counts(*contributions(changes))
 
     def folded(
@@ -193,7 +191,10 @@ class FunnelStore:
     def write(self, states: Mapping[int, Funnel]) -> None:
         """Store these rows, inserted or replacing the stored ones, and the velocity
         report's rows of those with a positive duration (``funnel_times``)."""
-        rows = [to_row(person_id, state) for person_id, state in states.items()]
+        self.write_rows([to_row(person_id, state) for person_id, state in states.items()])
+
+    def write_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """:meth:`write` of rows made with :func:`to_row`."""
         dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
         if rows:
             direct.write(self.connection, _UPSERTS[dialect], rows)
