@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from test_handoff import BTD_TEXT, HANDOFF, MONDAY, Desk
-from test_reports import A, C, history, inquire
+from test_reports import A, C, at, history, inquire, outcome
 
 from leadflow.adapters.playbook_file import parse_playbook
 from leadflow.analytics.backtest_render import html, markdown
@@ -53,6 +53,44 @@ def test_raising_the_a_threshold_moves_the_60_day_leads_to_b(engine: Engine) -> 
     text = markdown(result)
     assert "| baseline A | 0 | 3 | 0 | 0 |" in text  # the grade matrix, candidate A..D
     assert "<td>baseline A</td>" in html(result) and "<script" not in html(result)
+
+
+def test_raising_the_a_threshold_moves_only_the_leads_beyond_it_with_their_outcomes(
+    engine: Engine,
+) -> None:
+    """P6, an A buying in 20 days, is within the stricter A (30 days) and stays A, won
+    3,000; P1, P2 and P5 (60 days) move to B with their outcomes: P1 won 12,000, P2
+    rejected, P5 lost. Every lead: 6, won 2, so the win rate all told is 1/3."""
+    desk, _ = history(engine)
+    desk.rep("Eve", team="enterprise")  # who takes leads buying within 30 days
+    at(desk, days=1, hours=1)
+    p6 = inquire(desk, "p6@six.com", {**A, "timeframe_days": "20"}, "web")
+    at(desk, days=1, hours=2)
+    desk.do("accept", p6, desk.runtime())
+    desk.do("contacted", p6, desk.runtime())
+    desk.do("qualify", p6, desk.runtime())
+    outcome(desk, p6, "opportunity", value=3_000.0)
+    at(desk, days=1, hours=3)
+    assert outcome(desk, p6, "won", value=3_000.0).moved
+    result = run_backtest(engine, desk.pb, parse_playbook(STRICTER_A, "stricter-a.yaml"))
+    assert (result.leads, result.moments) == (6, 7)
+    assert dict(result.grade_moves) == {("A", "A"): 1, ("A", "B"): 3, ("C", "C"): 2}
+    assert result.changed == 3
+    assert result.workload == (4, 4)
+    rows = {(g.playbook, g.grade): g for g in result.grades}
+
+    def outcomes(playbook: str, grade: str) -> tuple[object, ...]:
+        g = rows[(playbook, grade)]
+        return (g.leads, g.routed, g.accepted, g.won, g.acceptance, g.win_rate, g.lift, g.revenue)
+
+    # baseline A: P1, P2, P5, P6; 3 of 4 accepted, 2 won: win rate 1/2, lift 1.5
+    assert outcomes("baseline", "A") == (4, 4, 3, 2, 0.75, 0.5, 1.5, 15_000.0)
+    assert outcomes("candidate", "A") == (1, 1, 1, 1, 1.0, 1.0, 3.0, 3_000.0)  # P6
+    assert outcomes("candidate", "B") == (3, 3, 2, 1, 0.6667, 0.3333, 1.0, 12_000.0)
+    assert rows[("baseline", "B")].leads == 0
+    nurtured = (2, 0, 0, 0, None, 0.0, 0.0, 0.0)  # P3, P4: C under both, never routed
+    assert outcomes("candidate", "C") == outcomes("baseline", "C") == nurtured
+    assert result.timing["same time"] == 4  # all four still go to sales, when they did
 
 
 def test_routing_c_to_sales_adds_work_and_sends_a_lead_sooner(engine: Engine) -> None:

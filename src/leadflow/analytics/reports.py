@@ -14,9 +14,9 @@ divides, orders and names them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -24,9 +24,7 @@ from sqlalchemy import Connection
 from leadflow.adapters.store.funnel_counts import VELOCITY
 from leadflow.adapters.store.report_store import Period, ReportStore
 
-if TYPE_CHECKING:  # the rating's machinery and Polars only for the reports that use them
-    import polars as pl
-
+if TYPE_CHECKING:  # the rating's machinery only for the report that uses it
     from leadflow.domain.playbook import Playbook
 
 BY = {"source": "source", "campaign": "campaign", "form": "form_key", "rep": "rep_id"}
@@ -202,47 +200,35 @@ class Reports:
         )
 
     def velocity(self) -> Report:
-        import polars as pl
+        from leadflow.adapters.store.velocity_store import durations
 
         label = self._labels()
-        metrics = [(MEASURE_NAMES[name], start, end) for name, start, end in VELOCITY]
-        positive = self.store.durations(self.period, self.column)
-        names = [f"m{i}" for i in range(len(metrics))]
-        parts = list(zip(*positive, strict=True)) or [()] * (len(names) + 1)
-        frame = pl.DataFrame(
-            {
-                "key": pl.Series(parts[0], dtype=pl.String),
-                **{
-                    n: pl.Series(part, dtype=pl.Int64)
-                    for n, part in zip(names, parts[1:], strict=True)
-                },
-            }
-        )
         zeros = self.store.counts(self.period, self.dim, [f"zero_{n}" for n, _, _ in VELOCITY])
         zero_counts = {
-            (_text(z["key"]) or ""): [_int(z[f"zero_{n}"]) for n, _, _ in VELOCITY] for z in zeros
+            (_text(z["key"]) or ""): {n: _int(z[f"zero_{n}"]) for n, _, _ in VELOCITY}
+            for z in zeros
         }
-        keys = sorted(
-            set(zero_counts) | {k or "" for k in frame.get_column("key").to_list()},
-            key=lambda k: (k == "", k),
-        )
+        positive = durations(self.store.connection, self.period, self.column)
         rows = []
-        for key in keys:
-            mine = frame.filter(pl.col("key").fill_null("") == key)
-            counted = zero_counts.get(key, [0] * len(metrics))
-            for i, (name, _, _) in enumerate(metrics):
-                values = mine.get_column(names[i]).drop_nulls().sort()
-                stats = percentiles(counted[i], values)
+        for order, (measure, _, _) in enumerate(VELOCITY):
+            counts = positive.counts(measure)
+            for key in set(zero_counts) | set(counts):
+                stats = percentiles(
+                    zero_counts.get(key, {}).get(measure, 0),
+                    counts.get(key, 0),
+                    partial(positive.at, measure, key),
+                )
                 if stats["leads"]:
-                    rows.append({self.by: label(key), "measure": name, **stats})
-        rows.sort(key=lambda r: (r[self.by], [m[0] for m in metrics].index(r["measure"])))
+                    row = {self.by: label(key), "measure": MEASURE_NAMES[measure], **stats}
+                    rows.append((row[self.by], order, row))
         columns = [self.by, "measure", "leads", "median_seconds", "p90_seconds"]
         notes = [
             "time in a stage type: per lead, the time spent in it over the visits that ended "
             "(leads still in it are not counted); median: the middle value (mean of the two "
             "middle ones); p90: the smallest value at least 90% of the leads do not exceed."
         ]
-        return Report("velocity", "Velocity", columns, rows, notes)
+        ordered = [row for _, _, row in sorted(rows, key=lambda r: r[:2])]
+        return Report("velocity", "Velocity", columns, ordered, notes)
 
     def recycle(self) -> Report:
         label = self._labels()
@@ -370,18 +356,30 @@ def rank(connection: Connection, last: int) -> Report:
     return Report("rank", f"The last {last} inquiries, ranked", columns, out, notes)
 
 
-def percentiles(zeros: int, positive: pl.Series) -> dict[str, Any]:
+def percentiles(
+    zeros: int, positives: int, read: Callable[[list[int]], list[int]]
+) -> dict[str, Any]:
     """Count, median and p90 (nearest rank) of durations in seconds: ``zeros`` zero
-    durations and the sorted ``positive`` ones."""
-    n = zeros + positive.len()
+    durations below ``positives`` positive ones, of which ``read`` gives the values at
+    ranks (from 0) of their sorted list. Only the two or three ranks needed are read."""
+    n = zeros + positives
     if n == 0:
         return {"leads": 0, "median_seconds": None, "p90_seconds": None}
+    wanted = [(n - 1) // 2, n // 2, p90_rank(n)]
+    above = sorted({k - zeros for k in wanted if k >= zeros})
+    found = dict(zip(above, read(above), strict=True)) if above else {}
 
     def at(k: int) -> float:  # the k-th smallest value, from 0
-        return 0.0 if k < zeros else float(positive[k - zeros])
+        return 0.0 if k < zeros else float(found[k - zeros])
 
-    median = (at((n - 1) // 2) + at(n // 2)) / 2
-    return {"leads": n, "median_seconds": median, "p90_seconds": at(math.ceil(0.9 * n) - 1)}
+    median = (at(wanted[0]) + at(wanted[1])) / 2
+    return {"leads": n, "median_seconds": median, "p90_seconds": at(wanted[2])}
+
+
+def p90_rank(n: int) -> int:
+    """The nearest rank of the p90 of n values, from 0: the ceil(0.9 n)-th smallest,
+    counted in whole numbers so that no floating-point rounding can move it."""
+    return (9 * n + 9) // 10 - 1
 
 
 def _text(key: Any) -> str | None:

@@ -116,13 +116,15 @@ class ReportStore:
         )
         return self._rows(query)
 
-    def durations(self, period: Period, column: str | None) -> list[tuple[Any, ...]]:
+    def durations(
+        self, period: Period, column: str | None, measures: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
         """The positive velocity durations of the period's leads that have one
-        (``funnel_times``): rows of (group, value or None per ``VELOCITY_COLUMNS``). The
+        (``funnel_times``): rows of (group, value or None per one of ``measures``). The
         zero ones are counted in ``funnel_counts``."""
         v = t.funnel_times.c
         key = literal("all") if column is None else v[column]
-        query = select(cast(key, String), *(v[name] for name in t.VELOCITY_COLUMNS)).where(
+        query = select(cast(key, String), *(v[name] for name in measures)).where(
             *period.on(v.first_at)
         )
         # A hundred thousand rows and more: read with the driver's own cursor, whose rows
