@@ -68,3 +68,43 @@ def test_the_column_fold_is_the_event_fold(engine: Engine) -> None:
         assert not unset, (row["person_id"], unset)
     assert want[1]["seconds_marketing_qualified"] is None  # still there
     assert want[2]["seconds_inquiry"] == 303 and want[1]["ready_at"] == int(T0.timestamp())
+
+
+def test_a_row_that_does_not_change_is_not_written_again(engine: Engine) -> None:
+    """A repeat inquiry changes the lead's funnel row (one more inquiry) but none of its
+    durations: its funnel_times row, and that row's index entries, stay as they are."""
+    from sqlalchemy import event as events
+    from sqlalchemy import func, select
+
+    from leadflow.adapters.store import tables as t
+
+    later = T0 + timedelta(hours=2)
+    first = [
+        (1, "inquiry.captured", T0, {"source": "expo", "campaign": None, "form_key": None}),
+        (1, "stage.changed", T0, {"to": "inquiry", "type": "inquiry"}),
+        (1, "stage.changed", later, {"to": "marketing_qualified", "type": "marketing-qualified"}),
+    ]
+    repeat = [(1, "inquiry.captured", later, {"source": "web", "campaign": None, "form_key": None})]
+    seen: list[str] = []
+    with engine.connect() as connection:
+        person = {"created_at": T0, "updated_at": T0, "facts": {}, "inquiry_count": 1}
+        connection.execute(t.people.insert(), {"id": 1, **person})
+        store = FunnelStore(connection)
+        store.fold(first)
+        timed = connection.execute(select(t.funnel_times.c.to_sales_ready)).scalar_one()
+        events.listen(connection, "before_cursor_execute", lambda *a: seen.append(str(a[2])))
+        store.fold(repeat)
+        store.fold([(1, "lead.rated", later, {"grade": "B", "route": "nurture"})])
+        store.fold([(1, "lead.rated", later, {"grade": "B", "route": "nurture"})])  # again
+        inquiries = connection.execute(select(t.funnel.c.inquiries)).scalar_one()
+        count = connection.execute(select(func.count()).select_from(t.funnel_times)).scalar()
+        connection.rollback()
+    assert timed == 7_200 and count == 1 and inquiries == 2
+    writes = [s.split("(")[0].strip() for s in seen if not s.startswith("SELECT")]
+    assert writes == [
+        "INSERT INTO funnel",  # the repeat: one more inquiry
+        "INSERT INTO funnel_counts",
+        "INSERT INTO funnel",  # the rating: a new grade, one of the times row's groups
+        "INSERT INTO funnel_times",
+        "INSERT INTO funnel_counts",
+    ]  # and the same rating again: nothing
