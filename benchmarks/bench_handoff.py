@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from bench_capture_api import Client, HttpError
+from bench_capture_api import Client, HttpError, proc_cpu, self_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
@@ -300,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             time.sleep(15)  # past reading and preparing the file: into its writing
         posting = time.perf_counter()
+        server_cpu, client_cpu = proc_cpu(server.pid), self_cpu()
         port = int(base.rsplit(":", 1)[1])
         connections = args.connections or min(32, max(2, int(args.rate // 5)))
         posted = post_leads(port, key, args.leads, args.rate, connections)
@@ -310,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                 if all(p in listener.arrived for p in due):
                     break
             time.sleep(0.05)
+        busy = time.perf_counter() - posting
+        server_cpu, client_cpu = proc_cpu(server.pid) - server_cpu, self_cpu() - client_cpu
         import_running = importer is not None and importer.poll() is None
         if importer is not None and import_running and not args.wait_import:
             importer.terminate()  # the leads are measured: the rest of the import is not
@@ -344,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         split(due, answered, arrived)
         timeline(due, arrived, posting)
     print(f"not received within {args.timeout:g} s: {len(missing)}; bad signatures: {unsigned}")
+    if due:
+        print(
+            f"CPU while posting and waiting ({busy:.0f} s): leadflow serve "
+            f"{1000 * server_cpu / len(due):.2f} ms a lead ({server_cpu / busy:.0%} of a core), "
+            f"this script (client and listener) {1000 * client_cpu / len(due):.2f} ms a lead"
+        )
     print(f"per rep: {dict(sorted(spread.items()))}")
     if importer is not None:
         state = "running the whole time the leads were posted" if import_running else "done first"

@@ -29,6 +29,7 @@ _OPEN_LEADS = (
     .where(t.lifecycle.c.stage.in_(bindparam("stages", expanding=True)))
     .group_by(t.lifecycle.c.owner_rep_id)
 )
+_INSERT_TIMER = insert(t.timers)
 _TAKE_TURN = (
     update(t.reps)
     .where(t.reps.c.id == bindparam("rep_id"))
@@ -139,8 +140,7 @@ class LeadStore:
             "data": dict(data),
             "status": "pending",
         }
-        result = self.connection.execute(insert(t.timers).values(**values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return direct.insert(self.connection, _INSERT_TIMER, values)
 
     def claim_due(self, now: datetime, limit: int) -> list[Record]:
         """Pending timers due by ``now``, oldest first, locked for this transaction."""

@@ -8,13 +8,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.policy import Touch
 
 _BATCH = 5_000
+_OPTED_OUT = select(t.preferences.c.channel).where(
+    t.preferences.c.person_id == bindparam("person_id"), t.preferences.c.opted_out.is_(True)
+)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -140,6 +143,10 @@ class NurtureStore:
 
     def opted_out(self, ids: Sequence[int]) -> dict[int, set[str]]:
         found: dict[int, set[str]] = defaultdict(set)
+        if len(ids) == 1:  # a routed lead's notes: one statement compiled once
+            for channel in self.connection.execute(_OPTED_OUT, {"person_id": ids[0]}).scalars():
+                found[ids[0]].add(channel)
+            return found
         for part in _chunks(ids):
             query = select(t.preferences.c.person_id, t.preferences.c.channel).where(
                 t.preferences.c.person_id.in_(part), t.preferences.c.opted_out.is_(True)

@@ -98,6 +98,7 @@ _ACCOUNT_BY_NAME_KEY = (
 _INSERT_ACCOUNT = insert(t.accounts)
 _INSERT_MERGE = insert(t.merges)
 _INSERT_EVENT = insert(t.events)
+_RATING = select(t.lead_state).where(t.lead_state.c.person_id == bindparam("person_id"))
 _ACTIVITIES_OF = (
     select(t.activities.c.type, t.activities.c.at)
     .where(t.activities.c.person_id == bindparam("person_id"))
@@ -389,8 +390,7 @@ class Store:
         direct.write(self.connection, self._upserts[1], {"person_id": person_id, **values})
 
     def rating(self, person_id: int) -> Record | None:
-        query = select(t.lead_state).where(t.lead_state.c.person_id == person_id)
-        return self.connection.execute(query).first()
+        return self.connection.execute(_RATING, {"person_id": person_id}).first()
 
     # ------------------------------------------------------------ quarantine
 

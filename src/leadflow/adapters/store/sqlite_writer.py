@@ -7,11 +7,13 @@ the waiting process slept while the database stood free, and two processes captu
 fewer inquiries per second than one.
 
 A :class:`WriterConnection` takes an advisory lock (``flock``) on ``<database>-writer``
-before a transaction's first write and gives it back after the commit or rollback. A
-waiting writer tries again after 50 us, doubling up to 1 ms, so it gets the lock within
-a millisecond of its release; after 30 s (SQLite's busy timeout here) it gives up with
-SQLite's own error, ``database is locked``. Reads do not take the lock (WAL: they never
-wait for a writer).
+before a transaction's first write and gives it back after the commit or rollback. The
+threads of one process first queue on a ``threading.Lock`` per database, sleeping until
+it is let go (polling took the interpreter from the thread that writes); only its holder
+takes the file lock, and while another process holds that, tries again after 50 us,
+doubling up to 1 ms, so it gets the lock within a millisecond of its release; after 30 s
+(SQLite's busy timeout here) it gives up with SQLite's own error, ``database is locked``.
+Reads do not take the lock (WAL: they never wait for a writer).
 
 A writer that has to wait says so: while it waits it holds a shared lock on
 ``<database>-waiting``. A long writer (an import) asks :meth:`WriterConnection.others_waiting`
@@ -27,7 +29,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal
 
@@ -38,6 +42,17 @@ except ImportError:  # pragma: no cover - Windows
 
 TIMEOUT = 30.0  # seconds, as the busy timeout of leadflow's SQLite connections
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+
+
+_GATES: dict[str, threading.Lock] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _gate(lock_path: str) -> threading.Lock:
+    """The process's lock in front of ``lock_path``: the threads of one process queue on
+    it (sleeping, woken when it is let go) and only its holder takes the file lock."""
+    with _GATES_LOCK:
+        return _GATES.setdefault(lock_path, threading.Lock())
 
 
 def can_queue_writers() -> bool:
@@ -87,20 +102,49 @@ class WriterConnection(sqlite3.Connection):
             return
         if self._lock_fd is None:
             self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waiting = self._waiting()
-            fcntl.flock(waiting, fcntl.LOCK_SH)  # "someone waits", while it does
+        fd, gate = self._lock_fd, _gate(self._lock_path)
+        if gate.acquire(blocking=False):
             try:
-                self._wait_for(self._lock_fd)
-            finally:
-                fcntl.flock(waiting, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    self._wait_signalled(lambda: self._wait_for(fd))
+                except BaseException:
+                    gate.release()
+                    raise
+        else:
+            self._wait_signalled(lambda: self._wait_in_process(gate, fd))
         self._holding = True
 
+    def _wait_signalled(self, wait: Callable[[], None]) -> None:
+        """``wait``, holding a shared lock on ``<database>-waiting`` meanwhile: "someone
+        waits" (:meth:`others_waiting`)."""
+        waiting = self._waiting()
+        fcntl.flock(waiting, fcntl.LOCK_SH)
+        try:
+            wait()
+        finally:
+            fcntl.flock(waiting, fcntl.LOCK_UN)
+
+    def _wait_in_process(self, gate: threading.Lock, fd: int) -> None:
+        """Another thread of this process writes: sleep on the process's gate until it
+        lets go (no polling: each poll took the interpreter from the thread that writes),
+        then take the file lock, which another process may hold."""
+        started = time.monotonic()
+        if not gate.acquire(timeout=TIMEOUT):
+            raise sqlite3.OperationalError("database is locked")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                self._wait_for(fd, TIMEOUT - (time.monotonic() - started))
+            except BaseException:
+                gate.release()
+                raise
+
     @staticmethod
-    def _wait_for(fd: int) -> None:
-        deadline, pause = time.monotonic() + TIMEOUT, 0.00005
+    def _wait_for(fd: int, timeout: float = TIMEOUT) -> None:
+        deadline, pause = time.monotonic() + timeout, 0.00005
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -131,6 +175,7 @@ class WriterConnection(sqlite3.Connection):
         if self._holding and self._lock_fd is not None:
             self._holding = False
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            _gate(self._lock_path).release()
 
     def commit(self) -> None:
         try:
@@ -166,6 +211,7 @@ class WriterConnection(sqlite3.Connection):
         self._lock_fd = self._waiting_fd = None
 
     def __del__(self) -> None:  # a connection dropped unclosed must not keep the lock
+        self._release()
         self._close_files()
 
     def close(self) -> None:
