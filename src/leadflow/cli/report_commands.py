@@ -15,6 +15,7 @@ Tables go to standard output, the notes that define each column to standard erro
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +24,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from leadflow.analytics.report_text import cell, report_csv
 from leadflow.cli.main import PlaybookOption, app, err, out
 from leadflow.errors import InvalidInput
 
@@ -65,9 +67,7 @@ def show(report: Report, fmt: str) -> None:
         out.print_json(json.dumps(report.as_json(), default=str))
         return
     if fmt == "csv":
-        from leadflow.cli.store_commands import _emit
-
-        _emit(report.columns, [[r.get(c) for c in report.columns] for r in report.rows], "csv")
+        sys.stdout.write(report_csv(report))  # the web pages' dashboards download the same
         return
     if fmt != "table":
         raise InvalidInput(f"unknown format '{fmt}' (table, csv or json)", where="--format")
@@ -75,35 +75,12 @@ def show(report: Report, fmt: str) -> None:
     for column in report.columns:
         table.add_column(column.replace("_seconds", ""), overflow="fold")
     for row in report.rows:
-        table.add_row(*(escape(_cell(c, row.get(c))) for c in report.columns))
+        table.add_row(*(escape(cell(c, row.get(c))) for c in report.columns))
     out.print(table)
     if not report.rows:
         err.print("No leads in this period.")
     for note in report.notes:
         err.print(f"[dim]{escape(note)}[/]")
-
-
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return "-"
-    if column.endswith(("conversion", "_rate", "_share")):
-        return f"{value:.1%}"
-    if column.endswith("_seconds"):
-        return duration(float(value))
-    if isinstance(value, float):
-        return f"{value:,.2f}" if column == "revenue" else f"{value:g}"
-    return str(value)
-
-
-def duration(seconds: float) -> str:
-    """Seconds in words a person reads at a glance: 45s, 12m, 3.5h, 2.1d."""
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86_400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86_400:.1f}d"
 
 
 @app.command()
