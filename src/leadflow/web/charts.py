@@ -19,15 +19,15 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-WIDTH = 720
-LABEL_WIDTH = 190  # the groups' names, left of the bars
-VALUE_WIDTH = 140  # the values, right of the longest bar
+WIDTH = 600
+LABEL_WIDTH = 180  # the groups' names, left of the bars
+VALUE_WIDTH = 125  # the values, right of the longest bar
 BAR = 16  # a bar's height
 BAR_GAP = 2  # between the bars of one group
 GROUP_GAP = 12  # between groups
 AXIS = 22  # the ticks' labels, above the bars
 LEGEND = 24  # the series' names, above the ticks (two series or more)
-LABEL_CHARS = 28  # longer names are cut, in full in the bar's tooltip
+LABEL_CHARS = 23  # longer names are cut, in full in the bar's tooltip
 
 
 @dataclass(frozen=True)
@@ -125,13 +125,13 @@ def bar_chart(
 
 
 def _legend(series: Sequence[str]) -> list[Key]:
-    """Each series' name after a swatch, left to right (about 7 units a character)."""
+    """Each series' name after a swatch, left to right (about 7.5 units a character at 13px)."""
     if len(series) < 2:
         return []
     keys, x = [], 0.0
     for s, name in enumerate(series):
         keys.append(Key(x, s, name))
-        x += 12 + 5 + 7 * len(name) + 18
+        x += 12 + 5 + 7.5 * len(name) + 18
     return keys
 
 
@@ -144,12 +144,12 @@ def _cut(label: str) -> str:
 
 
 def nice_number(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 4, 5, 8 x 10^k at least ``value``: the end of a scale
+    """The smallest of 1, 2, 2.5, 3, 4, 5, 6, 8 x 10^k at least ``value``: the end of a scale
     cut in four (every quarter a round number)."""
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 4, 5, 8, 10):
+    for step in (1, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if step * power >= value * (1 - 1e-9):
             return float(step * power)
     return float(10 * power)

@@ -101,16 +101,18 @@ class Table:
 
 
 def table(report: Report) -> Table:
-    """The report's rows as cells people read (rates in %, times in words), every column."""
+    """The report's rows as cells people read (rates in %, times in words). Ungrouped,
+    without the group column (every row's is ``all``; the CSV keeps it)."""
+    names = report.columns[1:] if report.columns[:1] == ["all"] else report.columns
     columns = [
         Column(
             c,
             c.removesuffix("_seconds").replace("_", " "),
             any(isinstance(r.get(c), int | float) for r in report.rows),
         )
-        for c in report.columns
+        for c in names
     ]
-    rows = [[cell(c, r.get(c)) for c in report.columns] for r in report.rows]
+    rows = [[cell(c, r.get(c)) for c in names] for r in report.rows]
     return Table(columns, rows, report.notes)
 
 
