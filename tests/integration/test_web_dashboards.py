@@ -297,6 +297,8 @@ def test_who_may_read_the_dashboards_and_run_a_backtest(site: Site) -> None:
     with site.client() as marketing:
         sign_in(marketing, "mia@acme.example")
         assert marketing.get("/dashboard/gaps").status_code == 404
+        moved = marketing.get("/dashboard/funnel", params={"by": "grade"})
+        assert (moved.status_code, moved.headers["location"]) == (307, "/dashboard?by=grade")
         assert marketing.get("/dashboard/nope.csv").status_code == 404
         assert 'href="/definitions/backtest"' in marketing.get("/definitions").text
 
@@ -364,9 +366,12 @@ def test_an_uploaded_candidate_is_run_and_shown_and_the_report_downloads(marketi
     refused = _backtest(marketing, candidate="ignored", action="run", files=broken)
     assert refused.status_code == 422
     assert ">name: [</textarea>" in refused.text  # the file's text, to fix in place
-    download = _backtest(marketing, candidate=STRICTER_A, action="html")
-    assert download.status_code == 200
-    assert download.headers["content-disposition"].startswith('attachment; filename="backtest-')
+    named = STRICTER_A.replace("name: ", 'name: "Stricter A, für \\"Q3\\"" #', 1)
+    download = _backtest(marketing, candidate=named, action="html")
+    assert download.status_code == 200, download.text
+    assert download.headers["content-disposition"].startswith(
+        'attachment; filename="backtest-Stricter-A-f-r-Q3-2026'
+    )
     assert "<td>baseline A</td>" in download.text and "<script" not in download.text
 
 

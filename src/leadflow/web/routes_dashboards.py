@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from leadflow.analytics.report_text import report_csv
 from leadflow.analytics.reports import BY, Report
@@ -90,9 +90,9 @@ async def dashboard_page(
     """Sources, velocity or recycle (the funnel is ``/dashboard``)."""
     allowed(user, *VIEWERS)
     board = _board(name)
-    if board.name == "funnel":
-        raise _no_such(name)
     filters = Filters.of(since, until, by)
+    if board.name == "funnel":  # its page is /dashboard
+        return RedirectResponse(board.path + filters.params(), status_code=307)
     try:
         query = filters.query(board.name)
     except InvalidInput as error:

@@ -17,6 +17,7 @@ runs in a thread, so the server keeps answering while it does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -121,10 +122,16 @@ async def backtest_run(request: Request, web: WebDep, user: UserDep, posted: Upl
         return _page(request, web, user, form, error=error, status=422)
     result = await web.read(run_backtest, web.runtime.engine, web.playbook, candidate, since, until)
     if posted.values.get("action") == "html":
-        name = f"backtest-{candidate.name}-{web.now():%Y%m%d-%H%M}.html".replace(" ", "-")
+        name = f"backtest-{_safe(candidate.name)}-{web.now():%Y%m%d-%H%M}.html"
         disposition = f'attachment; filename="{name}"'
         return HTMLResponse(html(result), headers={"Content-Disposition": disposition})
     return _page(request, web, user, form, result=result)
+
+
+def _safe(name: str) -> str:
+    """A playbook's name as part of a file name: letters, digits, dots and dashes only
+    (a header carries it; quotes or accents would break it)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "candidate"
 
 
 def _page(
