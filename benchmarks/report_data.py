@@ -1,7 +1,8 @@
 """A year of leads for ``bench_reports.py``: timelines drawn at random, with Polars.
 
 ``generate(n, seed)`` returns the tables to load, by name: ``people``, ``inquiries``,
-``lead_state``, ``events``, ``funnel`` and ``handbacks``. Each lead gets one timeline
+``lead_state``, ``events``, ``funnel`` and ``handbacks`` (and the sums and times the
+reports read); ``report_rows(n, seed)`` only the reports' tables. Each lead gets one timeline
 and both the event log and the funnel row are written from it, so they agree (the
 funnel row is what ``domain/funnel.py`` folds those events to). Shares: 15 % A or B
 (sales), of which 80 % are accepted and 20 % rejected; half the accepted are qualified,
@@ -40,6 +41,43 @@ def _stamp(seconds: pl.Expr) -> pl.Expr:
 
 def generate(n: int, seed: int) -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng(seed)
+    funnel = _funnel(n, rng)
+    reports = report_tables(funnel)
+    return {
+        "people": _people(funnel),
+        "inquiries": _inquiries(funnel, rng),
+        "lead_state": _ratings(funnel),
+        "events": _events(funnel),
+        **reports,
+    }
+
+
+def report_rows(n: int, seed: int) -> dict[str, pl.DataFrame]:
+    """Only the reports' rows (``funnel``, ``funnel_counts``, ``funnel_times``,
+    ``gap_counts``, ``handbacks``) of ``generate(n, seed)``, the same ones, for a database
+    whose people, inquiries and events come from elsewhere (``bench_web.py``)."""
+    return report_tables(_funnel(n, np.random.default_rng(seed)))
+
+
+def report_tables(funnel: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    counts, gaps = contribution_frame(funnel)
+    return {
+        "funnel": funnel,
+        "funnel_counts": counts,
+        "funnel_times": times_frame(funnel),
+        "gap_counts": gaps,
+        "handbacks": funnel.filter(pl.col("handbacks") > 0).select(
+            "person_id",
+            at="reached_recycled",
+            kind=pl.lit("rejected"),
+            reason=pl.lit(None, pl.String).fill_null(pl.lit("bad_timing")),
+            rep_id="rep_id",
+        ),
+    }
+
+
+def _funnel(n: int, rng: np.random.Generator) -> pl.DataFrame:
+    """Each lead's timeline, as the ``funnel`` row it folds to."""
     ids = np.arange(1, n + 1)
     first = START + rng.integers(0, YEAR, n)
     inquiries = 1 + rng.geometric(0.36, n)  # 3.8 on average
@@ -154,27 +192,9 @@ def generate(n: int, seed: int) -> dict[str, pl.DataFrame]:
     )
     seconds = {f"seconds_{t}": (ends[t] - funnel.get_column(f"reached_{t}")) for t in ends}
     never_left = {f"seconds_{t}": pl.lit(None, pl.Int64) for t in TYPES if t not in ends}
-    funnel = funnel.with_columns(stage_type=current, **seconds, **never_left).with_columns(
+    return funnel.with_columns(stage_type=current, **seconds, **never_left).with_columns(
         stage_since=pl.col("first_at")
     )
-    counts, gaps = contribution_frame(funnel)
-    return {
-        "people": _people(funnel),
-        "inquiries": _inquiries(funnel, rng),
-        "lead_state": _ratings(funnel),
-        "events": _events(funnel),
-        "funnel": funnel,
-        "funnel_counts": counts,
-        "funnel_times": times_frame(funnel),
-        "gap_counts": gaps,
-        "handbacks": funnel.filter(pl.col("handbacks") > 0).select(
-            "person_id",
-            at="reached_recycled",
-            kind=pl.lit("rejected"),
-            reason=pl.lit(None, pl.String).fill_null(pl.lit("bad_timing")),
-            rep_id="rep_id",
-        ),
-    }
 
 
 def _names(blank: np.ndarray, columns: range) -> pl.Series:

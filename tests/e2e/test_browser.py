@@ -4,7 +4,10 @@ Playwright) against a real ``leadflow serve`` on the demo's database.
 A rep signs in, accepts a lead and rejects another with a reason; marketing sees the
 rejected lead handed back and the funnel move; a rep opening another rep's lead gets
 403; marketing sees who is in the nurture tracks (the worker's nurture pass has run once
-on the demo), a rep may not; a user changes its password and signs in with the new one.
+on the demo), a rep may not; a user changes its password and signs in with the new one;
+marketing reads the dashboards (the funnel and sources charts beside their numbers),
+regroups one and downloads its CSV (the CLI's, byte for byte), and backtests a stricter
+candidate from the Definitions page.
 The tests save screenshots of the main pages to ``docs/screenshots/`` (the README
 shows some). Chromium comes from ``scripts/ensure-chromium.sh`` (``make test`` runs it);
 without it these tests are skipped locally and fail in CI.
@@ -68,11 +71,19 @@ def _run(tmp_path: Path, env: dict[str, str], *args: str, stdin: str = "") -> No
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of ``leadflow serve`` on a fresh demo database (with its users)."""
+def site_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the site's server and of the CLI on its database."""
     tmp_path = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'leadflow.db'}"}
     env.pop("LEADFLOW_PLAYBOOK", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def site(site_env: dict[str, str]) -> Iterator[str]:
+    """The base URL of ``leadflow serve`` on a fresh demo database (with its users)."""
+    env = site_env
+    tmp_path = Path(env["LEADFLOW_DATABASE_URL"].removeprefix("sqlite:///")).parents[1]
     # A rep of another team owns leads too, for the 403.
     _run(tmp_path, env, "demo", "--no-serve", "--dir", "demo", "--leads", "600")
     _run(
@@ -314,3 +325,93 @@ def test_a_user_changes_its_password_and_signs_in_with_the_new_one(browser: Any,
             assert user.url.endswith("/dashboard")
         else:
             assert "do not match" in user.locator("[role=alert]").inner_text()
+
+
+def _report_csv(site_env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", "report", *args, "--format", "csv"],
+        env=site_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_marketing_reads_the_dashboards_and_downloads_a_report(
+    browser: Any, site: str, site_env: dict[str, str]
+) -> None:
+    marketing = page_as(browser, site, MARKETING)
+    marketing.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboards").click()
+    marketing.wait_for_load_state()
+    funnel_chart = marketing.locator("figure[data-chart=funnel] svg[role=img]")
+    assert funnel_chart.count() == 1
+    inquiries = marketing.locator("[data-testid=report] tbody tr").first.inner_text()
+    assert "inquiry" in inquiries
+    leads = inquiries.split()[2].replace(",", "")
+    assert f"inquiry: {int(leads):,}" in funnel_chart.inner_html()  # the bar says the table's
+
+    tabs = marketing.get_by_role("navigation", name="Dashboards")
+    tabs.get_by_role("link", name="Sources").click()
+    marketing.wait_for_load_state()
+    assert marketing.url.endswith("/dashboard/sources")
+    chart = marketing.locator("figure[data-chart=sources] svg[role=img]")
+    assert chart.count() == 1 and "acceptance rate" in chart.inner_html()
+    rows = marketing.locator("[data-testid=report] tbody tr")
+    assert rows.count() >= 1
+    marketing.set_viewport_size({"width": 1280, "height": 1000})
+    shot(marketing, "dashboard-sources", full_page=False)
+
+    form = marketing.get_by_role("form", name="Period and grouping")
+    form.get_by_label("By").select_option("grade")
+    form.get_by_role("button", name="Show").click()
+    marketing.wait_for_load_state()
+    assert marketing.url.endswith("/dashboard/sources?since=&until=&by=grade")  # a GET form
+    graded = [
+        marketing.locator("[data-testid=report] tbody tr").nth(n).locator("th").inner_text()
+        for n in range(marketing.locator("[data-testid=report] tbody tr").count())
+    ]
+    assert set(graded) <= {"A", "B", "C", "D", "(none)"} and graded
+
+    with marketing.expect_download() as started:
+        marketing.get_by_test_id("csv").click()
+    download = started.value
+    assert download.suggested_filename == "leadflow-sources-by-grade.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text == _report_csv(site_env, "sources", "--by", "grade")
+
+
+def test_marketing_backtests_a_candidate_from_the_definitions(browser: Any, site: str) -> None:
+    marketing = page_as(browser, site, MARKETING)
+    marketing.get_by_role("navigation", name="Main").get_by_role("link", name="Definitions").click()
+    marketing.wait_for_load_state()
+    marketing.get_by_role("link", name="Backtest a candidate playbook").click()
+    marketing.wait_for_load_state()
+    assert marketing.get_by_role("heading", name="Backtest a candidate playbook").is_visible()
+    assert "This takes a while." in marketing.locator("p.warning").inner_text()
+    textarea = marketing.get_by_label("Playbook (YAML)")
+    active = textarea.input_value()
+    stricter = active.replace(
+        "when: buys_within_month and has_authority and fit >= 20",
+        "when: buys_within_month and has_authority and fit >= 60",
+    )
+    assert stricter != active, "the b2b-saas playbook's Starter A rule changed: update the test"
+    textarea.fill("name: [unclosed")
+    marketing.get_by_role("button", name="Run the backtest").click()
+    marketing.wait_for_load_state()
+    assert "not a valid playbook" in marketing.locator("[role=alert]").inner_text()
+    assert marketing.get_by_label("Playbook (YAML)").input_value() == "name: [unclosed"
+
+    marketing.get_by_label("Playbook (YAML)").fill(stricter)
+    marketing.get_by_role("button", name="Run the backtest").click()
+    marketing.wait_for_load_state()
+    result = marketing.get_by_test_id("backtest")
+    assert result.is_visible()
+    assert int(marketing.get_by_test_id("changed").inner_text().replace(",", "")) > 0
+    matrix = marketing.locator("table[data-section^='Grade transitions'] tbody tr").first
+    assert matrix.locator("th").inner_text() == "baseline A"
+    marketing.set_viewport_size({"width": 1280, "height": 1500})
+    result.scroll_into_view_if_needed()
+    shot(marketing, "backtest", full_page=False)

@@ -23,7 +23,7 @@ from leadflow.api.app import create_app
 from leadflow.config import Settings
 from leadflow.services.uow import UnitOfWork
 from leadflow.services.users import AddUser, add_user, set_active
-from leadflow.web import routes_admin, routes_auth, routes_marketing, routes_sales
+from leadflow.web.setup import routes
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -86,11 +86,14 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(site: Site) -> None:
             "/leads/1",
             "/team",
             "/dashboard",
+            "/dashboard/sources",
+            "/dashboard/velocity.csv",
             "/nurture",
             "/inquiries",
             "/quarantine",
             "/quarantine/1",
             "/definitions",
+            "/definitions/backtest",
             "/admin/users",
             "/account/password",
         ):
@@ -150,11 +153,11 @@ def test_every_web_form_refuses_a_post_without_a_token(site: Site) -> None:
         sign_in(client, "root@acme.example")
         posts = [
             route.path
-            for module in (routes_auth, routes_sales, routes_marketing, routes_admin)
+            for module in routes()
             for route in module.router.routes
             if isinstance(route, APIRoute) and "POST" in route.methods
         ]
-        assert len(posts) >= 5
+        assert len(posts) >= 6 and "/definitions/backtest" in posts
         for path in posts:
             concrete = path.replace("{person_id}", "1").replace("{action}", "accept")
             concrete = re.sub(r"\{[a-z_]+\}", "1", concrete)

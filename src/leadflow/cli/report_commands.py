@@ -24,6 +24,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from leadflow.analytics.report_text import cell, report_csv
 from leadflow.cli.main import PlaybookOption, app, err, out
 from leadflow.errors import InvalidInput
 
@@ -64,9 +65,7 @@ def show(report: Report, fmt: str) -> None:
         _print_json(report.as_json())
         return
     if fmt == "csv":
-        from leadflow.cli.store_commands import _emit
-
-        _emit(report.columns, [[r.get(c) for c in report.columns] for r in report.rows], "csv")
+        sys.stdout.write(report_csv(report))  # the web pages' dashboards download the same
         return
     if fmt != "table":
         raise InvalidInput(f"unknown format '{fmt}' (table, csv or json)", where="--format")
@@ -74,7 +73,7 @@ def show(report: Report, fmt: str) -> None:
     for column in report.columns:
         table.add_column(column.replace("_seconds", ""), overflow="fold")
     for row in report.rows:
-        table.add_row(*(escape(_cell(c, row.get(c))) for c in report.columns))
+        table.add_row(*(escape(cell(c, row.get(c))) for c in report.columns))
     out.print(table)
     if not report.rows:
         err.print("No leads in this period.")
@@ -89,29 +88,6 @@ def _print_json(data: dict[str, Any]) -> None:
         out.print_json(json.dumps(data, default=str))
         return
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return "-"
-    if column.endswith(("conversion", "_rate", "_share")):
-        return f"{value:.1%}"
-    if column.endswith("_seconds"):
-        return duration(float(value))
-    if isinstance(value, float):
-        return f"{value:,.2f}" if column == "revenue" else f"{value:g}"
-    return str(value)
-
-
-def duration(seconds: float) -> str:
-    """Seconds in words a person reads at a glance: 45s, 12m, 3.5h, 2.1d."""
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86_400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86_400:.1f}d"
 
 
 @app.command()

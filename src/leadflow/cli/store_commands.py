@@ -4,8 +4,6 @@ its schema is brought up to date on first use."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -48,11 +46,9 @@ FormatOption = Annotated[
 def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
     """Rows as a table that folds long values (never truncates), or as CSV or JSON."""
     if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-        sys.stdout.write(text.getvalue())
+        from leadflow.analytics.report_text import rows_csv
+
+        sys.stdout.write(rows_csv(columns, rows))
     elif fmt == "json":
         out.print_json(
             json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)

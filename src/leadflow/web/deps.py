@@ -24,16 +24,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from jinja2 import Environment
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leadflow.api.deps import Runtime
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import Conflict, Forbidden, InvalidInput, LeadflowError, NotFound
+from leadflow.services.access import check_role
+from leadflow.services.candidates import Start, active_start, bundled_starts
 from leadflow.services.definitions import render_definitions
 from leadflow.services.marketing_views import Funnel, stage_funnel
 from leadflow.services.users import User, active_user
@@ -71,6 +76,12 @@ def page_errors() -> Iterator[None]:
         raise WebError(status, str(error)) from error
 
 
+def allowed(user: User, *roles: str) -> None:
+    """Go on only if the user has one of ``roles``; else a 403 page naming its role."""
+    with page_errors():
+        check_role(user, *roles)
+
+
 @dataclass(frozen=True)
 class Web:
     """Everything a web request needs, built once by :func:`leadflow.web.mount`."""
@@ -79,6 +90,7 @@ class Web:
     sessions: Sessions
     templates: Environment
     funnel: Funnel = stage_funnel  # the dashboard's funnel: the reports may take its place
+    playbook_file: Path | None = None  # the active playbook's file (LEADFLOW_PLAYBOOK), if any
 
     @property
     def playbook(self) -> Playbook:
@@ -89,6 +101,14 @@ class Web:
         """The playbook as the definitions document (rendered once: the playbook is fixed)."""
         return render_definitions(self.playbook)
 
+    @cached_property
+    def starts(self) -> list[Start]:
+        """What a candidate playbook may start from on the backtest page: the active
+        playbook (when its text is at hand), then the bundled examples. Read once."""
+        bundled = bundled_starts(self.playbook)
+        active = active_start(self.playbook, self.playbook_file, bundled)
+        return [active, *bundled] if active is not None else bundled
+
     def now(self) -> datetime:
         return self.runtime.clock()
 
@@ -96,6 +116,13 @@ class Web:
         """Database work, as the API runs it; a service's refusal becomes a web page."""
         with page_errors():
             return await self.runtime.run(work, *args, **kwargs)
+
+    async def read(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A long read (a report, a backtest) in the thread pool, even on SQLite, where
+        :meth:`run` works on the event loop: the server goes on answering other requests
+        meanwhile (under WAL a reader waits for no one, and no one waits for it)."""
+        with page_errors():
+            return await run_in_threadpool(work, *args, **kwargs)
 
     def session(self, request: Request) -> Session:
         return self.sessions.load(request)
@@ -159,16 +186,57 @@ async def checked_form(request: Request, web: WebDep) -> dict[str, str]:
     """The posted form, when it carries this session's CSRF token; else 403."""
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    _check_csrf(request, web, values)
+    return values
+
+
+def _check_csrf(request: Request, web: Web, values: dict[str, str]) -> None:
     if not web.session(request).csrf_ok(values.get("csrf_token")):
         raise WebError(
             403,
             "This form has expired or did not come from leadflow (its CSRF token is missing "
             "or wrong). Go back, reload the page and send it again.",
         )
-    return values
 
 
 FormDep = Annotated[dict[str, str], Depends(checked_form)]
+
+UPLOAD_LIMIT = 1_000_000
+"""Bytes of an uploaded file read at most (one more tells it is larger)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes  # up to UPLOAD_LIMIT + 1 bytes
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A posted multipart form whose CSRF token was checked: its fields and its files
+    (a file field left empty is not there)."""
+
+    values: dict[str, str]
+    files: dict[str, Upload]
+
+
+async def checked_upload(request: Request, web: WebDep) -> Posted:
+    """A form with files (``enctype="multipart/form-data"``), when it carries this
+    session's CSRF token; else 403."""
+    form = await request.form()
+    try:
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        _check_csrf(request, web, values)
+        files = {}
+        for key, value in form.items():
+            if isinstance(value, StarletteUpload) and value.filename:
+                files[key] = Upload(value.filename, await value.read(UPLOAD_LIMIT + 1))
+        return Posted(values, files)
+    finally:
+        await form.close()  # the uploads' spooled files
+
+
+UploadDep = Annotated[Posted, Depends(checked_upload)]
 
 
 def sign_in_url(next_path: str) -> str:

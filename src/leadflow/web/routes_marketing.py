@@ -1,19 +1,17 @@
-"""Marketing pages: the dashboard (the funnel and what sales handed back), nurture (the
-tracks, who is in them, what is scheduled, what the contact policy held back), inquiries
-(search and filter), the quarantine (fix and replay), and the definitions document."""
+"""Marketing pages: nurture (the tracks, who is in them, what is scheduled, what the
+contact policy held back), inquiries (search and filter) and the quarantine (fix and
+replay). The dashboards are ``routes_dashboards.py``; the definitions document and the
+backtest ``routes_definitions.py``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
-from leadflow.services.access import check_role
 from leadflow.services.marketing_views import (
     InquirySearch,
-    handed_back,
     parse_fixed,
     quarantine_item,
     quarantine_list,
@@ -21,41 +19,11 @@ from leadflow.services.marketing_views import (
 )
 from leadflow.services.nurture_views import MemberSearch, nurture_page, parse_after
 from leadflow.services.quarantine import replay
-from leadflow.services.users import User
-from leadflow.web.deps import FormDep, UserDep, Web, WebDep, page_errors
+from leadflow.web.deps import FormDep, UserDep, Web, WebDep, allowed
 
 router = APIRouter(include_in_schema=False)
 MARKETING = ("marketing", "admin")
 CHANNELS = ("api", "form", "import", "replay")
-
-
-def _allowed(user: User, *roles: str) -> None:
-    with page_errors():
-        check_role(user, *roles)
-
-
-@router.get("/dashboard")
-async def dashboard(
-    request: Request, web: WebDep, user: UserDep, before: str | None = None
-) -> Response:
-    _allowed(user, *MARKETING, "manager")
-    moment = _moment(before)
-    data = await web.run(_dashboard, web, moment)
-    return web.render(request, "dashboard.html.j2", user=user, **data)
-
-
-def _moment(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _dashboard(web: Web, before: datetime | None) -> dict[str, Any]:
-    with web.runtime.uow() as uow:
-        funnel = web.funnel(uow, web.playbook, web.now())
-        back = handed_back(uow, before)
-    return {"funnel": funnel, "handed_back": back, "reasons": dict(web.playbook.handoff.reasons)}
 
 
 @router.get("/nurture")
@@ -70,7 +38,7 @@ async def nurture(
     held: str = "7",
 ) -> Response:
     """Marketing's page; sales managers read it too, as they read the dashboard."""
-    _allowed(user, *MARKETING, "manager")
+    allowed(user, *MARKETING, "manager")
     number = int(step) if step.isdigit() and len(step) < 5 else 0  # 1: the first step
     search = MemberSearch(track[:100], number - 1 if number else None, q[:320], parse_after(after))
     days = int(held) if held.isdigit() and len(held) < 4 else 7
@@ -93,7 +61,7 @@ async def inquiries(
     channel: str = "",
     before: str | None = None,
 ) -> Response:
-    _allowed(user, *MARKETING)
+    allowed(user, *MARKETING)
     cursor = int(before) if before and before.isdigit() else None
     search = InquirySearch(q[:320], source[:200], channel[:20], cursor)
     rows = await web.run(_inquiries, web, search)
@@ -111,7 +79,7 @@ def _inquiries(web: Web, search: InquirySearch) -> Any:
 async def quarantine(
     request: Request, web: WebDep, user: UserDep, replayed: bool = False, before: str | None = None
 ) -> Response:
-    _allowed(user, *MARKETING)
+    allowed(user, *MARKETING)
     cursor = int(before) if before and before.isdigit() else None
     rows = await web.run(_quarantine, web, replayed, cursor)
     return web.render(request, "quarantine.html.j2", user=user, rows=rows, replayed=replayed)
@@ -124,7 +92,7 @@ def _quarantine(web: Web, replayed: bool, before: int | None) -> Any:
 
 @router.get("/quarantine/{item_id}")
 async def quarantine_page(request: Request, web: WebDep, user: UserDep, item_id: int) -> Response:
-    _allowed(user, *MARKETING)
+    allowed(user, *MARKETING)
     row, text = await web.run(_item, web, item_id)
     return web.render(request, "quarantine_item.html.j2", user=user, item=row, fields=text)
 
@@ -138,7 +106,7 @@ def _item(web: Web, item_id: int) -> Any:
 async def quarantine_replay(
     request: Request, web: WebDep, user: UserDep, form: FormDep, item_id: int
 ) -> Response:
-    _allowed(user, *MARKETING)
+    allowed(user, *MARKETING)
     result = await web.run(_replay, web, item_id, form.get("fields", ""))
     if result.result.error:
         return web.redirect(
@@ -156,13 +124,3 @@ def _replay(web: Web, item_id: int, text: str) -> Any:
     fields = parse_fixed(text)
     with web.runtime.uow() as uow:
         return replay(uow, web.playbook, item_id, web.runtime.capture, web.now(), None, fields)
-
-
-@router.get("/definitions")
-async def definitions(request: Request, web: WebDep, user: UserDep) -> Response:
-    """The definitions document as it is, with a way back to the pages."""
-    back = (
-        '<nav style="font:14px system-ui;padding:.5rem 1rem;background:#0f3b5f">'
-        '<a href="/" style="color:#fff">&larr; Back to leadflow</a></nav>'
-    )
-    return HTMLResponse(web.definitions.replace("<body>", "<body>" + back, 1))

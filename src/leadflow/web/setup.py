@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
+from types import ModuleType
 
 from fastapi import FastAPI, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -20,15 +21,34 @@ from leadflow.web.session import Sessions
 
 def mount(app: FastAPI, runtime: Runtime, settings: Settings) -> None:
     """Add the web pages to ``app`` (whose API keeps its API keys)."""
-    from leadflow.web import routes_admin, routes_auth, routes_marketing, routes_sales
-
     sessions = Sessions(_secret_key(runtime, settings), int(settings.session_hours * 3600))
-    app.state.web = Web(runtime, sessions, templates())
+    app.state.web = Web(runtime, sessions, templates(), playbook_file=settings.playbook)
     app.mount("/static", StaticFiles(packages=[("leadflow.web", "static")]), name="static")
-    for module in (routes_auth, routes_sales, routes_marketing, routes_admin):
+    for module in routes():
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(WebError, _web_error)
+
+
+def routes() -> list[ModuleType]:
+    """The modules whose ``router`` holds the pages (the tests walk their forms)."""
+    from leadflow.web import (
+        routes_admin,
+        routes_auth,
+        routes_dashboards,
+        routes_definitions,
+        routes_marketing,
+        routes_sales,
+    )
+
+    return [
+        routes_auth,
+        routes_sales,
+        routes_dashboards,
+        routes_marketing,
+        routes_definitions,
+        routes_admin,
+    ]
 
 
 def _secret_key(runtime: Runtime, settings: Settings) -> str:
