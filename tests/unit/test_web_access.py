@@ -96,7 +96,7 @@ def _request(cookie: str | None = None) -> Request:
 
 def _written(sessions: Sessions, session_user: int) -> str:
     request = _request()
-    sessions.load(request).sign_in(session_user)
+    sessions.load(request).sign_in(session_user, "stamp-of-7")
     response = Response()
     sessions.write(request, response)
     header = response.headers["set-cookie"]
@@ -107,7 +107,8 @@ def _written(sessions: Sessions, session_user: int) -> str:
 def test_the_session_cookie_is_signed_and_a_forged_one_is_a_new_visitor() -> None:
     sessions = Sessions(KEY, 3600)
     cookie = _written(sessions, 7)
-    assert sessions.load(_request(cookie)).user_id == 7
+    read = sessions.load(_request(cookie))
+    assert (read.user_id, read.stamp) == (7, "stamp-of-7")
     forged = URLSafeTimedSerializer("another key", salt="leadflow.web.session").dumps(
         {"u": 1, "c": "x", "f": None}
     )
@@ -119,7 +120,7 @@ def test_the_session_cookie_is_signed_and_a_forged_one_is_a_new_visitor() -> Non
 def test_signing_in_gives_a_new_csrf_token_and_only_that_token_passes() -> None:
     session = Session()
     before = session.csrf
-    session.sign_in(3)
+    session.sign_in(3, "stamp")
     assert session.csrf != before
     assert session.csrf_ok(session.csrf)
     assert not session.csrf_ok(before) and not session.csrf_ok(None) and not session.csrf_ok("")
