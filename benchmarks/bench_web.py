@@ -404,6 +404,11 @@ def pages(database: Path) -> list[tuple[str, str, str]]:
         ("dashboard: velocity", "marketing@example.com", "/dashboard/velocity"),
         ("dashboard: velocity by source", "marketing@example.com", "/dashboard/velocity?by=source"),
         (
+            "dashboard: velocity by campaign",
+            "marketing@example.com",
+            "/dashboard/velocity?by=campaign",
+        ),
+        (
             "dashboard: velocity of a quarter",
             "marketing@example.com",
             "/dashboard/velocity?since=2026-09-01&until=2026-12-01",
