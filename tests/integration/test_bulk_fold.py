@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy import event as events
 
+from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import FunnelStore, to_row
 from leadflow.services.bulk_fold import fold_new
 
@@ -73,11 +75,6 @@ def test_the_column_fold_is_the_event_fold(engine: Engine) -> None:
 def test_a_row_that_does_not_change_is_not_written_again(engine: Engine) -> None:
     """A repeat inquiry changes the lead's funnel row (one more inquiry) but none of its
     durations: its funnel_times row, and that row's index entries, stay as they are."""
-    from sqlalchemy import event as events
-    from sqlalchemy import func, select
-
-    from leadflow.adapters.store import tables as t
-
     later = T0 + timedelta(hours=2)
     first = [
         (1, "inquiry.captured", T0, {"source": "expo", "campaign": None, "form_key": None}),

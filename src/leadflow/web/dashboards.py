@@ -58,8 +58,7 @@ class Filters:
 
     def query(self, name: str) -> ReportQuery:
         """The report query, or InvalidInput naming the field that is wrong."""
-        since, until = _day(self.since, "since"), _day(self.until, "until")
-        period(since, until)  # until after since
+        since, until = days(self.since, self.until)
         by = None if self.by in ("", "all") else self.by
         if by is not None and by not in BY:
             raise InvalidInput(f"cannot group by '{by}' (known: {', '.join(BY)})", "by")
@@ -75,6 +74,14 @@ class Filters:
         pairs = [(k, v) for k, v in (("since", self.since), ("until", self.until)) if v]
         pairs += [("by", self.by)] if self.by not in ("", "all") else []
         return "?" + urlencode(pairs) if pairs else ""
+
+
+def days(since: str, until: str) -> tuple[date | None, date | None]:
+    """A form's since and until as days, or InvalidInput naming the one that is wrong
+    (not a date, or until not after since)."""
+    first, last = _day(since, "since"), _day(until, "until")
+    period(first, last)
+    return first, last
 
 
 def _day(text: str, where: str) -> date | None:

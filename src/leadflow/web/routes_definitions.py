@@ -29,8 +29,9 @@ from leadflow.analytics.backtest import Backtest
 from leadflow.analytics.backtest_render import heading, html, sections
 from leadflow.errors import InvalidInput, PlaybookError
 from leadflow.services.candidates import read_candidate, upload_text
-from leadflow.services.reports import period, run_backtest
+from leadflow.services.reports import run_backtest
 from leadflow.services.users import User
+from leadflow.web.dashboards import days
 from leadflow.web.deps import UPLOAD_LIMIT, Posted, UploadDep, UserDep, Web, WebDep, allowed
 
 router = APIRouter(include_in_schema=False)
@@ -83,18 +84,7 @@ class CandidateForm:
 
     def days(self) -> tuple[date | None, date | None]:
         """Since and until, or InvalidInput naming the one that is wrong."""
-        since, until = _day(self.since, "since"), _day(self.until, "until")
-        period(since, until)
-        return since, until
-
-
-def _day(text: str, where: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"'{text}' is not a date like 2026-09-01", where) from None
+        return days(self.since, self.until)
 
 
 @router.get("/definitions/backtest")

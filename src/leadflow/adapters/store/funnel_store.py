@@ -157,7 +157,7 @@ class FunnelStore:
         before, states, backs = folded
         old = {p: to_row(p, state) for p, state in before.items()}
         after = {p: to_row(p, state) for p, state in states.items()}
-        self.write_rows(list(after.values()), old)
+        self.write(list(after.values()), old)
         if backs:
             self.connection.execute(insert(t.handbacks), backs)
         self.add_counts(*contributions((old.get(p), row) for p, row in after.items()))
@@ -188,17 +188,14 @@ class FunnelStore:
                 )
         return before, {p: states[p] for p in people}, backs
 
-    def write(self, states: Mapping[int, Funnel]) -> None:
-        """Store these rows, inserted or replacing the stored ones, and the velocity
-        report's rows of those with a positive duration (``funnel_times``)."""
-        self.write_rows([to_row(person_id, state) for person_id, state in states.items()])
-
-    def write_rows(
+    def write(
         self, rows: Sequence[dict[str, Any]], stored: Mapping[int, dict[str, Any]] | None = None
     ) -> None:
-        """:meth:`write` of rows made with :func:`to_row`; ``stored``: the rows as they
-        are stored now, by person, so that what did not change is not written again (a
-        ``funnel_times`` row's index entries cost about 70 µs to rewrite)."""
+        """Store these rows (made with :func:`to_row`), inserted or replacing the stored
+        ones, and the velocity report's rows of those with a positive duration
+        (``funnel_times``). ``stored``: the rows as they are stored now, by person, so that
+        what did not change is not written again (a ``funnel_times`` row's index entries
+        cost about 70 µs to rewrite)."""
         dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
         before = stored or {}
         changed = [r for r in rows if before.get(r["person_id"]) != r]
