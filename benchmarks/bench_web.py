@@ -408,6 +408,8 @@ def pages(database: Path) -> list[tuple[str, str, str]]:
             "marketing@example.com",
             "/dashboard/velocity?by=campaign",
         ),
+        ("dashboard: velocity by rep", "marketing@example.com", "/dashboard/velocity?by=rep"),
+        ("dashboard: velocity by month", "marketing@example.com", "/dashboard/velocity?by=month"),
         (
             "dashboard: velocity of a quarter",
             "marketing@example.com",

@@ -1,11 +1,12 @@
 """The velocity report against its definition, on SQLite and PostgreSQL: for every group
 and period, each measure's count, median and p90 are those of the sorted durations,
 computed here from the rows as written, whether the report reads them at their ranks
-along the ordered indexes (all leads, per source) or reads the rows (other groups).
+along the ordered indexes (all leads, per source) or has the database join them per
+group (other groups).
 
 The durations are few distinct values, so ties, zeros below the positive values, even
-and odd counts and groups of one are all there; sources include both none and "", which
-the report shows as one group, "(none)".
+and odd counts and groups of one are all there; sources and campaigns include both none
+and "", which the report shows as one group, "(none)".
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def lead(rng: random.Random, person: int) -> dict[str, Any]:
         first_at=first,
         month=datetime.fromtimestamp(first, UTC).strftime("%Y-%m"),
         source=rng.choice(["web", "web", "expo", "ads", None, ""]),
-        campaign=rng.choice(["spring", "fall", None]),
+        campaign=rng.choice(["spring", "fall", None, ""]),
         rep_id=rng.choice([1, 2, None]),
         grade=rng.choice("ABCD"),
         inquiries=1,

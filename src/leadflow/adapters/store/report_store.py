@@ -15,10 +15,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    String,
     and_,
     case,
-    cast,
     func,
     literal,
     select,
@@ -115,29 +113,6 @@ class ReportStore:
             .group_by(key, h.reason)
         )
         return self._rows(query)
-
-    def durations(
-        self, period: Period, column: str | None, measures: Sequence[str]
-    ) -> list[tuple[Any, ...]]:
-        """The positive velocity durations of the period's leads that have one
-        (``funnel_times``): rows of (group, value or None per one of ``measures``). The
-        zero ones are counted in ``funnel_counts``."""
-        v = t.funnel_times.c
-        key = literal("all") if column is None else v[column]
-        query = select(cast(key, String), *(v[name] for name in measures)).where(
-            *period.on(v.first_at)
-        )
-        # A hundred thousand rows and more: read with the driver's own cursor, whose rows
-        # are tuples already (the bound values are whole numbers, written in the SQL).
-        sql = str(
-            query.compile(dialect=self.connection.dialect, compile_kwargs={"literal_binds": True})
-        )
-        cursor = self.connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
 
     def handbacks(self, period: Period, column: str | None) -> list[dict[str, Any]]:
         """Hand-backs of the period per group, kind and reason, and what became of the

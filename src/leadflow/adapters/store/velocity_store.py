@@ -7,9 +7,10 @@ nothing else of the list is needed. For all leads and per source
 the index and reads the value at rank k with ``ORDER BY <measure> LIMIT 1 OFFSET k``,
 from whichever end is nearer. SQLite steps over k index entries for it (tens of
 nanoseconds each): with 1,000,000 leads every measure takes milliseconds, where reading
-150,000 rows into Python and sorting them took half a second. Other groups read the
-rows of the period (:class:`ReadDurations`). Both answer the same two questions, so the
-report computes its statistics once, from either.
+150,000 rows into Python and sorting them took half a second. Other groups have their
+values joined per group by the database and sorted by NumPy
+(:class:`GroupedDurations`). Both answer the same two questions, so the report computes
+its statistics once, from either.
 
 Keys are those of ``funnel_counts`` (``funnel_counts.key_of``): "all", or the group's
 value as text, "" for none.
@@ -17,16 +18,14 @@ value as text, "" for none.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from itertools import compress
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+import numpy as np
+from sqlalchemy import Connection, String, Text, cast, func, literal, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.report_store import Period, ReportStore
+from leadflow.adapters.store.report_store import Period
 
 v = t.funnel_times.c
 
@@ -44,29 +43,14 @@ class Durations(Protocol):
 
 
 def durations(connection: Connection, period: Period, column: str | None) -> Durations:
-    """Read through the ordered indexes when the group has them, else read the rows: only
+    """Read through the ordered indexes when the group has them, else group the rows: only
     the columns of the measures that have a duration in the period (counted along the
-    indexes, in milliseconds), since reading a column of 150,000 rows costs more."""
+    indexes, in milliseconds)."""
     if column in t.VELOCITY_ORDERED:
         return IndexedDurations(connection, period, column)
     every = IndexedDurations(connection, period, None)
     known = [measure for measure in t.VELOCITY_COLUMNS if every.counts(measure)]
-    with _collector_paused():
-        rows = ReportStore(connection).durations(period, column, known) if known else []
-        return ReadDurations(rows, known)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while 150,000 rows become tuples and lists: none
-    of them can be part of a cycle, and its passes over them took a third of the time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    return GroupedDurations(connection, period, column, known)
 
 
 def runs(ranks: Sequence[int]) -> list[tuple[int, int]]:
@@ -148,32 +132,48 @@ class IndexedDurations:
         return [int(x) for (x,) in got][::-1]
 
 
-class ReadDurations:
-    """Durations from rows read in full (``ReportStore.durations``): (group, then a value
-    or None per measure of ``measures``), sorted here."""
+class GroupedDurations:
+    """Durations of groups without an ordered index (campaign, form, rep, grade, month).
 
-    def __init__(self, rows: Sequence[Sequence[Any]], measures: Sequence[str]) -> None:
-        self.sorted: dict[str, dict[str, list[int]]] = {}
-        columns = list(zip(*rows, strict=True)) if rows else []
-        keys = ["" if k is None else str(k) for k in columns[0]] if columns else []
-        for i, measure in enumerate(measures):
-            groups: dict[str, list[int]] = {}
-            if columns:
-                known = [value is not None for value in columns[i + 1]]
-                pairs = zip(compress(keys, known), compress(columns[i + 1], known), strict=True)
-                for key, value in pairs:
-                    found = groups.get(key)
-                    if found is None:
-                        groups[key] = [value]
-                    else:
-                        found.append(value)
-            for values in groups.values():
+    One statement groups the period's rows and joins each measure's values of a group
+    into one comma-separated text (``group_concat`` on SQLite, ``string_agg`` on
+    PostgreSQL, both skipping the unknown ones): a few hundred values come back instead
+    of 150,000 rows of Python numbers, and NumPy reads and sorts each text in C. With
+    1,000,000 leads that is about 200 ms, where the rows took 550.
+    """
+
+    def __init__(
+        self, connection: Connection, period: Period, column: str, measures: Sequence[str]
+    ) -> None:
+        self.sorted: dict[str, dict[str, np.ndarray]] = {measure: {} for measure in measures}
+        if not measures:
+            return
+        key = cast(v[column], String)
+        joined = [_joined(connection, v[measure]) for measure in measures]
+        query = select(key, *joined).where(*period.on(v.first_at)).group_by(key)
+        parts: dict[str, dict[str, list[np.ndarray]]] = {measure: {} for measure in measures}
+        for value, *texts in connection.execute(query):
+            group = "" if value is None else str(value)  # "" and none are both (none)
+            for measure, text in zip(measures, texts, strict=True):
+                if text:
+                    numbers = np.fromstring(text, dtype=np.int64, sep=",")
+                    parts[measure].setdefault(group, []).append(numbers)
+        for measure, groups in parts.items():
+            for group, arrays in groups.items():
+                values = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
                 values.sort()
-            self.sorted[measure] = groups
+                self.sorted[measure][group] = values
 
     def counts(self, measure: str) -> dict[str, int]:
         return {key: len(values) for key, values in self.sorted.get(measure, {}).items()}
 
     def at(self, measure: str, key: str, ranks: Sequence[int]) -> list[int]:
         values = self.sorted[measure][key]
-        return [values[r] for r in ranks]
+        return [int(values[r]) for r in ranks]
+
+
+def _joined(connection: Connection, column: Any) -> Any:
+    """The group's known values of the column as one text, comma-separated."""
+    if connection.dialect.name == "postgresql":
+        return func.string_agg(cast(column, Text), literal(","))
+    return func.group_concat(column)
