@@ -225,7 +225,7 @@ def client(nurtured: Nurtured) -> Iterator[TestClient]:
         yield client
 
 
-def test_marketing_and_managers_read_the_nurture_page_and_reps_do_not(
+def test_marketing_reads_the_nurture_page_managers_its_counts_reps_nothing(
     nurtured: Nurtured, client: TestClient
 ) -> None:
     assert client.get("/nurture").headers["location"] == "/signin?next=/nurture"
@@ -242,8 +242,14 @@ def test_marketing_and_managers_read_the_nurture_page_and_reps_do_not(
     assert f'data-lead="{nurtured.b}"' in one.text and f'data-lead="{nurtured.a}"' not in one.text
     odd = client.get("/nurture?track=nope&step=99999999999&after=x&held=abc")
     assert odd.status_code == 200  # nonsense in the address is ignored, not an error
-    sign_in(client, "sam@acme.example")
-    assert client.get("/nurture").status_code == 200
+    sign_in(client, "sam@acme.example")  # a sales manager: the counts, no one named
+    counts = client.get("/nurture")
+    assert counts.status_code == 200
+    assert 'data-track="not_yet"' in counts.text and 'data-people="5"' in counts.text
+    assert 'data-testid="members-hidden"' in counts.text
+    searched = client.get(f"/nurture?track=not_yet&q=p{nurtured.b}@firm{nurtured.b}.com")
+    for text in (counts.text, searched.text):
+        assert "/leads/" not in text and "data-lead=" not in text
     sign_in(client, "ann@acme.example")
     refused = client.get("/nurture")
     assert refused.status_code == 403 and "Sales rep" in refused.text

@@ -143,6 +143,7 @@ class NurturePage:
     members: list[Member] = field(default_factory=list)
     more: str | None = None  # the cursor of the next page of members
     person: int | None = None  # the person ``q`` found
+    people: bool = True  # False: counts only, no one named (a sales manager's page)
 
 
 def nurture_page(
@@ -152,7 +153,11 @@ def nurture_page(
     search: MemberSearch,
     held_days: int = 7,
     region: str = "US",
+    people: bool = True,
 ) -> NurturePage:
+    """The page; with ``people`` False only counts, no person named or searched: the
+    tracks hold marketing's leads of every team, which only marketing and admins may
+    open (``services.access``)."""
     pages = NurturePages(uow.store.connection)
     tracks = track_rows(pb, pages.at_step())
     names = [t.name for t in tracks]
@@ -162,9 +167,13 @@ def nurture_page(
     days = held_days if held_days in HELD_DAYS else 7
     since = now - timedelta(days=days)
     held = held_rows(pb, {(st, r): (n, k) for st, r, n, k in pages.held(since)})
-    latest = [_held_touch(pb, r) for r in pages.latest_held(since, LATEST_HELD)]
     busy_tracks = [t.name for t in tracks if t.active]
-    page = NurturePage(tracks, schedule(pb, pages, busy_tracks, now), days, held, latest, search)
+    plan = schedule(pb, pages, busy_tracks, now)
+    if not people:
+        search = MemberSearch(chosen)
+        return NurturePage(tracks, plan, days, held, [], search, people=False)
+    latest = [_held_touch(pb, r) for r in pages.latest_held(since, LATEST_HELD)]
+    page = NurturePage(tracks, plan, days, held, latest, search)
     if search.q:
         person = find_person(PageQueries(uow.store.connection), search.q, region)
         rows = pages.enrollments_of(person, PAGE) if person is not None else []

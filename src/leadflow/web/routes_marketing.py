@@ -37,18 +37,21 @@ async def nurture(
     after: str | None = None,
     held: str = "7",
 ) -> Response:
-    """Marketing's page; sales managers read it too, as they read the dashboard."""
+    """Marketing's page; sales managers read its counts too, as they read the dashboard,
+    but not who is in the tracks: those are leads of every team."""
     allowed(user, *MARKETING, "manager")
     number = int(step) if step.isdigit() and len(step) < 5 else 0  # 1: the first step
     search = MemberSearch(track[:100], number - 1 if number else None, q[:320], parse_after(after))
     days = int(held) if held.isdigit() and len(held) < 4 else 7
-    page = await web.run(_nurture, web, search, days)
+    people = user.role in MARKETING
+    page = await web.run(_nurture, web, search, days, people)
     return web.render(request, "nurture.html.j2", user=user, page=page)
 
 
-def _nurture(web: Web, search: MemberSearch, days: int) -> Any:
+def _nurture(web: Web, search: MemberSearch, days: int, people: bool) -> Any:
+    region = web.runtime.capture.region
     with web.runtime.uow() as uow:
-        return nurture_page(uow, web.playbook, web.now(), search, days, web.runtime.capture.region)
+        return nurture_page(uow, web.playbook, web.now(), search, days, region, people)
 
 
 @router.get("/inquiries")
