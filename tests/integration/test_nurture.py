@@ -369,6 +369,39 @@ def test_an_opt_out_withdraws_the_nurture_emails_still_waiting_to_be_sent(
     assert case.last_error == "withdrawn: the person opted out of email (unsubscribe link)"  # type: ignore[attr-defined]
 
 
+def test_opting_out_of_calls_cancels_the_open_call_task_and_leaves_the_call_queue(
+    engine: Engine,
+) -> None:
+    desk = Desk(engine)
+    lead = desk.prospect()
+    other = desk.prospect()
+    desk.run()  # the welcome emails
+    desk.clock.at += timedelta(days=3)
+    desk.run()
+    desk.clock.at += timedelta(days=4)
+    desk.run()  # the call step: a task for each
+    with UnitOfWork(engine) as uow:
+        tasks = NurtureStore(uow.store.connection).tasks("open", "call")
+        assert sorted(int(x.person_id) for x in tasks) == [lead, other]
+        waiting = {w.person_id for w in call_queue(uow, desk.pb)}
+        assert {lead, other} <= waiting
+    (token,) = [x.token for x in desk.touches(lead) if x.step == 0]  # type: ignore[attr-defined]
+    keep = {"email": True, "call": False, "mail": True, "any": True}
+    with UnitOfWork(engine) as uow:
+        contact.set_preferences(uow, token, keep, desk.clock())
+    with UnitOfWork(engine) as uow:
+        (still,) = NurtureStore(uow.store.connection).tasks("open", "call")
+        (cancelled,) = NurtureStore(uow.store.connection).tasks("cancelled", "call")
+        waiting = {w.person_id for w in call_queue(uow, desk.pb)}
+    assert int(still.person_id) == other
+    assert int(cancelled.person_id) == lead
+    assert cancelled.note == "cancelled: the person opted out of calls (preference page)"
+    assert cancelled.done_at is not None
+    assert lead not in waiting and other in waiting
+    # emails are still wanted: the track goes on
+    assert desk.enrollment(lead).status == "active"  # type: ignore[attr-defined]
+
+
 def test_a_link_at_the_end_of_a_sentence_is_tracked_without_its_full_stop(
     engine: Engine,
 ) -> None:

@@ -29,6 +29,9 @@ CHANNELS = {
     "mail": "Letters and parcels",
     "any": "Nothing at all: do not contact me",
 }
+TASKS = {"call": ("call",), "mail": ("mail",), "any": ("call", "mail")}
+"""The open tasks (``tasks.kind``) an opt-out of each channel cancels."""
+WORDS = {"email": "email", "call": "calls", "mail": "mail", "any": "all contact"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,9 @@ def _touch(store: Store, token: str) -> Record:
 def opt_out(store: Store, person_id: int, channel: str, source: str, now: datetime) -> None:
     """Record that the person wants no more ``channel``; stop their track when that leaves
     nurture nothing to send (no email, or nothing at all). Nurture emails to the person
-    still waiting in the outbox are withdrawn: they would arrive after the opt-out."""
+    still waiting in the outbox are withdrawn: they would arrive after the opt-out. Open
+    call and mail tasks for the channel (a nurture step's, the qualification call's) are
+    cancelled, with why: nobody should pick up a call the person said not to make."""
     if channel not in CHANNELS:
         raise InvalidInput(f"'{channel}' is not a channel: {', '.join(CHANNELS)}", "channel")
     ns = NurtureStore(store.connection)
@@ -58,6 +63,9 @@ def opt_out(store: Store, person_id: int, channel: str, source: str, now: dateti
     notifications.event(store, "contact.opted_out", data, now)
     if channel in ("email", "any"):
         ns.withdraw_emails(person_id, f"withdrawn: the person opted out of email ({source})")
+    if channel in TASKS:
+        why = f"cancelled: the person opted out of {WORDS[channel]} ({source})"
+        ns.cancel_tasks(person_id, TASKS[channel], why, now)
     current = ns.active(person_id)
     if current is not None and channel in ("email", "any"):
         ns.leave(int(current.id), "unsubscribed", now)

@@ -131,7 +131,8 @@ class Waiting:
 
 
 def call_queue(uow: UnitOfWork, pb: Playbook, limit: int = 20) -> list[Waiting]:
-    """Leads waiting for a qualification call: open call tasks first, then by grade and age."""
+    """Leads waiting for a qualification call: open call tasks first, then by grade and age;
+    never a person who opted out of calls (or of all contact)."""
     store = uow.store
     marketing = [s.name for s in pb.stages.stages if s.owner == "marketing" and not s.terminal]
     order = {label: n for n, label in enumerate(pb.grade_labels)}
@@ -179,5 +180,8 @@ def call_queue(uow: UnitOfWork, pb: Playbook, limit: int = 20) -> list[Waiting]:
         )
         if len(found) >= limit * 20:
             break
+    # nobody is called who said not to be (a task for them was cancelled then)
+    silent = NurtureStore(store.connection).opted_out([w.person_id for w in found])
+    found = [w for w in found if not silent.get(w.person_id, set()) & {"call", "any"}]
     found.sort(key=lambda w: (w.task is None, order.get(w.grade, 99), w.waiting_since))
     return found[:limit]

@@ -248,6 +248,19 @@ class NurtureStore:
         )
         return int(self.connection.execute(query).rowcount)
 
+    def cancel_tasks(self, person_id: int, kinds: Sequence[str], why: str, now: datetime) -> int:
+        """Cancel the person's open tasks of these kinds (call, mail); how many."""
+        query = (
+            update(t.tasks)
+            .where(
+                t.tasks.c.person_id == person_id,
+                t.tasks.c.status == "open",
+                t.tasks.c.kind.in_(list(kinds)),
+            )
+            .values(status="cancelled", done_at=now, note=why)
+        )
+        return int(self.connection.execute(query).rowcount)
+
     def add_tasks(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             self.connection.execute(insert(t.tasks), list(rows))
