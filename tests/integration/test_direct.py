@@ -8,12 +8,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event, insert, select, update
 
 from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import _ADD_COUNTS
-from leadflow.adapters.store.repository import _INSERT_EVENT, _UPDATE_PERSON
+from leadflow.adapters.store.repository import (
+    _ACCOUNT_BY_NAME_KEY,
+    _INSERT_EVENT,
+    _KEY_OWNERS,
+    _MEMBERS_OF_BLOCKS,
+    _PERSON,
+    _UPDATE_PERSON,
+)
 
 AT = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -131,3 +138,65 @@ def test_a_write_first_in_its_transaction_is_committed_with_it(tmp_path: Path) -
         direct.write(c, _INSERT_EVENT, [row])
         c.commit()
     assert len(_rows(tmp_path / "first.db", "events")) == 1
+
+
+# ------------------------------------------------------------------ reads
+
+
+def _read_both(engine: Engine, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows through direct.read and through Connection.execute: equal, field by field
+    and by name."""
+    with engine.connect() as c:
+        mine = direct.read(c, statement, params)
+        theirs = c.execute(statement, params).all()
+    assert [tuple(r) for r in mine] == [tuple(r) for r in theirs]
+    assert [r._asdict() for r in mine] == [dict(r._mapping) for r in theirs]
+    return [tuple(r) for r in mine]
+
+
+def test_a_read_gives_sqlalchemys_rows_with_dates_and_json(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "read.db")
+    person = _person(engine)
+    with engine.begin() as c:
+        c.execute(update(t.people).values(facts={"budget": "approved", "n": [1, 2]}))
+    assert len(_read_both(engine, _PERSON, {"person_id": person})) == 1
+    with engine.connect() as c:
+        (found,) = direct.read(c, _PERSON, {"person_id": person})
+    assert found.created_at == AT.replace(tzinfo=None)  # SQLite keeps no zone, as SQLAlchemy
+    assert found.facts == {"budget": "approved", "n": [1, 2]}
+    assert _read_both(engine, _PERSON, {"person_id": person + 1}) == []
+
+
+def test_in_lists_of_every_length_and_of_pairs(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "lists.db")
+    people = [_person(engine) for _ in range(3)]
+    with engine.begin() as c:
+        keys = [{"kind": "email", "value": f"p{p}@x.example", "person_id": p} for p in people]
+        c.execute(insert(t.person_keys), keys)
+        blocks = [{"block": f"b{p % 2}", "person_id": p} for p in people]
+        c.execute(insert(t.person_blocks), blocks)
+    pairs = [("email", f"p{p}@x.example") for p in people]
+    for n in (0, 1, 2, 3, 1):  # each length compiled once, then found again
+        assert len(_read_both(engine, _KEY_OWNERS, {"keys": pairs[:n]})) == n
+    assert len(_read_both(engine, _KEY_OWNERS, {"keys": [("phone", "p1@x.example")]})) == 0
+    assert len(_read_both(engine, _MEMBERS_OF_BLOCKS, {"blocks": ["b0", "b1"]})) == 3
+    assert len(_read_both(engine, _MEMBERS_OF_BLOCKS, {"blocks": ["b1"]})) == 2
+
+
+def test_a_limit_the_statement_carries_is_kept(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "limit.db")
+    with engine.begin() as c:
+        for domain in ("a.example", "b.example"):
+            values = {"name": "Acme", "name_key": "acme", "domain": domain, "created_at": AT}
+            c.execute(insert(t.accounts), values)
+    assert len(_read_both(engine, _ACCOUNT_BY_NAME_KEY, {"name_key": "acme"})) == 1
+
+
+def test_a_watched_engine_sees_every_read(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "watched.db")
+    person = _person(engine)
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    with engine.connect() as c:
+        (row,) = direct.read(c, _PERSON, {"person_id": person})
+    assert row.id == person and any("FROM people" in sql for sql in seen)

@@ -8,8 +8,11 @@ module-level Core statement the way SQLAlchemy would, without that machinery: it
 compiles the statement once per set of parameter names, keeps its SQL, the order of
 its parameters and their bind processors (dates and JSON become text exactly as
 SQLAlchemy stores them), and executes on the DBAPI cursor of the same connection, in
-the same transaction. Only writes: it returns the cursor (``lastrowid``,
-``rowcount``), never rows.
+the same transaction, and returns the cursor (``lastrowid``, ``rowcount``).
+:func:`read` does the same for a capture's SELECTs and returns the rows as named tuples,
+each column through SQLAlchemy's result processor (dates, JSON), so a caller reads
+``row.name`` or unpacks it as it would a SQLAlchemy row; an ``IN`` list (an expanding
+parameter) is expanded by SQLAlchemy once per length of the list and kept.
 
 It takes the ordinary path (``Connection.execute``) whenever that would do something
 more: another database than SQLite; a statement needing Python-side column defaults
@@ -21,11 +24,13 @@ every one.
 
 from __future__ import annotations
 
+import keyword
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 from sqlalchemy.sql.dml import UpdateBase
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -115,3 +120,137 @@ def insert(connection: Connection, statement: UpdateBase, params: Mapping[str, A
     if hasattr(done, "inserted_primary_key"):
         return int(done.inserted_primary_key[0])
     return int(done.lastrowid)
+
+
+@dataclass(frozen=True)
+class _Query:
+    statement: Select[Any]  # kept so that its id, the cache's key, is not reused
+    sql: str
+    take: tuple[tuple[str, int | None], ...]  # per position: (parameter, index in its list)
+    fixed: Mapping[str, Any]  # values the statement carries itself (a LIMIT)
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor)
+    row: Callable[..., Any]  # a named tuple of the selected columns
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor)
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        flat: dict[str, list[Any]] = {}
+        row = []
+        for name, index in self.take:
+            if index is None:
+                row.append(params[name] if name in params else self.fixed[name])
+                continue
+            items = flat.get(name)
+            if items is None:  # an IN list, tuples flattened in order
+                items = flat[name] = [
+                    part
+                    for item in params[name]
+                    for part in (item if isinstance(item, tuple) else (item,))
+                ]
+            row.append(items[index])
+        for position, process in self.processors:
+            row[position] = process(row[position])
+        return tuple(row)
+
+    def rows(self, found: list[tuple[Any, ...]]) -> list[Any]:
+        make = self.row
+        if not self.results:
+            return [make(*r) for r in found]
+        done = []
+        for r in found:
+            values = list(r)
+            for column, process in self.results:
+                values[column] = process(values[column])
+            done.append(make(*values))
+        return done
+
+
+_QUERIES: dict[tuple[Any, ...], _Query | None] = {}
+
+
+def read(connection: Connection, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a SELECT, as ``connection.execute(statement, params).all()`` would give
+    them (named tuples here, SQLAlchemy rows on the ordinary path)."""
+    query = _query(connection, statement, params)
+    if query is None:
+        return list(connection.execute(statement, params).all())
+    if not connection.in_transaction():
+        connection.begin()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(query.sql, query.values(params))
+        return query.rows(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _query(
+    connection: Connection, statement: Select[Any], params: Mapping[str, Any]
+) -> _Query | None:
+    if connection.dialect.name != "sqlite":
+        return None
+    if connection._has_events or connection.engine._has_events:
+        return None
+    lists = tuple(
+        (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
+    )
+    key = (id(statement), tuple(params), lists)
+    try:
+        return _QUERIES[key]
+    except KeyError:
+        query = _QUERIES[key] = _compile_query(connection, statement, params)
+        return query
+
+
+def _compile_query(
+    connection: Connection, statement: Select[Any], params: Mapping[str, Any]
+) -> _Query | None:
+    """The SELECT compiled for parameters of these names (and lists of these lengths), or
+    None when only SQLAlchemy can run it."""
+    compiled: Any = statement.compile(dialect=connection.dialect, column_keys=list(params))
+    if compiled.literal_execute_params or compiled.positiontup is None:
+        return None
+    fixed = {  # bound values the statement carries (LIMIT 1): not the caller's
+        name: bind.value
+        for name, bind in compiled.binds.items()
+        if name not in params and not bind.required and bind.callable is None
+    }
+    if compiled.post_compile_params:
+        expanded = compiled._process_parameters_for_postcompile(
+            compiled.construct_params(dict(params))
+        )
+        sql, names = expanded.statement, tuple(expanded.positiontup)
+        processors = dict(compiled._bind_processors)
+        processors.update(expanded.processors)
+        origin = {
+            part: (name, index)
+            for name, parts in expanded.parameter_expansion.items()
+            for index, part in enumerate(parts)
+        }
+    else:
+        sql, names = compiled.string, tuple(compiled.positiontup)
+        processors, origin = dict(compiled._bind_processors), {}
+    take = tuple(origin.get(name, (name, None)) for name in names)
+    if any(index is None and name not in params and name not in fixed for name, index in take):
+        return None
+    columns = compiled._result_columns
+    fields = tuple(c.keyname for c in columns)
+    if any(not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") for n in fields):
+        return None  # not a named tuple's field: SQLAlchemy's rows take any name
+    if len(set(fields)) < len(fields):
+        return None
+    dialect = connection.dialect
+    results = tuple(
+        (i, process)
+        for i, column in enumerate(columns)
+        if (process := column.type._cached_result_processor(dialect, None)) is not None
+    )
+    row = namedtuple("Row", fields)  # type: ignore[misc]
+    return _Query(
+        statement,
+        sql,
+        take,
+        fixed,
+        tuple((i, processors[n]) for i, n in enumerate(names) if n in processors),
+        row,
+        results,
+    )

@@ -140,8 +140,8 @@ class FunnelStore:
     def rows(self, people: Sequence[int]) -> dict[int, Funnel]:
         found: dict[int, Funnel] = {}
         if len(people) == 1:  # a capture's: one statement compiled once, no IN list
-            row = self.connection.execute(_ROW, {"person_id": people[0]}).first()
-            return {people[0]: of_row(row._mapping)} if row is not None else found
+            rows = direct.read(self.connection, _ROW, {"person_id": people[0]})
+            return {people[0]: of_row(rows[0]._asdict())} if rows else found
         for start in range(0, len(people), BATCH):
             part = list(people[start : start + BATCH])
             query = select(t.funnel).where(t.funnel.c.person_id.in_(part))

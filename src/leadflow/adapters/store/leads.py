@@ -79,7 +79,8 @@ class LeadStore:
     # ------------------------------------------------------------ lifecycle
 
     def lifecycle(self, person_id: int) -> Lifecycle:
-        return lifecycle_of(self.connection.execute(_LIFECYCLE, {"person_id": person_id}).first())
+        rows = direct.read(self.connection, _LIFECYCLE, {"person_id": person_id})
+        return lifecycle_of(rows[0] if rows else None)
 
     def save_lifecycle(self, person_id: int, state: Lifecycle, at: datetime) -> None:
         values = {name: getattr(state, name) for name in LIFECYCLE_COLUMNS}

@@ -198,10 +198,10 @@ class Store:
     # ------------------------------------------------------------ people
 
     def person(self, person_id: int) -> PersonRow | None:
-        row = self.connection.execute(_PERSON, {"person_id": person_id}).first()
-        if row is None:
+        rows = direct.read(self.connection, _PERSON, {"person_id": person_id})
+        if not rows:
             return None
-        m = row._mapping
+        m = rows[0]._asdict()
         return PersonRow(
             id=m["id"],
             email=m["email"],
@@ -225,8 +225,8 @@ class Store:
         direct.write(self.connection, _UPDATE_PERSON, {**values, "target_id": person_id})
 
     def person_by_key(self, kind: str, value: str) -> int | None:
-        found = self.connection.execute(_PERSON_BY_KEY, {"kind": kind, "value": value}).scalar()
-        return int(found) if found is not None else None
+        found = direct.read(self.connection, _PERSON_BY_KEY, {"kind": kind, "value": value})
+        return int(found[0][0]) if found else None
 
     def name_key_of(self, person_id: int) -> str | None:
         return self.connection.execute(_NAME_KEY_OF, {"person_id": person_id}).scalar_one_or_none()
@@ -236,7 +236,7 @@ class Store:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        found = self.connection.execute(_KEY_OWNERS, {"keys": wanted})
+        found = direct.read(self.connection, _KEY_OWNERS, {"keys": wanted})
         return {(kind, value): int(owner) for kind, value, owner in found}
 
     def add_keys(
@@ -292,8 +292,8 @@ class Store:
         """:meth:`block_members` of several blocks in one query; every block has a list."""
         members: dict[str, list[tuple[int, str | None]]] = {block: [] for block in blocks}
         if members:
-            for block, person_id, name_key in self.connection.execute(
-                _MEMBERS_OF_BLOCKS, {"blocks": list(members)}
+            for block, person_id, name_key in direct.read(
+                self.connection, _MEMBERS_OF_BLOCKS, {"blocks": list(members)}
             ):
                 members[block].append((int(person_id), name_key))
         return members
@@ -301,12 +301,12 @@ class Store:
     # ------------------------------------------------------------ accounts
 
     def account_by_domain(self, domain: str) -> int | None:
-        found = self.connection.execute(_ACCOUNT_BY_DOMAIN, {"domain": domain}).scalar()
-        return int(found) if found is not None else None
+        found = direct.read(self.connection, _ACCOUNT_BY_DOMAIN, {"domain": domain})
+        return int(found[0][0]) if found else None
 
     def account_by_name_key(self, name_key: str) -> int | None:
-        found = self.connection.execute(_ACCOUNT_BY_NAME_KEY, {"name_key": name_key}).scalar()
-        return int(found) if found is not None else None
+        found = direct.read(self.connection, _ACCOUNT_BY_NAME_KEY, {"name_key": name_key})
+        return int(found[0][0]) if found else None
 
     def insert_account(self, values: Mapping[str, Any]) -> int:
         return direct.insert(self.connection, _INSERT_ACCOUNT, values)
@@ -372,7 +372,7 @@ class Store:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def activities_of(self, person_id: int) -> list[tuple[str, datetime]]:
-        rows = self.connection.execute(_ACTIVITIES_OF, {"person_id": person_id})
+        rows = direct.read(self.connection, _ACTIVITIES_OF, {"person_id": person_id})
         return [(r[0], utc(r[1])) for r in rows]  # type: ignore[misc]
 
     def move_activities(self, source: int, target: int, ids: Sequence[int]) -> None:
@@ -461,7 +461,8 @@ class Store:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def api_key_by_prefix(self, prefix: str) -> Record | None:
-        return self.connection.execute(_API_KEY_BY_PREFIX, {"prefix": prefix}).first()
+        found = direct.read(self.connection, _API_KEY_BY_PREFIX, {"prefix": prefix})
+        return found[0] if found else None
 
     def api_keys(self) -> list[Record]:
         return list(self.connection.execute(select(t.api_keys).order_by(t.api_keys.c.id)))
