@@ -6,9 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy import event as events
 
+from leadflow.adapters.store import funnel_store
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import FunnelStore, to_row
 from leadflow.services.bulk_fold import fold_new
@@ -105,3 +107,40 @@ def test_a_row_that_does_not_change_is_not_written_again(engine: Engine) -> None
         "INSERT INTO funnel_times",
         "INSERT INTO funnel_counts",
     ]  # and the same rating again: nothing
+
+
+def test_a_few_rows_added_measure_by_measure_sum_as_every_measure_does(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capture's few rows of sums go through statements of their own measures; many rows
+    through one of every measure: the same table either way, new rows and added ones."""
+    day = int(T0.timestamp()) // 86_400
+    first = {
+        ("all", "all", day): {"leads": 1, "inquiries": 1, "reached_inquiry": 1},
+        ("source", "expo", day): {"leads": 1, "inquiries": 1, "reached_inquiry": 1},
+        ("campaign", "", day): {"leads": 1, "inquiries": 2, "revenue": 1250.5},
+        ("grade", "A", day): {"leads": 0},  # nothing to add: no row
+    }
+    second = {
+        ("all", "all", day): {"inquiries": 1, "won": 1, "revenue": 10.0},
+        ("source", "web", day + 1): {"leads": 1, "zero_speed_to_lead": 1},
+    }
+    gaps = {("source", "expo", day, "budget"): (1, 0)}
+    tables = []
+    for some in (64, 0):  # measure by measure; then every measure
+        monkeypatch.setattr(funnel_store, "SOME", some)
+        with engine.connect() as connection:
+            store = FunnelStore(connection)
+            store.add_counts(first, gaps)
+            store.add_counts(second, gaps)
+            query = select(t.funnel_counts).order_by(*t.funnel_counts.primary_key.columns)
+            tables.append([tuple(r) for r in connection.execute(query)])
+            gap = connection.execute(select(t.gap_counts.c.unanswered)).scalar_one()
+            connection.rollback()
+        assert gap == 2
+    assert tables[0] == tables[1]
+    assert len(tables[0]) == 4  # the grade's row was never made
+    everything = {row[:3]: row for row in tables[0]}
+    columns = [c.name for c in t.funnel_counts.columns]
+    both = dict(zip(columns, everything[("all", "all", day)], strict=True))
+    assert (both["leads"], both["inquiries"], both["won"], both["revenue"]) == (1, 2, 1, 10.0)

@@ -16,7 +16,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.store import direct
@@ -41,6 +41,8 @@ _TIMES = frozenset(
 )
 BATCH = 5_000
 """People per ``IN (...)`` list when reading the stored rows."""
+SOME = 64
+"""Sums of at most this many rows are added measure by measure (``add_counts``)."""
 
 
 def _upsert(dialect: Any) -> Any:
@@ -80,6 +82,27 @@ _ADD_COUNTS = {
     name: _adding(d, t.funnel_counts, ("dim", "key", "day"))
     for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_COUNT_KEYS = ("dim", "key", "day")
+_SOME_COUNTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _adding_some(dialect: str, names: tuple[str, ...]) -> Any:
+    """The upsert that adds only these measures (the others: 0 in a new row, untouched in
+    a stored one), built once per set of names: a capture adds to 5 or so of the 50
+    columns of each of its 7 rows, and binding and adding the zeros cost more than that."""
+    key = (dialect, names)
+    found = _SOME_COUNTS.get(key)
+    if found is None:
+        table = t.funnel_counts
+        adding = (sqlite if dialect == "sqlite" else postgresql).insert(table)
+        zeros: dict[str, Any] = {m: literal_column("0") for m in MEASURES if m not in names}
+        found = _SOME_COUNTS[key] = adding.values(zeros).on_conflict_do_update(
+            index_elements=[table.c[k] for k in _COUNT_KEYS],
+            set_={m: table.c[m] + adding.excluded[m] for m in names},
+        )
+    return found
+
+
 _ADD_GAPS = {
     name: _adding(d, t.gap_counts, ("dim", "key", "day", "field"))
     for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
@@ -217,13 +240,24 @@ class FunnelStore:
     ) -> None:
         """Add these sums to ``funnel_counts`` and ``gap_counts`` (rows made as needed)."""
         dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
-        rows = [
-            {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in MEASURES}}
-            for (d, k, day), values in counts.items()
-            if any(values.values())
-        ]
-        if rows:
-            direct.write(self.connection, _ADD_COUNTS[dialect], rows)
+        if len(counts) <= SOME:  # a capture's: only the measures some row adds to
+            added = [(key, values) for key, values in counts.items() if any(values.values())]
+            used = {m for _, values in added for m, n in values.items() if n}
+            names = tuple(m for m in MEASURES if m in used)
+            some = [
+                {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in names}}
+                for (d, k, day), values in added
+            ]
+            if some:
+                direct.write(self.connection, _adding_some(dialect, names), some)
+        else:  # many rows (a fold of many people): one statement, every measure
+            rows = [
+                {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in MEASURES}}
+                for (d, k, day), values in counts.items()
+                if any(values.values())
+            ]
+            if rows:
+                direct.write(self.connection, _ADD_COUNTS[dialect], rows)
         gap_rows = [
             {"dim": d, "key": k, "day": day, "field": name, "unanswered": u, "missing": m}
             for (d, k, day, name), (u, m) in gaps.items()
