@@ -240,6 +240,11 @@ def test_marketing_reads_the_nurture_page_managers_its_counts_reps_nothing(
     assert "quiet hours where the person is" in text
     one = client.get(f"/nurture?track=not_yet&step=1&q=p{nurtured.b}@firm{nurtured.b}.com")
     assert f'data-lead="{nurtured.b}"' in one.text and f'data-lead="{nurtured.a}"' not in one.text
+    same = client.get("/nurture?track=not_yet&step=2&of=not_yet").text
+    changed = client.get("/nurture?track=not_yet&step=2&of=bad_timing").text  # a new track
+    assert '<option value="2" selected>' in same
+    assert '<option value="2" selected>' not in changed  # the old track's step is dropped
+    assert 'name="of" value="not_yet"' in same
     odd = client.get("/nurture?track=nope&step=99999999999&after=x&held=abc")
     assert odd.status_code == 200  # nonsense in the address is ignored, not an error
     sign_in(client, "sam@acme.example")  # a sales manager: the counts, no one named

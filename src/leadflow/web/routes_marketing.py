@@ -36,10 +36,14 @@ async def nurture(
     q: str = "",
     after: str | None = None,
     held: str = "7",
+    of: str | None = None,
 ) -> Response:
     """Marketing's page; sales managers read its counts too, as they read the dashboard,
-    but not who is in the tracks: those are leads of every team."""
+    but not who is in the tracks: those are leads of every team. ``of``: the track the
+    form's step list was for; a step chosen for another track is dropped."""
     allowed(user, *MARKETING, "manager")
+    if of is not None and of != track:
+        step = ""  # the track was changed, the step list was the old track's
     number = int(step) if step.isdigit() and len(step) < 5 else 0  # 1: the first step
     search = MemberSearch(track[:100], number - 1 if number else None, q[:320], parse_after(after))
     days = int(held) if held.isdigit() and len(held) < 4 else 7
