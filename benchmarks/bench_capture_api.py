@@ -790,6 +790,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="playbook for serve (btd.yaml: its fields are the ones posted)",
     )
     parser.add_argument("--workers", type=int, default=1, help="leadflow serve --workers (1)")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="leadflow serve --no-access-log"
+    )
     parser.add_argument("--profile", type=int, default=500, help="in-process captures (0: skip)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
     parser.add_argument("--bin", type=Path, default=ROOT / ".venv" / "bin")
@@ -813,6 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{HOST}:{port}"
     command = [str(args.bin / "leadflow"), "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(args.workers)]
+    if args.no_access_log:
+        command += ["--no-access-log"]
     if args.playbook:
         command += ["--playbook", str(args.playbook)]
     log = (args.out / "capture-api-serve.log").open("wb")

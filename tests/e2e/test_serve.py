@@ -43,15 +43,18 @@ def leadflow(tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
-@pytest.fixture(params=[1, 2], ids=["1 worker", "2 workers"])
+@pytest.fixture(params=[1, 2], ids=["1 worker", "2 workers, no access log"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The base URL of a running ``leadflow serve``; the process always ends with the test."""
+    """The base URL of a running ``leadflow serve``; the process always ends with the test.
+    Its output goes to ``serve.log``; the two-worker server runs without an access log."""
     leadflow(tmp_path, "init")  # migrate before the server starts, so nobody races
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     workers = str(request.param)
+    quiet = ["--no-access-log"] if request.param == 2 else []
+    command = [sys.executable, "-m", "leadflow", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "leadflow", "serve", "--port", str(port), "--workers", workers],
+        [*command, "--workers", workers, *quiet],
         cwd=tmp_path,
         env=environment(tmp_path),
         stdout=log,
@@ -81,7 +84,9 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_serve_captures_inquiries_and_form_posts(server: str, tmp_path: Path) -> None:
+def test_serve_captures_inquiries_and_form_posts(
+    server: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     key = leadflow(tmp_path, "keys", "create", "--scope", "capture", "--name", "site").strip()
     form = leadflow(
         tmp_path, "forms", "create", "Contact", "--thank-you", "https://example.com/t",
@@ -116,3 +121,6 @@ def test_serve_captures_inquiries_and_form_posts(server: str, tmp_path: Path) ->
     assert ",api," in rows[1] and f",form,{form}," in rows[2]
     listed = leadflow(tmp_path, "keys", "list")
     assert key.split("_")[1] in listed and key not in listed
+    logged = (tmp_path / "serve.log").read_text()
+    access = '"POST /api/v1/inquiries HTTP/1.1" 201' in logged
+    assert access == (request.node.callspec.params["server"] == 1), logged
