@@ -169,7 +169,8 @@ _QUERIES: dict[tuple[Any, ...], _Query | None] = {}
 
 def read(connection: Connection, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
     """The rows of a SELECT, as ``connection.execute(statement, params).all()`` would give
-    them (named tuples here, SQLAlchemy rows on the ordinary path)."""
+    them (named tuples here, SQLAlchemy rows on the ordinary path). For statements built
+    once at module level, as :func:`write`'s: each is kept compiled for good."""
     query = _query(connection, statement, params)
     if query is None:
         return list(connection.execute(statement, params).all())
