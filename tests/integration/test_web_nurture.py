@@ -238,6 +238,7 @@ def test_marketing_reads_the_nurture_page_managers_its_counts_reps_nothing(
     for person in (nurtured.a, nurtured.tokyo, nurtured.nope):
         assert f'<a href="/leads/{person}">Pat{person}</a>' in text
     assert "quiet hours where the person is" in text
+    assert "(1 paused)" in text  # beside the step's count
     one = client.get(f"/nurture?track=not_yet&step=1&q=p{nurtured.b}@firm{nurtured.b}.com")
     assert f'data-lead="{nurtured.b}"' in one.text and f'data-lead="{nurtured.a}"' not in one.text
     same = client.get("/nurture?track=not_yet&step=2&of=not_yet").text
@@ -252,6 +253,7 @@ def test_marketing_reads_the_nurture_page_managers_its_counts_reps_nothing(
     assert counts.status_code == 200
     assert 'data-track="not_yet"' in counts.text and 'data-people="5"' in counts.text
     assert 'data-testid="members-hidden"' in counts.text
+    assert "(1 paused)" in counts.text
     searched = client.get(f"/nurture?track=not_yet&q=p{nurtured.b}@firm{nurtured.b}.com")
     for text in (counts.text, searched.text):
         assert "/leads/" not in text and "data-lead=" not in text
