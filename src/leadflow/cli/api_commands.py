@@ -61,7 +61,7 @@ def serve(
     access_log: Annotated[
         bool,
         typer.Option(
-            help="Log a line per request on stderr (about 0.1 ms of CPU each); turn it off "
+            help="Log a line per request on stderr (0.1-0.2 ms of CPU each); turn it off "
             "behind a proxy that logs requests, or for the most captures a second."
         ),
     ] = True,

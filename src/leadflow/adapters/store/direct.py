@@ -66,9 +66,7 @@ def write(connection: Connection, statement: UpdateBase, params: Params) -> Any:
     prepared = _prepared(connection, statement, first)
     if prepared is None:
         return connection.execute(statement, params)
-    if not connection.in_transaction():  # as SQLAlchemy's own execute would begin one
-        connection.begin()
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _cursor(connection)
     if many is None:
         cursor.execute(prepared.sql, prepared.values(first))
     else:
@@ -76,12 +74,25 @@ def write(connection: Connection, statement: UpdateBase, params: Params) -> Any:
     return cursor
 
 
+def _bypassed(connection: Connection) -> bool:
+    """Whether statements may skip SQLAlchemy on this connection: SQLite, nobody watching."""
+    if connection.dialect.name != "sqlite":
+        return False
+    return not (connection._has_events or connection.engine._has_events)
+
+
+def _cursor(connection: Connection) -> Any:
+    """A DBAPI cursor of the connection, in its transaction (begun as SQLAlchemy's own
+    execute would begin one)."""
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def _prepared(
     connection: Connection, statement: UpdateBase, first: Mapping[str, Any]
 ) -> _Prepared | None:
-    if connection.dialect.name != "sqlite":
-        return None
-    if connection._has_events or connection.engine._has_events:
+    if not _bypassed(connection):
         return None
     key = (id(statement), tuple(first))
     try:
@@ -174,9 +185,7 @@ def read(connection: Connection, statement: Select[Any], params: Mapping[str, An
     query = _query(connection, statement, params)
     if query is None:
         return list(connection.execute(statement, params).all())
-    if not connection.in_transaction():
-        connection.begin()
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _cursor(connection)
     try:
         cursor.execute(query.sql, query.values(params))
         return query.rows(cursor.fetchall())
@@ -187,9 +196,7 @@ def read(connection: Connection, statement: Select[Any], params: Mapping[str, An
 def _query(
     connection: Connection, statement: Select[Any], params: Mapping[str, Any]
 ) -> _Query | None:
-    if connection.dialect.name != "sqlite":
-        return None
-    if connection._has_events or connection.engine._has_events:
+    if not _bypassed(connection):
         return None
     lists = tuple(
         (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)

@@ -78,11 +78,11 @@ def _adding(dialect: Any, table: Any, keys: Sequence[str]) -> Any:
     )
 
 
+_COUNT_KEYS = ("dim", "key", "day")
 _ADD_COUNTS = {
-    name: _adding(d, t.funnel_counts, ("dim", "key", "day"))
+    name: _adding(d, t.funnel_counts, _COUNT_KEYS)
     for name, d in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-_COUNT_KEYS = ("dim", "key", "day")
 _SOME_COUNTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
@@ -240,24 +240,19 @@ class FunnelStore:
     ) -> None:
         """Add these sums to ``funnel_counts`` and ``gap_counts`` (rows made as needed)."""
         dialect = "postgresql" if self.connection.dialect.name == "postgresql" else "sqlite"
-        if len(counts) <= SOME:  # a capture's: only the measures some row adds to
-            added = [(key, values) for key, values in counts.items() if any(values.values())]
-            used = {m for _, values in added for m, n in values.items() if n}
-            names = tuple(m for m in MEASURES if m in used)
-            some = [
+        added = [(key, values) for key, values in counts.items() if any(values.values())]
+        if added:
+            if len(added) <= SOME:  # a capture's: only the measures some row adds to
+                used = {m for _, values in added for m, n in values.items() if n}
+                names = tuple(m for m in MEASURES if m in used)
+                statement = _adding_some(dialect, names)
+            else:  # a fold of many people: every measure, one statement
+                names, statement = MEASURES, _ADD_COUNTS[dialect]
+            rows = [
                 {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in names}}
                 for (d, k, day), values in added
             ]
-            if some:
-                direct.write(self.connection, _adding_some(dialect, names), some)
-        else:  # many rows (a fold of many people): one statement, every measure
-            rows = [
-                {"dim": d, "key": k, "day": day, **{m: values.get(m, 0) for m in MEASURES}}
-                for (d, k, day), values in counts.items()
-                if any(values.values())
-            ]
-            if rows:
-                direct.write(self.connection, _ADD_COUNTS[dialect], rows)
+            direct.write(self.connection, statement, rows)
         gap_rows = [
             {"dim": d, "key": k, "day": day, "field": name, "unanswered": u, "missing": m}
             for (d, k, day, name), (u, m) in gaps.items()
