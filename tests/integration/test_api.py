@@ -220,7 +220,15 @@ def test_keys_are_checked_and_scopes_enforced(api: Api) -> None:
     assert missing.headers["www-authenticate"] == "Bearer"
     token = api.capture["Authorization"].removeprefix("Bearer ")
     forged = token[: -len("xyz")] + "xyz"
-    for headers in (bearer(forged), bearer("lf_nope_nope"), {"Authorization": token}):
+    refused = (
+        bearer(forged),
+        bearer("lf_nope_nope"),
+        {"Authorization": token},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer"},
+    )
+    for headers in refused:
         assert_error(
             api.client.post("/api/v1/inquiries", json=body, headers=headers),
             401,
@@ -228,6 +236,11 @@ def test_keys_are_checked_and_scopes_enforced(api: Api) -> None:
             None,
         )
     assert api.count(tables.inquiries) == 0
+    # The scheme in any case and spaces around the key, as HTTPBearer reads them.
+    for header in (f"bearer {token}", f"BEARER  {token} "):
+        answer = api.client.post("/api/v1/inquiries", json=body, headers={"Authorization": header})
+        assert answer.status_code in (200, 201), answer.text
+    assert api.count(tables.inquiries) == 2
 
     assert_error(api.client.get("/api/v1/forms", headers=api.capture), 403, "forbidden", None)
     form = {"name": "Trial"}
@@ -415,5 +428,9 @@ def test_openapi_document_and_liveness(api: Api) -> None:
     capture_op = document["paths"]["/api/v1/inquiries"]["post"]
     assert capture_op["tags"] == ["inquiries"]
     assert "application/json" in capture_op["requestBody"]["content"]
+    # The route reads its key and Idempotency-Key by hand; the document still names both.
+    assert capture_op["security"] == [{"ApiKey": []}]
+    assert [p["name"] for p in capture_op["parameters"]] == ["Idempotency-Key"]
+    assert {"200", "201", "202", "401", "422"} <= set(capture_op["responses"])
     assert "ApiKey" in document["components"]["securitySchemes"]
     assert_error(api.client.get("/no/such/page"), 404, "not_found", None)

@@ -70,12 +70,12 @@ async def get_runtime(request: Request) -> Runtime:  # async: no thread for a lo
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
-_bearer = HTTPBearer(
+bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
     description="An API key: `Authorization: Bearer lf_<prefix>_<secret>`.",
 )
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def presented(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -83,6 +83,15 @@ def presented(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise NotAuthenticated("send an API key: 'Authorization: Bearer <key>'")
     return credentials.credentials
+
+
+def presented_in(authorization: str | None) -> str:
+    """The key in an ``Authorization`` header, read as :data:`bearer` reads it (a route
+    that reads its headers by hand); NotAuthenticated when there is none."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return presented(None)
+    return key.strip()
 
 
 def check_key(uow: UnitOfWork, key: str, scope: str) -> ApiKey:

@@ -8,16 +8,24 @@ cannot be identified is quarantined without holding back the others.
 The key check, the parsing and the captures of one request run in one call off
 the event loop (:func:`_handle`), on one database connection, in that order: a
 caller without a live key gets 401 and nothing is kept.
+
+The busiest route of the API is served by Starlette alone (:data:`FAST_ROUTE`, placed
+first by ``create_app``): it reads its two headers and its body by hand and answers
+JSON it serialised itself, so FastAPI's dependency solving and response-model
+validation are skipped (0.2 of a capture's 1.7 ms of CPU, measured in process). The
+same function is also registered on FastAPI's router, which describes it in the
+OpenAPI document; errors go through the app's handlers either way.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response, Security
+from starlette.routing import Route
 
-from leadflow.api.deps import Credentials, Runtime, RuntimeDep, check_key, presented
+from leadflow.api.deps import Runtime, bearer, check_key, presented_in
 from leadflow.api.errors import ERROR_RESPONSES
 from leadflow.api.schemas import (
     ENVELOPE,
@@ -37,14 +45,15 @@ from leadflow.services.uow import UnitOfWork
 router = APIRouter(prefix="/api/v1", tags=["inquiries"])
 
 MAX_IDEMPOTENCY_KEY = 180  # the column holds 200; batch items add ":<index>"
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A retry with the same key returns the first result instead of a second "
-        "inquiry. In a batch, item i uses '<key>:<i>'.",
-    ),
-]
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key returns the first result instead of a second "
+    f"inquiry (1 to {MAX_IDEMPOTENCY_KEY} characters). In a batch, item i uses '<key>:<i>'.",
+    "schema": {"type": "string"},
+}
+STATUS = {"captured": 201, "repeated": 200, "quarantined": 202}
 
 
 def public(result: Captured) -> InquiryPublic:
@@ -134,26 +143,25 @@ def _keep_unreadable(uow: UnitOfWork, runtime: Runtime, raw: bytes, error: Inval
         202: {"description": "Kept in the quarantine: it cannot be told who this is"},
         **ERROR_RESPONSES,
     },
-    openapi_extra=request_body(InquiryCreate, "inquiries"),
+    dependencies=[Security(bearer)],  # documents the key; the route reads it itself
+    openapi_extra={**request_body(InquiryCreate, "inquiries"), "parameters": [IDEMPOTENCY_KEY]},
 )
-async def capture_inquiries(
-    request: Request,
-    response: Response,
-    runtime: RuntimeDep,
-    credentials: Credentials,
-    idempotency_key: IdempotencyKey = None,
-) -> InquiryPublic | InquiriesPublic:
+async def capture_inquiries(request: Request) -> Response:
     """Capture inquiries: each is kept as received, matched to a person and rated.
 
     The answer gives, per inquiry, `inquiry_id`, `person_id`, `grade` and `route`
     (`status` is `captured`, `repeated` for an idempotent retry, or `quarantined`).
     """
-    key = presented(credentials)
+    runtime: Runtime = request.app.state.runtime
+    key = presented_in(request.headers.get("authorization"))
+    idempotency_key = request.headers.get("idempotency-key")
     raw = await request.body()
     results, batch = await runtime.run(_handle, runtime, key, raw, idempotency_key)
     if batch:
-        response.status_code = 200
-        return InquiriesPublic(data=[public(r) for r in results], count=len(results))
+        answer = InquiriesPublic(data=[public(r) for r in results], count=len(results))
+        return Response(answer.model_dump_json(), 200, media_type="application/json")
     one = public(results[0])
-    response.status_code = {"captured": 201, "repeated": 200, "quarantined": 202}[one.status]
-    return one
+    return Response(one.model_dump_json(), STATUS[one.status], media_type="application/json")
+
+
+FAST_ROUTE = Route(f"{router.prefix}/inquiries", capture_inquiries, methods=["POST"])
