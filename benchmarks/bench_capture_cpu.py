@@ -6,6 +6,12 @@ read), then runs ``--captures`` single inquiries through what ``POST /api/v1/inq
 calls, in its order (key check, body parsing, capture and commit), after 100 untimed, and
 prints the process CPU and the wall time per capture. About 20 % repeat an earlier email.
 
+``--together 1,2,4,8``: the requests captured in turns of each size, as the server does with
+requests that arrive together (``routes_inquiries.Together``), sizes alternating in rounds;
+the CPU per capture for each. ``--asgi``: the whole ASGI app in process (Starlette, routing,
+the route, the response) against the route's functions alone, alternating in blocks; the
+difference is the framework's CPU per capture.
+
 To compare two versions of the code side by side, run it alternately with another
 ``src`` first on the path (the other commit's ``src`` exported with ``git archive``):
 
@@ -18,6 +24,7 @@ To compare two versions of the code side by side, run it alternately with anothe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -25,6 +32,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -38,6 +46,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--source", type=Path, default=ROOT / "benchmarks/out/capture-profile.db")
     parser.add_argument("--playbook", type=Path, default=ROOT / "examples/playbooks/btd.yaml")
+    parser.add_argument("--together", help="turn sizes to compare, e.g. 1,2,4,8")
+    parser.add_argument("--asgi", action="store_true", help="the ASGI app against the route")
     args = parser.parse_args()
     if not args.source.exists():
         sys.exit(f"{args.source} is missing: run benchmarks/bench_capture_api.py first")
@@ -74,17 +84,104 @@ def main() -> None:
 
     for _ in range(100):
         one(inquiries.body()[0])
-    bodies = [inquiries.body()[0] for _ in range(args.captures)]
-    cpu, wall = time.process_time(), time.perf_counter()
-    for body in bodies:
-        one(body)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     load = os.getloadavg()[0]
-    print(
-        f"{args.captures} captures: CPU {cpu / args.captures * 1000:.3f} ms a capture, "
-        f"wall {wall / args.captures * 1000:.3f} ms (load {load:.2f})"
-    )
+    if args.together:
+        sizes = [int(size) for size in args.together.split(",")]
+        spent = together(runtime, key, inquiries, sizes, args.captures)
+        for size in sizes:
+            print(f"turns of {size}: CPU {spent[size] * 1000:.3f} ms a capture (load {load:.2f})")
+    elif args.asgi:
+        app_ms, route_ms = asyncio.run(through_asgi(app, key, inquiries, one, args.captures))
+        print(
+            f"{args.captures} captures each way: the ASGI app {app_ms:.3f} ms of CPU a capture, "
+            f"the route's functions {route_ms:.3f} ms; the framework {app_ms - route_ms:.3f} ms "
+            f"(load {load:.2f})"
+        )
+    else:
+        bodies = [inquiries.body()[0] for _ in range(args.captures)]
+        cpu, wall = time.process_time(), time.perf_counter()
+        for body in bodies:
+            one(body)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(
+            f"{args.captures} captures: CPU {cpu / args.captures * 1000:.3f} ms a capture, "
+            f"wall {wall / args.captures * 1000:.3f} ms (load {os.getloadavg()[0]:.2f})"
+        )
     runtime.engine.dispose()
+
+
+def together(
+    runtime: Any, key: str, inquiries: Inquiries, sizes: list[int], captures: int
+) -> dict[int, float]:
+    """CPU seconds per capture for turns of each size; ``captures`` per size in 4 rounds,
+    the sizes in turn (reversed every other round, so a drift of the machine's speed
+    falls on all)."""
+    from leadflow.api import routes_inquiries
+
+    spent = {size: 0.0 for size in sizes}
+    per_round = max(captures // 4, max(sizes))
+    for round_ in range(4):
+        for size in sizes if round_ % 2 == 0 else sizes[::-1]:
+            items = [(key, inquiries.body()[0], None) for _ in range(per_round - per_round % size)]
+            started = time.process_time()
+            for start in range(0, len(items), size):
+                outcomes = routes_inquiries._handle_together(runtime, items[start : start + size])
+                assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+            spent[size] += (time.process_time() - started) / len(items) / 4
+    return spent
+
+
+async def through_asgi(
+    app: Any, key: str, inquiries: Inquiries, one: Any, captures: int
+) -> tuple[float, float]:
+    """Milliseconds of CPU per capture through the ASGI app and through ``one``, in
+    alternating blocks of 100."""
+    headers = [
+        (b"host", b"bench"),
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {key}".encode()),
+    ]
+
+    async def post(body: bytes) -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/v1/inquiries",
+            "raw_path": b"/api/v1/inquiries",
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8000),
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        assert sent[0]["status"] in (200, 201), sent
+
+    spent = {"app": 0.0, "route": 0.0}
+    for block in range(0, captures, 100):
+        for way in ("app", "route") if block % 200 == 0 else ("route", "app"):
+            bodies = [inquiries.body()[0] for _ in range(100)]
+            started = time.process_time()
+            for body in bodies:
+                if way == "app":
+                    await post(body)
+                else:
+                    one(body)
+            spent[way] += time.process_time() - started
+    blocks = len(range(0, captures, 100)) * 100
+    return spent["app"] / blocks * 1000, spent["route"] / blocks * 1000
 
 
 if __name__ == "__main__":
