@@ -21,8 +21,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -79,6 +81,15 @@ def site_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def _new_york_daytime() -> str:
+    """Now if it is day in New York (09:00-19:00), else 10:00 there next (ISO 8601)."""
+    here = datetime.now(ZoneInfo("America/New_York"))
+    if not 9 <= here.hour < 19:
+        later = here.replace(hour=10, minute=0, second=0, microsecond=0)
+        here = later + timedelta(days=1) if here.hour >= 19 else later
+    return here.astimezone(UTC).isoformat()
+
+
 @pytest.fixture(scope="module")
 def site(site_env: dict[str, str]) -> Iterator[str]:
     """The base URL of ``leadflow serve`` on a fresh demo database (with its users)."""
@@ -97,7 +108,9 @@ def site(site_env: dict[str, str]) -> Iterator[str]:
         "--password-stdin",
         stdin=PASSWORD + "\n",
     )
-    _run(tmp_path, env, "nurture", "run")  # the first steps: the welcome emails, queued
+    # The first steps, the welcome emails, at a moment they may go out: the demo's
+    # prospects have no time zone, so the playbook's quiet hours (20:00-08:00) are New York's.
+    _run(tmp_path, env, "nurture", "run", "--now", _new_york_daytime())
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(

@@ -150,3 +150,27 @@ def test_the_report_as_json_csv_and_tables(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert "'last week' is not a day like 2027-03-01" in refused.stderr
     assert "--since" in refused.stderr
+
+
+def test_run_as_of_a_moment_judges_quiet_hours_then(tmp_path: Path) -> None:
+    quiet = '  quiet_hours: {start: "20:00", end: "08:00", default_timezone: UTC}\n'
+    (tmp_path / "playbook.yaml").write_text(BTD + NURTURE + quiet)
+    pb = parse_playbook(BTD + NURTURE + quiet, "playbook.yaml")
+    engine = make_engine(f"sqlite:///{tmp_path / 'lf.db'}")
+    upgrade(engine)
+    for n in (1, 2):  # two prospects enrolled on Monday morning, the welcome due at once
+        values = {"email": f"p{n}@firm{n}.com", "first_name": f"Pat{n}", "budget": "none"}
+        cmd = CaptureInquiry(values, json.dumps(values), "web", "api", MONDAY)
+        with UnitOfWork(engine) as uow:
+            capture(uow, pb, cmd, CaptureSettings(now=lambda: MONDAY))
+    engine.dispose()
+
+    night = leadflow(tmp_path, "nurture", "run", "--now", "2026-11-23T22:00Z")
+    assert night.returncode == 0, night.stderr
+    assert "0 sent, 2 deferred" in night.stderr
+    morning = leadflow(tmp_path, "nurture", "run", "--now", "2026-11-24T10:00Z")
+    assert morning.returncode == 0, morning.stderr
+    assert "2 sent, 0 deferred" in morning.stderr
+    bad = leadflow(tmp_path, "nurture", "run", "--now", "tomorrow")
+    assert bad.returncode != 0
+    assert "--now" in bad.stderr and "ISO 8601" in bad.stderr

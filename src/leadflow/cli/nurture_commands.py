@@ -22,7 +22,7 @@ import typer
 from rich.markup import escape
 
 from leadflow.cli.lead_commands import _context, _login
-from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.cli.main import PlaybookOption, _now, app, err, out
 from leadflow.cli.store_commands import FormatOption, _emit, _pairs
 
 nurture_app = typer.Typer(
@@ -141,17 +141,26 @@ def nurture_resume(enrollment_id: EnrollmentId, playbook: PlaybookOption = None)
 
 
 @nurture_app.command("run")
-def nurture_run(playbook: PlaybookOption = None) -> None:
+def nurture_run(
+    playbook: PlaybookOption = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the steps due by this moment, as of it (ISO 8601, e.g. "
+            "2026-11-24T15:00Z): quiet hours and caps are judged then. Default: now."
+        ),
+    ] = None,
+) -> None:
     """Run the nurture steps due now, once (what `leadflow worker` does every pass)."""
     from leadflow.config import Settings
     from leadflow.services.handoff import Runtime
     from leadflow.services.nurture import run_due
 
+    moment = _now(now)
     pb, engine = _context(playbook)
     settings = Settings()
-    report = run_due(
-        engine, pb, Runtime(by="nurture run", email=bool(settings.smtp_host)), settings.public_url
-    )
+    runtime = Runtime(clock=lambda: moment, by="nurture run", email=bool(settings.smtp_host))
+    report = run_due(engine, pb, runtime, settings.public_url)
     err.print(
         f"Nurture: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "
         f"{report.exited} left their track, {report.finished} finished."
