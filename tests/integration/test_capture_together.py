@@ -170,3 +170,44 @@ def test_requests_arriving_together_over_http_share_turns(
     assert max(together.sizes) > 1  # some requests were captured together
     assert max(together.sizes) <= together.most
     assert count(engine, tables.inquiries) == 20
+
+
+def test_one_fold_for_a_turn_leaves_the_reports_rows_the_event_log_gives(
+    app: Starlette, engine: Engine, key: str
+) -> None:
+    """A turn folds its captures' events once, in their order; the reports' rows must be
+    what folding them one by one gives, which is what rebuilding from the log gives."""
+    from leadflow.adapters.store.funnel_store import FunnelStore
+
+    items: list[routes_inquiries.Item] = [
+        (key, body(email="ann@acme.io", campaign="spring"), None),
+        (key, body(email="bo@beta.io", budget="approved", decision_maker="yes"), None),
+        (key, body(email="ann@acme.io", budget="approved", timeframe="this month"), None),
+        (key, body(email="cy@gamma.io", source="expo"), None),
+        (key, body(email="ANN@acme.io", decision_maker="yes"), None),  # a third for ann
+    ]
+    outcomes = routes_inquiries._handle_together(app.state.runtime, items)
+    assert all(not isinstance(o, BaseException) for o in outcomes)
+
+    def rows() -> tuple[list[Any], ...]:
+        with engine.connect() as c:
+
+            def all_of(sql: str) -> list[Any]:
+                return [tuple(r) for r in c.exec_driver_sql(sql)]
+
+            return (  # sums left at zero by a lead that moved group are not compared
+                all_of("SELECT * FROM funnel ORDER BY person_id"),
+                all_of("SELECT * FROM funnel_times ORDER BY person_id"),
+                all_of("SELECT * FROM funnel_counts WHERE leads <> 0 ORDER BY dim, key, day"),
+                all_of(
+                    "SELECT * FROM gap_counts WHERE unanswered <> 0 OR missing <> 0"
+                    " ORDER BY dim, key, day, field"
+                ),
+            )
+
+    folded = rows()
+    assert len(folded[0]) == 3 and folded[2]
+    with UnitOfWork(engine) as uow:
+        assert FunnelStore(uow.store.connection).rebuild() == 3
+        uow.commit()
+    assert rows() == folded
