@@ -175,8 +175,8 @@ def test_requests_arriving_together_over_http_share_turns(
 def test_one_fold_for_a_turn_leaves_the_reports_rows_the_event_log_gives(
     app: Starlette, engine: Engine, key: str
 ) -> None:
-    """A turn folds its captures' events once, in their order; the reports' rows must be
-    what folding them one by one gives, which is what rebuilding from the log gives."""
+    """The captures of a turn share one transaction; the reports' rows they leave must be
+    what rebuilding them from the event log gives."""
     from leadflow.adapters.store.funnel_store import FunnelStore
 
     items: list[routes_inquiries.Item] = [
