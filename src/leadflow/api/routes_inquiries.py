@@ -12,15 +12,16 @@ key gets 401 and nothing is kept.
 On SQLite, requests that arrive together are captured together (:class:`Together`):
 the single inquiries of the requests waiting when the event loop comes round are
 captured in one transaction, with one commit and one check of each key, which costs
-7-17 % less CPU a capture for 2-8 requests, so a server that falls behind catches up
-faster. If anything in that transaction fails (a value the database refuses), it is
-rolled back and each request is captured again on its own, exactly as if it had
-come alone.
+9-27 % less CPU a capture in turns of 2-8 (``benchmarks/bench_capture_cpu.py
+--together``), so a server that falls behind catches up faster. If anything in that
+transaction fails (a value the database refuses), it is rolled back and each request
+is captured again on its own, exactly as if it had come alone.
 
 The busiest route of the API is served by Starlette alone (:data:`FAST_ROUTE`, placed
 first by ``create_app``): it reads its two headers and its body by hand and answers
 JSON it serialised itself, so FastAPI's dependency solving and response-model
-validation are skipped (0.2 of a capture's 1.7 ms of CPU, measured in process). The
+validation are skipped (0.31-0.36 ms of CPU a capture before, 0.13-0.17 ms now, measured
+in process with ``bench_capture_cpu.py --asgi``). The
 same function is also registered on FastAPI's router, which describes it in the
 OpenAPI document; errors go through the app's handlers either way.
 """
