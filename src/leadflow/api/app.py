@@ -110,7 +110,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.together = routes_inquiries.Together(runtime)  # SQLite: see routes_inquiries
+    # SQLite: requests that arrive together are captured together (see routes_inquiries)
+    app.state.together = routes_inquiries.Together(runtime) if runtime.inline else None
     errors.install(app)
     app.router.routes.insert(0, routes_inquiries.FAST_ROUTE)  # see routes_inquiries
     app.include_router(routes_inquiries.router)

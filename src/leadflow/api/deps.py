@@ -29,6 +29,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -88,10 +89,10 @@ def presented(credentials: HTTPAuthorizationCredentials | None) -> str:
 def presented_in(authorization: str | None) -> str:
     """The key in an ``Authorization`` header, read as :data:`bearer` reads it (a route
     that reads its headers by hand); NotAuthenticated when there is none."""
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    scheme, key = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not key:
         return presented(None)
-    return key.strip()
+    return key
 
 
 def check_key(uow: UnitOfWork, key: str, scope: str) -> ApiKey:

@@ -20,8 +20,9 @@ is captured again on its own, exactly as if it had come alone.
 The busiest route of the API is served by Starlette alone (:data:`FAST_ROUTE`, placed
 first by ``create_app``): it reads its two headers and its body by hand and answers
 JSON it serialised itself, so FastAPI's dependency solving and response-model
-validation are skipped (0.31-0.36 ms of CPU a capture before, 0.13-0.17 ms now, measured
-in process with ``bench_capture_cpu.py --asgi``). The
+validation are skipped (0.31-0.36 ms of CPU a capture before, 0.13-0.17 ms now: the
+ASGI app against the route's functions in one process, as ``bench_capture_cpu.py --asgi``
+measures it). The
 same function is also registered on FastAPI's router, which describes it in the
 OpenAPI document; errors go through the app's handlers either way.
 """
@@ -130,9 +131,9 @@ def _handle_together(runtime: Runtime, items: Sequence[Item]) -> list[Outcome]:
     single inquiries captured in one transaction. If that fails, it is rolled back and
     each is captured on its own (``capture``: a refused value quarantines its inquiry);
     a batch body is always captured inquiry by inquiry."""
-    outcomes: list[Outcome | None] = [None] * len(items)
+    outcomes: dict[int, Outcome] = {}
     with runtime.uow() as uow:
-        keys: dict[str, ApiKey | LeadflowError] = {}
+        keys: dict[str, ApiKey] = {}
         read: list[tuple[int, list[CaptureInquiry], bool]] = []
         for i, (key, raw, idempotency_key) in enumerate(items):
             try:
@@ -153,8 +154,7 @@ def _handle_together(runtime: Runtime, items: Sequence[Item]) -> list[Outcome]:
         for i, commands, batch in read:
             if batch:
                 outcomes[i] = _alone(uow, runtime, commands, batch=True)
-    assert all(o is not None for o in outcomes)
-    return outcomes  # type: ignore[return-value]
+    return [outcomes[i] for i in range(len(items))]
 
 
 def _read(
@@ -163,17 +163,12 @@ def _read(
     key: str,
     raw: bytes,
     idempotency_key: str | None,
-    keys: dict[str, ApiKey | LeadflowError],
+    keys: dict[str, ApiKey],
 ) -> tuple[list[CaptureInquiry], bool]:
-    """The key checked (once per key in ``keys``), the body read (one that is not JSON is
-    kept in the quarantine, committed); the inquiries and whether a batch."""
+    """The key checked (once per live key, kept in ``keys``), the body read (one that is
+    not JSON is kept in the quarantine, committed); the inquiries and whether a batch."""
     if key not in keys:
-        try:
-            keys[key] = check_key(uow, key, "capture")
-        except LeadflowError as error:
-            keys[key] = error
-    if isinstance(checked := keys[key], LeadflowError):
-        raise checked
+        keys[key] = check_key(uow, key, "capture")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
             f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters", where="Idempotency-Key"
@@ -279,8 +274,8 @@ async def capture_inquiries(request: Request) -> Response:
     key = presented_in(request.headers.get("authorization"))
     idempotency_key = request.headers.get("idempotency-key")
     raw = await request.body()
-    together: Together | None = getattr(request.app.state, "together", None)
-    if together is not None and runtime.inline:
+    together: Together | None = request.app.state.together
+    if together is not None:
         results, batch = await together.submit((key, raw, idempotency_key))
     else:
         results, batch = await runtime.run(_handle, runtime, key, raw, idempotency_key)
