@@ -10,7 +10,10 @@ prints the process CPU and the wall time per capture. About 20 % repeat an earli
 requests that arrive together (``routes_inquiries.Together``), sizes alternating in rounds;
 the CPU per capture for each. ``--asgi``: the whole ASGI app in process (Starlette, routing,
 the route, the response) against the route's functions alone, alternating in blocks; the
-difference is the framework's CPU per capture.
+difference is the framework's CPU per capture. ``--fold-behind N``: captures one at a time
+folding their events into the reports' rows at once, against captures leaving them for a
+fold of every N captures (``leadflow serve`` folds every 0.25 s: N = 125 at 500/s), the
+folds' CPU included, alternating in rounds.
 
 To compare two versions of the code side by side, run it alternately with another
 ``src`` first on the path (the other commit's ``src`` exported with ``git archive``):
@@ -48,6 +51,7 @@ def main() -> None:
     parser.add_argument("--playbook", type=Path, default=ROOT / "examples/playbooks/btd.yaml")
     parser.add_argument("--together", help="turn sizes to compare, e.g. 1,2,4,8")
     parser.add_argument("--asgi", action="store_true", help="the ASGI app against the route")
+    parser.add_argument("--fold-behind", type=int, help="folding at once against every N")
     args = parser.parse_args()
     if not args.source.exists():
         sys.exit(f"{args.source} is missing: run benchmarks/bench_capture_api.py first")
@@ -90,6 +94,13 @@ def main() -> None:
         spent = together(runtime, key, inquiries, sizes, args.captures)
         for size in sizes:
             print(f"turns of {size}: CPU {spent[size] * 1000:.3f} ms a capture (load {load:.2f})")
+    elif args.fold_behind:
+        at_once, behind_ = fold_behind(runtime, key, inquiries, args.fold_behind, args.captures)
+        print(
+            f"{args.captures} captures each way: folded at once {at_once * 1000:.3f} ms of CPU "
+            f"a capture, folded behind every {args.fold_behind} {behind_ * 1000:.3f} ms "
+            f"(folds included; load {load:.2f})"
+        )
     elif args.asgi:
         app_ms, route_ms = asyncio.run(through_asgi(app, key, inquiries, one, args.captures))
         print(
@@ -129,6 +140,31 @@ def together(
                 assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
             spent[size] += (time.process_time() - started) / len(items) / 4
     return spent
+
+
+def fold_behind(
+    runtime: Any, key: str, inquiries: Inquiries, every: int, captures: int
+) -> tuple[float, float]:
+    """CPU seconds per capture, folding at once and folding behind (a fold every ``every``
+    captures, counted), in 4 rounds of ``captures // 4`` each way, the order alternating."""
+    from leadflow.api import routes_inquiries
+    from leadflow.services.reports import fold_backlog
+
+    spent = {False: 0.0, True: 0.0}
+    per_round = max(captures // 4, every)
+    for round_ in range(4):
+        for later in (False, True) if round_ % 2 == 0 else (True, False):
+            items = [(key, inquiries.body()[0], None) for _ in range(per_round)]
+            started = time.process_time()
+            for n, item in enumerate(items, 1):
+                outcomes = routes_inquiries._handle_together(runtime, [item], fold_later=later)
+                assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+                if later and n % every == 0:
+                    fold_backlog(runtime.engine)
+            if later:
+                fold_backlog(runtime.engine)
+            spent[later] += (time.process_time() - started) / len(items) / 4
+    return spent[False], spent[True]
 
 
 async def through_asgi(

@@ -41,6 +41,10 @@ from leadflow.bootstrap import capture_settings, engine_for, load_active_playboo
 from leadflow.config import Settings
 from leadflow.domain.playbook import Playbook
 
+FOLD_AFTER = 0.25
+"""Seconds a server lets its captures' events wait before it folds them into the reports'
+rows, all at once (``routes_inquiries.Together``; readers fold what is left first)."""
+
 TAGS = [
     {"name": "inquiries", "description": "Capture inquiries from any system (API key)."},
     {"name": "activities", "description": "Record what people do; it moves their rating."},
@@ -85,6 +89,7 @@ def create_app(
 
     from leadflow.adapters.store.engine import Checkpointer
     from leadflow.services.dispatch import Dispatcher
+    from leadflow.services.folder import Folder
 
     checkpointer = Checkpointer(engine)
     dispatcher = Dispatcher(engine, settings, clock=clock)
@@ -96,7 +101,13 @@ def create_app(
             dispatcher.start()
             _load_what_captures_need(runtime.capture.region)
             _settle_garbage_collector()
+            if folder is not None:
+                folder.start()
         yield
+        if folder is not None:
+            folder.stop()
+        if together is not None:
+            together.close()
         dispatcher.stop()
         checkpointer.stop()
         if owned:
@@ -110,8 +121,21 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    # SQLite: requests that arrive together are captured together (see routes_inquiries)
-    app.state.together = routes_inquiries.Together(runtime) if runtime.inline else None
+    # SQLite: requests that arrive together are captured together; a server leaves
+    # their events to be folded into the reports' rows behind them (routes_inquiries),
+    # by a process of its own (services.folder)
+    url = engine.url.render_as_string(hide_password=False)
+    folder = Folder(url) if server and runtime.inline else None
+    together = (
+        routes_inquiries.Together(
+            runtime,
+            fold_after=FOLD_AFTER if server else None,
+            folded_elsewhere=folder.alive if folder is not None else lambda: False,
+        )
+        if runtime.inline
+        else None
+    )
+    app.state.together = together
     errors.install(app)
     app.router.routes.insert(0, routes_inquiries.FAST_ROUTE)  # see routes_inquiries
     app.include_router(routes_inquiries.router)

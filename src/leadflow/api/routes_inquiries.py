@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, Security
@@ -54,9 +55,11 @@ from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.capture import Captured, CaptureInquiry, capture, capture_in
 from leadflow.services.forms import quarantine_raw
 from leadflow.services.keys import ApiKey
+from leadflow.services.reports import fold_backlog
 from leadflow.services.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["inquiries"])
+_log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 180  # the column holds 200; batch items add ":<index>"
 IDEMPOTENCY_KEY = {
@@ -125,14 +128,18 @@ def _handle(
     return outcome
 
 
-def _handle_together(runtime: Runtime, items: Sequence[Item]) -> list[Outcome]:
+def _handle_together(
+    runtime: Runtime, items: Sequence[Item], *, fold_later: bool = False
+) -> list[Outcome]:
     """Several requests on one connection: each key checked and each body read first (in
     that order, so a caller without a live key gets 401 and nothing is kept), then the
     single inquiries captured in one transaction. If that fails, it is rolled back and
     each is captured on its own (``capture``: a refused value quarantines its inquiry);
-    a batch body is always captured inquiry by inquiry."""
+    a batch body is always captured inquiry by inquiry. ``fold_later``: the events are
+    left for :meth:`Together.fold` to fold into the reports' rows."""
     outcomes: dict[int, Outcome] = {}
     with runtime.uow() as uow:
+        uow.store.fold_later = fold_later
         keys: dict[str, ApiKey] = {}
         read: list[tuple[int, list[CaptureInquiry], bool]] = []
         for i, (key, raw, idempotency_key) in enumerate(items):
@@ -195,13 +202,31 @@ class Together:
     event loop): :meth:`submit` queues a request and, if none is due, asks the loop to
     capture the queue when it comes round, after the requests already read; up to
     :attr:`most` at a time, then the loop serves the network before the next turn.
-    ``sizes`` counts the turns by how many requests they took."""
+    ``sizes`` counts the turns by how many requests they took.
 
-    def __init__(self, runtime: Runtime, most: int = 16) -> None:
-        self.runtime, self.most = runtime, most
+    With ``fold_after`` (``leadflow serve``), the captures leave their events unfolded
+    (``funnel_store``: "folded behind"), to be folded many at a time, which costs less
+    than folding each capture's alone and is in no request's time. While
+    ``folded_elsewhere()`` says so, another process folds them (``services.folder``);
+    otherwise :meth:`fold` does, that many seconds after the first capture, when no
+    request waits (or at the latest four times that long after it). ``folds`` counts
+    the events each of its folds took."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        most: int = 16,
+        fold_after: float | None = None,
+        folded_elsewhere: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.runtime, self.most, self.fold_after = runtime, most, fold_after
+        self.folded_elsewhere = folded_elsewhere
         self.sizes: Counter[int] = Counter()
+        self.folds: list[int] = []
         self._queue: list[tuple[Item, asyncio.Future[tuple[list[Captured], bool]]]] = []
         self._due = False
+        self._fold_at: asyncio.TimerHandle | None = None
+        self._first_unfolded = 0.0
 
     def submit(self, item: Item) -> asyncio.Future[tuple[list[Captured], bool]]:
         loop = asyncio.get_running_loop()
@@ -213,16 +238,22 @@ class Together:
         return future
 
     def _turn(self) -> None:
+        loop = asyncio.get_running_loop()
         taken, self._queue = self._queue[: self.most], self._queue[self.most :]
         if self._queue:
-            asyncio.get_running_loop().call_soon(self._turn)
+            loop.call_soon(self._turn)
         else:
             self._due = False
         self.sizes[len(taken)] += 1
+        fold_later = self.fold_after is not None
         try:
-            outcomes: list[Outcome] = _handle_together(self.runtime, [i for i, _ in taken])
+            items = [i for i, _ in taken]
+            outcomes: list[Outcome] = _handle_together(self.runtime, items, fold_later=fold_later)
         except Exception as error:  # the connection itself failed: every request says so
             outcomes = [error] * len(taken)
+        if fold_later and self._fold_at is None and not self.folded_elsewhere():
+            self._first_unfolded = loop.time()
+            self._fold_at = loop.call_later(self.fold_after or 0.0, self._fold_when_free)
         for (_, future), outcome in zip(taken, outcomes, strict=True):
             if future.cancelled():  # the client went away
                 continue
@@ -230,6 +261,32 @@ class Together:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+    def _fold_when_free(self) -> None:
+        loop = asyncio.get_running_loop()
+        waited = loop.time() - self._first_unfolded
+        if self._queue and waited < 4 * (self.fold_after or 0.0):  # requests first
+            self._fold_at = loop.call_later((self.fold_after or 0.0) / 8, self._fold_when_free)
+            return
+        self._fold_at = None
+        try:
+            self.fold()
+        except Exception:  # the backlog stays marked: the next reader or writer folds it
+            _log.exception("folding the captures' events into the reports' rows failed")
+
+    def fold(self) -> int:
+        """Fold the events the captures left unfolded, now (one transaction); how many."""
+        folded = fold_backlog(self.runtime.engine)
+        self.folds.append(folded)
+        return folded
+
+    def close(self) -> None:
+        """At shutdown: fold what is left, so the rows are current for whoever reads next."""
+        if self._fold_at is not None:
+            self._fold_at.cancel()
+            self._fold_at = None
+        if self.fold_after is not None:
+            self.fold()
 
 
 def _capture_all(

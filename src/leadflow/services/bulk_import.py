@@ -37,6 +37,7 @@ import polars as pl
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
+from leadflow.adapters.store.funnel_store import FunnelStore
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.services.bulk_funnel import fold_chunk, gap_lists
@@ -177,6 +178,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     bulk.insert(t.lead_state, ratings)
     gaps = gap_lists(target.pb, facts, ratings.get_column("segment"))
     logged = _events(kept, ratings.with_columns(gaps), target.pb.version, at)
+    FunnelStore(bulk.connection).catch_up()  # a server's captures, folded before ours
     bulk.insert(t.events, logged)
     moved = advance_chunk(
         bulk.connection, target.pb, ratings, target.now, target.runtime, bulk.stamp

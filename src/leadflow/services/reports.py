@@ -61,6 +61,7 @@ def run_report(engine: Engine, pb: Playbook | None, query: ReportQuery) -> Repor
     if by is not None and by not in BY:
         raise InvalidInput(f"cannot group by '{by}' (known: {', '.join(BY)})", "by")
     when = period(query.since, query.until)
+    fold_backlog(engine)
     with engine.connect() as connection:
         reports = Reports(connection, when, by)
         if query.name == "gaps":
@@ -69,6 +70,21 @@ def run_report(engine: Engine, pb: Playbook | None, query: ReportQuery) -> Repor
             return reports.gaps(pb)
         made: Report = getattr(reports, query.name)()
         return made
+
+
+def fold_backlog(engine: Engine) -> int:
+    """Fold the events a server logged without folding them yet (``funnel_store``), so
+    that a report reads the fold of the whole log; the number of events folded. Takes
+    SQLite's write lock only when some wait."""
+    from leadflow.adapters.store.funnel_store import FunnelStore
+
+    with engine.connect() as connection:
+        store = FunnelStore(connection)
+        if not store.pending():
+            return 0
+        folded = store.catch_up()
+        connection.commit()
+        return folded
 
 
 def rebuild_rows(engine: Engine) -> int:
@@ -84,6 +100,7 @@ def last_ranked(engine: Engine, last: int) -> Report:
     """The last ``last`` inquiries ranked (``leadflow rank --last N``)."""
     if last < 1:
         raise InvalidInput(f"--last must be at least 1, got {last}", "last")
+    fold_backlog(engine)
     with engine.connect() as connection:
         return rank(connection, last)
 
@@ -99,5 +116,6 @@ def run_backtest(
     from leadflow.analytics.backtest import backtest  # the rating's machinery: only here
 
     when = period(since, until)
+    fold_backlog(engine)
     with engine.connect() as connection:
         return backtest(connection, baseline, candidate, when)

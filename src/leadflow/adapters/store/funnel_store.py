@@ -6,6 +6,18 @@ bulk import for a chunk): it reads the stored rows of the people concerned, fold
 events in with :func:`leadflow.domain.funnel.apply`, and writes the rows back. So a row
 is always the fold of its person's events, and :meth:`rebuild` can make every row
 again from the log alone (a database from before the reports, or a check).
+
+**Folded behind** (SQLite only): ``leadflow serve`` logs its captures' events without
+folding them (:meth:`FunnelStore.defer`) and folds them a moment later, many at a time
+(``routes_inquiries.Together``), which costs a quarter of the CPU (folding one capture
+at a time reads and writes the same sums rows again for each). ``fold_backlog`` then
+holds one row: every event after its ``after`` id is not folded yet. Whoever folds or
+reads the rows first folds that backlog, in log order, in its own write transaction
+(:meth:`FunnelStore.catch_up`): a writer before it logs its own events, a report before
+it reads (``services.reports``). So the rows a reader sees are the fold of the whole
+log, as before, and no event is folded twice or out of order. On SQLite this holds
+because one writer at a time logs and event ids grow in commit order; PostgreSQL's do
+not, so there nothing is folded behind and the backlog stays empty.
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, literal_column, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.store import direct
@@ -110,8 +122,37 @@ _ADD_GAPS = {
 
 _ROW = select(t.funnel).where(t.funnel.c.person_id == bindparam("person_id"))
 
+# The backlog: marked by the first capture that leaves its events unfolded (the events
+# logged before it are all folded), taken (deleted and read, under the write lock) by
+# whoever folds it.
+_MARK = (
+    sqlite.insert(t.fold_backlog)
+    .values(id=1, after=select(func.coalesce(func.max(t.events.c.id), 0)).scalar_subquery())
+    .on_conflict_do_nothing()
+)
+_MARK_AFTER = insert(t.fold_backlog).values(id=1)
+_TAKE = delete(t.fold_backlog).returning(t.fold_backlog.c.after)
+_LAST_EVENT = select(func.coalesce(func.max(t.events.c.id), 0))
+_PENDING = select(t.fold_backlog.c.after)
+_LATER = (
+    select(t.events.c.person_id, t.events.c.type, t.events.c.at, t.events.c.data)
+    .where(
+        t.events.c.id > bindparam("after"),
+        t.events.c.person_id.is_not(None),
+        t.events.c.type.in_(sorted(KINDS)),
+    )
+    .order_by(t.events.c.id)
+)
+
 Logged = tuple[int, str, datetime, Mapping[str, Any]]
 """One event as folded: person, kind, moment, data."""
+_Changes = tuple[
+    list[dict[str, Any]],
+    dict[int, dict[str, Any]],
+    list[dict[str, Any]],
+    tuple[dict[tuple[str, str, int], dict[str, float]], dict[tuple[str, str, int, str], list[int]]],
+]
+"""What a fold writes: the new rows, the stored ones they replace, hand-backs, sums."""
 
 
 def epoch(moment: datetime | None) -> int | None:
@@ -172,18 +213,98 @@ class FunnelStore:
                 found[int(row.person_id)] = of_row(row._mapping)
         return found
 
+    def defer(self) -> None:
+        """Leave the events this transaction logs next unfolded (SQLite): marks the
+        backlog, if it is not marked already. Call it before logging them."""
+        direct.write(self.connection, _MARK, {})
+
+    def pending(self) -> bool:
+        """Whether events wait to be folded (read without the write lock: a hint)."""
+        if self.connection.dialect.name != "sqlite":
+            return False
+        return bool(direct.read(self.connection, _PENDING, {}))
+
+    def take_backlog(self) -> int | None:
+        """Take the backlog (SQLite; its statement writes, so it runs under the write lock):
+        the id after which no event is folded, or None when all are; the caller folds
+        them in this transaction."""
+        taken = direct.write(self.connection, _TAKE, {}).fetchall()
+        return int(taken[0][0]) if taken else None
+
+    def catch_up(self) -> int:
+        """Fold the events left unfolded (see the module), in log order, before this
+        transaction logs or reads its own; the number of events folded. On SQLite its
+        first statement writes, so it runs under the write lock; on PostgreSQL nothing is
+        ever left unfolded and it does nothing."""
+        if self.connection.dialect.name != "sqlite":
+            return 0
+        after = self.take_backlog()
+        if after is None:
+            return 0
+        folded = 0
+        batch: list[Logged] = []
+        for person_id, kind, at, data in self.connection.execute(_LATER, {"after": after}):
+            batch.append((int(person_id), kind, _utc(at), _data(data)))
+            if len(batch) >= BATCH:
+                self.fold(batch)
+                folded, batch = folded + len(batch), []
+        self.fold(batch)
+        return folded + len(batch)
+
     def fold(self, events: Iterable[Logged]) -> None:
         """Fold logged events into their people's rows (events of other kinds are skipped)."""
+        self._store(self._changes(events))
+
+    def _changes(self, events: Iterable[Logged]) -> _Changes | None:
+        """What folding these events writes: computed from the stored rows, not written."""
         folded = self.folded(events)
         if folded is None:
-            return
+            return None
         before, states, backs = folded
         old = {p: to_row(p, state) for p, state in before.items()}
         after = {p: to_row(p, state) for p, state in states.items()}
-        self.write(list(after.values()), old)
+        sums = contributions((old.get(p), row) for p, row in after.items())
+        return list(after.values()), old, backs, sums
+
+    def _store(self, changes: _Changes | None) -> None:
+        if changes is None:
+            return
+        rows, old, backs, (counts, gaps) = changes
+        self.write(rows, old)
         if backs:
             self.connection.execute(insert(t.handbacks), backs)
-        self.add_counts(*contributions((old.get(p), row) for p, row in after.items()))
+        self.add_counts(counts, gaps)
+
+    def catch_up_aside(self) -> int | None:
+        """:meth:`catch_up` with the folding done before the write lock is taken (the
+        folder process: a capture then waits only for the writing). The backlog, its
+        events and their people's rows are read without the lock and the new rows made;
+        then, under the lock, the backlog is taken and the rows written only if it is the
+        one read: every writer or reader that folds takes the backlog first, so if it is
+        unchanged nobody folded meanwhile and the rows read are still the stored ones
+        (an ``after`` taken by someone is never marked again: new events come after it).
+        Events logged after those read stay in the backlog. The number of events folded,
+        or None when someone else folded meanwhile (nothing written: try again)."""
+        if self.connection.dialect.name != "sqlite":
+            return 0
+        found = direct.read(self.connection, _PENDING, {})
+        if not found:
+            return 0
+        after = int(found[0][0])
+        last = int(direct.read(self.connection, _LAST_EVENT, {})[0][0])
+        logged = [
+            (int(person_id), kind, _utc(at), _data(data))
+            for person_id, kind, at, data in self.connection.execute(
+                _LATER.where(t.events.c.id <= last), {"after": after}
+            )
+        ]
+        changes = self._changes(logged)
+        if self.take_backlog() != after:
+            return None
+        if int(direct.read(self.connection, _LAST_EVENT, {})[0][0]) > last:
+            direct.write(self.connection, _MARK_AFTER, {"after": last})
+        self._store(changes)
+        return len(logged)
 
     def folded(
         self, events: Iterable[Logged]
@@ -263,7 +384,14 @@ class FunnelStore:
 
     def rebuild(self) -> int:
         """Every row again from the event log, in log order; the number of people."""
-        for table in (t.gap_counts, t.funnel_counts, t.funnel_times, t.handbacks, t.funnel):
+        for table in (
+            t.fold_backlog,  # the whole log is folded below
+            t.gap_counts,
+            t.funnel_counts,
+            t.funnel_times,
+            t.handbacks,
+            t.funnel,
+        ):
             self.connection.execute(delete(table))
         query = (
             select(t.events.c.person_id, t.events.c.type, t.events.c.at, t.events.c.data)

@@ -149,6 +149,9 @@ class Store:
 
         self._upserts = _UPSERTS["postgresql" if self.dialect == "postgresql" else "sqlite"]
         self._import_columns: dict[int, list[str]] = {}
+        self.fold_later = False
+        """Log events without folding them into the reports' rows (SQLite only: see
+        ``funnel_store``); whoever reads or folds the rows next folds them first."""
 
     # ------------------------------------------------------------ inquiries
 
@@ -346,7 +349,9 @@ class Store:
 
     def append_events(self, events: Sequence[Event]) -> None:
         """Log several events in one statement, in the order given, and fold them into
-        the reports' ``funnel`` rows (``funnel_store.py``) in the same transaction."""
+        the reports' ``funnel`` rows (``funnel_store.py``) in the same transaction, after
+        any events left unfolded before them; with :attr:`fold_later`, leave them
+        unfolded."""
         rows = [
             {
                 "type": e.kind,
@@ -357,11 +362,18 @@ class Store:
             }
             for e in events
         ]
-        if rows:
+        if not rows:
+            return
+        funnel = FunnelStore(self.connection)
+        if self.fold_later and self.dialect == "sqlite":
+            funnel.defer()
             direct.write(self.connection, _INSERT_EVENT, rows)
-            FunnelStore(self.connection).fold(
-                (e.person_id, e.kind, e.at, e.data or {}) for e in events if e.person_id is not None
-            )
+            return
+        funnel.catch_up()
+        direct.write(self.connection, _INSERT_EVENT, rows)
+        funnel.fold(
+            (e.person_id, e.kind, e.at, e.data or {}) for e in events if e.person_id is not None
+        )
 
     def events_of(self, person_id: int) -> list[Record]:
         query = select(t.events).where(t.events.c.person_id == person_id).order_by(t.events.c.id)

@@ -696,3 +696,14 @@ handbacks = Table(
     Column("reason", String(100)),
     Column("rep_id", Id),
 )
+
+# The events logged but not yet folded into the reports' rows above: no row, or one,
+# present while ``leadflow serve`` folds its captures' events behind them on SQLite
+# (``funnel_store``: readers and other writers fold the backlog first). ``after``: every
+# event with a greater id is not folded yet, every other one is.
+fold_backlog = Table(
+    "fold_backlog",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("after", Id, nullable=False),
+)
