@@ -185,7 +185,8 @@ class Run:
     errors: int = 0
     dropped: int = 0  # open loop: not sent because too many were in flight
     elapsed: float = 0.0
-    server_cpu: float = 0.0  # seconds of CPU of the server process
+    server_cpu: float = 0.0  # seconds of CPU of the server process and its children
+    serving_cpu: float = 0.0  # of the server process alone (its children: the folder)
     client_cpu: float = 0.0  # seconds of CPU of this process
     repeats: int = 0
 
@@ -215,8 +216,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[rank - 1]
 
 
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and its live descendants, from /proc."""
+def proc_cpu(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of a process and its live descendants, and of the process
+    alone, from /proc."""
     stats: dict[int, tuple[int, float]] = {}  # pid: (parent, cpu seconds)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -231,7 +233,7 @@ def proc_cpu(pid: int) -> float:
         current = todo.pop()
         total += stats.get(current, (0, 0.0))[1]
         todo += [child for child, (parent, _cpu) in stats.items() if parent == current]
-    return total
+    return total, stats.get(pid, (0, 0.0))[1]
 
 
 def self_cpu() -> float:
@@ -415,9 +417,10 @@ async def measure(
     cap = int(args.max_requests)
 
     async def timed(run: Run, work: Any) -> Run:
-        server0, client0 = proc_cpu(server_pid), self_cpu()
+        (server0, serving0), client0 = proc_cpu(server_pid), self_cpu()
         await work
-        run.server_cpu = proc_cpu(server_pid) - server0
+        server1, serving1 = proc_cpu(server_pid)
+        run.server_cpu, run.serving_cpu = server1 - server0, serving1 - serving0
         run.client_cpu = self_cpu() - client0
         return run
 
@@ -456,7 +459,8 @@ def line(run: Run) -> str:
         f"{run.mode} {run.load}: {run.requests} requests in {run.elapsed:.1f} s, "
         f"{run.ok / run.elapsed:.0f} ok/s, p50 {ms(percentile(run.latencies, 0.5))} "
         f"p99 {ms(percentile(run.latencies, 0.99))} ms, errors {run.errors}, "
-        f"statuses {dict(run.statuses)}, server CPU {run.server_cpu / run.elapsed:.0%}, "
+        f"statuses {dict(run.statuses)}, server CPU {run.server_cpu / run.elapsed:.0%} "
+        f"(the serving process {run.serving_cpu / run.elapsed:.0%}), "
         f"client CPU {run.client_cpu / run.elapsed:.0%}"
     )
 
@@ -705,8 +709,9 @@ def report(
         "start. Errors: transport errors and statuses other than 200/201/202.",
         "",
         "| mode | concurrency / target rate | requests | achieved req/s | p50 ms | p95 ms "
-        "| p99 ms | errors | 202 (quarantined) | server CPU | server CPU ms/req | client CPU |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| p99 ms | errors | 202 (quarantined) | server CPU | server CPU ms/req "
+        "| the serving process alone | client CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         lat = run.latencies
@@ -716,6 +721,7 @@ def report(
             f"| {ms(percentile(lat, 0.99))} | {run.errors} | {run.statuses.get('202', 0)} "
             f"| {run.server_cpu / run.elapsed:.0%} "
             f"| {run.server_cpu / max(run.ok, 1) * 1000:.1f} "
+            f"| {run.serving_cpu / run.elapsed:.0%} "
             f"| {run.client_cpu / run.elapsed:.0%} |"
         )
     odd = [

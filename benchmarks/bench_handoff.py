@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             time.sleep(15)  # past reading and preparing the file: into its writing
         posting = time.perf_counter()
-        server_cpu, client_cpu = proc_cpu(server.pid), self_cpu()
+        server_cpu, client_cpu = proc_cpu(server.pid)[0], self_cpu()
         port = int(base.rsplit(":", 1)[1])
         connections = args.connections or min(32, max(2, int(args.rate // 5)))
         posted = post_leads(port, key, args.leads, args.rate, connections)
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
             time.sleep(0.05)
         busy = time.perf_counter() - posting
-        server_cpu, client_cpu = proc_cpu(server.pid) - server_cpu, self_cpu() - client_cpu
+        server_cpu, client_cpu = proc_cpu(server.pid)[0] - server_cpu, self_cpu() - client_cpu
         import_running = importer is not None and importer.poll() is None
         if importer is not None and import_running and not args.wait_import:
             importer.terminate()  # the leads are measured: the rest of the import is not
