@@ -303,3 +303,47 @@ def test_the_folder_process_folds_a_servers_captures(
     assert not pending(engine)
     assert len(rows(engine)[0]) == 20
     assert rows(engine) == rebuilt(engine)
+
+
+class FakeFolder:
+    """Stands for the folder process: says whether it was started and runs."""
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def alive(self) -> bool:
+        return self.started
+
+
+def test_the_server_starts_its_folder_after_so_many_captures(
+    app: Starlette, engine: Engine, key: str
+) -> None:
+    """Until then it folds in its own loop; from then on it leaves the folding to the
+    folder process for as long as that runs."""
+    sqlite_only(engine)
+    folder = FakeFolder()
+    together = routes_inquiries.Together(
+        app.state.runtime,
+        fold_after=0.01,
+        folder=folder,  # type: ignore[arg-type]
+        folder_after=3,
+    )
+
+    async def capture(email: str) -> None:
+        await together.submit((key, body(email=email), None))
+        await asyncio.sleep(0.05)  # past the fold's moment
+
+    async def run() -> None:
+        for i in range(2):
+            await capture(f"p{i}@acme.io")
+        assert not folder.started and len(together.folds) == 2  # folded in the loop
+        await capture("p2@acme.io")
+        assert folder.started  # the third capture
+        await capture("p3@acme.io")
+        assert len(together.folds) == 2  # left to the folder
+        assert pending(engine)
+
+    asyncio.run(run())

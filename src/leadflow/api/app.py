@@ -101,8 +101,6 @@ def create_app(
             dispatcher.start()
             _load_what_captures_need(runtime.capture.region)
             _settle_garbage_collector()
-            if folder is not None:
-                folder.start()
         yield
         if folder is not None:
             folder.stop()
@@ -130,7 +128,7 @@ def create_app(
         routes_inquiries.Together(
             runtime,
             fold_after=FOLD_AFTER if server else None,
-            folded_elsewhere=folder.alive if folder is not None else lambda: False,
+            folder=folder,
         )
         if runtime.inline
         else None

@@ -33,7 +33,7 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, Security
@@ -53,6 +53,7 @@ from leadflow.api.schemas import (
 )
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.capture import Captured, CaptureInquiry, capture, capture_in
+from leadflow.services.folder import Folder
 from leadflow.services.forms import quarantine_raw
 from leadflow.services.keys import ApiKey
 from leadflow.services.reports import fold_backlog
@@ -206,27 +207,31 @@ class Together:
 
     With ``fold_after`` (``leadflow serve``), the captures leave their events unfolded
     (``funnel_store``: "folded behind"), to be folded many at a time, which costs less
-    than folding each capture's alone and is in no request's time. While
-    ``folded_elsewhere()`` says so, another process folds them (``services.folder``);
-    otherwise :meth:`fold` does, that many seconds after the first capture, when no
-    request waits (or at the latest four times that long after it). ``folds`` counts
-    the events each of its folds took."""
+    than folding each capture's alone and is in no request's time. :meth:`fold` folds
+    them, that many seconds after the first capture, when no request waits (or at the
+    latest four times that long after it), until the server has captured
+    ``folder_after`` inquiries: then ``folder`` (``services.folder``) is started and folds
+    them from another process, on another core, for as long as it runs (a server that
+    captures a few never starts it). ``folds`` counts the events each of
+    :meth:`fold`'s folds took."""
 
     def __init__(
         self,
         runtime: Runtime,
         most: int = 16,
         fold_after: float | None = None,
-        folded_elsewhere: Callable[[], bool] = lambda: False,
+        folder: Folder | None = None,
+        folder_after: int = 1000,
     ) -> None:
         self.runtime, self.most, self.fold_after = runtime, most, fold_after
-        self.folded_elsewhere = folded_elsewhere
+        self.folder, self.folder_after = folder, folder_after
         self.sizes: Counter[int] = Counter()
         self.folds: list[int] = []
         self._queue: list[tuple[Item, asyncio.Future[tuple[list[Captured], bool]]]] = []
         self._due = False
         self._fold_at: asyncio.TimerHandle | None = None
         self._first_unfolded = 0.0
+        self._captured = 0
 
     def submit(self, item: Item) -> asyncio.Future[tuple[list[Captured], bool]]:
         loop = asyncio.get_running_loop()
@@ -251,9 +256,9 @@ class Together:
             outcomes: list[Outcome] = _handle_together(self.runtime, items, fold_later=fold_later)
         except Exception as error:  # the connection itself failed: every request says so
             outcomes = [error] * len(taken)
-        if fold_later and self._fold_at is None and not self.folded_elsewhere():
-            self._first_unfolded = loop.time()
-            self._fold_at = loop.call_later(self.fold_after or 0.0, self._fold_when_free)
+        if fold_later:
+            self._captured += len(taken)
+            self._arrange_fold(loop)
         for (_, future), outcome in zip(taken, outcomes, strict=True):
             if future.cancelled():  # the client went away
                 continue
@@ -261,6 +266,16 @@ class Together:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+    def _arrange_fold(self, loop: asyncio.AbstractEventLoop) -> None:
+        folder = self.folder
+        if folder is not None and not folder.started and self._captured >= self.folder_after:
+            folder.start()
+        if folder is not None and folder.alive():
+            return  # it folds them
+        if self._fold_at is None:
+            self._first_unfolded = loop.time()
+            self._fold_at = loop.call_later(self.fold_after or 0.0, self._fold_when_free)
 
     def _fold_when_free(self) -> None:
         loop = asyncio.get_running_loop()

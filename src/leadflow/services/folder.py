@@ -2,8 +2,9 @@
 
 ``leadflow serve`` on SQLite captures with its events left unfolded (``funnel_store``:
 folded behind). Folding them costs about a seventh of a capture's CPU, and the server's
-event loop runs on one core: a :class:`Folder` runs the fold in another process, on the
-other core, every :data:`EVERY` seconds (one read when nothing waits). It reads and
+event loop runs on one core: a :class:`Folder`, started once the server has captured a
+thousand inquiries (``routes_inquiries.Together``), runs the fold in another process, on
+the other core, every :data:`EVERY` seconds (one read when nothing waits). It reads and
 folds without SQLite's write lock and takes the lock only to write the rows
 (``FunnelStore.catch_up_aside``), so a capture waits for it a few milliseconds at most,
 and the server's core is free for the requests. The fold is correct whoever runs it: if
@@ -35,8 +36,14 @@ class Folder:
         self._context = multiprocessing.get_context("spawn")  # no copy of the server's state
         self._stop: Event = self._context.Event()
         self._process: Any = None
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     def start(self) -> None:
+        self._started = True
         self._process = self._context.Process(
             target=fold_forever,
             args=(self.database_url, self.every, self._stop),
