@@ -127,10 +127,13 @@ _ROW = select(t.funnel).where(t.funnel.c.person_id == bindparam("person_id"))
 # whoever folds it.
 _MARK = (
     sqlite.insert(t.fold_backlog)
-    .values(id=1, after=select(func.coalesce(func.max(t.events.c.id), 0)).scalar_subquery())
+    .values(
+        id=literal_column("1"),  # no parameter: run by ``direct`` on the driver's cursor
+        after=select(func.coalesce(func.max(t.events.c.id), literal_column("0"))).scalar_subquery(),
+    )
     .on_conflict_do_nothing()
 )
-_MARK_AFTER = insert(t.fold_backlog).values(id=1)
+_MARK_AFTER = insert(t.fold_backlog).values(id=literal_column("1"))
 _TAKE = delete(t.fold_backlog).returning(t.fold_backlog.c.after)
 _LAST_EVENT = select(func.coalesce(func.max(t.events.c.id), 0))
 _PENDING = select(t.fold_backlog.c.after)
@@ -216,7 +219,7 @@ class FunnelStore:
     def defer(self) -> None:
         """Leave the events this transaction logs next unfolded (SQLite): marks the
         backlog, if it is not marked already. Call it before logging them."""
-        direct.write(self.connection, _MARK, {})
+        direct.write(self.connection, _MARK, {}).fetchall()
 
     def pending(self) -> bool:
         """Whether events wait to be folded (read without the write lock: a hint)."""
@@ -302,7 +305,7 @@ class FunnelStore:
         if self.take_backlog() != after:
             return None
         if int(direct.read(self.connection, _LAST_EVENT, {})[0][0]) > last:
-            direct.write(self.connection, _MARK_AFTER, {"after": last})
+            direct.write(self.connection, _MARK_AFTER, {"after": last}).fetchall()
         self._store(changes)
         return len(logged)
 
