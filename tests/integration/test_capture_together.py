@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from funnel_rows import report_rows  # tests/ is on sys.path
 from leadflow.adapters.store import tables
 from leadflow.api import routes_inquiries
 from leadflow.api.app import create_app
@@ -190,20 +191,7 @@ def test_one_fold_for_a_turn_leaves_the_reports_rows_the_event_log_gives(
     assert all(not isinstance(o, BaseException) for o in outcomes)
 
     def rows() -> tuple[list[Any], ...]:
-        with engine.connect() as c:
-
-            def all_of(sql: str) -> list[Any]:
-                return [tuple(r) for r in c.exec_driver_sql(sql)]
-
-            return (  # sums left at zero by a lead that moved group are not compared
-                all_of("SELECT * FROM funnel ORDER BY person_id"),
-                all_of("SELECT * FROM funnel_times ORDER BY person_id"),
-                all_of("SELECT * FROM funnel_counts WHERE leads <> 0 ORDER BY dim, key, day"),
-                all_of(
-                    "SELECT * FROM gap_counts WHERE unanswered <> 0 OR missing <> 0"
-                    " ORDER BY dim, key, day, field"
-                ),
-            )
+        return report_rows(engine)
 
     folded = rows()
     assert len(folded[0]) == 3 and folded[2]

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from funnel_rows import report_rows  # tests/ is on sys.path
 from leadflow.adapters.store.funnel_store import FunnelStore
 from leadflow.api import routes_inquiries
 from leadflow.api.app import create_app
@@ -69,22 +70,7 @@ def alone(engine: Engine, **fields: Any) -> None:
         capture(uow, BTD, cmd, CaptureSettings())
 
 
-def rows(engine: Engine) -> tuple[list[Any], ...]:
-    with engine.connect() as c:
-
-        def all_of(sql: str) -> list[Any]:
-            return [tuple(r) for r in c.exec_driver_sql(sql)]
-
-        return (  # sums left at zero by a lead that moved group are not compared
-            all_of("SELECT * FROM funnel ORDER BY person_id"),
-            all_of("SELECT * FROM funnel_times ORDER BY person_id"),
-            all_of("SELECT * FROM funnel_counts WHERE leads <> 0 ORDER BY dim, key, day"),
-            all_of(
-                "SELECT * FROM gap_counts WHERE unanswered <> 0 OR missing <> 0"
-                " ORDER BY dim, key, day, field"
-            ),
-            all_of("SELECT person_id, at, kind, reason FROM handbacks ORDER BY id"),
-        )
+rows = report_rows
 
 
 def rebuilt(engine: Engine) -> tuple[list[Any], ...]:
