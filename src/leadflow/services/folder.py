@@ -34,7 +34,7 @@ class Folder:
     def __init__(self, database_url: str, every: float = EVERY) -> None:
         self.database_url, self.every = database_url, every
         self._context = multiprocessing.get_context("spawn")  # no copy of the server's state
-        self._stop: Event = self._context.Event()
+        self._stop: Event | None = None  # made at the start: it starts a helper process
         self._process: Any = None
         self._started = False
 
@@ -44,6 +44,7 @@ class Folder:
 
     def start(self) -> None:
         self._started = True
+        self._stop = self._context.Event()
         self._process = self._context.Process(
             target=fold_forever,
             args=(self.database_url, self.every, self._stop),
@@ -57,7 +58,7 @@ class Folder:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the process to finish its fold and stop; end it if it does not in time."""
-        if self._process is None:
+        if self._process is None or self._stop is None:
             return
         self._stop.set()
         self._process.join(timeout)
