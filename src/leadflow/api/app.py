@@ -122,8 +122,8 @@ def create_app(
     # SQLite: requests that arrive together are captured together; a server leaves
     # their events to be folded into the reports' rows behind them (routes_inquiries),
     # by a process of its own (services.folder)
-    url = engine.url.render_as_string(hide_password=False)
-    folder = Folder(url) if server and runtime.inline else None
+    serving_sqlite = server and runtime.inline
+    folder = Folder(engine.url.render_as_string(hide_password=False)) if serving_sqlite else None
     together = (
         routes_inquiries.Together(
             runtime,

@@ -36,14 +36,13 @@ class Folder:
         self._context = multiprocessing.get_context("spawn")  # no copy of the server's state
         self._stop: Event | None = None  # made at the start: it starts a helper process
         self._process: Any = None
-        self._started = False
 
     @property
     def started(self) -> bool:
-        return self._started
+        """Whether :meth:`start` was called (it is never started twice)."""
+        return self._stop is not None
 
     def start(self) -> None:
-        self._started = True
         self._stop = self._context.Event()
         self._process = self._context.Process(
             target=fold_forever,

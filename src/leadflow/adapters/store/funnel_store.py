@@ -24,7 +24,7 @@ not, so there nothing is folded behind and the backlog stays empty.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -126,22 +126,24 @@ _ROW = select(t.funnel).where(t.funnel.c.person_id == bindparam("person_id"))
 # The backlog: marked by the first capture that leaves its events unfolded (the events
 # logged before it are all folded), taken (deleted and read, under the write lock) by
 # whoever folds it.
+_LAST_ID = func.coalesce(func.max(t.events.c.id), literal_column("0"))
 _MARK = (
     sqlite.insert(t.fold_backlog)
     .values(
         id=literal_column("1"),  # no parameter: run by ``direct`` on the driver's cursor
-        after=select(func.coalesce(func.max(t.events.c.id), literal_column("0"))).scalar_subquery(),
+        after=select(_LAST_ID).scalar_subquery(),
     )
     .on_conflict_do_nothing()
 )
 _MARK_AFTER = insert(t.fold_backlog).values(id=literal_column("1"))
 _TAKE = delete(t.fold_backlog).returning(t.fold_backlog.c.after)
-_LAST_EVENT = select(func.coalesce(func.max(t.events.c.id), 0))
+_LAST_EVENT = select(_LAST_ID)
 _PENDING = select(t.fold_backlog.c.after)
 _LATER = (
     select(t.events.c.person_id, t.events.c.type, t.events.c.at, t.events.c.data)
     .where(
         t.events.c.id > bindparam("after"),
+        t.events.c.id <= bindparam("last"),
         t.events.c.person_id.is_not(None),
         t.events.c.type.in_(sorted(KINDS)),
     )
@@ -247,13 +249,23 @@ class FunnelStore:
             return 0
         folded = 0
         batch: list[Logged] = []
-        for person_id, kind, at, data in self.connection.execute(_LATER, {"after": after}):
-            batch.append((int(person_id), kind, _utc(at), _data(data)))
+        for event in self._logged_after(after, self._last_event()):
+            batch.append(event)
             if len(batch) >= BATCH:
                 self.fold(batch)
                 folded, batch = folded + len(batch), []
         self.fold(batch)
         return folded + len(batch)
+
+    def _last_event(self) -> int:
+        return int(direct.read(self.connection, _LAST_EVENT, {})[0][0])
+
+    def _logged_after(self, after: int, last: int) -> Iterator[Logged]:
+        """The events after ``after`` up to ``last`` that a fold takes, in log order."""
+        for person_id, kind, at, data in self.connection.execute(
+            _LATER, {"after": after, "last": last}
+        ):
+            yield int(person_id), kind, _utc(at), _data(data)
 
     def fold(self, events: Iterable[Logged]) -> None:
         """Fold logged events into their people's rows (events of other kinds are skipped)."""
@@ -294,18 +306,12 @@ class FunnelStore:
         found = direct.read(self.connection, _PENDING, {})
         if not found:
             return 0
-        after = int(found[0][0])
-        last = int(direct.read(self.connection, _LAST_EVENT, {})[0][0])
-        logged = [
-            (int(person_id), kind, _utc(at), _data(data))
-            for person_id, kind, at, data in self.connection.execute(
-                _LATER.where(t.events.c.id <= last), {"after": after}
-            )
-        ]
+        after, last = int(found[0][0]), self._last_event()
+        logged = list(self._logged_after(after, last))
         changes = self._changes(logged)
         if self.take_backlog() != after:
             return None
-        if int(direct.read(self.connection, _LAST_EVENT, {})[0][0]) > last:
+        if self._last_event() > last:
             direct.write(self.connection, _MARK_AFTER, {"after": last}).fetchall()
         self._store(changes)
         return len(logged)
