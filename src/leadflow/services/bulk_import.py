@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -40,8 +40,9 @@ from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.funnel_store import FunnelStore
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.rating import Activity, evaluate
 from leadflow.services.bulk_funnel import fold_chunk, gap_lists
-from leadflow.services.bulk_lifecycle import advance_chunk
+from leadflow.services.bulk_lifecycle import EnvsOf, advance_chunk
 from leadflow.services.bulk_prepare import json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.handoff import Runtime
@@ -181,7 +182,13 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     FunnelStore(bulk.connection).catch_up()  # a server's captures, folded before ours
     bulk.insert(t.events, logged)
     moved = advance_chunk(
-        bulk.connection, target.pb, ratings, target.now, target.runtime, bulk.stamp
+        bulk.connection,
+        target.pb,
+        ratings,
+        target.now,
+        target.runtime,
+        bulk.stamp,
+        _envs_of(bulk, target, facts),
     )
     bulk.delete_people_rows(t.lifecycle, moved.replaced)
     bulk.insert(t.lifecycle, moved.lifecycle)
@@ -324,6 +331,25 @@ def _rate(bulk: BulkStore, target: Target, facts: pl.DataFrame, at: str) -> pl.D
             rated_at=pl.lit(at),
         )
     )
+
+
+def _envs_of(bulk: BulkStore, target: Target, facts: pl.DataFrame) -> EnvsOf:
+    """People's environments from the chunk's facts (as stored after it) and their
+    activities: what ``lead_env`` reads from the database, without a query per person."""
+    pb = target.pb
+
+    def envs_of(people: Sequence[int]) -> dict[int, dict[str, object]]:
+        done: dict[int, list[Activity]] = {int(p): [] for p in people}
+        if pb.engagement is not None:
+            for person, kind, at in bulk.activities(list(done)):
+                done[person].append(Activity(kind, at))
+        wanted = facts.filter(pl.col("person_id").is_in(list(done)))
+        return {
+            int(row["person_id"]): evaluate(pb, row, done[int(row["person_id"])], now=target.now)[1]
+            for row in wanted.iter_rows(named=True)
+        }
+
+    return envs_of
 
 
 def _activities(bulk: BulkStore, facts: pl.DataFrame) -> pl.DataFrame | None:

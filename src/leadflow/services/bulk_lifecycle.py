@@ -15,20 +15,22 @@ person with two inquiries in a chunk does not log the stop in between.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
 from sqlalchemy import select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.leads import LeadStore, lifecycle_of
+from leadflow.adapters.store.leads import LeadStore, lifecycle_of, timer_row
 from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain import expr
 from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle, Move, advance
+from leadflow.domain.nurture import Track
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Rating
 from leadflow.domain.stages import RATING_NAMES
@@ -37,8 +39,8 @@ from leadflow.services.handoff import (
     RELEASES,
     Runtime,
     Step,
-    lead_env,
     log_move,
+    open_stages,
     routable,
     route,
     why_moved,
@@ -59,12 +61,90 @@ def rating_only(pb: Playbook) -> bool:
 
 @dataclass(frozen=True)
 class Advanced:
-    """A chunk's hand-off: lifecycle rows to write (people routed were saved already),
-    the people whose stored rows they replace, and the events to log."""
+    """A chunk's hand-off: lifecycle rows to write, the people whose stored rows they
+    replace, and the events to log."""
 
     lifecycle: pl.DataFrame
     replaced: list[int]
     events: pl.DataFrame
+
+
+EnvsOf = Callable[[Sequence[int]], Mapping[int, dict[str, object]]]
+"""The environments of some of the chunk's people (facts, criteria, scores), as
+:func:`leadflow.services.handoff.lead_env` would build them from the database."""
+
+
+class Roster:
+    """The reps as one chunk's routing sees them (a :class:`leadflow.services.handoff.Desk`).
+
+    Read once per chunk instead of once per lead, then kept as the chunk routes: each
+    rep's open leads and turn, the accounts' owners, the timers. :meth:`save` writes
+    what changed, as the same statements per lead would have left it.
+    """
+
+    def __init__(self, leads: LeadStore, pb: Playbook, people: Sequence[int]) -> None:
+        self.leads = leads
+        self.open_stages = frozenset(open_stages(pb))
+        found = leads.reps_for_routing(sorted(self.open_stages), count_all=True)
+        self.reps = {int(rep.id): SimpleNamespace(**rep._mapping) for rep, _ in found}
+        self.open = {int(rep.id): count for rep, count in found}
+        self.accounts: dict[int, int | None] = {}
+        self.owners: dict[int, int | None] = {}
+        if self.reps and pb.handoff.account_owner:
+            for person, account, owner in leads.accounts_of(people):
+                self.accounts[person] = account
+                if account is not None:
+                    self.owners[account] = owner
+        self._turned: set[int] = set()
+        self._owned: set[int] = set()
+        self._timers: list[dict[str, Any]] = []
+
+    def reps_for_routing(
+        self, open_stages: Collection[str], count_all: bool
+    ) -> list[tuple[Any, int]]:
+        return [
+            (rep, self.open[rep_id] if count_all or rep.capacity is not None else 0)
+            for rep_id, rep in self.reps.items()
+        ]
+
+    def account_of(self, person_id: int) -> tuple[int | None, int | None]:
+        account = self.accounts.get(person_id)
+        return account, self.owners.get(account) if account is not None else None
+
+    def take_turn(self, rep_id: int) -> None:
+        self.reps[rep_id].last_turn = max(rep.last_turn for rep in self.reps.values()) + 1
+        self._turned.add(rep_id)
+
+    def set_account_owner(self, account_id: int, rep_id: int | None) -> None:
+        self.owners[account_id] = rep_id
+        self._owned.add(account_id)
+
+    def add_timer(
+        self, kind: str, person_id: int, due_at: datetime, data: Mapping[str, Any]
+    ) -> None:
+        self._timers.append(timer_row(kind, person_id, due_at, data))
+
+    def routed(self, state: Lifecycle) -> None:
+        """Count a lead just routed among its rep's open leads."""
+        if state.owner_rep_id is not None and state.stage in self.open_stages:
+            self.open[state.owner_rep_id] += 1
+
+    def save(self) -> None:
+        self.leads.set_turns({r: self.reps[r].last_turn for r in sorted(self._turned)})
+        self.leads.set_account_owners({a: self.owners[a] for a in sorted(self._owned)})
+        self.leads.add_timers(self._timers)
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What a person new to the database, rated alike, goes through (on a playbook whose
+    stage conditions read only the rating): the moves, the resulting lifecycle, the track
+    entered, made once for all of them."""
+
+    state: Lifecycle
+    events: tuple[tuple[str, Mapping[str, Any]], ...]
+    routable: bool
+    track: Track | None
 
 
 def advance_chunk(
@@ -74,73 +154,239 @@ def advance_chunk(
     at: datetime,
     runtime: Runtime,
     stamp: Callable[[datetime], str],
+    envs_of: EnvsOf,
 ) -> Advanced:
     """Move and route every rated person of the chunk.
 
     ``ratings`` has ``person_id`` and the rating columns (grade, route, score, segment,
     reasons...) as the chunk stores them; ``stamp`` writes a moment as the bulk loader
-    stores it.
+    stores it; ``envs_of`` gives people's environments when a condition reads more than
+    their rating.
     """
     store, leads = Store(connection), LeadStore(connection)
     ids = ratings.get_column("person_id").to_list()
     before = _stored(connection, ids)
     quick = rating_only(pb)
+    envs = {} if quick else envs_of([i for i in ids if i not in before] + list(before))
+    templates: dict[tuple[Any, ...], _Template] = {}
     plans: dict[tuple[Any, ...], list[Move]] = {}
-    steps: list[tuple[Step, Rating, dict[str, object]]] = []
-    for row in ratings.iter_rows(named=True):
-        person_id = int(row["person_id"])
+    alike: list[tuple[int, int, _Template]] = []  # (row, person, template)
+    steps: list[tuple[int, Step, Rating, dict[str, object]]] = []  # (row, ...)
+    columns = ("person_id", "grade", "route", "segment", "score")
+    for n, (person_id, grade, route_, segment, score) in enumerate(
+        ratings.select(columns).iter_rows()
+    ):
+        key = (grade, route_, segment, score)
+        if quick and person_id not in before:
+            template = templates.get(key)
+            if template is None:
+                template = _template(pb, _rating(ratings.row(n, named=True), pb), at, runtime)
+                templates[key] = template
+            if not template.routable:
+                alike.append((n, person_id, template))
+                continue
+            step = Step(person_id, template.state, _events_of(template, person_id, at))
+            rating = _rating(ratings.row(n, named=True), pb)
+            steps.append((n, step, rating, _rating_env(rating)))
+            continue
         step = Step(person_id, before.get(person_id, Lifecycle()))
-        rating = _rating(row, pb)
-        env = _rating_env(rating) if quick else _env(store, pb, person_id, at)
+        rating = _rating(ratings.row(n, named=True), pb)
+        env = _rating_env(rating) if quick else envs[person_id]
         if step.state.held:
             step.log("lead.released", at, {"why": RELEASES["inquiry"], "by": runtime.by})
-        key = (step.state.stage, rating.grade, rating.route, rating.segment)
-        moves = plans.get(key) if quick else None
+        plan_key = (step.state.stage, *key)
+        moves = plans.get(plan_key) if quick else None
         if moves is None:
             moves = advance(pb.stages, step.state.stage, "inquiry", env, False)
             if quick:
-                plans[key] = moves
+                plans[plan_key] = moves
         for move in moves:
             log_move(step, pb, move, at, runtime.by, why_moved(pb, move, rating))
-        steps.append((step, rating, env))
-    routed: set[int] = set()
-    for step, rating, env in steps:
-        if routable(pb, step.state, rating):
-            if quick:
-                env = _env(store, pb, step.person_id, at)
-            route(store, leads, pb, step, rating, env, runtime, sales_ready_at=at)
-            # Saved at once: the next lead's routing counts this rep's open leads.
-            leads.save_lifecycle(step.person_id, step.state, step.events[-1].at)
-            # Reps hear of their new leads; the other events of a bulk import are not
-            # sent to webhooks (a million stage changes would flood any receiver).
-            routed_events = [e for e in step.events if e.kind == "lead.routed"]
-            publish(store, pb, step.person_id, routed_events, step.state.owner_rep_id, runtime)
-            routed.add(step.person_id)
+        steps.append((n, step, rating, env))
+    _route(store, leads, pb, steps, runtime, at, envs_of)
     if pb.nurture.tracks:
-        _nurture(store, pb, steps, before, at)
+        enrolled = _enrolled(alike, at)
+        _nurture(store, pb, [(s, env) for _, s, _, env in steps], before, at, enrolled)
     rows: list[dict[str, Any]] = []
-    events: list[tuple[str, str, int | None, str]] = []
-    for step, _, _ in steps:
+    events: list[tuple[int, str, str, int | None, str]] = []
+    for n, step, _, _ in steps:
         if not step.events:
             continue
-        if step.person_id not in routed:
-            values = {name: getattr(step.state, name) for name in LIFECYCLE_COLUMNS}
-            rows.append({"person_id": step.person_id, **values, "updated_at": step.events[-1].at})
+        values = {name: getattr(step.state, name) for name in LIFECYCLE_COLUMNS}
+        rows.append({"person_id": step.person_id, **values, "updated_at": step.events[-1].at})
         events.extend(
-            (stamp(e.at), e.kind, e.person_id, json.dumps(e.data, sort_keys=True))
+            (n, stamp(e.at), e.kind, e.person_id, json.dumps(e.data, sort_keys=True))
             for e in step.events
         )
+    own = _frame(rows, stamp)
+    lifecycle, alike_events = _alike(alike, templates, at, stamp)
     return Advanced(
-        lifecycle=_frame(rows, stamp),
+        lifecycle=pl.concat([own, lifecycle.select(own.columns)]).sort("person_id"),
         replaced=[row["person_id"] for row in rows if row["person_id"] in before],
-        events=pl.DataFrame(
-            events, schema=["at", "type", "person_id", "data"], orient="row"
-        ).select("at", "type", "person_id", pl.lit(None, pl.Int64).alias("inquiry_id"), "data"),
+        events=pl.concat(
+            [
+                pl.DataFrame(
+                    events,
+                    schema={
+                        "__row": pl.Int64,
+                        "at": pl.String,
+                        "type": pl.String,
+                        "person_id": pl.Int64,
+                        "data": pl.String,
+                    },
+                    orient="row",
+                )
+                .with_row_index("__seq")
+                .select(_EVENT_COLUMNS),
+                alike_events.select(_EVENT_COLUMNS),
+            ],
+            how="vertical_relaxed",
+        )
+        # In the chunk's order, each person's events in the order they happened.
+        .sort("__row", "__seq")
+        .select("at", "type", "person_id", pl.lit(None, pl.Int64).alias("inquiry_id"), "data"),
     )
 
 
-def _frame(rows: list[dict[str, Any]], stamp: Callable[[datetime], str]) -> pl.DataFrame:
-    schema = {"person_id": pl.Int64, **{c: pl.String for c in (*LIFECYCLE_COLUMNS, "updated_at")}}
+_EVENT_COLUMNS = ("__row", "__seq", "at", "type", "person_id", "data")
+
+
+def _template(pb: Playbook, rating: Rating, at: datetime, runtime: Runtime) -> _Template:
+    step = Step(0, Lifecycle())
+    env = _rating_env(rating)
+    for move in advance(pb.stages, None, "inquiry", env, False):
+        log_move(step, pb, move, at, runtime.by, why_moved(pb, move, rating))
+    state = step.state
+    track = None
+    moved = any(e.kind == "stage.changed" for e in step.events)
+    if moved and pb.nurture.tracks and state.stage in pb.nurture.stages:
+        reason = state.reason if state.recontact_on else None
+        track = pb.nurture.track_for(state.stage or "", reason, env)
+    return _Template(
+        state=state,
+        events=tuple((e.kind, e.data or {}) for e in step.events),
+        routable=routable(pb, state, rating),
+        track=track,
+    )
+
+
+def _events_of(template: _Template, person_id: int, at: datetime) -> list[Event]:
+    return [Event(kind, at, person_id, None, dict(data)) for kind, data in template.events]
+
+
+def _route(
+    store: Store,
+    leads: LeadStore,
+    pb: Playbook,
+    steps: Sequence[tuple[int, Step, Rating, dict[str, object]]],
+    runtime: Runtime,
+    at: datetime,
+    envs_of: EnvsOf,
+) -> None:
+    """Route the sales-ready in person order, through the same code as a capture (round
+    robin needs that order), against the chunk's :class:`Roster`."""
+    ready = [(s, r, env) for _, s, r, env in steps if routable(pb, s.state, r)]
+    if not ready:
+        return
+    people = [s.person_id for s, _, _ in ready]
+    roster = Roster(leads, pb, people)
+    envs = envs_of(people) if not _routing_reads_rating_only(pb) else {}
+    for step, rating, env in ready:
+        env = envs.get(step.person_id, env)
+        route(store, roster, pb, step, rating, env, runtime, sales_ready_at=at)
+        roster.routed(step.state)
+        # Reps hear of their new leads; the other events of a bulk import are not
+        # sent to webhooks (a million stage changes would flood any receiver).
+        routed_events = [e for e in step.events if e.kind == "lead.routed"]
+        publish(store, pb, step.person_id, routed_events, step.state.owner_rep_id, runtime)
+    roster.save()
+
+
+def _routing_reads_rating_only(pb: Playbook) -> bool:
+    """Whether choosing a lead's team and territory reads only its grade, route and segment."""
+    if pb.handoff.territory_field is not None:
+        return False
+    nodes = [
+        expr.compile_condition(team.source, pb.stage_scope)
+        for team in pb.handoff.teams
+        if team.source is not None
+    ]
+    return all(
+        set(expr.fields_used(n)) <= set(RATING_NAMES) and not expr.criteria_used(n) for n in nodes
+    )
+
+
+def _enrolled(alike: Sequence[tuple[int, int, _Template]], at: datetime) -> list[dict[str, Any]]:
+    return [
+        _enrollment(person_id, template.track, at)
+        for _, person_id, template in alike
+        if template.track is not None
+    ]
+
+
+def _enrollment(person_id: int, track: Track, at: datetime) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "track": track.name,
+        "step": 0,
+        "status": "active",
+        "due_at": at + track.steps[0].after,
+        "entered_at": at,
+    }
+
+
+def _alike(
+    alike: Sequence[tuple[int, int, _Template]],
+    templates: Mapping[tuple[Any, ...], _Template],
+    at: datetime,
+    stamp: Callable[[datetime], str],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The lifecycle rows and events of the people who went through a template: each
+    template's made once, joined to its people."""
+    index = {id(template): i for i, template in enumerate(templates.values())}
+    people = pl.DataFrame(
+        [
+            (n, person_id, index[id(template)])
+            for n, person_id, template in alike
+            if template.events
+        ],
+        schema={"__row": pl.Int64, "person_id": pl.Int64, "__template": pl.Int64},
+        orient="row",
+    )
+    states: list[dict[str, Any]] = []
+    events: list[tuple[int, int, str, str, str]] = []
+    for i, template in enumerate(templates.values()):
+        values = {name: getattr(template.state, name) for name in LIFECYCLE_COLUMNS}
+        states.append({"__template": i, **values, "updated_at": at})
+        logged = list(template.events)
+        if template.track is not None:
+            logged.append(
+                ("nurture.entered", {"track": template.track.name, "stage": template.state.stage})
+            )
+        events.extend(
+            (i, seq, stamp(at), kind, json.dumps(data, sort_keys=True))
+            for seq, (kind, data) in enumerate(logged)
+        )
+    state_rows = _frame(states, stamp, key="__template")
+    lifecycle = people.join(state_rows, on="__template").drop("__row", "__template")
+    logged = pl.DataFrame(
+        events,
+        schema={
+            "__template": pl.Int64,
+            "__seq": pl.Int64,
+            "at": pl.String,
+            "type": pl.String,
+            "data": pl.String,
+        },
+        orient="row",
+    )
+    return lifecycle, people.join(logged, on="__template").drop("__template")
+
+
+def _frame(
+    rows: list[dict[str, Any]], stamp: Callable[[datetime], str], key: str = "person_id"
+) -> pl.DataFrame:
+    schema = {key: pl.Int64, **{c: pl.String for c in (*LIFECYCLE_COLUMNS, "updated_at")}}
     schema["owner_rep_id"] = pl.Int64
     texts = [
         {
@@ -157,15 +403,17 @@ def _frame(rows: list[dict[str, Any]], stamp: Callable[[datetime], str]) -> pl.D
 def _nurture(
     store: Store,
     pb: Playbook,
-    steps: Sequence[tuple[Step, Rating, dict[str, object]]],
+    steps: Sequence[tuple[Step, dict[str, object]]],
     before: Mapping[int, Lifecycle],
     at: datetime,
+    enrolled: list[dict[str, Any]],
 ) -> None:
-    """Enter and leave nurture tracks as :func:`nurture.follow` does, in one batch."""
+    """Enter and leave nurture tracks as :func:`nurture.follow` does, in one batch
+    (``enrolled``: the enrolments of the people who went through a template)."""
     ns = NurtureStore(store.connection)
-    moved = [(s, env) for s, _, env in steps if any(e.kind == "stage.changed" for e in s.events)]
+    moved = [(s, env) for s, env in steps if any(e.kind == "stage.changed" for e in s.events)]
     active = ns.active_of([s.person_id for s, _ in moved if s.person_id in before])
-    rows = []
+    rows = enrolled
     for step, env in moved:
         state, current = step.state, active.get(step.person_id)
         if state.stage in pb.nurture.stages:
@@ -175,16 +423,7 @@ def _nurture(
             track = pb.nurture.track_for(state.stage or "", reason, env)
             if track is None:
                 continue
-            rows.append(
-                {
-                    "person_id": step.person_id,
-                    "track": track.name,
-                    "step": 0,
-                    "status": "active",
-                    "due_at": at + track.steps[0].after,
-                    "entered_at": at,
-                }
-            )
+            rows.append(_enrollment(step.person_id, track, at))
             entered: dict[str, Any] = {"track": track.name, "stage": state.stage}
             step.events.append(Event("nurture.entered", at, step.person_id, None, entered))
         elif current is not None:
@@ -223,8 +462,3 @@ def _rating(row: dict[str, Any], pb: Playbook) -> Rating:
 
 def _rating_env(rating: Rating) -> dict[str, object]:
     return {"grade": choice_key(rating.grade), "route": rating.route, "segment": rating.segment}
-
-
-def _env(store: Store, pb: Playbook, person_id: int, at: datetime) -> dict[str, object]:
-    """The person's own environment, as a capture builds it (facts and activities)."""
-    return lead_env(store, pb, person_id, at)[1]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Event, Store
@@ -43,6 +43,26 @@ RELEASES: Mapping[str | None, str] = {
     "inquiry": "the person raised a hand again: a new inquiry",
     "recontact": "the recontact date has come",
 }
+
+
+class Desk(Protocol):
+    """Where routing reads the reps and records its choices: the database itself
+    (:class:`LeadStore`) for one lead, a chunk's roster for an import
+    (:class:`leadflow.services.bulk_lifecycle.Roster`)."""
+
+    def reps_for_routing(
+        self, open_stages: Collection[str], count_all: bool
+    ) -> Sequence[tuple[Any, int]]: ...
+
+    def account_of(self, person_id: int) -> tuple[int | None, int | None]: ...
+
+    def take_turn(self, rep_id: int) -> None: ...
+
+    def set_account_owner(self, account_id: int, rep_id: int | None) -> None: ...
+
+    def add_timer(
+        self, kind: str, person_id: int, due_at: datetime, data: Mapping[str, Any]
+    ) -> object: ...
 
 
 def now_utc() -> datetime:
@@ -166,7 +186,7 @@ def _hours(text: str | None) -> WorkingHours | None:
     return parse_hours(text) if text else None
 
 
-def candidates(leads: LeadStore, pb: Playbook, count_all: bool) -> list[Candidate]:
+def candidates(leads: Desk, pb: Playbook, count_all: bool) -> list[Candidate]:
     return [
         Candidate(
             id=int(rep.id),
@@ -188,7 +208,7 @@ def candidates(leads: LeadStore, pb: Playbook, count_all: bool) -> list[Candidat
 
 def route(
     store: Store,
-    leads: LeadStore,
+    leads: Desk,
     pb: Playbook,
     step: Step,
     rating: Rating,

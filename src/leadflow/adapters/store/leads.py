@@ -8,7 +8,7 @@ for the other; on SQLite the claim runs under the database's single write lock.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,14 @@ _SET_ACCOUNT_OWNER = (
     .where(t.accounts.c.id == bindparam("account_id"))
     .values(owner_rep_id=bindparam("rep_id"))
 )
+_ACCOUNTS_OF = (
+    select(t.people.c.id, t.people.c.account_id, t.accounts.c.owner_rep_id)
+    .select_from(t.people.outerjoin(t.accounts, t.accounts.c.id == t.people.c.account_id))
+    .where(t.people.c.id.in_(bindparam("people", expanding=True)))
+)
+_SET_TURN = (
+    update(t.reps).where(t.reps.c.id == bindparam("rep_id")).values(last_turn=bindparam("turn"))
+)
 _TIMES = ("stage_since", "sales_ready_at", "routed_at", "accepted_at", "first_contact_at")
 _DUES = ("accept_due", "contact_due")
 
@@ -58,6 +66,23 @@ def _upsert(dialect: Any) -> Any:
 
 
 _UPSERTS = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+
+
+def timer_row(
+    kind: str, person_id: int, due_at: datetime, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A pending timer's row."""
+    return {
+        "kind": kind,
+        "person_id": person_id,
+        "due_at": due_at,
+        "data": dict(data),
+        "status": "pending",
+    }
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
 
 
 def lifecycle_of(row: Record | None) -> Lifecycle:
@@ -129,19 +154,40 @@ class LeadStore:
     def set_account_owner(self, account_id: int, rep_id: int | None) -> None:
         self.connection.execute(_SET_ACCOUNT_OWNER, {"account_id": account_id, "rep_id": rep_id})
 
+    def accounts_of(self, people: Sequence[int]) -> list[tuple[int, int | None, int | None]]:
+        """(person, account, the account's owner) of each of ``people`` (:meth:`account_of`
+        for many)."""
+        found = []
+        for start in range(0, len(people), 10_000):
+            part = list(people[start : start + 10_000])
+            for person, account, owner in self.connection.execute(_ACCOUNTS_OF, {"people": part}):
+                found.append((int(person), _int(account), _int(owner)))
+        return found
+
+    def set_turns(self, turns: Mapping[int, int]) -> None:
+        """Set reps' last turns (what :meth:`take_turn` left, for many turns at once)."""
+        if turns:
+            rows = [{"rep_id": rep, "turn": turn} for rep, turn in turns.items()]
+            self.connection.execute(_SET_TURN, rows)
+
+    def set_account_owners(self, owners: Mapping[int, int | None]) -> None:
+        if owners:
+            rows = [{"account_id": a, "rep_id": rep} for a, rep in owners.items()]
+            self.connection.execute(_SET_ACCOUNT_OWNER, rows)
+
     # ------------------------------------------------------------ timers
 
     def add_timer(
         self, kind: str, person_id: int, due_at: datetime, data: Mapping[str, Any]
     ) -> int:
-        values = {
-            "kind": kind,
-            "person_id": person_id,
-            "due_at": due_at,
-            "data": dict(data),
-            "status": "pending",
-        }
-        return direct.insert(self.connection, _INSERT_TIMER, values)
+        return direct.insert(
+            self.connection, _INSERT_TIMER, timer_row(kind, person_id, due_at, data)
+        )
+
+    def add_timers(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert timers made by :func:`timer_row`, in their order."""
+        if rows:
+            self.connection.execute(_INSERT_TIMER, list(rows))
 
     def claim_due(self, now: datetime, limit: int) -> list[Record]:
         """Pending timers due by ``now``, oldest first, locked for this transaction."""
