@@ -57,7 +57,7 @@ def gap_lists(pb: Playbook, facts: pl.DataFrame, segments: pl.Series) -> pl.Data
     return frame.select(missing=missing, unanswered=listed(names))
 
 
-def fold_chunk(bulk: BulkStore, events: pl.DataFrame, fresh: Sequence[int] = ()) -> None:
+def fold_chunk(bulk: BulkStore, events: pl.DataFrame, fresh: Sequence[int]) -> None:
     """Fold a chunk's events (``at`` as stamps, ``data`` as JSON text) into the rows: new
     people with the import's usual events column by column (``bulk_fold``), the others
     one event at a time, as a capture would. ``fresh``: people made by this chunk, who
@@ -66,11 +66,11 @@ def fold_chunk(bulk: BulkStore, events: pl.DataFrame, fresh: Sequence[int] = ())
     if kept.is_empty():
         return
     store = FunnelStore(bulk.connection)
-    made = set(fresh)
-    people = [p for p in kept.get_column("person_id").unique().to_list() if p not in made]
-    stored = set(store.rows(people))
-    odd = kept.filter(~pl.col("type").is_in(SIMPLE)).get_column("person_id").unique().to_list()
-    one_by_one = pl.col("person_id").is_in(sorted(stored | set(odd)))
+    # People the chunk did not make may have a row already: folded one by one from it
+    # (a person with none is folded from nothing, as the columns would).
+    made = pl.Series(list(fresh), dtype=pl.Int64).implode()
+    odd = kept.filter(~pl.col("type").is_in(SIMPLE)).get_column("person_id").unique().implode()
+    one_by_one = ~pl.col("person_id").is_in(made) | pl.col("person_id").is_in(odd)
     by_column = fold_new(kept.filter(~one_by_one), _moment)
     new = by_column.select(
         pl.col(name).cast(kind) if name in by_column.columns else pl.lit(None, kind).alias(name)

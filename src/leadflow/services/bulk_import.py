@@ -189,6 +189,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
         target.runtime,
         bulk.stamp,
         _envs_of(bulk, target, facts),
+        resolved.new_people,
     )
     bulk.delete_people_rows(t.lifecycle, moved.replaced)
     bulk.insert(t.lifecycle, moved.lifecycle)

@@ -155,17 +155,19 @@ def advance_chunk(
     runtime: Runtime,
     stamp: Callable[[datetime], str],
     envs_of: EnvsOf,
+    fresh: Collection[int],
 ) -> Advanced:
     """Move and route every rated person of the chunk.
 
     ``ratings`` has ``person_id`` and the rating columns (grade, route, score, segment,
     reasons...) as the chunk stores them; ``stamp`` writes a moment as the bulk loader
     stores it; ``envs_of`` gives people's environments when a condition reads more than
-    their rating.
+    their rating; ``fresh``: the people the chunk made (they have no lifecycle row yet).
     """
     store, leads = Store(connection), LeadStore(connection)
     ids = ratings.get_column("person_id").to_list()
-    before = _stored(connection, ids)
+    made = set(fresh)
+    before = _stored(connection, [i for i in ids if i not in made])
     quick = rating_only(pb)
     envs = {} if quick else envs_of([i for i in ids if i not in before] + list(before))
     templates: dict[tuple[Any, ...], _Template] = {}
@@ -209,16 +211,16 @@ def advance_chunk(
         _nurture(store, pb, [(s, env) for _, s, _, env in steps], before, at, enrolled)
     rows: list[dict[str, Any]] = []
     events: list[tuple[int, str, str, int | None, str]] = []
+    text = _Texts(stamp)
     for n, step, _, _ in steps:
         if not step.events:
             continue
         values = {name: getattr(step.state, name) for name in LIFECYCLE_COLUMNS}
         rows.append({"person_id": step.person_id, **values, "updated_at": step.events[-1].at})
         events.extend(
-            (n, stamp(e.at), e.kind, e.person_id, json.dumps(e.data, sort_keys=True))
-            for e in step.events
+            (n, text.stamp(e.at), e.kind, e.person_id, text.json(e.data)) for e in step.events
         )
-    own = _frame(rows, stamp)
+    own = _frame(rows, text.stamp)
     lifecycle, alike_events = _alike(alike, templates, at, stamp)
     return Advanced(
         lifecycle=pl.concat([own, lifecycle.select(own.columns)]).sort("person_id"),
@@ -271,7 +273,8 @@ def _template(pb: Playbook, rating: Rating, at: datetime, runtime: Runtime) -> _
 
 
 def _events_of(template: _Template, person_id: int, at: datetime) -> list[Event]:
-    return [Event(kind, at, person_id, None, dict(data)) for kind, data in template.events]
+    # The template's data, not copies: nothing changes an event's data once logged.
+    return [Event(kind, at, person_id, None, data) for kind, data in template.events]
 
 
 def _route(
@@ -381,6 +384,39 @@ def _alike(
         orient="row",
     )
     return lifecycle, people.join(logged, on="__template").drop("__template")
+
+
+class _Texts:
+    """Moments and event data as stored, each made once: most of a chunk's people share
+    their moments, and many their events' data (a template's, the same team and why)."""
+
+    def __init__(self, stamp: Callable[[datetime], str]) -> None:
+        self._stamp = stamp
+        self._stamps: dict[datetime, str] = {}
+        self._by_id: dict[int, tuple[object, str]] = {}
+        self._by_value: dict[tuple[tuple[str, Any], ...], str] = {}
+
+    def stamp(self, moment: datetime) -> str:
+        found = self._stamps.get(moment)
+        if found is None:
+            found = self._stamps[moment] = self._stamp(moment)
+        return found
+
+    def json(self, data: Mapping[str, Any] | None) -> str:
+        if data is None:
+            return "null"
+        known = self._by_id.get(id(data))
+        if known is not None and known[0] is data:
+            return known[1]
+        try:
+            key = tuple(sorted(data.items()))
+            found = self._by_value.get(key)
+        except TypeError:  # a list or a dict among the values
+            return json.dumps(data, sort_keys=True)
+        if found is None:
+            found = self._by_value[key] = json.dumps(data, sort_keys=True)
+        self._by_id[id(data)] = (data, found)
+        return found
 
 
 def _frame(
