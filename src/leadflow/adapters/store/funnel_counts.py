@@ -213,34 +213,51 @@ def contribution_frame(rows: pl.DataFrame, sign: int = 1) -> tuple[pl.DataFrame,
         value = c(start) if end is None else c(end) - c(start)
         values[f"zero_{name}"] = (value == 0).fill_null(False).cast(pl.Int64)
     frame = rows.with_columns(day=(c("first_at") // DAY), **values)
-    counts = []
-    gap_parts = []
-    blanks = frame.select(
+    # Summed first by every group key at once (an import's rows share most of them),
+    # then by each dimension: the same sums, over a few rows instead of a copy per
+    # dimension of every row.
+    keys = [f"key:{dim}" for dim in DIMENSIONS]
+    keyed = frame.select(
         "day",
         *(
-            c(col).cast(pl.String).fill_null("").alias(dim)
-            for dim, col in DIMENSIONS.items()
-            if col
+            (pl.lit("all") if column is None else c(column).cast(pl.String).fill_null("")).alias(
+                f"key:{dim}"
+            )
+            for dim, column in DIMENSIONS.items()
         ),
+        *MEASURES,
         u=c("unanswered").fill_null("").str.split(","),
         m=c("missing").fill_null("").str.split(","),
     )
-    for dim, column in DIMENSIONS.items():
-        key = pl.lit("all") if column is None else c(column).cast(pl.String).fill_null("")
-        counts.append(
-            frame.select(dim=pl.lit(dim), key=key, day="day", **{m: c(m) for m in MEASURES})
-        )
-        gkey = pl.lit("all") if column is None else c(dim)
-        for part, flag in (("u", "unanswered"), ("m", "missing")):
-            gap_parts.append(
-                blanks.select(dim=pl.lit(dim), key=gkey, day="day", field=c(part))
-                .explode("field")
-                .filter(c("field") != "")
-                .with_columns(
-                    unanswered=pl.lit(int(flag == "unanswered")),
-                    missing=pl.lit(int(flag == "missing")),
-                )
+    combos = keyed.group_by("day", *keys).agg(c(m).sum() for m in MEASURES)
+    counts = [
+        combos.select(pl.lit(dim).alias("dim"), c(f"key:{dim}").alias("key"), "day", *MEASURES)
+        for dim in DIMENSIONS
+    ]
+    blanks = pl.concat(
+        [
+            keyed.select("day", *keys, field=c(part))
+            .explode("field")
+            .filter(c("field") != "")
+            .group_by("day", *keys, "field")
+            .agg(
+                unanswered=pl.len().cast(pl.Int64) * int(part == "u"),
+                missing=pl.len().cast(pl.Int64) * int(part == "m"),
             )
+            for part in ("u", "m")
+        ]
+    )
+    gap_parts = [
+        blanks.select(
+            pl.lit(dim).alias("dim"),
+            c(f"key:{dim}").alias("key"),
+            "day",
+            "field",
+            "unanswered",
+            "missing",
+        )
+        for dim in DIMENSIONS
+    ]
     summed = (
         pl.concat(counts).group_by("dim", "key", "day").agg(*(c(m).sum() * sign for m in MEASURES))
     )
