@@ -22,10 +22,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
 
-from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.leads import LeadStore, lifecycle_of, timer_row
+from leadflow.adapters.store.leads import LeadStore, timer_row
 from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain import expr
@@ -167,7 +165,7 @@ def advance_chunk(
     store, leads = Store(connection), LeadStore(connection)
     ids = ratings.get_column("person_id").to_list()
     made = set(fresh)
-    before = _stored(connection, [i for i in ids if i not in made])
+    before = leads.lifecycles([i for i in ids if i not in made])
     quick = rating_only(pb)
     envs = {} if quick else envs_of([i for i in ids if i not in before] + list(before))
     templates: dict[tuple[Any, ...], _Template] = {}
@@ -469,16 +467,6 @@ def _nurture(
             left = {"track": current.track, "enrollment_id": int(current.id), "reason": reason}
             step.events.append(Event("nurture.exited", at, step.person_id, None, left))
     ns.enroll_many(rows)
-
-
-def _stored(connection: Any, ids: Sequence[int]) -> dict[int, Lifecycle]:
-    found: dict[int, Lifecycle] = {}
-    for start in range(0, len(ids), 10_000):
-        part = ids[start : start + 10_000]
-        query = select(t.lifecycle).where(t.lifecycle.c.person_id.in_(part))
-        for row in connection.execute(query):
-            found[int(row.person_id)] = lifecycle_of(row)
-    return found
 
 
 def _rating(row: dict[str, Any], pb: Playbook) -> Rating:

@@ -29,7 +29,16 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.store import direct
@@ -122,6 +131,9 @@ _ADD_GAPS = {
 }
 
 _ROW = select(t.funnel).where(t.funnel.c.person_id == bindparam("person_id"))
+_ROWS = text("SELECT * FROM funnel WHERE person_id IN :people").bindparams(
+    bindparam("people", expanding=True)
+)
 
 # The backlog: marked by the first capture that leaves its events unfolded (the events
 # logged before it are all folded), taken (deleted and read, under the write lock) by
@@ -212,11 +224,15 @@ class FunnelStore:
         if len(people) == 1:  # a capture's: one statement compiled once, no IN list
             rows = direct.read(self.connection, _ROW, {"person_id": people[0]})
             return {people[0]: of_row(rows[0]._asdict())} if rows else found
+        # Read as plain values: SQLAlchemy's per-row type processing of the wide rows
+        # costs several times the query (the columns are numbers and texts either way).
         for start in range(0, len(people), BATCH):
             part = list(people[start : start + BATCH])
-            query = select(t.funnel).where(t.funnel.c.person_id.in_(part))
-            for row in self.connection.execute(query):
-                found[int(row.person_id)] = of_row(row._mapping)
+            result = self.connection.execute(_ROWS, {"people": part})
+            names = list(result.keys())
+            for values in result:
+                row = dict(zip(names, values, strict=True))
+                found[int(row["person_id"])] = of_row(row)
         return found
 
     def defer(self) -> None:

@@ -9,10 +9,10 @@ for the other; on SQLite the claim runs under the database's single write lock.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.store import direct
@@ -21,6 +21,9 @@ from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.lifecycle import LIFECYCLE_COLUMNS, Lifecycle
 
 _LIFECYCLE = select(t.lifecycle).where(t.lifecycle.c.person_id == bindparam("person_id"))
+_LIFECYCLES = text("SELECT * FROM lifecycle WHERE person_id IN :people").bindparams(
+    bindparam("people", expanding=True)
+)
 # Routing's statements, built once: a routed lead runs them on the capture's path.
 _REPS = select(t.reps).order_by(t.reps.c.id)
 _OPEN_LEADS = (
@@ -81,6 +84,17 @@ def timer_row(
     }
 
 
+def _lifecycle_of_values(row: Mapping[str, Any]) -> Lifecycle:
+    """A row read without column types (SQLite gives moments and dates as text)."""
+    values = {name: row[name] for name in LIFECYCLE_COLUMNS}
+    for name in (*_TIMES, *_DUES):
+        value = values[name]
+        values[name] = utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    if isinstance(values["recontact_on"], str):
+        values["recontact_on"] = date.fromisoformat(values["recontact_on"])
+    return Lifecycle(**values)
+
+
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
 
@@ -106,6 +120,20 @@ class LeadStore:
     def lifecycle(self, person_id: int) -> Lifecycle:
         rows = direct.read(self.connection, _LIFECYCLE, {"person_id": person_id})
         return lifecycle_of(rows[0] if rows else None)
+
+    def lifecycles(self, people: Sequence[int]) -> dict[int, Lifecycle]:
+        """The stored lifecycles of ``people`` (those that have one), read as plain values:
+        for many people at once, SQLAlchemy's per-row type processing costs several times
+        the query itself."""
+        found: dict[int, Lifecycle] = {}
+        for start in range(0, len(people), 10_000):
+            part = list(people[start : start + 10_000])
+            result = self.connection.execute(_LIFECYCLES, {"people": part})
+            names = list(result.keys())
+            for values in result:
+                row = dict(zip(names, values, strict=True))
+                found[int(row["person_id"])] = _lifecycle_of_values(row)
+        return found
 
     def save_lifecycle(self, person_id: int, state: Lifecycle, at: datetime) -> None:
         values = {name: getattr(state, name) for name in LIFECYCLE_COLUMNS}
