@@ -62,3 +62,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> Iterator[Engine]:
+    """A second, migrated, empty SQLite database: what a test compares the first with
+    (rows captured one by one against the same rows imported, say)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -16,7 +16,6 @@ import csv
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.engine import make_engine, upgrade
 from leadflow.adapters.store.repository import Store
 from leadflow.bootstrap import bundled_playbook
 from leadflow.domain.playbook import Playbook
@@ -302,14 +300,6 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-@pytest.fixture
-def reference(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _import(engine: Engine, pb: Playbook, path: Path, chunk_rows: int) -> Any:

@@ -15,7 +15,6 @@ import csv
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.engine import make_engine, upgrade
 from leadflow.adapters.store.repository import utc
 from leadflow.bootstrap import bundled_playbook
 from leadflow.domain.playbook import Playbook
@@ -95,14 +93,6 @@ def rows(seed: int, n: int) -> list[list[str]]:
             ]
         )
     return out
-
-
-@pytest.fixture
-def reference(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def settings() -> CaptureSettings:

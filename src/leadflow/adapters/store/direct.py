@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import keyword
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, TextClause
 from sqlalchemy.sql.dml import UpdateBase
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -262,3 +262,15 @@ def _compile_query(
         row,
         results,
     )
+
+
+def plain(
+    connection: Connection, statement: TextClause, params: Mapping[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The rows of a textual query as dicts by column name, each value as the driver gives
+    it (SQLite: moments and dates as text). For many rows at once: SQLAlchemy's per-row
+    type processing of a typed query costs several times the query itself."""
+    result = connection.execute(statement, params)
+    names = list(result.keys())
+    for values in result:
+        yield dict(zip(names, values, strict=True))

@@ -228,10 +228,7 @@ class FunnelStore:
         # costs several times the query (the columns are numbers and texts either way).
         for start in range(0, len(people), BATCH):
             part = list(people[start : start + BATCH])
-            result = self.connection.execute(_ROWS, {"people": part})
-            names = list(result.keys())
-            for values in result:
-                row = dict(zip(names, values, strict=True))
+            for row in direct.plain(self.connection, _ROWS, {"people": part}):
                 found[int(row["person_id"])] = of_row(row)
         return found
 

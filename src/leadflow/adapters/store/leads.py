@@ -128,10 +128,7 @@ class LeadStore:
         found: dict[int, Lifecycle] = {}
         for start in range(0, len(people), 10_000):
             part = list(people[start : start + 10_000])
-            result = self.connection.execute(_LIFECYCLES, {"people": part})
-            names = list(result.keys())
-            for values in result:
-                row = dict(zip(names, values, strict=True))
+            for row in direct.plain(self.connection, _LIFECYCLES, {"people": part}):
                 found[int(row["person_id"])] = _lifecycle_of_values(row)
         return found
 
