@@ -4,9 +4,11 @@ After a chunk's people are rated, each moves through its stages on the ``inquiry
 event exactly as :func:`leadflow.services.handoff.on_rating` would move it. Most
 playbooks' stage conditions read only the rating (grade, route, segment), so people
 are grouped by where they stand and how they are rated and :func:`advance` runs once
-per group; when a condition reads anything else, each person's own environment is
-built instead. The sales-ready are then routed one by one, in person order, through
-the same code as a capture (round robin needs that order).
+per group; people new to the database go through one :class:`_Template` per rating
+(moves, lifecycle, track and events made once). When a condition reads anything else,
+each person's own environment is built from the chunk's facts instead. The sales-ready
+are then routed one by one, in person order, through the same code as a capture (round
+robin needs that order), against a :class:`Roster` of the reps read once per chunk.
 
 Like ``lead.rated``, the moves are those of the chunk's last inquiry per person: a
 person with two inquiries in a chunk does not log the stop in between.
