@@ -174,7 +174,13 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             detail="detail",
         ),
     )
-    ratings = _rate(bulk, target, facts, at)
+    # Read once for the rating and for the environments the hand-off may need.
+    activities = (
+        bulk.activities(facts.get_column("person_id").to_list())
+        if target.pb.engagement is not None
+        else []
+    )
+    ratings = _rate(target, facts, activities, at)
     bulk.delete_ratings(updates.get_column("id").to_list() if not updates.is_empty() else [])
     bulk.insert(t.lead_state, ratings)
     gaps = gap_lists(target.pb, facts, ratings.get_column("segment"))
@@ -188,7 +194,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
         target.now,
         target.runtime,
         bulk.stamp,
-        _envs_of(bulk, target, facts),
+        _envs_of(target, facts, activities),
         resolved.new_people,
     )
     bulk.delete_people_rows(t.lifecycle, moved.replaced)
@@ -307,15 +313,16 @@ def _facts_object(pb: Playbook) -> pl.Expr:
     return json_object([(f, pl.col(f"fact:{f}")) for f in pb.fields], drop_nulls=True)
 
 
-def _rate(bulk: BulkStore, target: Target, facts: pl.DataFrame, at: str) -> pl.DataFrame:
+def _rate(target: Target, facts: pl.DataFrame, activities: Activities, at: str) -> pl.DataFrame:
     """``rerate`` for every touched person at once: ``lead_state`` rows."""
     pb = target.pb
     separator = next(s for s in _SEPARATORS if not _occurs(facts, s))
-    activities = None
-    if pb.engagement is not None:
-        activities = _activities(bulk, facts)
     rated = rate_frame(
-        pb, facts.drop("person_id"), now=target.now, activities=activities, separator=separator
+        pb,
+        facts.drop("person_id"),
+        now=target.now,
+        activities=_activities(activities, facts),
+        separator=separator,
     ).collect()
     return pl.DataFrame({"person_id": facts.get_column("person_id")}).with_columns(
         rated.select(
@@ -334,30 +341,34 @@ def _rate(bulk: BulkStore, target: Target, facts: pl.DataFrame, at: str) -> pl.D
     )
 
 
-def _envs_of(bulk: BulkStore, target: Target, facts: pl.DataFrame) -> EnvsOf:
-    """People's environments from the chunk's facts (as stored after it) and their
-    activities: what ``lead_env`` reads from the database, without a query per person."""
-    pb = target.pb
+Activities = list[tuple[int, str, datetime]]
+"""(person, type, when) of the chunk's people's activities (``BulkStore.activities``)."""
+
+
+def _envs_of(target: Target, facts: pl.DataFrame, activities: Activities) -> EnvsOf:
+    """People's environments from the chunk's facts (as stored after it) and activities:
+    what ``lead_env`` reads from the database, without a query per person."""
+    by_person: dict[int, list[Activity]] = {}
+    for person, kind, at in activities:
+        by_person.setdefault(person, []).append(Activity(kind, at))
 
     def envs_of(people: Sequence[int]) -> dict[int, dict[str, object]]:
-        done: dict[int, list[Activity]] = {int(p): [] for p in people}
-        if pb.engagement is not None:
-            for person, kind, at in bulk.activities(list(done)):
-                done[person].append(Activity(kind, at))
-        wanted = facts.filter(pl.col("person_id").is_in(list(done)))
+        wanted = facts.filter(pl.col("person_id").is_in(list(people)))
         return {
-            int(row["person_id"]): evaluate(pb, row, done[int(row["person_id"])], now=target.now)[1]
+            int(row["person_id"]): evaluate(
+                target.pb, row, by_person.get(int(row["person_id"]), []), now=target.now
+            )[1]
             for row in wanted.iter_rows(named=True)
         }
 
     return envs_of
 
 
-def _activities(bulk: BulkStore, facts: pl.DataFrame) -> pl.DataFrame | None:
-    people = facts.get_column("person_id")
-    rows = bulk.activities(people.to_list())
+def _activities(rows: Activities, facts: pl.DataFrame) -> pl.DataFrame | None:
+    """The activities as ``rate_frame`` takes them: by the row of their person in ``facts``."""
     if not rows:
         return None
+    people = facts.get_column("person_id")
     frame = pl.DataFrame(
         rows,
         schema={"person_id": pl.Int64, "type": pl.String, "at": pl.Datetime("us", "UTC")},

@@ -169,7 +169,7 @@ def advance_chunk(
     made = set(fresh)
     before = leads.lifecycles([i for i in ids if i not in made])
     quick = rating_only(pb)
-    envs = {} if quick else envs_of([i for i in ids if i not in before] + list(before))
+    envs = {} if quick else envs_of(ids)
     templates: dict[tuple[Any, ...], _Template] = {}
     plans: dict[tuple[Any, ...], list[Move]] = {}
     alike: list[tuple[int, int, _Template]] = []  # (row, person, template)
@@ -259,11 +259,8 @@ def _template(pb: Playbook, rating: Rating, at: datetime, runtime: Runtime) -> _
     for move in advance(pb.stages, None, "inquiry", env, False):
         log_move(step, pb, move, at, runtime.by, why_moved(pb, move, rating))
     state = step.state
-    track = None
     moved = any(e.kind == "stage.changed" for e in step.events)
-    if moved and pb.nurture.tracks and state.stage in pb.nurture.stages:
-        reason = state.reason if state.recontact_on else None
-        track = pb.nurture.track_for(state.stage or "", reason, env)
+    track = _track_entered(pb, state, env) if moved and pb.nurture.tracks else None
     return _Template(
         state=state,
         events=tuple((e.kind, e.data or {}) for e in step.events),
@@ -327,6 +324,19 @@ def _enrolled(alike: Sequence[tuple[int, int, _Template]], at: datetime) -> list
     ]
 
 
+def _track_entered(pb: Playbook, state: Lifecycle, env: Mapping[str, object]) -> Track | None:
+    """The track a lead not in one enters in ``state`` (None outside the nurture stages)."""
+    if state.stage not in pb.nurture.stages:
+        return None
+    reason = state.reason if state.recontact_on else None
+    return pb.nurture.track_for(state.stage or "", reason, env)
+
+
+def _entered(track: Track, state: Lifecycle) -> dict[str, Any]:
+    """The data of ``nurture.entered``."""
+    return {"track": track.name, "stage": state.stage}
+
+
 def _enrollment(person_id: int, track: Track, at: datetime) -> dict[str, Any]:
     return {
         "person_id": person_id,
@@ -363,16 +373,14 @@ def _alike(
         states.append({"__template": i, **values, "updated_at": at})
         logged = list(template.events)
         if template.track is not None:
-            logged.append(
-                ("nurture.entered", {"track": template.track.name, "stage": template.state.stage})
-            )
+            logged.append(("nurture.entered", _entered(template.track, template.state)))
         events.extend(
             (i, seq, stamp(at), kind, json.dumps(data, sort_keys=True))
             for seq, (kind, data) in enumerate(logged)
         )
     state_rows = _frame(states, stamp, key="__template")
     lifecycle = people.join(state_rows, on="__template").drop("__row", "__template")
-    logged = pl.DataFrame(
+    template_events = pl.DataFrame(
         events,
         schema={
             "__template": pl.Int64,
@@ -383,7 +391,7 @@ def _alike(
         },
         orient="row",
     )
-    return lifecycle, people.join(logged, on="__template").drop("__template")
+    return lifecycle, people.join(template_events, on="__template").drop("__template")
 
 
 class _Texts:
@@ -442,25 +450,24 @@ def _nurture(
     steps: Sequence[tuple[Step, dict[str, object]]],
     before: Mapping[int, Lifecycle],
     at: datetime,
-    enrolled: list[dict[str, Any]],
+    enrolled: Sequence[dict[str, Any]],
 ) -> None:
     """Enter and leave nurture tracks as :func:`nurture.follow` does, in one batch
     (``enrolled``: the enrolments of the people who went through a template)."""
     ns = NurtureStore(store.connection)
     moved = [(s, env) for s, env in steps if any(e.kind == "stage.changed" for e in s.events)]
     active = ns.active_of([s.person_id for s, _ in moved if s.person_id in before])
-    rows = enrolled
+    rows = list(enrolled)
     for step, env in moved:
         state, current = step.state, active.get(step.person_id)
         if state.stage in pb.nurture.stages:
             if current is not None:
                 continue
-            reason = state.reason if state.recontact_on else None
-            track = pb.nurture.track_for(state.stage or "", reason, env)
+            track = _track_entered(pb, state, env)
             if track is None:
                 continue
             rows.append(_enrollment(step.person_id, track, at))
-            entered: dict[str, Any] = {"track": track.name, "stage": state.stage}
+            entered = _entered(track, state)
             step.events.append(Event("nurture.entered", at, step.person_id, None, entered))
         elif current is not None:
             kind = pb.stages[state.stage].type if state.stage else None

@@ -274,3 +274,10 @@ def plain(
     names = list(result.keys())
     for values in result:
         yield dict(zip(names, values, strict=True))
+
+
+def in_parts(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    """``ids`` in lists of at most ``size``: an ``IN`` list each (databases limit how many
+    parameters one statement takes)."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])

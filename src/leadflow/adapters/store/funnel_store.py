@@ -226,8 +226,7 @@ class FunnelStore:
             return {people[0]: of_row(rows[0]._asdict())} if rows else found
         # Read as plain values: SQLAlchemy's per-row type processing of the wide rows
         # costs several times the query (the columns are numbers and texts either way).
-        for start in range(0, len(people), BATCH):
-            part = list(people[start : start + BATCH])
+        for part in direct.in_parts(people, BATCH):
             for row in direct.plain(self.connection, _ROWS, {"people": part}):
                 found[int(row["person_id"])] = of_row(row)
         return found

@@ -56,6 +56,7 @@ _ACCOUNTS_OF = (
 _SET_TURN = (
     update(t.reps).where(t.reps.c.id == bindparam("rep_id")).values(last_turn=bindparam("turn"))
 )
+_PART = 10_000  # people in one IN list
 _TIMES = ("stage_since", "sales_ready_at", "routed_at", "accepted_at", "first_contact_at")
 _DUES = ("accept_due", "contact_due")
 
@@ -84,17 +85,6 @@ def timer_row(
     }
 
 
-def _lifecycle_of_values(row: Mapping[str, Any]) -> Lifecycle:
-    """A row read without column types (SQLite gives moments and dates as text)."""
-    values = {name: row[name] for name in LIFECYCLE_COLUMNS}
-    for name in (*_TIMES, *_DUES):
-        value = values[name]
-        values[name] = utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
-    if isinstance(values["recontact_on"], str):
-        values["recontact_on"] = date.fromisoformat(values["recontact_on"])
-    return Lifecycle(**values)
-
-
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
 
@@ -103,9 +93,17 @@ def lifecycle_of(row: Record | None) -> Lifecycle:
     """A stored row as a :class:`Lifecycle` (an empty one for a person not yet staged)."""
     if row is None:
         return Lifecycle()
-    values = {name: getattr(row, name) for name in LIFECYCLE_COLUMNS}
+    return _lifecycle({name: getattr(row, name) for name in LIFECYCLE_COLUMNS})
+
+
+def _lifecycle(values: dict[str, Any]) -> Lifecycle:
+    """A row's values as a :class:`Lifecycle`: moments in UTC; read without column types
+    (:meth:`LeadStore.lifecycles`), SQLite gives moments and dates as text."""
     for name in (*_TIMES, *_DUES):
-        values[name] = utc(values[name])
+        value = values[name]
+        values[name] = utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    if isinstance(values["recontact_on"], str):
+        values["recontact_on"] = date.fromisoformat(values["recontact_on"])
     return Lifecycle(**values)
 
 
@@ -126,10 +124,11 @@ class LeadStore:
         for many people at once, SQLAlchemy's per-row type processing costs several times
         the query itself."""
         found: dict[int, Lifecycle] = {}
-        for start in range(0, len(people), 10_000):
-            part = list(people[start : start + 10_000])
+        for part in direct.in_parts(people, _PART):
             for row in direct.plain(self.connection, _LIFECYCLES, {"people": part}):
-                found[int(row["person_id"])] = _lifecycle_of_values(row)
+                found[int(row["person_id"])] = _lifecycle(
+                    {name: row[name] for name in LIFECYCLE_COLUMNS}
+                )
         return found
 
     def save_lifecycle(self, person_id: int, state: Lifecycle, at: datetime) -> None:
@@ -183,8 +182,7 @@ class LeadStore:
         """(person, account, the account's owner) of each of ``people`` (:meth:`account_of`
         for many)."""
         found = []
-        for start in range(0, len(people), 10_000):
-            part = list(people[start : start + 10_000])
+        for part in direct.in_parts(people, _PART):
             for person, account, owner in self.connection.execute(_ACCOUNTS_OF, {"people": part}):
                 found.append((int(person), _int(account), _int(owner)))
         return found

@@ -4,12 +4,13 @@ worker needs them (one statement per batch of people, not per person)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.policy import Touch
@@ -18,11 +19,6 @@ _BATCH = 5_000
 _OPTED_OUT = select(t.preferences.c.channel).where(
     t.preferences.c.person_id == bindparam("person_id"), t.preferences.c.opted_out.is_(True)
 )
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _BATCH):
-        yield ids[start : start + _BATCH]
 
 
 class NurtureStore:
@@ -40,7 +36,7 @@ class NurtureStore:
 
     def active_of(self, ids: Sequence[int]) -> dict[int, Record]:
         found: dict[int, Record] = {}
-        for part in _chunks(ids):
+        for part in direct.in_parts(ids, _BATCH):
             query = select(t.enrollments).where(
                 t.enrollments.c.person_id.in_(part),
                 t.enrollments.c.status.in_(("active", "paused")),
@@ -127,14 +123,14 @@ class NurtureStore:
 
     def people(self, ids: Sequence[int]) -> dict[int, Record]:
         found: dict[int, Record] = {}
-        for part in _chunks(ids):
+        for part in direct.in_parts(ids, _BATCH):
             for row in self.connection.execute(select(t.people).where(t.people.c.id.in_(part))):
                 found[int(row.id)] = row
         return found
 
     def stages(self, ids: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for part in _chunks(ids):
+        for part in direct.in_parts(ids, _BATCH):
             query = select(t.lifecycle.c.person_id, t.lifecycle.c.stage).where(
                 t.lifecycle.c.person_id.in_(part)
             )
@@ -147,7 +143,7 @@ class NurtureStore:
             for channel in self.connection.execute(_OPTED_OUT, {"person_id": ids[0]}).scalars():
                 found[ids[0]].add(channel)
             return found
-        for part in _chunks(ids):
+        for part in direct.in_parts(ids, _BATCH):
             query = select(t.preferences.c.person_id, t.preferences.c.channel).where(
                 t.preferences.c.person_id.in_(part), t.preferences.c.opted_out.is_(True)
             )
@@ -157,7 +153,7 @@ class NurtureStore:
 
     def touches_since(self, ids: Sequence[int], since: datetime) -> dict[int, list[Touch]]:
         found: dict[int, list[Touch]] = defaultdict(list)
-        for part in _chunks(ids):
+        for part in direct.in_parts(ids, _BATCH):
             query = select(
                 t.touches.c.person_id,
                 t.touches.c.channel,
@@ -175,7 +171,7 @@ class NurtureStore:
 
     def last_activity(self, ids: Sequence[int]) -> dict[int, datetime]:
         found: dict[int, datetime] = {}
-        for part in _chunks(ids):
+        for part in direct.in_parts(ids, _BATCH):
             query = (
                 select(t.activities.c.person_id, func.max(t.activities.c.at))
                 .where(t.activities.c.person_id.in_(part))
