@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadflow.adapters.identity.emails import email_fast
+from leadflow.adapters.identity.emails import _is_fast, email_fast, normalise_email
 from leadflow.adapters.identity.phones import national_tables, normalise_phone, phone_fast
 
 ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
@@ -74,10 +74,32 @@ def test_email_fast_path_agrees_with_email_validator(texts: list[str]) -> None:
         assert valid.normalized.lower() == mine, text
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(email_texts(), min_size=1, max_size=30))
+def test_one_address_agrees_with_email_validator_and_the_vectorised_path(
+    texts: list[str],
+) -> None:
+    fast = pl.DataFrame({"t": texts}).select(email_fast(pl.col("t")))["t"].to_list()
+    for text, vectorised in zip(texts, fast, strict=True):
+        assert _is_fast(text) is (vectorised is not None), text
+        address, issue = normalise_email(text)
+        if not text.strip():
+            assert (address, issue) == (None, None)  # nothing given is not an error
+            continue
+        try:
+            valid = email_validator.validate_email(text, check_deliverability=False)
+        except email_validator.EmailNotValidError:
+            assert address is None and issue is not None, text
+        else:
+            assert (address, issue) == (valid.normalized.lower(), None), text
+
+
 def test_email_fast_path_takes_the_common_shapes() -> None:
     texts = ["bob@example.com", "Bob.Smith+news@Acme.CO.UK", "o'neil@x-y.io", "a_b@c.museum"]
     fast = pl.DataFrame({"t": texts}).select(email_fast(pl.col("t")))["t"].to_list()
     assert fast == [t.lower() for t in texts]
+    assert all(_is_fast(t) for t in texts)
+    assert not any(_is_fast(t) for t in ["bob@example.test", "a@b--c.com", "bob@x.com\n"])
 
 
 # ---------------------------------------------------------------- phones

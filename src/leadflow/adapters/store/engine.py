@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 
 from leadflow.adapters.store.sqlite_writer import TIMEOUT, WriterConnection, can_queue_writers
@@ -26,7 +27,14 @@ HEAD = "0015"
 that skips Alembic checks the database against, in one query."""
 
 
+def json_text(value: Any) -> str:
+    """The text a JSON column stores: pydantic-core's compact JSON, unicode kept. About a
+    fifth of the time of ``json.dumps``, which a capture called about nine times."""
+    return to_json(value).decode()
+
+
 def make_engine(url: str, **options: Any) -> Engine:
+    options.setdefault("json_serializer", json_text)
     if url.startswith("sqlite"):
         connect_args: dict[str, Any] = {"timeout": TIMEOUT}
         database = make_url(url).database
