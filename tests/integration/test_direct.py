@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select, update
 
 from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.engine import make_engine
 from leadflow.adapters.store.funnel_store import _ADD_COUNTS
 from leadflow.adapters.store.repository import (
     _ACCOUNT_BY_NAME_KEY,
@@ -83,6 +84,24 @@ def test_an_upsert_that_adds_to_stored_sums(tmp_path: Path) -> None:
     _both(tmp_path, statement, [row, {**row, "day": 20_001}, row], "funnel_counts")
 
 
+def test_engines_with_other_json_serializers_each_write_their_own(tmp_path: Path) -> None:
+    """Compiled statements are kept per JSON serializer: leadflow's engines write compact
+    JSON (``engine.json_text``), SQLAlchemy's default ``json.dumps``; neither takes the
+    other's processor, whichever wrote first."""
+    row = {"type": "x", "at": AT, "person_id": None, "inquiry_id": None, "data": {"g": "A"}}
+    written = []
+    for name, engine in (
+        ("leadflow", make_engine(f"sqlite:///{tmp_path / 'leadflow.db'}")),
+        ("default", _engine(tmp_path / "default.db")),
+    ):
+        t.metadata.create_all(engine)
+        with engine.begin() as c:
+            direct.write(c, _INSERT_EVENT, row)
+        engine.dispose()
+        written.append(_rows(tmp_path / f"{name}.db", "events")[0][-1])
+    assert written == ['{"g":"A"}', '{"g": "A"}']
+
+
 def test_insert_gives_the_new_rows_id(tmp_path: Path) -> None:
     engine = _engine(tmp_path / "ids.db")
     values = {"created_at": AT, "updated_at": AT, "email": "c@d.example", "facts": {}}
@@ -104,7 +123,7 @@ def test_a_left_out_column_with_a_python_default_takes_sqlalchemys_path(tmp_path
             select(t.people.c.facts, t.people.c.inquiry_count).where(t.people.c.id == person)
         ).one()
     assert (facts, count) == ({}, 0)  # the columns' defaults: dict and 0
-    assert direct._PREPARED[(id(statement), ("created_at", "updated_at"))] is None
+    assert direct._PREPARED[(id(statement), ("created_at", "updated_at"), (None, None))] is None
 
 
 def test_a_watched_engine_sees_every_statement(tmp_path: Path) -> None:

@@ -89,12 +89,20 @@ def _cursor(connection: Connection) -> Any:
     return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
+def _json_of(connection: Connection) -> tuple[Any, Any]:
+    """The engine's JSON serializer and deserializer: compiled processors call them, so
+    engines made with others (``engine.make_engine``'s, SQLAlchemy's default) each get
+    their own."""
+    dialect: Any = connection.dialect
+    return dialect._json_serializer, dialect._json_deserializer
+
+
 def _prepared(
     connection: Connection, statement: UpdateBase, first: Mapping[str, Any]
 ) -> _Prepared | None:
     if not _bypassed(connection):
         return None
-    key = (id(statement), tuple(first))
+    key = (id(statement), tuple(first), _json_of(connection))
     try:
         return _PREPARED[key]
     except KeyError:
@@ -201,7 +209,7 @@ def _query(
     lists = tuple(
         (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
     )
-    key = (id(statement), tuple(params), lists)
+    key = (id(statement), tuple(params), lists, _json_of(connection))
     try:
         return _QUERIES[key]
     except KeyError:
