@@ -97,7 +97,9 @@ def floor(rows: int, database: Path) -> None:
     started = time.perf_counter()
     for _ in frame.iter_rows():
         pass
-    print(f"\n{rows:,} rows of five columns: the tuples alone {time.perf_counter() - started:.2f} s")
+    print(
+        f"\n{rows:,} rows of five columns: the tuples alone {time.perf_counter() - started:.2f} s"
+    )
     for indexed in (False, True):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
