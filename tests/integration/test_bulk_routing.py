@@ -30,6 +30,7 @@ from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture_i
 from leadflow.services.imports import import_csv
 from leadflow.services.reps import AddRep, add_rep
 from leadflow.services.uow import UnitOfWork
+from leadflow.services.webhooks import add_webhook
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday: 09:00 in London, 04:00 in New York
 HEADER = [
@@ -96,13 +97,17 @@ def rows(seed: int, n: int) -> list[list[str]]:
 
 
 def settings() -> CaptureSettings:
-    return CaptureSettings(now=lambda: NOW, rng=random.Random(7))
+    # email: each routed lead's rep is emailed (queued, as with an SMTP server set)
+    return CaptureSettings(now=lambda: NOW, rng=random.Random(7), email=True)
 
 
 def add_reps(engine: Engine) -> None:
+    """The reps, and a webhook that hears of every routed lead."""
     for rep in REPS:
         with UnitOfWork(engine) as uow:
             add_rep(uow, rep, NOW)
+    with UnitOfWork(engine) as uow:
+        add_webhook(uow, "http://127.0.0.1:9/routed", "lead.routed", NOW)
 
 
 def capture_each(engine: Engine, pb: Playbook, path: Path) -> None:
@@ -151,6 +156,16 @@ def routing(engine: Engine) -> dict[str, Any]:
                 (email[r.person_id], r.kind, utc(r.due_at), ids_named(r.data), r.status)
                 for r in c.execute(select(t.timers))
             ),
+            # The routed leads' notifications, in the order queued: the webhook's
+            # bodies and the reps' emails.
+            "deliveries": [
+                (r.event, ids_named(_named_person(json.loads(r.body)["data"], email)))
+                for r in c.execute(select(t.deliveries).order_by(t.deliveries.c.id))
+            ],
+            "emails": [  # PostgreSQL's import numbers people from its own sequence
+                (r.to, r.subject, _named(r.text, r.person_id, email), r.kind, email[r.person_id])
+                for r in c.execute(select(t.emails).order_by(t.emails.c.id))
+            ],
             "events": Counter(
                 (email[r.person_id], r.type, ids_named(r.data))
                 for r in c.execute(
@@ -158,6 +173,16 @@ def routing(engine: Engine) -> dict[str, Any]:
                 )
             ),
         }
+
+
+def _named(text: str, person_id: int, email: dict[int, str]) -> str:
+    lead = f"Lead id: {person_id}"
+    assert lead in text
+    return text.replace(lead, f"Lead: {email[person_id]}")
+
+
+def _named_person(data: dict[str, Any], email: dict[int, str]) -> dict[str, Any]:
+    return {**data, "person_id": email[data["person_id"]]}
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 500])
@@ -193,3 +218,5 @@ def test_an_import_routes_each_lead_to_the_rep_a_capture_would(
     assert any(e[1] == "lead.unassigned" for e in want["events"])
     assert sum(1 for owner in want["owners"].values() if owner is not None) >= 3
     assert len(want["timers"]) >= 60
+    routed = sum(1 for e in want["events"].elements() if e[1] == "lead.routed")
+    assert len(want["deliveries"]) == len(want["emails"]) == routed > 0

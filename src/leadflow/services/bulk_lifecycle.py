@@ -45,7 +45,7 @@ from leadflow.services.handoff import (
     route,
     why_moved,
 )
-from leadflow.services.handoff_notify import publish
+from leadflow.services.handoff_notify import publish_routed
 
 
 def rating_only(pb: Playbook) -> bool:
@@ -295,11 +295,10 @@ def _route(
         env = envs.get(step.person_id, env)
         route(store, roster, pb, step, rating, env, runtime, sales_ready_at=at)
         roster.routed(step.state)
-        # Reps hear of their new leads; the other events of a bulk import are not
-        # sent to webhooks (a million stage changes would flood any receiver).
-        routed_events = [e for e in step.events if e.kind == "lead.routed"]
-        publish(store, pb, step.person_id, routed_events, step.state.owner_rep_id, runtime)
     roster.save()
+    # Reps hear of their new leads; the other events of a bulk import are not sent to
+    # webhooks (a million stage changes would flood any receiver).
+    publish_routed(store, pb, [(s.person_id, s.events) for s, _, _ in ready], runtime)
 
 
 def _routing_reads_rating_only(pb: Playbook) -> bool:

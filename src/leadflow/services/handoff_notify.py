@@ -20,7 +20,7 @@ from typing import Any
 
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.nurture_store import NurtureStore
-from leadflow.adapters.store.repository import Event, Store
+from leadflow.adapters.store.repository import Event, PersonRow, Store
 from leadflow.domain.lifecycle import as_moment
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.policy import consent_of
@@ -38,8 +38,10 @@ def publish(
     runtime: Runtime,
 ) -> None:
     """Queue the notifications for ``events``, all of one person whose owner is now
-    ``owner``."""
+    ``owner``; nothing is read for an event nobody hears of."""
     for e in events:
+        if not _heard(store, e.kind, runtime):
+            continue
         data = dict(e.data or {})
         if e.kind == "lead.routed":
             routed = _routed(store, pb, person_id, data)
@@ -54,9 +56,56 @@ def publish(
             )
 
 
+def publish_routed(
+    store: Store, pb: Playbook, routed: Sequence[tuple[int, Sequence[Event]]], runtime: Runtime
+) -> None:
+    """:func:`publish` for the ``lead.routed`` events of many people (a bulk import's
+    slice: ``(person id, events)`` in the order routed), their people, ratings and
+    opt-outs read together; nothing read when nobody hears of it."""
+    events = [(p, e) for p, logged in routed for e in logged if e.kind == "lead.routed"]
+    if not events or not _heard(store, "lead.routed", runtime):
+        return
+    ids = sorted({p for p, _ in events})
+    people, ratings = store.people_by_id(ids), store.ratings_of(ids)
+    opted = NurtureStore(store.connection).opted_out(ids)
+    notices = [
+        (
+            _notice(
+                pb,
+                person_id,
+                dict(e.data or {}),
+                people.get(person_id),
+                ratings.get(person_id),
+                opted.get(person_id, set()),
+            ),
+            e.at,
+        )
+        for person_id, e in events
+    ]
+    notifications.leads_routed(store, notices, runtime.email)
+
+
+def _heard(store: Store, kind: str, runtime: Runtime) -> bool:
+    """Whether an event of ``kind`` reaches anyone: a webhook subscribed to it (the
+    subscriptions are cached), or an email this process sends for it."""
+    if runtime.email and kind in ("lead.routed", "sla.breached"):
+        return True
+    return kind in webhooks.EVENTS and kind in webhooks.SUBSCRIPTIONS.of(store)
+
+
 def _routed(store: Store, pb: Playbook, person_id: int, data: dict[str, Any]) -> RoutedNotice:
-    person = store.person(person_id)
-    rating = store.rating(person_id)
+    opted = NurtureStore(store.connection).opted_out([person_id]).get(person_id, set())
+    return _notice(pb, person_id, data, store.person(person_id), store.rating(person_id), opted)
+
+
+def _notice(
+    pb: Playbook,
+    person_id: int,
+    data: dict[str, Any],
+    person: PersonRow | None,
+    rating: Any,
+    opted: set[str],
+) -> RoutedNotice:
     facts = person.facts if person is not None else {}
     name = " ".join(p for p in (person.first_name, person.last_name) if p) if person else ""
     return RoutedNotice(
@@ -69,7 +118,7 @@ def _routed(store: Store, pb: Playbook, person_id: int, data: dict[str, Any]) ->
         grade=str(data.get("grade") or (rating.grade if rating else "")),
         score=float(data.get("score") or (rating.score if rating else 0.0)),
         reasons=tuple(rating.reasons) if rating is not None else (),
-        contact_notes=_notes(store, pb, person_id, facts),
+        contact_notes=_notes(pb, facts, opted),
         rep_id=int(data["rep_id"]),
         rep_name=str(data.get("rep_name")),
         rep_email=str(data.get("rep_email")),
@@ -117,10 +166,10 @@ def settle(
     publish(store, pb, step.person_id, step.events, step.state.owner_rep_id, runtime)
 
 
-def _notes(store: Store, pb: Playbook, person_id: int, facts: Mapping[str, Any]) -> tuple[str, ...]:
+def _notes(pb: Playbook, facts: Mapping[str, Any], opted: set[str]) -> tuple[str, ...]:
     """What the rep must honour: the contact policy's consent (facts and the person's own
-    choices on the preference page), and do-not flags named the usual way."""
-    opted = NurtureStore(store.connection).opted_out([person_id]).get(person_id, set())
+    choices on the preference page, ``opted``: the channels opted out of), and do-not
+    flags named the usual way."""
     consent = consent_of(pb.policy, facts, opted)
     return tuple(dict.fromkeys((*consent.notes(), *contact_notes(facts))))
 

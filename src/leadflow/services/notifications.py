@@ -77,12 +77,25 @@ class BreachNotice:
 def lead_routed(store: Store, notice: RoutedNotice, at: datetime, email: bool) -> None:
     """Queue ``lead.routed`` (data: the notice, with ``rep_id``) for the webhooks, and,
     when ``email``, an email to the rep."""
-    webhooks.enqueue(store, "lead.routed", as_data(notice), at)
+    leads_routed(store, [(notice, at)], email)
+
+
+def leads_routed(
+    store: Store, notices: Sequence[tuple[RoutedNotice, datetime]], email: bool
+) -> None:
+    """:func:`lead_routed` for many leads (a bulk import's slice), the webhooks' rows
+    queued in one statement per moment, in the order given."""
+    by_moment: dict[datetime, list[tuple[str, dict[str, Any]]]] = {}
+    for notice, at in notices:
+        by_moment.setdefault(at, []).append(("lead.routed", as_data(notice)))
+    for at, events in by_moment.items():
+        webhooks.enqueue_all(store, events, at)
     if email:
-        subject, text = routed_email(notice)
-        mailer.queue_email(
-            store, notice.rep_email, subject, text, at, "lead.routed", notice.person_id
-        )
+        for notice, at in notices:
+            subject, text = routed_email(notice)
+            mailer.queue_email(
+                store, notice.rep_email, subject, text, at, "lead.routed", notice.person_id
+            )
 
 
 def sla_breached(store: Store, notice: BreachNotice, at: datetime, notify: Sequence[str]) -> None:

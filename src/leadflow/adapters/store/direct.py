@@ -50,7 +50,7 @@ class _Prepared:
         return tuple(row)
 
 
-_PREPARED: dict[tuple[int, tuple[str, ...]], _Prepared | None] = {}
+_PREPARED: dict[tuple[int, tuple[str, ...], tuple[Any, Any]], _Prepared | None] = {}
 
 
 def write(connection: Connection, statement: UpdateBase, params: Params) -> Any:

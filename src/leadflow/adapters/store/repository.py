@@ -98,6 +98,7 @@ _ACCOUNT_BY_NAME_KEY = (
 _INSERT_ACCOUNT = insert(t.accounts)
 _INSERT_MERGE = insert(t.merges)
 _INSERT_EVENT = insert(t.events)
+_IN_PART = 5_000  # ids in one IN list (SQLite takes up to 32,766 parameters)
 _RATING = select(t.lead_state).where(t.lead_state.c.person_id == bindparam("person_id"))
 _ACTIVITIES_OF = (
     select(t.activities.c.type, t.activities.c.at)
@@ -202,23 +203,25 @@ class Store:
 
     def person(self, person_id: int) -> PersonRow | None:
         rows = direct.read(self.connection, _PERSON, {"person_id": person_id})
-        if not rows:
-            return None
-        m = rows[0]._asdict()
-        return PersonRow(
-            id=m["id"],
-            email=m["email"],
-            phone=m["phone"],
-            first_name=m["first_name"],
-            last_name=m["last_name"],
-            name_key=m["name_key"],
-            company=m["company"],
-            company_key=m["company_key"],
-            account_id=m["account_id"],
-            facts=dict(m["facts"] or {}),
-            inquiry_count=m["inquiry_count"],
-            created_at=utc(m["created_at"]),  # type: ignore[arg-type]
-        )
+        return _person_row(rows[0]._asdict()) if rows else None
+
+    def people_by_id(self, ids: Sequence[int]) -> dict[int, PersonRow]:
+        """The people of ``ids`` that exist, by id (IN lists in parts)."""
+        found: dict[int, PersonRow] = {}
+        for part in direct.in_parts(ids, _IN_PART):
+            query = select(t.people).where(t.people.c.id.in_(part))
+            for row in self.connection.execute(query):
+                found[int(row.id)] = _person_row(row._asdict())
+        return found
+
+    def ratings_of(self, ids: Sequence[int]) -> dict[int, Record]:
+        """The automated ratings of ``ids``, by person (see :meth:`rating`)."""
+        found: dict[int, Record] = {}
+        for part in direct.in_parts(ids, _IN_PART):
+            query = select(t.lead_state).where(t.lead_state.c.person_id.in_(part))
+            for row in self.connection.execute(query):
+                found[int(row.person_id)] = row
+        return found
 
     def insert_person(self, values: Mapping[str, Any]) -> int:
         return direct.insert(self.connection, _INSERT_PERSON, values)
@@ -519,6 +522,23 @@ class Store:
 
     def update_rep(self, rep_id: int, values: Mapping[str, Any]) -> None:
         self.connection.execute(update(t.reps).where(t.reps.c.id == rep_id).values(**values))
+
+
+def _person_row(m: Mapping[str, Any]) -> PersonRow:
+    return PersonRow(
+        id=m["id"],
+        email=m["email"],
+        phone=m["phone"],
+        first_name=m["first_name"],
+        last_name=m["last_name"],
+        name_key=m["name_key"],
+        company=m["company"],
+        company_key=m["company_key"],
+        account_id=m["account_id"],
+        facts=dict(m["facts"] or {}),
+        inquiry_count=m["inquiry_count"],
+        created_at=utc(m["created_at"]),  # type: ignore[arg-type]
+    )
 
 
 def dumps(value: Any) -> str:
