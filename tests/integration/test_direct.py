@@ -72,6 +72,19 @@ def test_events_with_dates_json_and_nulls_are_stored_as_sqlalchemy_stores_them(
     _both(tmp_path, _INSERT_EVENT, rows, "events")
 
 
+def test_queued_deliveries_are_stored_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
+    row = {
+        "webhook_id": 1,
+        "event": "lead.routed",
+        "body": '{"event": "lead.routed"}',
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": AT,
+        "created_at": AT,
+    }
+    _both(tmp_path, insert(t.deliveries), [row, {**row, "body": "{}"}], "deliveries")
+
+
 def test_an_update_follows_the_keys_given(tmp_path: Path) -> None:
     params = {"email": "new@b.example", "updated_at": AT, "facts": {"budget": 5}, "target_id": 1}
     _both(tmp_path, _UPDATE_PERSON, params, "people")

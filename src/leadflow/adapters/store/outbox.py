@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, update
 
+from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.repository import Record
 
@@ -139,7 +140,7 @@ class Outbox:
     def insert(self, queue: Queue, rows: Sequence[Mapping[str, Any]]) -> None:
         """Queue many rows in one statement (an executemany); none for no rows."""
         if rows:
-            self.connection.execute(_INSERT[queue], list(rows))
+            direct.write(self.connection, _INSERT[queue], list(rows))
             self.connection.info[_QUEUED] = True
 
     def insert_claimed(self, queue: Queue, rows: Sequence[Mapping[str, Any]]) -> list[int]:
