@@ -85,7 +85,11 @@ class Roster:
     def __init__(self, leads: LeadStore, pb: Playbook, people: Sequence[int]) -> None:
         self.leads = leads
         self.open_stages = frozenset(open_stages(pb))
-        found = leads.reps_for_routing(sorted(self.open_stages), count_all=True)
+        # Every rep's open leads only when a team routes to the least loaded; else those
+        # of the reps with a capacity, as a capture reads them (a count per slice that
+        # grows with every lead routed).
+        self.count_all = any(team.method == "least_loaded" for team in pb.handoff.teams)
+        found = leads.reps_for_routing(sorted(self.open_stages), count_all=self.count_all)
         self.reps = {int(rep.id): SimpleNamespace(**rep._mapping) for rep, _ in found}
         self.open = {int(rep.id): count for rep, count in found}
         self.accounts: dict[int, int | None] = {}
@@ -102,6 +106,7 @@ class Roster:
     def reps_for_routing(
         self, open_stages: Collection[str], count_all: bool
     ) -> list[tuple[Any, int]]:
+        assert self.count_all or not count_all, "the roster did not count every rep's leads"
         return [
             (rep, self.open[rep_id] if count_all or rep.capacity is not None else 0)
             for rep_id, rep in self.reps.items()
