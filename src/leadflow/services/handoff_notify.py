@@ -20,7 +20,7 @@ from typing import Any
 
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.nurture_store import NurtureStore
-from leadflow.adapters.store.repository import Event, PersonRow, Store
+from leadflow.adapters.store.repository import Event, PersonRow, Store, person_row
 from leadflow.domain.lifecycle import as_moment
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.policy import consent_of
@@ -66,8 +66,9 @@ def publish_routed(
     if not events or not _heard(store, "lead.routed", runtime):
         return
     ids = sorted({p for p, _ in events})
-    people, ratings = store.people_by_id(ids), store.ratings_of(ids)
-    opted = NurtureStore(store.connection).opted_out(ids)
+    nurture = NurtureStore(store.connection)
+    people = {i: person_row(row._asdict()) for i, row in nurture.people(ids).items()}
+    ratings, opted = store.ratings_of(ids), nurture.opted_out(ids)
     notices = [
         (
             _notice(

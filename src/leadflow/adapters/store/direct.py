@@ -284,7 +284,11 @@ def plain(
         yield dict(zip(names, values, strict=True))
 
 
-def in_parts(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+IN_PART = 5_000
+"""Ids in one ``IN`` list, unless a caller chooses (SQLite takes up to 32,766 parameters)."""
+
+
+def in_parts(ids: Sequence[int], size: int = IN_PART) -> Iterator[list[int]]:
     """``ids`` in lists of at most ``size``: an ``IN`` list each (databases limit how many
     parameters one statement takes)."""
     for start in range(0, len(ids), size):

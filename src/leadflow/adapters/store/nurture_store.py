@@ -15,7 +15,6 @@ from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.policy import Touch
 
-_BATCH = 5_000
 _OPTED_OUT = select(t.preferences.c.channel).where(
     t.preferences.c.person_id == bindparam("person_id"), t.preferences.c.opted_out.is_(True)
 )
@@ -36,7 +35,7 @@ class NurtureStore:
 
     def active_of(self, ids: Sequence[int]) -> dict[int, Record]:
         found: dict[int, Record] = {}
-        for part in direct.in_parts(ids, _BATCH):
+        for part in direct.in_parts(ids):
             query = select(t.enrollments).where(
                 t.enrollments.c.person_id.in_(part),
                 t.enrollments.c.status.in_(("active", "paused")),
@@ -123,14 +122,14 @@ class NurtureStore:
 
     def people(self, ids: Sequence[int]) -> dict[int, Record]:
         found: dict[int, Record] = {}
-        for part in direct.in_parts(ids, _BATCH):
+        for part in direct.in_parts(ids):
             for row in self.connection.execute(select(t.people).where(t.people.c.id.in_(part))):
                 found[int(row.id)] = row
         return found
 
     def stages(self, ids: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for part in direct.in_parts(ids, _BATCH):
+        for part in direct.in_parts(ids):
             query = select(t.lifecycle.c.person_id, t.lifecycle.c.stage).where(
                 t.lifecycle.c.person_id.in_(part)
             )
@@ -143,7 +142,7 @@ class NurtureStore:
             for channel in self.connection.execute(_OPTED_OUT, {"person_id": ids[0]}).scalars():
                 found[ids[0]].add(channel)
             return found
-        for part in direct.in_parts(ids, _BATCH):
+        for part in direct.in_parts(ids):
             query = select(t.preferences.c.person_id, t.preferences.c.channel).where(
                 t.preferences.c.person_id.in_(part), t.preferences.c.opted_out.is_(True)
             )
@@ -153,7 +152,7 @@ class NurtureStore:
 
     def touches_since(self, ids: Sequence[int], since: datetime) -> dict[int, list[Touch]]:
         found: dict[int, list[Touch]] = defaultdict(list)
-        for part in direct.in_parts(ids, _BATCH):
+        for part in direct.in_parts(ids):
             query = select(
                 t.touches.c.person_id,
                 t.touches.c.channel,
@@ -171,7 +170,7 @@ class NurtureStore:
 
     def last_activity(self, ids: Sequence[int]) -> dict[int, datetime]:
         found: dict[int, datetime] = {}
-        for part in direct.in_parts(ids, _BATCH):
+        for part in direct.in_parts(ids):
             query = (
                 select(t.activities.c.person_id, func.max(t.activities.c.at))
                 .where(t.activities.c.person_id.in_(part))

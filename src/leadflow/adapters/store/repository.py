@@ -98,7 +98,6 @@ _ACCOUNT_BY_NAME_KEY = (
 _INSERT_ACCOUNT = insert(t.accounts)
 _INSERT_MERGE = insert(t.merges)
 _INSERT_EVENT = insert(t.events)
-_IN_PART = 5_000  # ids in one IN list (SQLite takes up to 32,766 parameters)
 _RATING = select(t.lead_state).where(t.lead_state.c.person_id == bindparam("person_id"))
 _ACTIVITIES_OF = (
     select(t.activities.c.type, t.activities.c.at)
@@ -203,21 +202,12 @@ class Store:
 
     def person(self, person_id: int) -> PersonRow | None:
         rows = direct.read(self.connection, _PERSON, {"person_id": person_id})
-        return _person_row(rows[0]._asdict()) if rows else None
-
-    def people_by_id(self, ids: Sequence[int]) -> dict[int, PersonRow]:
-        """The people of ``ids`` that exist, by id (IN lists in parts)."""
-        found: dict[int, PersonRow] = {}
-        for part in direct.in_parts(ids, _IN_PART):
-            query = select(t.people).where(t.people.c.id.in_(part))
-            for row in self.connection.execute(query):
-                found[int(row.id)] = _person_row(row._asdict())
-        return found
+        return person_row(rows[0]._asdict()) if rows else None
 
     def ratings_of(self, ids: Sequence[int]) -> dict[int, Record]:
         """The automated ratings of ``ids``, by person (see :meth:`rating`)."""
         found: dict[int, Record] = {}
-        for part in direct.in_parts(ids, _IN_PART):
+        for part in direct.in_parts(ids):
             query = select(t.lead_state).where(t.lead_state.c.person_id.in_(part))
             for row in self.connection.execute(query):
                 found[int(row.person_id)] = row
@@ -524,7 +514,8 @@ class Store:
         self.connection.execute(update(t.reps).where(t.reps.c.id == rep_id).values(**values))
 
 
-def _person_row(m: Mapping[str, Any]) -> PersonRow:
+def person_row(m: Mapping[str, Any]) -> PersonRow:
+    """A ``people`` row's values as a :class:`PersonRow`."""
     return PersonRow(
         id=m["id"],
         email=m["email"],
