@@ -24,10 +24,13 @@ lint: install
 	$(BIN)/mypy
 
 # Storage tests run on SQLite and on a real PostgreSQL, and the browser tests in Debian's
-# Chromium: this target provides both.
+# Chromium: this target provides both. Two worker processes (pytest-xdist), each with its
+# own PostgreSQL schema and temporary files; TEST_WORKERS=0 runs the suite in one.
+TEST_WORKERS ?= 2
 test: lint
 	./scripts/ensure-chromium.sh
-	LEADFLOW_TEST_POSTGRES_URL="$${LEADFLOW_TEST_POSTGRES_URL:-$$(./scripts/ensure-postgres.sh)}" $(BIN)/pytest
+	LEADFLOW_TEST_POSTGRES_URL="$${LEADFLOW_TEST_POSTGRES_URL:-$$(./scripts/ensure-postgres.sh)}" \
+		$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install
 	$(BIN)/python benchmarks/bench_rate.py
