@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.engine import make_engine, upgrade
 from leadflow.adapters.store.repository import Store
 from leadflow.bootstrap import bundled_playbook
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
+from leadflow.services import bulk_import
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture, capture_in
 from leadflow.services.imports import column_names, import_csv
 from leadflow.services.merges import unmerge
@@ -487,3 +489,43 @@ def test_an_imported_merge_is_undone_as_a_captured_one_is(
         assert c.execute(select(t.imports.c.columns)).scalar_one()[4] == ["Email", "email"]
         assert c.execute(select(t.merges.c.undone_at).where(t.merges.c.id == 1)).scalar()
         assert c.execute(select(t.inquiries.c.fields).limit(1)).scalar() is None
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["done", "failed"])
+def test_an_import_writes_without_foreign_key_checks_and_breaks_no_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """On SQLite the import turns the checks off for its connection (``BulkStore``): every
+    row it wrote still names a person and a company that exist, and the connection
+    checks again once back in the pool, also after an import that failed inside a
+    write transaction."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'leadflow.db'}", pool_size=1, max_overflow=0)
+    upgrade(engine)
+    pb = bundled_playbook("btd")
+    seed_earlier(engine, pb)
+    path = write_csv(tmp_path / "leads.csv", messy_rows(5, 120))
+    connections: list[Any] = []
+    event.listen(engine, "checkout", lambda dbapi, *_: connections.append(dbapi))
+    checking: list[int] = []
+    fold = bulk_import.fold_chunk
+
+    def fold_then_fail(*args: Any) -> None:
+        checking.append(connections[-1].execute("PRAGMA foreign_keys").fetchone()[0])
+        fold(*args)
+        if fails and len(checking) == 3:
+            raise RuntimeError("stopped half-way")
+
+    monkeypatch.setattr(bulk_import, "fold_chunk", fold_then_fail)
+    try:
+        _import(engine, pb, path, chunk_rows=23)
+    except RuntimeError:
+        assert fails
+    else:
+        assert not fails
+    assert checking and set(checking) == {0}
+    with engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert c.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert c.execute(select(t.inquiries.c.id)).first() is not None
+    assert len({id(c) for c in connections}) == 1  # the import's connection, back in the pool
+    engine.dispose()

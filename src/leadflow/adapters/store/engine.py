@@ -42,6 +42,7 @@ def make_engine(url: str, **options: Any) -> Engine:
             connect_args["factory"] = WriterConnection
         engine = create_engine(url, connect_args=connect_args, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _restore_foreign_keys)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 
@@ -53,6 +54,17 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+FOREIGN_KEYS_OFF = "leadflow.foreign_keys_off"
+"""Set in a pooled connection's ``info`` while it writes with SQLite's foreign key checks
+off (an import: ``BulkStore.start_writing``); the connection turns them on again when it
+goes back to the pool, after its transaction has ended."""
+
+
+def _restore_foreign_keys(connection: Any, record: Any) -> None:
+    if connection is not None and record.info.pop(FOREIGN_KEYS_OFF, False):
+        connection.execute("PRAGMA foreign_keys=ON")
 
 
 class Checkpointer:
