@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from leadflow.adapters.store.engine import json_text
 from leadflow.adapters.store.leads import LeadStore, timer_row
 from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Event, Store
@@ -379,7 +380,7 @@ def _alike(
         if template.track is not None:
             logged.append(("nurture.entered", _entered(template.track, template.state)))
         events.extend(
-            (i, seq, stamp(at), kind, json.dumps(data, sort_keys=True))
+            (i, seq, stamp(at), kind, json_text(data))
             for seq, (kind, data) in enumerate(logged)
         )
     state_rows = _frame(states, stamp, key="__template")
@@ -400,7 +401,8 @@ def _alike(
 
 class _Texts:
     """Moments and event data as stored, each made once: most of a chunk's people share
-    their moments, and many their events' data (a template's, the same team and why)."""
+    their moments, and many their events' data (a template's, the same team and why).
+    The data's text is the engine's (``json_text``), as a captured event's is."""
 
     def __init__(self, stamp: Callable[[datetime], str]) -> None:
         self._stamp = stamp
@@ -424,9 +426,9 @@ class _Texts:
             key = tuple(sorted(data.items()))
             found = self._by_value.get(key)
         except TypeError:  # a list or a dict among the values
-            return json.dumps(data, sort_keys=True)
+            return json_text(data)
         if found is None:
-            found = self._by_value[key] = json.dumps(data, sort_keys=True)
+            found = self._by_value[key] = json_text(data)
         self._by_id[id(data)] = (data, found)
         return found
 
