@@ -380,8 +380,7 @@ def _alike(
         if template.track is not None:
             logged.append(("nurture.entered", _entered(template.track, template.state)))
         events.extend(
-            (i, seq, stamp(at), kind, json_text(data))
-            for seq, (kind, data) in enumerate(logged)
+            (i, seq, stamp(at), kind, json_text(data)) for seq, (kind, data) in enumerate(logged)
         )
     state_rows = _frame(states, stamp, key="__template")
     lifecycle = people.join(state_rows, on="__template").drop("__row", "__template")
