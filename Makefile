@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench screenshots clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ test: lint
 	./scripts/ensure-chromium.sh
 	LEADFLOW_TEST_POSTGRES_URL="$${LEADFLOW_TEST_POSTGRES_URL:-$$(./scripts/ensure-postgres.sh)}" \
 		$(BIN)/pytest -n $(TEST_WORKERS)
+
+# The README's and docs/web.md's pictures, taken by the browser tests on the demo data.
+screenshots: install
+	./scripts/ensure-chromium.sh
+	LEADFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/e2e/test_browser.py
 
 bench: install
 	$(BIN)/python benchmarks/bench_rate.py
