@@ -84,7 +84,8 @@ def leads_routed(
     store: Store, notices: Sequence[tuple[RoutedNotice, datetime]], email: bool
 ) -> None:
     """:func:`lead_routed` for many leads (a bulk import's slice), the webhooks' rows
-    queued in one statement per moment, in the order given."""
+    queued in one statement per moment (a slice's leads share one), in the order given
+    within each."""
     by_moment: dict[datetime, list[tuple[str, dict[str, Any]]]] = {}
     for notice, at in notices:
         by_moment.setdefault(at, []).append(("lead.routed", as_data(notice)))

@@ -57,9 +57,9 @@ class BulkStore:
         tenth of the time of the import's inserts. An import only refers to the people and
         companies it made or found, and nobody deletes either; its tests check the keys
         afterwards (``PRAGMA foreign_key_check``). SQLite ignores the pragma inside a
-        transaction, so the checks are turned off only outside one; the connection turns
-        them on again when it returns to the pool (``engine.FOREIGN_KEYS_OFF``), whichever
-        way the import ended.
+        transaction, so the checks are turned off only outside one. The engine turns them
+        on again when the connection returns to the pool (``engine.FOREIGN_KEYS_OFF``),
+        after its transaction has ended, whichever way the import ended.
         """
         if self.postgres:
             return
@@ -102,8 +102,6 @@ class BulkStore:
             driver.execute("PRAGMA wal_autocheckpoint = 1000")
             if not driver.in_transaction:  # after a failure the caller rolls back first
                 driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                if self.connection.connection.info.pop(FOREIGN_KEYS_OFF, False):
-                    driver.execute("PRAGMA foreign_keys = ON")
 
     def is_empty(self) -> bool:
         """Whether the database knows no people and no companies yet."""
