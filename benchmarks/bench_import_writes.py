@@ -1,7 +1,8 @@
 """Where an import's writes go, table by table, and how fast rows can be written at best.
 
 Runs ``leadflow import FILE --source bench`` in this process on a fresh SQLite database
-(the btd playbook), with every ``BulkStore.insert`` timed by table, and prints the rows,
+(the btd playbook; or the database ``--database-url`` names, which must be initialised and
+empty), with every ``BulkStore.insert`` timed by table, and prints the rows,
 the seconds and the microseconds a row of each. Then, unless ``--no-floor``, writes
 ``--floor-rows`` rows of the events' five columns into a bare table by ``executemany``
 from Polars' ``iter_rows``, without and with an index on ``person_id`` (WAL,
@@ -10,7 +11,11 @@ rows, a floor for the import's twelve-odd rows an inquiry.
 
     .venv/bin/python benchmarks/bench_import_writes.py benchmarks/out/import-1000000.csv
 
-(the file is made by ``bench_import.py``).
+(the file is made by ``bench_import.py``). On PostgreSQL, into a database made for it:
+
+    createdb -O leadflow leadflow_bench
+    LEADFLOW_DATABASE_URL=$URL .venv/bin/leadflow init
+    .venv/bin/python benchmarks/bench_import_writes.py FILE --no-floor --database-url "$URL"
 """
 
 from __future__ import annotations
@@ -33,19 +38,26 @@ def main() -> None:
     parser.add_argument("--playbook", type=Path, default=ROOT / "examples/playbooks/btd.yaml")
     parser.add_argument("--floor-rows", type=int, default=1_000_000)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        help="import into this (empty, initialised) database instead of a new SQLite file,"
+        " e.g. a PostgreSQL database made for it; the floor stays on SQLite",
+    )
     args = parser.parse_args()
     if not args.file.exists():
         sys.exit(f"{args.file} is missing: run benchmarks/bench_import.py first")
     with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks/out") as folder:
-        spent = import_timed(args.file, args.playbook, Path(folder) / "import.db")
+        url = args.database_url or f"sqlite:///{Path(folder) / 'import.db'}"
+        spent = import_timed(args.file, args.playbook, url)
         print_writes(spent)
         if not args.no_floor:
             floor(args.floor_rows, Path(folder) / "floor.db")
 
 
-def import_timed(file: Path, playbook: Path, database: Path) -> dict[str, list[float]]:
-    """Import ``file``; per table: [seconds, rows] of its inserts."""
-    os.environ["LEADFLOW_DATABASE_URL"] = f"sqlite:///{database}"
+def import_timed(file: Path, playbook: Path, url: str) -> dict[str, list[float]]:
+    """Import ``file`` into the database at ``url``; per table: [seconds, rows] of its
+    inserts."""
+    os.environ["LEADFLOW_DATABASE_URL"] = url
     os.environ["LEADFLOW_PLAYBOOK"] = str(playbook)
     from typer.testing import CliRunner
 
