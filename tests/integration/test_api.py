@@ -389,7 +389,7 @@ def test_activities_by_email_raise_engagement(api: Api) -> None:
         {"type": "email_reply", "email": "lee@acme.io", "at": "2026-11-22T10:00:00Z"},
         {"type": "webinar_attended", "person_id": captured["person_id"]},
     ]
-    many = api.post("/api/v1/activities", {"activities": batch})
+    many = api.post("/api/v1/activities", {"activities": batch}, **api.admin)
     assert many.status_code == 200, many.text
     data = many.json()["data"]
     assert many.json()["count"] == 2
@@ -415,6 +415,84 @@ def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> No
     assert_error(
         api.post("/api/v1/activities", {"email": "max@acme.io"}), 422, "invalid_input", "type"
     )
+
+
+def test_an_activity_is_never_dated_after_now(api: Api) -> None:
+    """A sender's clock a little ahead is taken as now; a time later than five minutes
+    ahead, or out of range, is refused and records nothing."""
+    person = api.post("/api/v1/inquiries", {"email": "kai@acme.io"}).json()["person_id"]
+    ahead = api.post(
+        "/api/v1/activities",
+        {"type": "email_click", "email": "kai@acme.io", "at": "2026-11-23T09:03:00Z"},
+    )
+    assert ahead.status_code == 201, ahead.text
+    with api.engine.connect() as connection:
+        stored = connection.execute(select(tables.activities.c.at)).scalar_one()
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == NOW
+    for when in ("2027-11-24T00:00:00Z", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+14:00"):
+        refused = api.post(
+            "/api/v1/activities", {"type": "email_click", "email": "kai@acme.io", "at": when}
+        )
+        assert_error(refused, 422, "invalid_input", "at")
+    batch = {"activities": [{"type": "call", "person_id": person, "at": "2026-11-24T09:00:00Z"}]}
+    assert_error(
+        api.post("/api/v1/activities", batch, **api.admin), 422, "invalid_input", "activities[0].at"
+    )
+    assert api.count(tables.activities) == 1
+    with UnitOfWork(api.engine) as uow:
+        rating = uow.store.rating(person)
+    assert rating is not None
+    assert (
+        rating.rated_at if rating.rated_at.tzinfo else rating.rated_at.replace(tzinfo=UTC)
+    ) == NOW
+
+
+def test_a_capture_key_names_people_by_what_it_knows_never_by_id(api: Api) -> None:
+    """Counting through person ids with the public key would read every lead's grade."""
+    person = api.post("/api/v1/inquiries", {"email": "ida@acme.io"}).json()["person_id"]
+    by_id = {"type": "page_view", "person_id": person}
+    assert_error(api.post("/api/v1/activities", by_id), 403, "forbidden", "person_id")
+    assert_error(
+        api.post(
+            "/api/v1/activities", {"activities": [{"type": "call", "email": "ida@acme.io"}, by_id]}
+        ),
+        403,
+        "forbidden",
+        "activities[1].person_id",
+    )
+    assert api.count(tables.activities) == 0
+    assert api.post("/api/v1/activities", by_id, **api.admin).status_code == 201
+    huge = {"type": "page_view", "person_id": 2**63}
+    assert_error(
+        api.post("/api/v1/activities", huge, **api.admin), 422, "invalid_input", "person_id"
+    )
+
+
+def test_an_activity_with_an_unusable_email_or_phone_says_which(api: Api) -> None:
+    error = assert_error(
+        api.post("/api/v1/activities", {"type": "page_view", "email": "not-an-email"}),
+        422,
+        "invalid_input",
+        "email",
+    )
+    assert "@-sign" in error["message"]
+    assert_error(
+        api.post("/api/v1/activities", {"type": "page_view", "phone": "12"}),
+        422,
+        "invalid_input",
+        "phone",
+    )
+
+
+def test_a_phone_may_be_sent_as_a_number(api: Api) -> None:
+    captured = api.post("/api/v1/inquiries", {"phone": 4155550123, "first_name": "Noa"})
+    assert captured.status_code == 201, captured.text
+    with UnitOfWork(api.engine) as uow:
+        person = uow.store.person(captured.json()["person_id"])
+    assert person is not None and person.phone == "+14155550123"
+    touched = api.post("/api/v1/activities", {"type": "call", "phone": 4155550123})
+    assert touched.status_code == 201, touched.text
+    assert touched.json()["person_id"] == captured.json()["person_id"]
 
 
 # ------------------------------------------------------------------ the document

@@ -13,7 +13,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 
 from leadflow.api.deps import CaptureKey, Runtime, RuntimeDep
-from leadflow.api.errors import ERROR_RESPONSES
+from leadflow.api.errors import ERROR_RESPONSES, NotAllowed
 from leadflow.api.schemas import (
     ActivitiesCreate,
     ActivitiesPublic,
@@ -40,6 +40,19 @@ def _command(item: ActivityCreate, now: datetime) -> RecordActivity:
         source=item.source,
         details=item.details,
     )
+
+
+def _no_ids(items: list[ActivityCreate], batch: bool) -> None:
+    """A capture key names people by what the caller knows of them, never by leadflow's
+    ids: counting through ids would read every lead's grade (the answer gives it)."""
+    for index, item in enumerate(items):
+        if item.person_id is not None:
+            error = NotAllowed(
+                "a capture key names the person by email, phone or external_id;"
+                " person_id needs an admin key"
+            )
+            error.where = f"activities[{index}].person_id" if batch else "person_id"  # type: ignore[attr-defined]
+            raise error
 
 
 def _placed(error: LeadflowError, where: str) -> LeadflowError:
@@ -79,18 +92,21 @@ def _record_all(runtime: Runtime, items: list[ActivityCreate], batch: bool) -> l
     openapi_extra=request_body(ActivityCreate, "activities"),
 )
 async def record_activities(
-    request: Request, response: Response, runtime: RuntimeDep, _key: CaptureKey
+    request: Request, response: Response, runtime: RuntimeDep, key: CaptureKey
 ) -> ActivityPublic | ActivitiesPublic:
     """Record activities; each re-rates its person (engagement fades with time).
 
-    The person is found by `person_id`, `email`, `phone` or `external_id`; an unknown
-    person is a 404. `at` defaults to now.
+    The person is found by `person_id` (admin keys only), `email`, `phone` or
+    `external_id`; an unknown person is a 404. `at` defaults to now; a time more than
+    five minutes ahead of the server's clock is refused.
     """
     _text, body = parse_object(await request.body())
     batch = "activities" in body
     items: list[ActivityCreate] = (
         validated(ActivitiesCreate, body).activities if batch else [validated(ActivityCreate, body)]
     )
+    if not key.allows("admin"):
+        _no_ids(items, batch)
     recorded = await runtime.run(_record_all, runtime, items, batch)
     public = [ActivityPublic(**asdict(r)) for r in recorded]
     if batch:

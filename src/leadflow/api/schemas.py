@@ -43,7 +43,7 @@ class InquiryCreate(BaseModel):
     source: str = Field("api", min_length=1, max_length=200)
     campaign: str | None = Field(None, max_length=200)
     email: str | None = None
-    phone: str | None = None
+    phone: str | int | None = None
 
 
 class InquiriesCreate(BaseModel):
@@ -80,9 +80,9 @@ class ActivityCreate(BaseModel):
 
     type: str = Field(min_length=1, max_length=60)
     at: datetime | None = None
-    person_id: int | None = None
+    person_id: int | None = Field(None, ge=1, le=2**63 - 1)
     email: str | None = None
-    phone: str | None = None
+    phone: str | int | None = None
     external_id: str | None = Field(None, description="A source's own id, as 'source:id'.")
     source: str | None = Field(None, max_length=200)
     details: dict[str, Any] | None = None

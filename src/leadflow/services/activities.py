@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from leadflow.adapters.identity.normalise import normalise_email, normalise_phone
 from leadflow.adapters.store.repository import Store
@@ -35,6 +35,10 @@ ACTIVITY_TYPES = (
     "trial_signup",
 )
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far after now an activity's ``at`` may be: a sender's clock that runs a little ahead
+is taken as now; anything later has not happened yet and is refused."""
+
 
 @dataclass(frozen=True)
 class RecordActivity:
@@ -42,7 +46,7 @@ class RecordActivity:
     at: datetime
     person_id: int | None = None
     email: str | None = None
-    phone: str | None = None
+    phone: str | int | None = None
     external_id: str | None = None  # "source:id"
     source: str | None = None
     details: Mapping[str, object] | None = None
@@ -63,14 +67,18 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
         if store.person(cmd.person_id) is None:
             raise NotFound(f"no person {cmd.person_id}")
         return cmd.person_id
-    tried = []
-    email, _ = normalise_email(cmd.email)
+    tried, unusable = [], []
+    email, email_issue = normalise_email(cmd.email)
     if email:
         tried.append(f"email {email}")
         found = store.person_by_key("email", email)
         if found is not None:
             return found
-    phone, _ = normalise_phone(cmd.phone, settings.region)
+    elif email_issue:
+        unusable.append(("email", email_issue))
+    phone, phone_issue = normalise_phone(cmd.phone, settings.region)
+    if phone_issue and not phone:
+        unusable.append(("phone", phone_issue))
     if phone:
         tried.append(f"phone {phone}")
         found = store.person_by_key("phone", phone)
@@ -81,6 +89,9 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
         found = store.person_by_key("external", cmd.external_id)
         if found is not None:
             return found
+    if not tried and unusable:
+        field, issue = unusable[0]
+        raise InvalidInput(issue, where=field)
     if not tried:
         raise InvalidInput("an activity needs person_id, email, phone or external_id")
     raise NotFound(f"no person with {' or '.join(tried)}")
@@ -89,22 +100,25 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
 def record_activity(
     store: Store, pb: Playbook, cmd: RecordActivity, settings: CaptureSettings, now: datetime
 ) -> Recorded:
-    """Store the activity and rate the lead again at once."""
-    activity_id, person_id, at = store_activity(store, cmd, settings)
-    moment = max(as_utc(now), at)
-    rating = rerate(store, pb, person_id, moment, "activity", settings.runtime())
+    """Store the activity and rate the lead again at once (as of now: ``at`` is never
+    later, see :func:`store_activity`)."""
+    activity_id, person_id, _at = store_activity(store, cmd, settings, now)
+    rating = rerate(store, pb, person_id, as_utc(now), "activity", settings.runtime())
     return Recorded(activity_id, person_id, rating.grade, rating.route, rating.engagement)
 
 
 def store_activity(
-    store: Store, cmd: RecordActivity, settings: CaptureSettings
+    store: Store, cmd: RecordActivity, settings: CaptureSettings, now: datetime
 ) -> tuple[int, int, datetime]:
-    """Store and log an activity without rating; bulk imports rate each person once after."""
+    """Store and log an activity without rating; bulk imports rate each person once after.
+
+    ``at`` up to :data:`CLOCK_SKEW` after ``now`` is stored as ``now``; later is refused,
+    so no activity rates a lead as of a moment that has not come."""
     kind = activity_key(clean(cmd.type) or "")
     if not kind:
         raise InvalidInput("an activity needs a type", where="type")
+    at = happened_at(cmd.at, as_utc(now))
     person_id = find_person_for(store, cmd, settings)
-    at = as_utc(cmd.at)
     activity_id = store.insert_activity(
         {
             "person_id": person_id,
@@ -118,3 +132,19 @@ def store_activity(
         "activity.recorded", at, person_id, None, {"type": kind, "source": cmd.source}
     )
     return activity_id, person_id, at
+
+
+def happened_at(at: datetime, now: datetime) -> datetime:
+    """``at`` in UTC, no later than ``now``; InvalidInput when it is out of range or
+    more than :data:`CLOCK_SKEW` in the future."""
+    try:
+        moment = as_utc(at)
+    except (OverflowError, ValueError):
+        raise InvalidInput(f"'at' {at.isoformat()} is out of range", where="at") from None
+    if moment > now + CLOCK_SKEW:
+        raise InvalidInput(
+            f"'at' {moment.isoformat()} is in the future (now {now.isoformat(timespec='seconds')});"
+            " record an activity once it has happened",
+            where="at",
+        )
+    return min(moment, now)

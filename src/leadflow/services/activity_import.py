@@ -72,7 +72,7 @@ def import_activity_csv(
                 )
                 savepoint = uow.store.connection.begin_nested()
                 try:
-                    _, person_id, at = store_activity(uow.store, cmd, settings)
+                    _, person_id, at = store_activity(uow.store, cmd, settings, now)
                     savepoint.commit()
                     touched[person_id] = max(touched.get(person_id, now), at)
                     done += 1
