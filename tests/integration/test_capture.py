@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -14,6 +16,7 @@ from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict
 from leadflow.services import webhooks
 from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
+from leadflow.services.export import export
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
 
@@ -348,3 +351,19 @@ def test_a_quarantined_inquiry_is_fixed_and_replayed(engine: Engine) -> None:
         with pytest.raises(Conflict):
             replay(uow, BTD, item_id, SETTINGS, START)
     assert counts(engine)["inquiries"] == 1
+
+
+def test_an_export_keeps_a_value_first_seen_after_many_blank_rows(engine: Engine) -> None:
+    """A column blank in the first hundred rows of a chunk and set later is exported, not a
+    crash of the CSV writer's guessed types."""
+    for n in range(120):
+        send(engine, email=f"p{n}@acme.io")
+    at = START + timedelta(minutes=next(_clock))
+    fields = {"email": "late@acme.io"}
+    cmd = CaptureInquiry(fields, json.dumps(fields), "web", "api", at, campaign="spring")
+    with UnitOfWork(engine) as uow:
+        capture(uow, BTD, cmd, SETTINGS)
+    out = io.BytesIO()
+    assert export(engine, "inquiries", out) == 121
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
+    assert [r["campaign"] for r in rows[-2:]] == ["", "spring"]

@@ -80,7 +80,9 @@ def export(engine: Engine, what: str, out: BinaryIO) -> int:
         columns = list(result.keys())
         first = True
         while chunk := result.fetchmany(BATCH):
-            frame = pl.DataFrame([tuple(r) for r in chunk], schema=columns, orient="row")
+            frame = pl.DataFrame(
+                [tuple(r) for r in chunk], schema=columns, orient="row", infer_schema_length=None
+            )
             frame.write_csv(out, include_header=first)
             first = False
             rows += len(chunk)
