@@ -363,6 +363,34 @@ def test_a_deactivated_form_captures_nothing_until_it_is_activated_again(api: Ap
     assert api.count(tables.inquiries) == 1
 
 
+def test_a_post_to_a_form_switched_off_is_replayed_as_the_form_reads_it(api: Api) -> None:
+    """Kept as posted (custom field ids, control fields), it is read through the form's
+    map and counted for its source when replayed, as the post would have been."""
+    from leadflow.services.capture import CaptureSettings
+    from leadflow.services.forms import set_form_active
+    from leadflow.services.quarantine import replay
+
+    ids = {"00N5e00000abcde": "budget", "00N5e00000tfram": "timeframe_days"}
+    key = make_form(api, field_map=ids)
+    with UnitOfWork(api.engine) as uow:
+        set_form_active(uow, key, False)
+    post = {n: v for n, v in READY.items() if n not in ("budget", "timeframe_days")}
+    post |= {"email": "zoe@acme.io", "00N5e00000abcde": "approved", "00N5e00000tfram": "14"}
+    post |= {"retURL": "https://example.com/x", "oid": "00D000000000001"}
+    off = api.client.post(f"/f/{key}", data=post, follow_redirects=False)
+    assert_error(off, 404, "not_found", None)
+    [kept] = api.rows(tables.quarantine)
+    with UnitOfWork(api.engine) as uow:
+        set_form_active(uow, key, True)
+    with UnitOfWork(api.engine) as uow:
+        done = replay(uow, B2B, kept.id, CaptureSettings(), NOW)
+    assert (done.result.grade, done.result.route) == ("A", "sales")
+    [inquiry] = api.rows(tables.inquiries)
+    assert (inquiry.source, inquiry.form_key) == ("website", key)
+    assert inquiry.fields["budget"] == "approved"
+    assert not {"retURL", "oid", "00N5e00000abcde"} & set(inquiry.fields)
+
+
 def test_switching_an_unknown_form_is_a_clear_error(api: Api) -> None:
     from leadflow.errors import NotFound
     from leadflow.services.forms import set_form_active

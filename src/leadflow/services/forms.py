@@ -168,6 +168,22 @@ def translate(form: Form, posted: list[tuple[str, str]]) -> dict[str, str]:
     return found
 
 
+def for_replay(
+    uow: UnitOfWork, form_key: str | None, posted: Mapping[str, object]
+) -> tuple[dict[str, object], str | None]:
+    """A post kept because its form was unknown or switched off, read as its form reads
+    it now: the fields (the form's map, control fields and the honeypot dropped) and the
+    form's source. A form still unknown or off reads Web-to-Lead names only and gives no
+    source."""
+    row = uow.store.form_by_key(form_key) if form_key else None
+    form = _form(row) if row is not None else None
+    if form is None or not form.active:
+        form = Form("", "", "", None, {}, DEFAULT_HONEYPOT, False, datetime.min)
+    pairs = [(str(name), "" if value is None else str(value)) for name, value in posted.items()]
+    fields: dict[str, object] = dict(translate(form, pairs))
+    return fields, form.source or None
+
+
 def _value(posted: list[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in posted if key == name and value.strip()), None)
 

@@ -25,6 +25,7 @@ from leadflow.services.capture import (
     identify,
     split_fields,
 )
+from leadflow.services.forms import for_replay
 from leadflow.services.uow import UnitOfWork
 
 
@@ -86,9 +87,14 @@ def replay(
             f"quarantined inquiry {item_id} was already replayed (inquiry {row.inquiry_id})"
         )
     fields = dict(replacement) if replacement is not None else fields_of(row)
+    source = row.source
+    if row.reason == "unknown_form" and replacement is None:
+        # Kept as posted, before any form read it: read it as its form does now.
+        fields, form_source = for_replay(uow, row.form_key, fields)
+        source = source or form_source
     fields = apply_changes(fields, changes or {})
     raw = json.dumps(fields, ensure_ascii=False)
-    cmd = CaptureInquiry(fields, raw, row.source or "replay", "replay", now, form_key=row.form_key)
+    cmd = CaptureInquiry(fields, raw, source or "replay", "replay", now, form_key=row.form_key)
     ident, _ = split_fields(pb, fields)
     who = identify(cmd, ident, settings.region)
     if not who.identifiable:
