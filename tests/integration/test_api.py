@@ -166,6 +166,39 @@ def test_an_idempotent_retry_returns_the_first_result_and_stores_one_inquiry(api
     assert keys == ["order-1", "b-7:0", "b-7:1"]
 
 
+def test_a_key_reused_for_a_different_inquiry_is_a_conflict_and_loses_nothing(api: Api) -> None:
+    """The same body again (members in another order) is a retry; a different one is
+    refused with 409, so the new inquiry is neither dropped nor answered with the first
+    one's rating. The same holds for a key whose first request was quarantined."""
+    first = api.post(
+        "/api/v1/inquiries",
+        {"email": "a1@acme.io", "budget": "approved"},
+        **{"Idempotency-Key": "k-1"},
+    )
+    assert first.status_code == 201, first.text
+    again = api.client.post(
+        "/api/v1/inquiries",
+        content='{"budget": "approved",   "email": "a1@acme.io"}',
+        headers={**api.capture, "Content-Type": "application/json", "Idempotency-Key": "k-1"},
+    )
+    assert again.json()["status"] == "repeated"
+    other = api.post("/api/v1/inquiries", {"email": "b2@acme.io"}, **{"Idempotency-Key": "k-1"})
+    error = assert_error(other, 409, "conflict", "Idempotency-Key")
+    assert f"inquiry {first.json()['inquiry_id']}" in error["message"]
+    assert "b2@acme.io" not in other.text
+    kept = api.post("/api/v1/inquiries", {"first_name": "Kim"}, **{"Idempotency-Key": "k-2"})
+    assert kept.json()["status"] == "quarantined"
+    fixed = {"first_name": "Kim", "email": "kim@acme.io"}
+    assert_error(
+        api.post("/api/v1/inquiries", fixed, **{"Idempotency-Key": "k-2"}),
+        409,
+        "conflict",
+        "Idempotency-Key",
+    )
+    assert api.post("/api/v1/inquiries", fixed, **{"Idempotency-Key": "k-3"}).status_code == 201
+    assert (api.count(tables.inquiries), api.count(tables.quarantine)) == (2, 1)
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [('{"email": "x@y.io",', "not valid JSON"), ("[1, 2]", "JSON object, not list")],

@@ -37,6 +37,7 @@ from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
+from leadflow.errors import Conflict
 from leadflow.services import handoff, identity, webhooks
 from leadflow.services.handoff import Runtime, now_utc
 from leadflow.services.handoff_notify import publish
@@ -156,7 +157,7 @@ def capture(
     except IntegrityError as error:
         uow.rollback()
         if cmd.idempotency_key:
-            first = _repeat(uow.store, cmd.idempotency_key)
+            first = _repeat(uow.store, cmd.idempotency_key, cmd.raw)
             if first is not None:
                 return first
         return _quarantine_after(uow, cmd, error)
@@ -212,14 +213,19 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
     )
 
 
-def _repeat(store: Store, key: str) -> Captured | None:
+def _repeat(store: Store, key: str, raw: str) -> Captured | None:
     """The first result of a request with this key: its inquiry, or its quarantine item
-    (and the inquiry that item became when it was replayed)."""
+    (and the inquiry that item became when it was replayed). Conflict when that request
+    said something else than ``raw``: a key reused for a new inquiry must not swallow it
+    (nor answer with the first inquiry's rating to whoever guesses the key)."""
     row = store.inquiry_by_idempotency_key(key)
-    if row is None:
+    if row is not None:
+        _same_request(key, row.payload, raw, f"inquiry {row.id}")
+    else:
         item = store.quarantine_by_idempotency_key(key)
         if item is None:
             return None
+        _same_request(key, item.payload, raw, f"quarantined inquiry {item.id}")
         if item.inquiry_id is None:
             return Captured(quarantine_id=item.id, error=item.error, repeated=True)
         row = store.inquiry(item.inquiry_id)
@@ -235,12 +241,30 @@ def _repeat(store: Store, key: str) -> Captured | None:
     )
 
 
+def _same_request(key: str, first: str, raw: str, what: str) -> None:
+    """Conflict unless ``raw`` says what ``first`` said: the same JSON value (spaces and
+    the order of members aside), else the same text."""
+    if first == raw:
+        return
+    try:
+        same = json.loads(first) == json.loads(raw)
+    except ValueError:
+        same = False
+    if not same:
+        error = Conflict(
+            f"the Idempotency-Key '{key}' was used for a different inquiry ({what});"
+            " a retry must send the same body, a new inquiry needs a new key"
+        )
+        error.where = "Idempotency-Key"  # type: ignore[attr-defined]
+        raise error
+
+
 def capture_in(
     store: Store, pb: Playbook, cmd: CaptureInquiry, settings: CaptureSettings
 ) -> Captured:
     """Capture inside the caller's transaction (imports use it for many rows at once)."""
     if cmd.idempotency_key:
-        first = _repeat(store, cmd.idempotency_key)
+        first = _repeat(store, cmd.idempotency_key, cmd.raw)
         if first is not None:
             return first
     ident_fields, facts = split_fields(pb, cmd.fields)

@@ -56,7 +56,9 @@ def _upserts(dialect: Any) -> tuple[Any, Any]:
 
 # Built once: executing the same statement object reuses its cache key and compiled form.
 _UPSERTS = {"sqlite": _upserts(sqlite), "postgresql": _upserts(postgresql)}
-_INQUIRY_BY_IDEMPOTENCY_KEY = select(t.inquiries.c.id, t.inquiries.c.person_id).where(
+_INQUIRY_BY_IDEMPOTENCY_KEY = select(
+    t.inquiries.c.id, t.inquiries.c.person_id, t.inquiries.c.payload
+).where(
     t.inquiries.c.idempotency_key == bindparam("key")
 )
 _INSERT_INQUIRY = insert(t.inquiries)
