@@ -323,6 +323,31 @@ def test_a_web_to_lead_post_is_captured_mapped_and_redirected(api: Api) -> None:
     assert person.facts["lead_source"] == "Webinar"
 
 
+@pytest.mark.parametrize(
+    ("honeypot", "field_map"),
+    [
+        ("email", None),
+        ("Company", None),
+        ("retURL", None),
+        ("00N5e00000abcde", {"00N5e00000abcde": "budget"}),
+    ],
+)
+def test_a_honeypot_may_not_be_a_field_people_fill_in(
+    api: Api, honeypot: str, field_map: dict[str, str] | None
+) -> None:
+    """Else every real post would be taken for a bot's and thrown away."""
+    body: dict[str, Any] = {"name": "Trap", "honeypot": honeypot}
+    if field_map:
+        body["field_map"] = field_map
+    refused = api.client.post("/api/v1/forms", json=body, headers=api.admin)
+    assert_error(refused, 422, "invalid_input", "honeypot")
+    assert api.count(tables.forms) == 0
+    made = api.client.post(
+        "/api/v1/forms", json={"name": "Trap", "honeypot": "fax_2"}, headers=api.admin
+    )
+    assert made.status_code == 201, made.text
+
+
 def test_a_multipart_post_goes_to_the_thank_you_page(api: Api) -> None:
     key = make_form(api, field_map={"00N5e00000abcde": "budget"}, thank_you_url="/thanks")
     response = api.client.post(

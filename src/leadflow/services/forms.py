@@ -44,6 +44,33 @@ WEB_TO_LEAD = {
 }
 
 
+# Names a real person fills in: a honeypot named so would throw their posts away.
+PERSON_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "name",
+        "email",
+        "phone",
+        "mobile",
+        "company",
+        "title",
+        "lead_source",
+        "description",
+        "industry",
+        "website",
+        "street",
+        "city",
+        "state",
+        "country",
+        "postal_code",
+        "company_size",
+        "external_id",
+        "id",
+    }
+) | frozenset(WEB_TO_LEAD)
+
+
 @dataclass(frozen=True)
 class Form:
     key: str
@@ -121,13 +148,22 @@ def create_form(
     for posted, target in (field_map or {}).items():
         if not posted.strip() or not target.strip():
             raise InvalidInput(f"'{posted}={target}': both names are needed", where="field_map")
+    trap = honeypot.strip() or DEFAULT_HONEYPOT
+    mapped = {k.strip() for k in field_map or {}} | {v.strip() for v in (field_map or {}).values()}
+    if trap.lower() in PERSON_FIELDS | CONTROL_FIELDS_LOWER or trap in mapped:
+        raise InvalidInput(
+            f"'{trap}' is a field people fill in (or the form maps it): as the honeypot it"
+            " would throw their posts away; name a hidden field nobody fills, such as"
+            f" '{DEFAULT_HONEYPOT}'",
+            where="honeypot",
+        )
     values = {
         "key": secrets.token_urlsafe(12),
         "name": name,
         "source": (source or "").strip() or f"form:{name}",
         "thank_you_url": thank_you_url,
         "field_map": {k.strip(): v.strip() for k, v in (field_map or {}).items()},
-        "honeypot": honeypot.strip() or DEFAULT_HONEYPOT,
+        "honeypot": trap,
         "active": True,
         "created_at": now,
     }

@@ -58,9 +58,7 @@ def _upserts(dialect: Any) -> tuple[Any, Any]:
 _UPSERTS = {"sqlite": _upserts(sqlite), "postgresql": _upserts(postgresql)}
 _INQUIRY_BY_IDEMPOTENCY_KEY = select(
     t.inquiries.c.id, t.inquiries.c.person_id, t.inquiries.c.payload
-).where(
-    t.inquiries.c.idempotency_key == bindparam("key")
-)
+).where(t.inquiries.c.idempotency_key == bindparam("key"))
 _INSERT_INQUIRY = insert(t.inquiries)
 _SET_INQUIRY_PERSON = (
     update(t.inquiries)
