@@ -66,3 +66,9 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         12, gt=0, le=24 * 30, description="Hours a web sign-in lasts before signing in again."
     )
+    max_body_bytes: int = Field(
+        10_000_000,
+        ge=10_000,
+        description="The largest body a request to the API or a form may send, in bytes; "
+        "a larger one is refused with 413.",
+    )

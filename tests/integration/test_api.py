@@ -581,6 +581,38 @@ def test_a_phone_may_be_sent_as_a_number(api: Api) -> None:
     assert touched.json()["person_id"] == captured.json()["person_id"]
 
 
+def test_a_body_over_the_limit_is_refused_413_and_stores_nothing(engine: Engine) -> None:
+    """Said in Content-Length, or found out while a chunked body arrives; the API's and
+    the forms' paths alike."""
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, max_body_bytes=10_000)
+    with UnitOfWork(engine) as uow:
+        key = bearer(create_key(uow, "capture", "public page", NOW).key)
+    with UnitOfWork(engine) as uow:
+        form = create_form(uow, "Contact us", NOW).key
+    app = create_app(settings, engine=engine, playbook=B2B, clock=lambda: NOW)
+    big = {"email": "big@acme.io", "description": "x" * 20_000}
+    with TestClient(app) as client:
+        said = client.post("/api/v1/inquiries", json=big, headers=key)
+        error = assert_error(said, 413, "too_large", "body")
+        assert "10,000 bytes" in error["message"]
+        text = json.dumps(big).encode()
+        chunked = client.post(
+            "/api/v1/inquiries",
+            content=(text[i : i + 4096] for i in range(0, len(text), 4096)),
+            headers={**key, "Content-Type": "application/json"},
+        )
+        assert "content-length" not in {k.lower() for k in chunked.request.headers}
+        assert_error(chunked, 413, "too_large", "body")
+        posted = client.post(f"/f/{form}", data=big, follow_redirects=False)
+        assert_error(posted, 413, "too_large", "body")
+        small = client.post("/api/v1/inquiries", json={"email": "ok@acme.io"}, headers=key)
+        assert small.status_code == 201, small.text
+    with UnitOfWork(engine) as uow:
+        counts = (uow.store.count(tables.inquiries), uow.store.count(tables.quarantine))
+    assert counts == (1, 0)
+
+
 # ------------------------------------------------------------------ the document
 
 

@@ -36,6 +36,7 @@ from leadflow.api import (
     routes_webhooks,
 )
 from leadflow.api.deps import Runtime
+from leadflow.api.limits import BodyLimit
 from leadflow.api.schemas import Health
 from leadflow.bootstrap import capture_settings, engine_for, load_active_playbook
 from leadflow.config import Settings
@@ -135,6 +136,7 @@ def create_app(
     )
     app.state.together = together
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.router.routes.insert(0, routes_inquiries.FAST_ROUTE)  # see routes_inquiries
     app.include_router(routes_inquiries.router)
     app.include_router(routes_activities.router)

@@ -7,7 +7,7 @@ Every refusal, whatever raised it, reads::
 ``code`` is stable and meant for programs; ``message`` is for people; ``where``
 names the field, header or item at fault, or is null. Statuses: 401
 ``unauthorized``, 403 ``forbidden``, 404 ``not_found``, 409 ``conflict``, 422
-``invalid_input``; anything else from the framework keeps its status with code
+``invalid_input``, 413 ``too_large``; anything else from the framework keeps its status with code
 ``http_error``.
 """
 
@@ -33,6 +33,10 @@ class NotAllowed(LeadflowError):
     """A valid key whose scope does not allow this (403)."""
 
 
+class TooLarge(InvalidInput):
+    """A request body over the server's limit (413); see ``api.limits``."""
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -46,6 +50,7 @@ class ErrorPublic(BaseModel):
 
 
 STATUS: list[tuple[type[LeadflowError], int, str]] = [
+    (TooLarge, 413, "too_large"),
     (InvalidInput, 422, "invalid_input"),
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
