@@ -370,6 +370,48 @@ def test_repeated_column_names_are_read_as_the_single_path_reads_them(
     assert [p[0] for p in want["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
 
 
+@pytest.mark.parametrize("playbook", ["btd", "b2b-saas"])
+def test_a_file_with_no_column_for_the_playbook_is_imported_as_captured(
+    engine: Engine, reference: Engine, tmp_path: Path, playbook: str
+) -> None:
+    """A plain contact list: every playbook field blank on every row (each fact a literal,
+    which once made a frame of one row against the file's three)."""
+    pb = bundled_playbook(playbook)
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "email,first_name,last_name\na@x.com,Ann,Lee\nb@y.com,Bob,Ray\nA@X.com,Ann,Lee\n",
+        encoding="utf-8",
+    )
+    summary = import_csv(
+        lambda: UnitOfWork(engine), pb, path, source="expo", now=NOW, settings=SETTINGS
+    )
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.rows, summary.new_people, summary.merged_total) == (3, 2, 1)
+
+
+def test_a_file_with_no_column_to_tell_who_is_quarantined_row_by_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("note,colour\nhello,red\nbye,blue\n", encoding="utf-8")
+    summary = import_csv(
+        lambda: UnitOfWork(engine),
+        bundled_playbook("btd"),
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+    )
+    assert (summary.rows, summary.new_people, dict(summary.quarantined)) == (
+        2,
+        0,
+        {"no_identity": 2},
+    )
+
+
 def test_a_file_with_a_header_and_no_rows_imports_nothing(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text("email,first_name\n", encoding="utf-8")

@@ -132,7 +132,12 @@ def prepare(
         values = roles.ident.get(name)
         return pl.coalesce(values) if values else pl.lit(None, pl.String)
 
-    ident = raw.select(
+    def per_row(**columns: pl.Expr) -> pl.DataFrame:
+        # One value a row even when every expression is a literal (a file with no column
+        # for them): ``select`` of literals alone gives one row, not the file's count.
+        return raw.with_columns(**columns).select(list(columns))
+
+    ident = per_row(
         email=first("email"),
         phone=first("phone"),
         first_name=first("first_name"),
@@ -153,7 +158,7 @@ def prepare(
     prepared = pl.concat(
         [
             raw,
-            raw.select(**{f"fact:{f}": _clean(e) for f, e in fact_raw.items()}),
+            per_row(**{f"fact:{f}": _clean(e) for f, e in fact_raw.items()}),
             ident.select("external_id", "campaign"),
             norm,
         ],
