@@ -111,3 +111,51 @@ def test_a_form_is_deactivated_and_activated_from_the_cli(tmp_path: Path) -> Non
 def active(tmp: Path, key: str) -> int:
     with sqlite3.connect(tmp / "lf.db") as db:
         return int(db.execute("SELECT active FROM forms WHERE key = ?", (key,)).fetchone()[0])
+
+
+def on_a_terminal(tmp: Path, *args: str) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as its standard streams, as a person would."""
+    import pty
+
+    env = {
+        **os.environ,
+        "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp / 'lf.db'}",
+        "LEADFLOW_PLAYBOOK": str(BTD),
+        "TERM": "xterm-256color",
+        "COLUMNS": "120",
+    }
+    env.pop("NO_COLOR", None)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadflow", *args],
+        cwd=tmp,
+        env=env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is gone once the command ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return process.wait(timeout=120), output.decode(errors="replace")
+
+
+def test_import_and_rate_draw_their_progress_on_a_terminal(tmp_path: Path) -> None:
+    """The progress bar is drawn only on a terminal (tests otherwise never see it): its
+    row count must render before the file's rows are counted."""
+    ok(leadflow(tmp_path, "init"))
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    code, output = on_a_terminal(tmp_path, "import", "leads.csv", "--source", "expo")
+    assert code == 0, output
+    assert "rows read" in output and "Traceback" not in output
+    code, output = on_a_terminal(tmp_path, "rate", "leads.csv", "-o", "rated.csv")
+    assert code == 0, output
+    assert (tmp_path / "rated.csv").exists()

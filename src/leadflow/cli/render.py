@@ -7,8 +7,9 @@ from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Rating
@@ -104,6 +105,14 @@ def print_rate_summary(
         console.print(f"Wrote [bold]{escape(output)}[/].")
 
 
+class RowsColumn(ProgressColumn):
+    """``12,000/1,000,000 rows``; ``?`` for the total until the file's rows are counted."""
+
+    def render(self, task: Task) -> Text:
+        total = f"{int(task.total):,}" if task.total is not None else "?"
+        return Text(f"{int(task.completed):,}/{total} rows")
+
+
 @contextmanager
 def progress_bar(
     console: Console, show: bool, label: str = "rating"
@@ -115,7 +124,7 @@ def progress_bar(
     with Progress(
         TextColumn(label),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        RowsColumn(),
         TimeRemainingColumn(),
         console=console,
         transient=True,
