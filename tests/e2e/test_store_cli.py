@@ -159,3 +159,43 @@ def test_import_and_rate_draw_their_progress_on_a_terminal(tmp_path: Path) -> No
     code, output = on_a_terminal(tmp_path, "rate", "leads.csv", "-o", "rated.csv")
     assert code == 0, output
     assert (tmp_path / "rated.csv").exists()
+
+
+def test_files_that_cannot_be_read_or_written_are_clear_errors_and_spoil_nothing(
+    tmp_path: Path,
+) -> None:
+    ok(leadflow(tmp_path, "init"))
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+    ok(leadflow(tmp_path, "export", "people", "-o", "people.csv"))
+    kept = (tmp_path / "people.csv").read_bytes()
+    assert kept.count(b"\n") >= 2  # the header and the people
+    typo = leadflow(tmp_path, "export", "persons", "-o", "people.csv")
+    assert typo.returncode == 2 and "cannot export 'persons'" in typo.stderr
+    assert (tmp_path / "people.csv").read_bytes() == kept
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    (tmp_path / "folder").mkdir()
+    for args, says in [
+        (("export", "people", "-o", "nowhere/people.csv"), "there is no folder nowhere"),
+        (("export", "people", "-o", "folder"), "is a folder"),
+        (("import", "folder", "--source", "expo"), "folder"),
+        (("import", "missing.csv", "--source", "expo"), "missing.csv"),
+    ]:
+        result = leadflow(tmp_path, *args)
+        assert result.returncode == 2, result.stderr
+        assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'nowhere' / 'lf.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "there is no folder" in result.stderr and "nowhere" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

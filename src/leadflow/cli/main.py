@@ -269,6 +269,13 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)
+    except OSError as error:  # a file or folder that cannot be read or written
+        where = f"{error.filename}: " if error.filename else ""
+        err.print(f"[bold red]error:[/] {escape(where + (error.strerror or str(error)))}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("[bold red]Interrupted.[/]")
+        sys.exit(130)
 
 
 # The database commands register themselves on `app`.

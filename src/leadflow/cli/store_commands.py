@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -82,6 +82,15 @@ def init() -> None:
     err.print(f"The database is ready: [bold]{escape(settings.database_url)}[/]")
 
 
+def _taken(engine: Any) -> int:
+    """Inquiries and quarantined rows in the database: what an import has taken so far."""
+    from leadflow.adapters.store import tables as t
+    from leadflow.services.uow import UnitOfWork
+
+    with UnitOfWork(engine) as uow:
+        return uow.store.count(t.inquiries) + uow.store.count(t.quarantine)
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="Inquiries, one per row.")],
@@ -104,19 +113,29 @@ def import_(
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
-    with progress_bar(err, err.is_terminal, "importing") as advance:
-        summary = import_csv(
-            uow_factory(engine),
-            pb,
-            file,
-            source=source,
-            now=datetime.now(UTC),
-            settings=capture_settings(settings),
-            preset=preset,
-            mappings=_pairs(mapping, "--map"),
-            campaign=campaign,
-            progress=advance,
+    before = _taken(engine)
+    try:
+        with progress_bar(err, err.is_terminal, "importing") as advance:
+            summary = import_csv(
+                uow_factory(engine),
+                pb,
+                file,
+                source=source,
+                now=datetime.now(UTC),
+                settings=capture_settings(settings),
+                preset=preset,
+                mappings=_pairs(mapping, "--map"),
+                campaign=campaign,
+                progress=advance,
+            )
+    except KeyboardInterrupt:
+        taken = _taken(engine) - before
+        err.print(
+            f"[bold red]Interrupted.[/] {taken:,} rows of {escape(str(file))} were imported"
+            " before it stopped (an import commits as it goes) and stay. Importing the"
+            " whole file again would add them a second time: import the rows after them."
         )
+        raise typer.Exit(130) from None
     table = Table(title=f"Imported {escape(str(file))} in {summary.seconds:.1f}s")
     table.add_column("")
     table.add_column("rows", justify="right")
@@ -313,6 +332,7 @@ def export_(
     output: Annotated[str, typer.Option("--output", "-o", help="CSV file, or - for stdout.")],
 ) -> None:
     """Export inquiries, people or accounts as CSV."""
+    from leadflow.adapters.files import replacing
     from leadflow.services.export import export
 
     engine = _engine(_settings())
@@ -320,6 +340,6 @@ def export_(
         rows = export(engine, what, sys.stdout.buffer)
         sys.stdout.flush()
     else:
-        with Path(output).open("wb") as handle:
+        with replacing(Path(output)) as handle:
             rows = export(engine, what, handle)
         err.print(f"Wrote {rows:,} {what} to [bold]{escape(output)}[/].")

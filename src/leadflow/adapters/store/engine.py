@@ -17,6 +17,7 @@ from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 
 from leadflow.adapters.store.sqlite_writer import TIMEOUT, WriterConnection, can_queue_writers
+from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -38,6 +39,13 @@ def make_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
         connect_args: dict[str, Any] = {"timeout": TIMEOUT}
         database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).absolute().parent
+            if not folder.is_dir():
+                raise InvalidInput(
+                    f"there is no folder {folder} for the SQLite file; create it first",
+                    where="LEADFLOW_DATABASE_URL",
+                )
         if database and database != ":memory:" and can_queue_writers():
             connect_args["factory"] = WriterConnection
         engine = create_engine(url, connect_args=connect_args, **options)

@@ -79,6 +79,12 @@ class WriterCursor(sqlite3.Cursor):
 class WriterConnection(sqlite3.Connection):
     """A sqlite3 connection that holds ``<database>-writer`` while it writes."""
 
+    # Set before the database is opened: a file that cannot be opened must not make
+    # ``__del__`` fail after the real error.
+    _lock_fd: int | None = None
+    _waiting_fd: int | None = None
+    _holding = False
+
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
         self._lock_path = f"{os.fspath(database)}-writer"
