@@ -392,6 +392,38 @@ def test_a_file_with_no_column_for_the_playbook_is_imported_as_captured(
     assert (summary.rows, summary.new_people, summary.merged_total) == (3, 2, 1)
 
 
+def test_an_unreadable_email_with_a_nul_or_of_any_length_is_quarantined_and_quoted_short(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """The error quotes the value with its control characters escaped (the database
+    refuses a NUL in text) and cut to a readable length; the other rows go on."""
+    pb = bundled_playbook("btd")
+    path = tmp_path / "leads.csv"
+    long = "x" * 5_000 + "@"
+    path.write_text(
+        f"email,first_name,budget\nn3@acme.com\x00,Cy,approved\n{long},Al,none\n"
+        "n4@acme.com,Di,planned\n",
+        encoding="utf-8",
+    )
+    summary = import_csv(
+        lambda: UnitOfWork(engine), pb, path, source="expo", now=NOW, settings=SETTINGS
+    )
+    assert (summary.rows, summary.new_people, dict(summary.quarantined)) == (
+        3,
+        1,
+        {"no_identity": 2},
+    )
+    with engine.connect() as connection:
+        query = select(t.quarantine.c.error).order_by(t.quarantine.c.id)
+        errors = list(connection.execute(query).scalars())
+    assert "n3@acme.com\\x00" in errors[0]
+    assert "(5,001 characters)" in errors[1] and len(errors[1]) < 300
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+
+
 def test_a_file_with_no_column_to_tell_who_is_quarantined_row_by_row(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -103,6 +103,19 @@ def parse_date(text: str) -> date | None:
         return None
 
 
+SHOWN_CHARS = 80
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown(text: str) -> str:
+    """A value as a message quotes it: control characters (a NUL, a line break) written
+    as escapes, and one longer than :data:`SHOWN_CHARS` cut, saying how long it was."""
+    visible = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text[: SHOWN_CHARS + 1])
+    if len(text) <= SHOWN_CHARS:
+        return visible
+    return f"{visible[:SHOWN_CHARS]}... ({len(text):,} characters)"
+
+
 def unparsable(name: str, text: str, expected: str) -> str:
     """The one wording of an unparsable value, shared by both rating paths."""
     return f"{name}: '{text}' is not {expected}"

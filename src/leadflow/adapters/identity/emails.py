@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import email_validator
 
-from leadflow.domain.values import clean
+from leadflow.domain.values import clean, shown
 
 if TYPE_CHECKING:
     import polars as pl
@@ -59,7 +59,7 @@ ROLE_LOCAL_PARTS = frozenset(
 
 
 def email_issue(text: str, reason: str) -> str:
-    return f"email: '{text}' is not a valid address ({reason})"
+    return f"email: '{shown(text)}' is not a valid address ({reason})"
 
 
 def normalise_email(raw: object) -> tuple[str | None, str | None]:

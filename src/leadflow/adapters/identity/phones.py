@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, ValidationResult
 
-from leadflow.domain.values import clean
+from leadflow.domain.values import clean, shown
 
 if TYPE_CHECKING:
     import polars as pl
@@ -83,7 +83,7 @@ _PORTABLE = re.compile(r"(?:[0-9()?:|{},$\-]|\\d|\[[0-9\-]+\])*")
 
 
 def phone_issue(text: str, reason: str) -> str:
-    return f"phone: '{text}' is not a phone number ({reason})"
+    return f"phone: '{shown(text)}' is not a phone number ({reason})"
 
 
 def check_region(region: str) -> str:
