@@ -444,6 +444,40 @@ def test_a_file_with_no_column_to_tell_who_is_quarantined_row_by_row(
     )
 
 
+def test_a_map_to_a_field_the_import_does_not_read_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,Tel,Money\nx@acme.com,4155550101,approved\n", encoding="utf-8")
+
+    def run(mappings: dict[str, str]) -> Any:
+        return import_csv(
+            lambda: UnitOfWork(engine),
+            bundled_playbook("btd"),
+            path,
+            source="expo",
+            now=NOW,
+            settings=SETTINGS,
+            mappings=mappings,
+        )
+
+    with pytest.raises(InvalidInput, match="'emial' is not a field the import reads") as refused:
+        run({"Email": "emial"})
+    assert refused.value.where == "--map"
+    with UnitOfWork(engine) as uow:
+        assert uow.store.count(t.inquiries) == 0
+    summary = run({"Email": "e-mail", "Tel": "telephone", "Money": "Budget"})
+    assert (summary.rows, summary.new_people) == (1, 1)
+    with UnitOfWork(engine) as uow:
+        person = uow.store.person(1)
+    assert person is not None
+    assert (person.email, person.phone, person.facts["budget"]) == (
+        "x@acme.com",
+        "+14155550101",
+        "approved",
+    )
+
+
 def test_a_file_with_a_header_and_no_rows_imports_nothing(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text("email,first_name\n", encoding="utf-8")

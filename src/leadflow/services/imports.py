@@ -27,12 +27,13 @@ from pathlib import Path
 
 from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import column_key
 from leadflow.errors import InvalidInput
 from leadflow.services.bulk_import import CHUNK_ROWS, Target
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
-from leadflow.services.capture import CaptureSettings
+from leadflow.services.capture import _ALIASES, IDENTITY_FIELDS, CaptureSettings
 from leadflow.services.uow import UnitOfWork
 
 PRESETS: dict[str, dict[str, str]] = {
@@ -105,6 +106,22 @@ class ImportSummary:
     @property
     def merged_total(self) -> int:
         return sum(self.merged.values())
+
+
+def check_targets(pb: Playbook, mappings: Mapping[str, str]) -> None:
+    """Each --map names a field the import reads: an identity field (or one of its other
+    names) or a field of the playbook (or a column it names). A typo would otherwise take
+    the column away from its field without a word."""
+    known_columns = {column_key(c) for f in pb.fields.values() for c in f.columns}
+    for column, target in mappings.items():
+        key = column_key(target)
+        if key in _ALIASES or key in pb.fields or key in known_columns:
+            continue
+        raise InvalidInput(
+            f"'{column}={target}': '{target}' is not a field the import reads; identity"
+            f" fields: {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}",
+            where="--map",
+        )
 
 
 def column_names(header: list[str], preset: str, mappings: Mapping[str, str]) -> list[str]:
@@ -191,6 +208,7 @@ def _import_csv(
     if len(header) != frame.width:
         header = frame.columns
     names = column_names(header, preset, mappings or {})
+    check_targets(pb, mappings or {})
     summary = ImportSummary(rows=frame.height)
     if frame.height == 0:  # a header and nothing else
         summary.seconds = time.perf_counter() - started
