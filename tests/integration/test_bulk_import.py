@@ -478,6 +478,33 @@ def test_a_map_to_a_field_the_import_does_not_read_is_refused(
     )
 
 
+def test_text_that_is_not_utf8_anywhere_in_the_file_is_refused_naming_its_line(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Past the first block too (it was read lossily there, stored as U+FFFD); nothing of
+    the file is imported."""
+    path = tmp_path / "leads.csv"
+    rows = [f"u{i}@acme.com,Ann,Lee{i},approved" for i in range(2_000)]
+    latin = "rene@societe.fr,René,Müller,approved".encode("latin-1")
+    path.write_bytes(
+        ("email,first_name,last_name,budget\n" + "\n".join(rows) + "\n").encode() + latin + b"\n"
+    )
+    with pytest.raises(
+        InvalidInput, match=r"not UTF-8 text: line 2,002, byte 20 of it \(0xe9\)"
+    ) as refused:
+        import_csv(
+            lambda: UnitOfWork(engine),
+            bundled_playbook("btd"),
+            path,
+            source="expo",
+            now=NOW,
+            settings=SETTINGS,
+        )
+    assert refused.value.where == str(path)
+    with UnitOfWork(engine) as uow:
+        assert uow.store.count(t.inquiries) == 0
+
+
 def test_a_file_with_a_header_and_no_rows_imports_nothing(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text("email,first_name\n", encoding="utf-8")

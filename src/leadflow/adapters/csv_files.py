@@ -9,6 +9,7 @@ same field), and a field's ``columns:`` list names other spellings.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,44 @@ from leadflow.errors import InvalidInput
 DELIMITERS = ",;\t|"
 
 
+def check_utf8(path: Path, block: int = 1 << 24) -> None:
+    """InvalidInput naming the line and byte of the first thing in ``path`` that is not
+    UTF-8: read lossily, it would be stored as U+FFFD with nothing said."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0  # the line being read, and where it starts in the file
+    read = 0
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(block):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    _not_utf8(path, chunk, error.start, read, line, offset)
+                line += chunk.count(b"\n")
+                last = chunk.rfind(b"\n")
+                if last >= 0:
+                    offset = read + last + 1
+                read += len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InvalidInput("not UTF-8 text: the file ends inside a character", str(path)) from None
+    except FileNotFoundError:
+        raise InvalidInput("no such file", where=str(path)) from None
+
+
+def _not_utf8(path: Path, chunk: bytes, start: int, read: int, line: int, offset: int) -> None:
+    line += chunk.count(b"\n", 0, start)
+    last = chunk.rfind(b"\n", 0, start)
+    if last >= 0:
+        offset = read + last + 1
+    byte = chunk[start : start + 1].hex()
+    raise InvalidInput(
+        f"not UTF-8 text: line {line:,}, byte {read + start - offset + 1} of it (0x{byte});"
+        " save the file as UTF-8 (in Excel: CSV UTF-8) and import it again",
+        where=str(path),
+    )
+
+
 def sniff_delimiter(path: Path) -> str:
     """The delimiter of a CSV file, judged from its first line."""
     try:
@@ -32,10 +71,9 @@ def sniff_delimiter(path: Path) -> str:
             header = handle.readline()
     except FileNotFoundError:
         raise InvalidInput("no such file", where=str(path)) from None
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            f"not UTF-8 text (byte {error.start} of the first line)", where=str(path)
-        ) from None
+    except UnicodeDecodeError:
+        check_utf8(path)  # says where
+        raise
     if not header.strip():
         raise InvalidInput("the file is empty: a header row is needed", where=str(path))
     try:
@@ -68,7 +106,7 @@ def read_text_csv(path: str | Path) -> pl.DataFrame:
             path,
             separator=delimiter,
             infer_schema=False,
-            encoding="utf8-lossy",
+            encoding="utf8",
         )
     except pl.exceptions.PolarsError as error:
         raise csv_error(error, path) from None
@@ -83,9 +121,7 @@ def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     Errors surface when the query runs; wrap its execution with :func:`csv_error`.
     """
     path = Path(path)
-    frame = pl.scan_csv(
-        path, separator=sniff_delimiter(path), infer_schema=False, encoding="utf8-lossy"
-    )
+    frame = pl.scan_csv(path, separator=sniff_delimiter(path), infer_schema=False, encoding="utf8")
     first = frame.collect_schema().names()[0] if frame.collect_schema().names() else ""
     if first.startswith("\ufeff"):
         frame = frame.rename({first: first.lstrip("\ufeff")})
@@ -93,6 +129,10 @@ def scan_text_csv(path: str | Path) -> pl.LazyFrame:
 
 
 def csv_error(error: Exception, path: str | Path) -> InvalidInput:
+    """What a CSV reader's error says, as InvalidInput; text that is not UTF-8 (read
+    strictly: never stored as U+FFFD) is located by :func:`check_utf8`."""
+    if "utf-8" in str(error).lower():
+        check_utf8(Path(path))
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
 
