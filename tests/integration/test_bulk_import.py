@@ -505,6 +505,33 @@ def test_text_that_is_not_utf8_anywhere_in_the_file_is_refused_naming_its_line(
         assert uow.store.count(t.inquiries) == 0
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            "email,name\na@x.com,Ann\nb@x.com,Bob,extra\n",
+            "line 3 has 3 values, but the header names 2",
+        ),
+        ('email,name\na@x.com,"Ann\nb@x.com,Bob\n', "from line 2: unexpected end of data"),
+    ],
+    ids=["too-many-values", "open-quote"],
+)
+def test_a_row_the_csv_reader_refuses_is_named_by_its_line(
+    engine: Engine, tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=says):
+        import_csv(
+            lambda: UnitOfWork(engine),
+            bundled_playbook("btd"),
+            path,
+            source="expo",
+            now=NOW,
+            settings=SETTINGS,
+        )
+
+
 def test_a_file_with_a_header_and_no_rows_imports_nothing(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text("email,first_name\n", encoding="utf-8")

@@ -133,8 +133,36 @@ def csv_error(error: Exception, path: str | Path) -> InvalidInput:
     strictly: never stored as U+FFFD) is located by :func:`check_utf8`."""
     if "utf-8" in str(error).lower():
         check_utf8(Path(path))
+    if Path(path).is_file():
+        found = find_bad_row(Path(path))
+        if found:
+            return InvalidInput(f"cannot read as CSV: {found}", where=str(path))
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
+
+
+def find_bad_row(path: Path) -> str | None:
+    """Where a file a CSV reader refused goes wrong, in words: the first row with more
+    values than the header has columns, or a quote never closed. Read again row by row
+    (only once the fast reader has failed); None when nothing is found."""
+    delimiter = sniff_delimiter(path)
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return None
+            start = reader.line_num + 1
+            for row in reader:
+                if len(row) > len(header):
+                    return (
+                        f"line {start:,} has {len(row)} values, but the header names"
+                        f" {len(header)} columns; quote a value that holds a '{delimiter}'"
+                    )
+                start = reader.line_num + 1
+        except csv.Error as error:
+            return f"from line {start:,}: {error} (a quote opened and never closed?)"
+    return None
 
 
 @dataclass(frozen=True)
