@@ -199,3 +199,16 @@ def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "there is no folder" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path) -> None:
+    ok(leadflow(tmp_path, "init"))
+    rows = "".join(f"page_view,2026-11-20T10:00:00Z,ghost{i}@acme.io\n" for i in range(15))
+    (tmp_path / "acts.csv").write_text("type,at,email\n" + rows, encoding="utf-8")
+    shown = leadflow(tmp_path, "import-activities", "acts.csv")
+    assert shown.returncode == 0, shown.stderr
+    assert "skipped 15" in shown.stderr and "and 5 more" in shown.stderr
+    written = leadflow(tmp_path, "import-activities", "acts.csv", "--skipped", "skipped.txt")
+    assert written.returncode == 0, written.stderr
+    lines = (tmp_path / "skipped.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 15 and lines[14].startswith("line 16: ") and "ghost14@acme.io" in lines[14]

@@ -159,16 +159,26 @@ def import_(
         err.print("See them with [bold]leadflow quarantine list[/]; fix and replay each one.")
 
 
+SKIPPED_SHOWN = 10
+
+
 @app.command("import-activities")
 def import_activities(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv")],
     source: Annotated[str | None, typer.Option(help="Where the activities came from.")] = None,
     playbook: PlaybookOption = None,
+    skipped_file: Annotated[
+        Path | None,
+        typer.Option("--skipped", help="Write every skipped row and why to this text file."),
+    ] = None,
 ) -> None:
     """Record activities from a CSV: type, at, and person_id, email, phone or external_id."""
+    from leadflow.adapters.files import replacing
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.activity_import import import_activity_csv
 
+    if skipped_file is not None and skipped_file.is_dir():
+        raise InvalidInput("is a folder; name a file to write", where=str(skipped_file))
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
     done, skipped = import_activity_csv(
@@ -180,8 +190,17 @@ def import_activities(
         datetime.now(UTC),
     )
     err.print(f"Recorded {done:,} activities; skipped {len(skipped):,}.")
-    for line in skipped[:10]:
+    for line in skipped[:SKIPPED_SHOWN]:
         err.print(f"  [yellow]skipped[/] {escape(line)}")
+    if skipped_file is not None:
+        with replacing(skipped_file) as handle:
+            handle.write("".join(f"{line}\n" for line in skipped).encode())
+        err.print(
+            f"Wrote the {len(skipped):,} skipped rows to [bold]{escape(str(skipped_file))}[/]."
+        )
+    elif len(skipped) > SKIPPED_SHOWN:
+        more = len(skipped) - SKIPPED_SHOWN
+        err.print(f"  ... and {more:,} more: --skipped FILE writes every one.")
 
 
 @app.command()
