@@ -7,6 +7,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event
@@ -17,6 +18,7 @@ from leadflow.errors import Conflict
 from leadflow.services import webhooks
 from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
 from leadflow.services.export import export
+from leadflow.services.imports import import_csv
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
 
@@ -367,3 +369,29 @@ def test_an_export_keeps_a_value_first_seen_after_many_blank_rows(engine: Engine
     assert export(engine, "inquiries", out) == 121
     rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
     assert [r["campaign"] for r in rows[-2:]] == ["", "spring"]
+
+
+def test_a_first_name_alone_never_joins_two_people_at_one_company(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Two Johns at BigCo with addresses of their own are two people, captured or
+    imported; first and last name, spelled a little differently, are one."""
+    a = send(engine, email="john.a@bigco.com", first_name="John", company="BigCo")
+    b = send(engine, email="john.b@bigco.com", first_name="John", company="BigCo")
+    assert a.person_id != b.person_id
+    c = send(
+        engine, email="jsmith@bigco.com", first_name="John", last_name="Smith", company="BigCo"
+    )
+    d = send(
+        engine, email="john.smith@bigco.com", first_name="Jon", last_name="Smith", company="BigCo"
+    )
+    assert c.person_id == d.person_id
+    path = tmp_path / "johns.csv"
+    path.write_text(
+        "email,first_name,company\njohn.c@bigco.io,John,BigCo\njohn.d@bigco.io,John,BigCo\n",
+        encoding="utf-8",
+    )
+    summary = import_csv(
+        lambda: UnitOfWork(engine), BTD, path, source="expo", now=START, settings=SETTINGS
+    )
+    assert (summary.new_people, summary.merged_total) == (2, 0)

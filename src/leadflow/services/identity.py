@@ -123,9 +123,10 @@ def find_person(
 def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:
     """The most similar name in the inquiry's blocks; the first by id, then by block, on ties."""
     name = who.norm.name_key
-    if not name:
+    words = name.split() if name else []
+    if len(words) < 2:
+        # A first name alone ("John" at BigCo) says too little to make two people one.
         return None
-    words = name.split()
     best: Match | None = None
     for block in who.blocks:
         found: tuple[float, int, str] | None = None  # score, person, name key
