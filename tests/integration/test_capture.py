@@ -395,3 +395,27 @@ def test_a_first_name_alone_never_joins_two_people_at_one_company(
         lambda: UnitOfWork(engine), BTD, path, source="expo", now=START, settings=SETTINGS
     )
     assert (summary.new_people, summary.merged_total) == (2, 0)
+
+
+def test_a_value_too_long_for_its_column_is_quarantined_alike_on_both_databases(
+    engine: Engine,
+) -> None:
+    """Checked before writing, as an import checks it (SQLite would store any length);
+    the fix replaces the value under any of its names (``id`` by ``external_id``)."""
+    from leadflow.services.quarantine import replay
+
+    got = send(engine, email="ann@acme.com", id="9" * 300)
+    nul = send(engine, email="bo@acme.com", first_name="B\x00o")
+    assert got.quarantined and nul.quarantined
+    with UnitOfWork(engine) as uow:
+        items = uow.store.quarantined()
+    assert [i.reason for i in items] == ["database", "database"]
+    assert "inquiries.external_id takes at most 200 characters, got 300" in items[0].error
+    assert "people.first_name contains a NUL character" in items[1].error
+    assert counts(engine)["inquiries"] == 0
+    with UnitOfWork(engine) as uow:
+        done = replay(uow, BTD, items[0].id, SETTINGS, START, {"external_id": "X1"})
+    assert done.result.inquiry_id is not None
+    with UnitOfWork(engine) as uow:
+        inquiry = uow.store.inquiry(done.result.inquiry_id)
+    assert inquiry is not None and inquiry.external_id == "X1"

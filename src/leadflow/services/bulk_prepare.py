@@ -28,24 +28,9 @@ import polars as pl
 from leadflow.adapters.identity.normalise import normalise_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import STRIP_CHARS, column_key
-from leadflow.services.capture import IDENTITY_FIELDS
+from leadflow.services.capture import IDENTITY_FIELDS, LIMITS
 
 _ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
-
-# Columns the database bounds, with what a row puts in them.
-LIMITS: tuple[tuple[str, str, int], ...] = (
-    ("external_id", "inquiries.external_id", 200),
-    ("campaign", "inquiries.campaign", 200),
-    ("ext_key", "person_keys.value", 400),
-    ("email", "people.email", 320),
-    ("phone", "people.phone", 32),
-    ("first_name", "people.first_name", 200),
-    ("last_name", "people.last_name", 200),
-    ("name_key", "people.name_key", 400),
-    ("company", "people.company", 300),
-    ("company_key", "people.company_key", 300),
-    ("domain", "accounts.domain", 253),
-)
 
 
 NO_IDENTITY = "the inquiry has no email, phone or id"

@@ -57,6 +57,40 @@ IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
 
+# Columns the database bounds, with what an inquiry puts in them. Checked before anything
+# is written, alike on SQLite (which would store any length) and PostgreSQL (which would
+# refuse the statement); an import checks the same, column by column (``bulk_prepare``).
+LIMITS: tuple[tuple[str, str, int], ...] = (
+    ("external_id", "inquiries.external_id", 200),
+    ("campaign", "inquiries.campaign", 200),
+    ("ext_key", "person_keys.value", 400),
+    ("email", "people.email", 320),
+    ("phone", "people.phone", 32),
+    ("first_name", "people.first_name", 200),
+    ("last_name", "people.last_name", 200),
+    ("name_key", "people.name_key", 400),
+    ("company", "people.company", 300),
+    ("company_key", "people.company_key", 300),
+    ("domain", "accounts.domain", 253),
+)
+
+
+def refused_value(values: Mapping[str, str | None]) -> str | None:
+    """Why the database would refuse an inquiry with these values (by :data:`LIMITS`'
+    names): the first one too long, else the first with a NUL character; None if none."""
+    for column, where, limit in LIMITS:
+        value = values.get(column)
+        if value is not None and len(value) > limit:
+            return (
+                f"the database would refuse the inquiry: {where} takes at most {limit}"
+                f" characters, got {len(value)}"
+            )
+    for column, where, _ in LIMITS:
+        value = values.get(column)
+        if value is not None and "\x00" in value:
+            return f"the database would refuse the inquiry: {where} contains a NUL character"
+    return None
+
 
 @dataclass(frozen=True)
 class CaptureInquiry:
@@ -275,6 +309,25 @@ def capture_in(
         item = quarantine(store, cmd, "no_identity", f"cannot tell who this is: {detail}")
         return Captured(quarantine_id=item, error=detail)
     campaign = cmd.campaign or clean(ident_fields.get("campaign"))
+    norm = who.norm
+    refused = refused_value(
+        {
+            "external_id": clean(ident_fields.get("external_id")),
+            "campaign": campaign,
+            "ext_key": who.external,
+            "email": norm.email,
+            "phone": norm.phone,
+            "first_name": norm.first_name,
+            "last_name": norm.last_name,
+            "name_key": norm.name_key,
+            "company": norm.company,
+            "company_key": norm.company_key,
+            "domain": norm.domain,
+        }
+    )
+    if refused is not None:
+        item = quarantine(store, cmd, "database", refused)
+        return Captured(quarantine_id=item, error=refused)
     at = cmd.received_at
     # The first write: on SQLite it takes the write lock, so the matching below sees
     # every committed person and no other capture can add one until this one commits.

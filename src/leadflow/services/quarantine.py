@@ -18,6 +18,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.capture import (
+    IDENTITY_FIELDS,
     Captured,
     CaptureInquiry,
     CaptureSettings,
@@ -58,13 +59,20 @@ def fields_of(row: Record) -> dict[str, Any]:
 
 
 def apply_changes(fields: Mapping[str, Any], changes: Mapping[str, str]) -> dict[str, Any]:
-    """Fixes replace a field however it was spelled: ``email`` replaces ``Email``."""
+    """Fixes replace a field however it was spelled: ``email`` replaces ``Email``, and
+    an identity field replaces its other names (``external_id`` replaces ``id``)."""
     fixed = dict(fields)
     for name, value in changes.items():
-        for existing in [k for k in fixed if column_key(k) == column_key(name)]:
+        same = _spellings(name)
+        for existing in [k for k in fixed if column_key(k) in same]:
             del fixed[existing]
         fixed[name] = value
     return fixed
+
+
+def _spellings(name: str) -> set[str]:
+    key = column_key(name)
+    return next((set(names) for names in IDENTITY_FIELDS.values() if key in names), {key})
 
 
 def replay(
