@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         12, gt=0, le=24 * 30, description="Hours a web sign-in lasts before signing in again."
     )
+    cors_origins: str = Field(
+        "",
+        description="Web sites (https://www.example.com, comma-separated; * for any) whose "
+        "pages may post inquiries and activities to the API from the browser. Empty: none.",
+    )
     max_body_bytes: int = Field(
         10_000_000,
         ge=10_000,

@@ -613,6 +613,39 @@ def test_a_body_over_the_limit_is_refused_413_and_stores_nothing(engine: Engine)
     assert counts == (1, 0)
 
 
+def test_pages_of_the_sites_allowed_may_post_captures_from_the_browser(engine: Engine) -> None:
+    """CORS for the capture paths and the sites LEADFLOW_CORS_ORIGINS names, nothing
+    else; without the setting no browser of another site is answered."""
+    url = engine.url.render_as_string(hide_password=False)
+    with UnitOfWork(engine) as uow:
+        key = bearer(create_key(uow, "capture", "public page", NOW).key)
+    site, other = "https://www.example.com", "https://evil.example.net"
+    ask = {"Access-Control-Request-Method": "POST"}
+    ask["Access-Control-Request-Headers"] = "authorization, content-type, idempotency-key"
+    allowed = Settings(database_url=url, cors_origins=f"{site}/, https://shop.example.com")
+    with TestClient(create_app(allowed, engine=engine, playbook=B2B, clock=lambda: NOW)) as c:
+        preflight = c.options("/api/v1/inquiries", headers={"Origin": site, **ask})
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == site
+        assert "idempotency-key" in preflight.headers["access-control-allow-headers"].lower()
+        refused = c.options("/api/v1/activities", headers={"Origin": other, **ask})
+        assert "access-control-allow-origin" not in refused.headers
+        posted = c.post(
+            "/api/v1/inquiries", json={"email": "web@acme.io"}, headers={**key, "Origin": site}
+        )
+        assert posted.status_code == 201, posted.text
+        assert posted.headers["access-control-allow-origin"] == site
+        admin = c.options("/api/v1/forms", headers={"Origin": site, **ask})
+        assert "access-control-allow-origin" not in admin.headers
+    plain = Settings(database_url=url)
+    with TestClient(create_app(plain, engine=engine, playbook=B2B, clock=lambda: NOW)) as c:
+        posted = c.post(
+            "/api/v1/inquiries", json={"email": "web2@acme.io"}, headers={**key, "Origin": site}
+        )
+        assert posted.status_code == 201
+        assert "access-control-allow-origin" not in posted.headers
+
+
 # ------------------------------------------------------------------ the document
 
 

@@ -36,7 +36,7 @@ from leadflow.api import (
     routes_webhooks,
 )
 from leadflow.api.deps import Runtime
-from leadflow.api.limits import BodyLimit
+from leadflow.api.limits import BodyLimit, CaptureCORS, origins
 from leadflow.api.schemas import Health
 from leadflow.bootstrap import capture_settings, engine_for, load_active_playbook
 from leadflow.config import Settings
@@ -137,6 +137,8 @@ def create_app(
     app.state.together = together
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if allowed := origins(settings.cors_origins):
+        app.add_middleware(CaptureCORS, allowed=allowed)
     app.router.routes.insert(0, routes_inquiries.FAST_ROUTE)  # see routes_inquiries
     app.include_router(routes_inquiries.router)
     app.include_router(routes_activities.router)

@@ -1,4 +1,6 @@
-"""How much a capture request may send: a body over ``LEADFLOW_MAX_BODY_BYTES`` is refused.
+"""What the capture paths take from outside: a body over ``LEADFLOW_MAX_BODY_BYTES`` is
+refused (:class:`BodyLimit`), and pages of the sites ``LEADFLOW_CORS_ORIGINS`` names may
+post captures from the browser (:func:`capture_cors`).
 
 The capture paths (``/api/...`` and the forms' ``/f/...``) take a capture key that is
 public by design, so without a limit anyone could store bodies of any size. A request
@@ -10,6 +12,7 @@ is told at once and can split it. The web pages keep their own, smaller limit on
 
 from __future__ import annotations
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadflow.api.errors import TooLarge, error_response
@@ -53,3 +56,33 @@ class BodyLimit:
             " a request, or raise LEADFLOW_MAX_BODY_BYTES",
             where="body",
         )
+
+
+CAPTURE_PATHS = ("/api/v1/inquiries", "/api/v1/activities")
+
+
+def origins(setting: str) -> list[str]:
+    """``LEADFLOW_CORS_ORIGINS`` as a list: sites separated by commas, no trailing slash."""
+    return [o.strip().rstrip("/") for o in setting.split(",") if o.strip()]
+
+
+class CaptureCORS:
+    """CORS for the two capture paths only, for the sites allowed: a page there may post
+    with a capture key (``Authorization``, ``Content-Type``, ``Idempotency-Key``). No
+    cookies are sent or needed, and every other path answers no browser of another site."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=allowed,
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in CAPTURE_PATHS:
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
