@@ -348,6 +348,38 @@ def test_a_honeypot_may_not_be_a_field_people_fill_in(
     assert made.status_code == 201, made.text
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # a Latin-1 page: no charset said anywhere, bytes that are not UTF-8
+        ("email=zoe%40acme.io&first_name=Zo%EB&last_name=M%FCller", ""),
+        ("email=zoe%40acme.io&first_name=Zo%EB&last_name=M%FCller", "; charset=ISO-8859-1"),
+        ("email=zoe%40acme.io&first_name=Zo%EB&last_name=M%FCller&encoding=ISO-8859-1", ""),
+        ("email=zoe%40acme.io&first_name=Zo%C3%AB&last_name=M%C3%BCller&_charset_=UTF-8", ""),
+        ("email=zoe%40acme.io&first_name=Zo%C3%AB&last_name=M%C3%BCller", ""),
+    ],
+    ids=["latin1-unsaid", "latin1-header", "latin1-web-to-lead", "utf8-said", "utf8"],
+)
+def test_a_form_post_is_read_in_the_charset_it_was_sent_in(
+    api: Api, body: str, content_type: str
+) -> None:
+    key = make_form(api)
+    response = api.client.post(
+        f"/f/{key}",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded" + content_type},
+        follow_redirects=False,
+    )
+    assert response.status_code in (200, 303), response.text
+    [row] = api.rows(tables.inquiries)
+    with UnitOfWork(api.engine) as uow:
+        person = uow.store.person(row.person_id)
+    assert person is not None
+    assert (person.first_name, person.last_name) == ("Zoë", "Müller")
+    assert row.payload == body
+    assert "encoding" not in row.fields and "_charset_" not in row.fields
+
+
 def test_a_multipart_post_goes_to_the_thank_you_page(api: Api) -> None:
     key = make_form(api, field_map={"00N5e00000abcde": "budget"}, thank_you_url="/thanks")
     response = api.client.post(

@@ -9,6 +9,9 @@ short thank-you page. A bot caught by the honeypot gets the very same answer.
 
 from __future__ import annotations
 
+import codecs
+from urllib.parse import unquote_to_bytes
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
@@ -45,6 +48,54 @@ FORM_BODY = {
     }
 }
 THANKS = "<!doctype html><title>Thank you</title><p>Thank you. We received your message.</p>"
+
+
+URLENCODED = "application/x-www-form-urlencoded"
+MAX_FIELDS = 1_000
+CHARSET_FIELDS = ("_charset_", "encoding")  # HTML's own, and Web-to-Lead's
+
+
+def read_urlencoded(raw: bytes, content_type: str) -> tuple[str, list[tuple[str, str]]]:
+    """An urlencoded post as text and fields, in the charset it was sent in: the one
+    ``Content-Type`` names, else the one the form names in a ``_charset_`` or (Web-to-Lead)
+    ``encoding`` field, else UTF-8; and bytes that are not UTF-8 after all are read as
+    windows-1252, what browsers send from a page in Latin-1 ("ISO-8859-1")."""
+    pairs = [_pair(part) for part in raw.split(b"&") if part]
+    if len(pairs) > MAX_FIELDS:
+        raise HTTPException(400, f"Too many fields. Maximum number of fields is {MAX_FIELDS}.")
+    charset = _charset(content_type, pairs)
+    try:
+        fields = [(k.decode(charset), v.decode(charset)) for k, v in pairs]
+    except UnicodeDecodeError:
+        charset = "cp1252"
+        fields = [(k.decode(charset, "replace"), v.decode(charset, "replace")) for k, v in pairs]
+    return raw.decode(charset, errors="backslashreplace"), fields
+
+
+def _pair(part: bytes) -> tuple[bytes, bytes]:
+    """``name=value`` with ``+`` for spaces and ``%XX`` escapes, as bytes (not yet text)."""
+    name, _, value = part.partition(b"=")
+    return unquote_to_bytes(name.replace(b"+", b" ")), unquote_to_bytes(value.replace(b"+", b" "))
+
+
+def _charset(content_type: str, pairs: list[tuple[bytes, bytes]]) -> str:
+    declared = [
+        part.split("=", 1)[1].strip().strip('"')
+        for part in content_type.split(";")[1:]
+        if part.strip().lower().startswith("charset=")
+    ]
+    declared += [
+        v.decode("ascii", "replace")
+        for k, v in pairs
+        if k.decode("ascii", "replace").lower() in CHARSET_FIELDS
+    ]
+    for name in declared:
+        try:
+            found = codecs.lookup(name.strip()).name
+        except LookupError:
+            continue
+        return "cp1252" if found in ("latin-1", "iso8859-1", "ascii") else found
+    return "utf-8"
 
 
 def _submit(runtime: Runtime, post: FormPost) -> FormReceived:
@@ -84,14 +135,21 @@ async def submit_form(form_key: str, request: Request, runtime: RuntimeDep) -> R
     ids mapped by the form's field map) work unchanged; control fields (`oid`, `retURL`,
     `debug`, `debugEmail`, `encoding`, `submit`) are not captured."""
     raw = await request.body()
-    text = raw.decode("utf-8", errors="replace")
+    content_type = request.headers.get("content-type", "")
     try:
-        async with request.form() as form:
-            fields = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+        if content_type.split(";")[0].strip().lower() == URLENCODED:
+            text, fields = read_urlencoded(raw, content_type)
+        else:  # multipart: Starlette reads each part in the charset the part names
+            text = raw.decode("utf-8", errors="backslashreplace")
+            async with request.form() as form:
+                fields = [
+                    (k, str(v)) for k, v in form.multi_items() if not isinstance(v, UploadFile)
+                ]
     except HTTPException as error:
+        text = raw.decode("utf-8", errors="backslashreplace")
         await runtime.run(_keep_unreadable, runtime, text, form_key, str(error.detail))
         raise InvalidInput(f"the form post cannot be read: {error.detail}", "body") from None
-    post = FormPost(form_key, [(k, str(v)) for k, v in fields], text, runtime.clock())
+    post = FormPost(form_key, fields, text, runtime.clock())
     received = await runtime.run(_submit, runtime, post)
     if "application/json" in request.headers.get("accept", ""):
         body = FormReceivedPublic(redirect=received.redirect)

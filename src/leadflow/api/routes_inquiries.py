@@ -314,7 +314,7 @@ def _capture_all(
 def _keep_unreadable(uow: UnitOfWork, runtime: Runtime, raw: bytes, error: InvalidInput) -> None:
     quarantine_raw(
         uow,
-        raw.decode("utf-8", errors="replace"),
+        raw.decode("utf-8", errors="backslashreplace"),
         channel="api",
         source="api",
         reason="unparsable_payload",

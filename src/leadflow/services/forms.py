@@ -33,7 +33,10 @@ DEFAULT_HONEYPOT = "website_url"
 CONTROL_FIELDS = frozenset(
     {"oid", "orgid", "retURL", "debug", "debugEmail", "encoding", "submit", "captcha_settings"}
 )
-CONTROL_FIELDS_LOWER = frozenset(name.lower() for name in CONTROL_FIELDS) | {"g-recaptcha-response"}
+CONTROL_FIELDS_LOWER = frozenset(name.lower() for name in CONTROL_FIELDS) | {
+    "g-recaptcha-response",
+    "_charset_",
+}
 # Web-to-Lead names whose leadflow name differs; the rest (first_name, last_name, email,
 # company, title, phone, mobile, lead_source, description, industry, ...) keep theirs.
 WEB_TO_LEAD = {
