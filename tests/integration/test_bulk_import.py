@@ -318,6 +318,18 @@ def _import(engine: Engine, pb: Playbook, path: Path, chunk_rows: int) -> Any:
     )
 
 
+def plain_import(engine: Engine, path: Path, pb: Playbook | None = None) -> Any:
+    """``path`` imported with the btd playbook (or ``pb``), source ``expo``, no options."""
+    return import_csv(
+        lambda: UnitOfWork(engine),
+        pb or bundled_playbook("btd"),
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+    )
+
+
 @pytest.mark.parametrize(("seed", "earlier"), [(1, True), (2, True), (6, False)])
 def test_bulk_import_equals_capturing_each_row(
     engine: Engine, reference: Engine, tmp_path: Path, seed: int, earlier: bool
@@ -382,9 +394,7 @@ def test_a_file_with_no_column_for_the_playbook_is_imported_as_captured(
         "email,first_name,last_name\na@x.com,Ann,Lee\nb@y.com,Bob,Ray\nA@X.com,Ann,Lee\n",
         encoding="utf-8",
     )
-    summary = import_csv(
-        lambda: UnitOfWork(engine), pb, path, source="expo", now=NOW, settings=SETTINGS
-    )
+    summary = plain_import(engine, path, pb)
     import_one_by_one(reference, pb, path, "expo", mappings={})
     got, want = snapshot(engine), snapshot(reference)
     for part in want:
@@ -405,9 +415,7 @@ def test_an_unreadable_email_with_a_nul_or_of_any_length_is_quarantined_and_quot
         "n4@acme.com,Di,planned\n",
         encoding="utf-8",
     )
-    summary = import_csv(
-        lambda: UnitOfWork(engine), pb, path, source="expo", now=NOW, settings=SETTINGS
-    )
+    summary = plain_import(engine, path, pb)
     assert (summary.rows, summary.new_people, dict(summary.quarantined)) == (
         3,
         1,
@@ -429,14 +437,7 @@ def test_a_file_with_no_column_to_tell_who_is_quarantined_row_by_row(
 ) -> None:
     path = tmp_path / "notes.csv"
     path.write_text("note,colour\nhello,red\nbye,blue\n", encoding="utf-8")
-    summary = import_csv(
-        lambda: UnitOfWork(engine),
-        bundled_playbook("btd"),
-        path,
-        source="expo",
-        now=NOW,
-        settings=SETTINGS,
-    )
+    summary = plain_import(engine, path)
     assert (summary.rows, summary.new_people, dict(summary.quarantined)) == (
         2,
         0,
@@ -492,14 +493,7 @@ def test_text_that_is_not_utf8_anywhere_in_the_file_is_refused_naming_its_line(
     with pytest.raises(
         InvalidInput, match=r"not UTF-8 text: line 2,002, byte 20 of it \(0xe9\)"
     ) as refused:
-        import_csv(
-            lambda: UnitOfWork(engine),
-            bundled_playbook("btd"),
-            path,
-            source="expo",
-            now=NOW,
-            settings=SETTINGS,
-        )
+        plain_import(engine, path)
     assert refused.value.where == str(path)
     with UnitOfWork(engine) as uow:
         assert uow.store.count(t.inquiries) == 0
@@ -522,27 +516,13 @@ def test_a_row_the_csv_reader_refuses_is_named_by_its_line(
     path = tmp_path / "leads.csv"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidInput, match=says):
-        import_csv(
-            lambda: UnitOfWork(engine),
-            bundled_playbook("btd"),
-            path,
-            source="expo",
-            now=NOW,
-            settings=SETTINGS,
-        )
+        plain_import(engine, path)
 
 
 def test_a_file_with_a_header_and_no_rows_imports_nothing(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text("email,first_name\n", encoding="utf-8")
-    summary = import_csv(
-        lambda: UnitOfWork(engine),
-        bundled_playbook("btd"),
-        path,
-        source="expo",
-        now=NOW,
-        settings=SETTINGS,
-    )
+    summary = plain_import(engine, path)
     assert (summary.rows, summary.new_people, summary.merged_total) == (0, 0, 0)
 
 
