@@ -1,6 +1,6 @@
 """What the capture paths take from outside: a body over ``LEADFLOW_MAX_BODY_BYTES`` is
 refused (:class:`BodyLimit`), and pages of the sites ``LEADFLOW_CORS_ORIGINS`` names may
-post captures from the browser (:func:`capture_cors`).
+post captures from the browser (:class:`CaptureCORS`).
 
 The capture paths (``/api/...`` and the forms' ``/f/...``) take a capture key that is
 public by design, so without a limit anyone could store bodies of any size. A request
