@@ -65,6 +65,9 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
     fixed = leadflow(tmp_path, "quarantine", "replay", "1", "--set", "email=nobody@example.org")
     ok(fixed)
     assert "Replayed 1" in fixed.stderr
+    assert '"reason"' not in ok(leadflow(tmp_path, "quarantine", "list", "--format", "json"))
+    done = ok(leadflow(tmp_path, "quarantine", "list", "--all", "--format", "json"))
+    assert '"replayed_as": "inquiry 5"' in done
 
     inquiries = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
     rows = list(csv.DictReader(io.StringIO(inquiries)))
@@ -85,6 +88,7 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
         csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "export", "people", "-o", "-"))))
     )
     assert len(people) == 4
+    assert all(p["created_at"] <= p["updated_at"] for p in people)
 
     again = leadflow(tmp_path, "unmerge", "2")
     assert again.returncode == 2 and "already undone" in again.stderr

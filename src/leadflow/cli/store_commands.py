@@ -267,11 +267,12 @@ def quarantine_list(
     with uow_factory(_engine(_settings()))() as uow:
         rows = uow.store.quarantined(include_replayed=all_items, limit=limit)
     columns = ["id", "received", "channel", "source", "reason", "error"]
-    _emit(
-        columns,
-        [[r.id, str(r.received_at)[:19], r.channel, r.source, r.reason, r.error] for r in rows],
-        fmt,
-    )
+    table = [[r.id, str(r.received_at)[:19], r.channel, r.source, r.reason, r.error] for r in rows]
+    if all_items:  # which are done, and what they became
+        columns.append("replayed_as")
+        for row, r in zip(table, rows, strict=True):
+            row.append(f"inquiry {r.inquiry_id}" if r.replayed_at is not None else None)
+    _emit(columns, table, fmt)
     if not rows:
         err.print("The quarantine is empty.")
 

@@ -49,7 +49,9 @@ def unmerge(
     inquiry = store.inquiry(merge.inquiry_id)
     if inquiry is None or inquiry.person_id != merge.person_id:
         raise Conflict(f"inquiry {merge.inquiry_id} is no longer with person {merge.person_id}")
-    split = new_person(store, now)
+    # The split person is rebuilt as if its inquiry had been captured alone: first seen
+    # then (its last change is that inquiry's too, so it never reads older than it).
+    split = new_person(store, inquiry.received_at)
     store.set_inquiry_person(inquiry.id, split, inquiry.account_id)
     store.mark_merge_undone(merge_id, now, split)
     for person_id in (merge.person_id, split):
