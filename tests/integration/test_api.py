@@ -295,6 +295,22 @@ def test_keys_are_checked_and_scopes_enforced(api: Api) -> None:
 # ------------------------------------------------------------------ web forms
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [('{"name": ', "not valid JSON: Expecting value (character 9)"), ("", "Field required")],
+    ids=["broken-json", "empty"],
+)
+def test_a_bad_body_on_an_admin_route_is_placed_at_body(api: Api, content: str, says: str) -> None:
+    headers = {**api.admin, "Content-Type": "application/json"}
+    error = assert_error(
+        api.client.post("/api/v1/forms", content=content, headers=headers),
+        422,
+        "invalid_input",
+        "body",
+    )
+    assert says in error["message"]
+
+
 def test_a_web_to_lead_post_is_captured_mapped_and_redirected(api: Api) -> None:
     key = make_form(api, field_map={"00N5e00000abcde": "budget"})
     text = (

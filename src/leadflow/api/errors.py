@@ -106,8 +106,16 @@ async def _leadflow_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def _request_validation(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    found = invalid(list(error.errors()))
-    return error_response(422, "invalid_input", found.message, found.where)
+    errors = list(error.errors())
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":  # its place is a character of the body
+        at = list(first.get("loc", ()))[-1]
+        why = (first.get("ctx") or {}).get("error", "unreadable")
+        message = f"the body is not valid JSON: {why} (character {at})"
+        return error_response(422, "invalid_input", message, "body")
+    found = invalid(errors)
+    where = found.where or ("body" if tuple(first.get("loc", ())) == ("body",) else None)
+    return error_response(422, "invalid_input", found.message, where)
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
