@@ -618,6 +618,14 @@ def test_an_activity_with_an_unusable_email_or_phone_says_which(api: Api) -> Non
     )
 
 
+def test_a_null_source_is_the_default_as_a_null_campaign_is(api: Api) -> None:
+    sent = api.post("/api/v1/inquiries", {"email": "nul@acme.io", "source": None, "campaign": None})
+    assert sent.status_code == 201, sent.text
+    [row] = api.rows(tables.inquiries)
+    assert (row.source, row.campaign) == ("api", None)
+    assert "source" not in row.fields
+
+
 def test_a_phone_may_be_sent_as_a_number(api: Api) -> None:
     captured = api.post("/api/v1/inquiries", {"phone": 4155550123, "first_name": "Noa"})
     assert captured.status_code == 201, captured.text

@@ -11,7 +11,14 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+)
 
 from leadflow.api.errors import from_validation
 from leadflow.errors import InvalidInput
@@ -44,6 +51,11 @@ class InquiryCreate(BaseModel):
     campaign: str | None = Field(None, max_length=200)
     email: str | None = None
     phone: str | int | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_given_or_api(cls, value: object) -> object:
+        return "api" if value is None else value  # null, as for campaign: not given
 
 
 class InquiriesCreate(BaseModel):
