@@ -214,6 +214,12 @@ def test_an_unreadable_body_is_quarantined_and_refused(api: Api, text: str, prob
     [kept] = api.rows(tables.quarantine)
     assert (kept.reason, kept.payload, kept.channel) == ("unparsable_payload", text, "api")
     assert api.count(tables.inquiries) == 0
+    assert f"kept in the quarantine as item {kept.id}" in error["message"]
+    headers = {**api.capture, "Content-Type": "application/json", "Idempotency-Key": "u-1"}
+    for _ in range(2):  # a retry with its key is the same item, not a second one
+        again = api.client.post("/api/v1/inquiries", content=text, headers=headers)
+        assert_error(again, 422, "invalid_input", "body")
+    assert api.count(tables.quarantine) == 2
 
 
 def test_the_error_shape_names_the_field_of_the_item(api: Api) -> None:

@@ -184,8 +184,10 @@ def _read(
     try:
         text, body = parse_object(raw)
     except InvalidInput as error:
-        _keep_unreadable(uow, runtime, raw, error)
-        raise
+        item = _keep_unreadable(uow, runtime, raw, error, idempotency_key)
+        raise InvalidInput(
+            f"{error.message} (kept in the quarantine as item {item})", where=error.where
+        ) from None
     return _commands(runtime, text, body, idempotency_key), "inquiries" in body
 
 
@@ -311,15 +313,25 @@ def _capture_all(
     return [capture(uow, runtime.playbook, cmd, runtime.capture) for cmd in commands]
 
 
-def _keep_unreadable(uow: UnitOfWork, runtime: Runtime, raw: bytes, error: InvalidInput) -> None:
-    quarantine_raw(
+def _keep_unreadable(
+    uow: UnitOfWork, runtime: Runtime, raw: bytes, error: InvalidInput, key: str | None
+) -> int:
+    """Keep an unreadable body in the quarantine; its id. A retry of the same body with
+    the same Idempotency-Key is the item kept the first time, not a second one."""
+    text = raw.decode("utf-8", errors="backslashreplace")
+    if key is not None:
+        first = uow.store.quarantine_by_idempotency_key(key)
+        if first is not None and first.payload == text:
+            return int(first.id)
+    return quarantine_raw(
         uow,
-        raw.decode("utf-8", errors="backslashreplace"),
+        text,
         channel="api",
         source="api",
         reason="unparsable_payload",
         error=str(error),
         at=runtime.clock(),
+        idempotency_key=key,
     )
 
 

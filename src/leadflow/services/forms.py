@@ -275,6 +275,7 @@ def quarantine_raw(
     source: str | None = None,
     form_key: str | None = None,
     fields: Mapping[str, object] | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     """Keep a post that cannot be captured at all (unreadable, or for no known form)."""
     item = uow.store.insert_quarantine(
@@ -287,6 +288,7 @@ def quarantine_raw(
             "fields": dict(fields) if fields is not None else None,
             "reason": reason,
             "error": error,
+            "idempotency_key": idempotency_key,
         }
     )
     uow.commit()
