@@ -22,16 +22,20 @@ Nobody,,not-an-email,call me,,,,
 """
 
 
-def leadflow(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def environment(tmp: Path) -> dict[str, str]:
+    """The CLI's environment: a SQLite file in ``tmp``, the btd playbook."""
+    return {
         **os.environ,
         "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp / 'lf.db'}",
         "LEADFLOW_PLAYBOOK": str(BTD),
     }
+
+
+def leadflow(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "leadflow", *args],
         cwd=tmp,
-        env=env,
+        env=environment(tmp),
         capture_output=True,
         text=True,
         timeout=120,
@@ -121,13 +125,7 @@ def on_a_terminal(tmp: Path, *args: str) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as its standard streams, as a person would."""
     import pty
 
-    env = {
-        **os.environ,
-        "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp / 'lf.db'}",
-        "LEADFLOW_PLAYBOOK": str(BTD),
-        "TERM": "xterm-256color",
-        "COLUMNS": "120",
-    }
+    env = {**environment(tmp), "TERM": "xterm-256color", "COLUMNS": "120"}
     env.pop("NO_COLOR", None)
     leader, follower = pty.openpty()
     process = subprocess.Popen(

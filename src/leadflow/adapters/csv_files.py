@@ -128,12 +128,14 @@ def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     return frame
 
 
-def csv_error(error: Exception, path: str | Path) -> InvalidInput:
-    """What a CSV reader's error says, as InvalidInput; text that is not UTF-8 (read
-    strictly: never stored as U+FFFD) is located by :func:`check_utf8`."""
-    if "utf-8" in str(error).lower():
+def csv_error(error: Exception, path: str | Path, *, locate: bool = True) -> InvalidInput:
+    """What a CSV reader's error says, as InvalidInput. With ``locate`` (``path`` is the
+    file that was read), what went wrong is looked for in it: text that is not UTF-8 (read
+    strictly: never stored as U+FFFD) by :func:`check_utf8`, a bad row by
+    :func:`find_bad_row`."""
+    if locate and "utf-8" in str(error).lower():
         check_utf8(Path(path))
-    if Path(path).is_file():
+    if locate and Path(path).is_file():
         found = find_bad_row(Path(path))
         if found:
             return InvalidInput(f"cannot read as CSV: {found}", where=str(path))

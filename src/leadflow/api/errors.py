@@ -6,9 +6,9 @@ Every refusal, whatever raised it, reads::
 
 ``code`` is stable and meant for programs; ``message`` is for people; ``where``
 names the field, header or item at fault, or is null. Statuses: 401
-``unauthorized``, 403 ``forbidden``, 404 ``not_found``, 409 ``conflict``, 422
-``invalid_input``, 413 ``too_large``; anything else from the framework keeps its status with code
-``http_error``.
+``unauthorized``, 403 ``forbidden``, 404 ``not_found``, 409 ``conflict``, 413
+``too_large``, 422 ``invalid_input``; anything else from the framework keeps its status
+with code ``http_error``.
 """
 
 from __future__ import annotations

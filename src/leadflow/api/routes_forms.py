@@ -136,17 +136,16 @@ async def submit_form(form_key: str, request: Request, runtime: RuntimeDep) -> R
     `debug`, `debugEmail`, `encoding`, `submit`) are not captured."""
     raw = await request.body()
     content_type = request.headers.get("content-type", "")
+    text = raw.decode("utf-8", errors="backslashreplace")  # multipart's, and when unreadable
     try:
         if content_type.split(";")[0].strip().lower() == URLENCODED:
             text, fields = read_urlencoded(raw, content_type)
         else:  # multipart: Starlette reads each part in the charset the part names
-            text = raw.decode("utf-8", errors="backslashreplace")
             async with request.form() as form:
                 fields = [
                     (k, str(v)) for k, v in form.multi_items() if not isinstance(v, UploadFile)
                 ]
     except HTTPException as error:
-        text = raw.decode("utf-8", errors="backslashreplace")
         await runtime.run(_keep_unreadable, runtime, text, form_key, str(error.detail))
         raise InvalidInput(f"the form post cannot be read: {error.detail}", "body") from None
     post = FormPost(form_key, fields, text, runtime.clock())

@@ -273,9 +273,6 @@ def main() -> None:
         where = f"{error.filename}: " if error.filename else ""
         err.print(f"[bold red]error:[/] {escape(where + (error.strerror or str(error)))}")
         sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("[bold red]Interrupted.[/]")
-        sys.exit(130)
 
 
 # The database commands register themselves on `app`.

@@ -77,13 +77,13 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
     elif email_issue:
         unusable.append(("email", email_issue))
     phone, phone_issue = normalise_phone(cmd.phone, settings.region)
-    if phone_issue and not phone:
-        unusable.append(("phone", phone_issue))
     if phone:
         tried.append(f"phone {phone}")
         found = store.person_by_key("phone", phone)
         if found is not None:
             return found
+    elif phone_issue:
+        unusable.append(("phone", phone_issue))
     if cmd.external_id:
         tried.append(f"external id {cmd.external_id}")
         found = store.person_by_key("external", cmd.external_id)

@@ -28,10 +28,7 @@ import polars as pl
 from leadflow.adapters.identity.normalise import normalise_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import STRIP_CHARS, column_key
-from leadflow.services.capture import IDENTITY_FIELDS, LIMITS
-
-_ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
-
+from leadflow.services.capture import IDENTITY_ALIASES, LIMITS
 
 NO_IDENTITY = "the inquiry has no email, phone or id"
 
@@ -66,8 +63,8 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
         owner = next((f for f, keys in owners.items() if norm in keys), None)
         if owner is not None:
             facts.setdefault(owner, []).append(value)
-        elif norm in _ALIASES:
-            ident.setdefault(_ALIASES[norm], []).append(value)
+        elif norm in IDENTITY_ALIASES:
+            ident.setdefault(IDENTITY_ALIASES[norm], []).append(value)
     return Roles(ident, facts)
 
 

@@ -55,7 +55,8 @@ IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "external_id": ("external_id", "id", "record_id"),
     "campaign": ("campaign", "utm_campaign", "campaign_name"),
 }
-_ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
+IDENTITY_ALIASES = {alias: name for name, aliases in IDENTITY_FIELDS.items() for alias in aliases}
+"""Each name an identity field is read under (``e_mail``, ``tel``...), to the field's."""
 
 # Columns the database bounds, with what an inquiry puts in them. Checked before anything
 # is written, alike on SQLite (which would store any length) and PostgreSQL (which would
@@ -151,8 +152,8 @@ def split_fields(
         owner = next((name for name, cols in columns.items() if norm in cols), None)
         if owner is not None:
             facts[owner] = value
-        elif norm in _ALIASES and _ALIASES[norm] not in ident:
-            ident[_ALIASES[norm]] = value
+        elif norm in IDENTITY_ALIASES and IDENTITY_ALIASES[norm] not in ident:
+            ident[IDENTITY_ALIASES[norm]] = value
     return ident, facts
 
 

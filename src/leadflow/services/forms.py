@@ -23,7 +23,13 @@ from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import clean
 from leadflow.errors import InvalidInput, NotFound
-from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
+from leadflow.services.capture import (
+    IDENTITY_ALIASES,
+    Captured,
+    CaptureInquiry,
+    CaptureSettings,
+    capture,
+)
 from leadflow.services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,31 +53,14 @@ WEB_TO_LEAD = {
 }
 
 
-# Names a real person fills in: a honeypot named so would throw their posts away.
-PERSON_FIELDS = frozenset(
-    {
-        "first_name",
-        "last_name",
-        "name",
-        "email",
-        "phone",
-        "mobile",
-        "company",
-        "title",
-        "lead_source",
-        "description",
-        "industry",
-        "website",
-        "street",
-        "city",
-        "state",
-        "country",
-        "postal_code",
-        "company_size",
-        "external_id",
-        "id",
-    }
-) | frozenset(WEB_TO_LEAD)
+# Names a real person fills in (every name an identity field is read under, Web-to-Lead's
+# own): a honeypot named so would throw their posts away.
+PERSON_FIELDS = (
+    frozenset(IDENTITY_ALIASES)
+    | frozenset(WEB_TO_LEAD)
+    | frozenset(WEB_TO_LEAD.values())
+    | {"lead_source", "description", "industry", "street", "city", "state", "country"}
+)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from leadflow.services.bulk_import import CHUNK_ROWS, Target
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
-from leadflow.services.capture import _ALIASES, IDENTITY_FIELDS, CaptureSettings
+from leadflow.services.capture import IDENTITY_ALIASES, IDENTITY_FIELDS, CaptureSettings
 from leadflow.services.uow import UnitOfWork
 
 PRESETS: dict[str, dict[str, str]] = {
@@ -115,7 +115,7 @@ def check_targets(pb: Playbook, mappings: Mapping[str, str]) -> None:
     known_columns = {column_key(c) for f in pb.fields.values() for c in f.columns}
     for column, target in mappings.items():
         key = column_key(target)
-        if key in _ALIASES or key in pb.fields or key in known_columns:
+        if key in IDENTITY_ALIASES or key in pb.fields or key in known_columns:
             continue
         raise InvalidInput(
             f"'{column}={target}': '{target}' is not a field the import reads; identity"

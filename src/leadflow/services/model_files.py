@@ -201,7 +201,7 @@ def _write(frame: pl.DataFrame, output: Path, delimiter: str) -> None:
         frame.write_csv(partial, separator=delimiter)
         partial.replace(output)
     except (OSError, pl.exceptions.PolarsError) as error:
-        raise csv_error(error, output) from None
+        raise csv_error(error, output, locate=False) from None
     finally:
         partial.unlink(missing_ok=True)
 

@@ -18,6 +18,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.capture import (
+    IDENTITY_ALIASES,
     IDENTITY_FIELDS,
     Captured,
     CaptureInquiry,
@@ -72,7 +73,8 @@ def apply_changes(fields: Mapping[str, Any], changes: Mapping[str, str]) -> dict
 
 def _spellings(name: str) -> set[str]:
     key = column_key(name)
-    return next((set(names) for names in IDENTITY_FIELDS.values() if key in names), {key})
+    field = IDENTITY_ALIASES.get(key)
+    return set(IDENTITY_FIELDS[field]) if field else {key}
 
 
 def replay(
