@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -96,6 +97,29 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
 
     again = leadflow(tmp_path, "unmerge", "2")
     assert again.returncode == 2 and "already undone" in again.stderr
+
+
+def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+    twice = leadflow(tmp_path, "import", "leads.csv", "--source", "expo")
+    assert twice.returncode == 2
+    said = " ".join(twice.stderr.split())
+    assert "this file was imported already, by import 1 of" in said and "--again" in said
+    assert "Traceback" not in twice.stderr
+    again = leadflow(tmp_path, "import", "leads.csv", "--source", "expo", "--again")
+    assert "(import 2)" in ok(again) + again.stderr
+
+    listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
+    assert [(i["import"], i["file"], i["rows"], i["taken"]) for i in listed] == [
+        (2, "leads.csv", 5, 5),
+        (1, "leads.csv", 5, 5),
+    ]
+    assert all(i["finished"] and len(i["sha256"]) == 64 for i in listed)
+    exported = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
+    assert len(list(csv.DictReader(io.StringIO(exported)))) == 8  # 4 a time, 1 quarantined
 
 
 def test_an_unknown_merge_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Commands over the database: init, import, import-activities, merges, unmerge,
+"""Commands over the database: init, import, imports, import-activities, merges, unmerge,
 quarantine, export. The database is ``LEADFLOW_DATABASE_URL`` (default ./leadflow.db);
 its schema is brought up to date on first use."""
 
@@ -104,8 +104,21 @@ def import_(
     ] = None,
     campaign: Annotated[str | None, typer.Option(help="Campaign for every row.")] = None,
     playbook: PlaybookOption = None,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again", help="Import a file imported before once more: every row a new inquiry."
+        ),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Go on with a stopped import of this file after its rows."),
+    ] = False,
 ) -> None:
-    """Capture every row of a CSV file as an inquiry: consolidate, rate, quarantine the rest."""
+    """Capture every row of a CSV file as an inquiry: consolidate, rate, quarantine the rest.
+
+    A file imported before is refused (each row would be a second inquiry); one whose
+    import stopped half-way goes on with --resume."""
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.cli.render import progress_bar
     from leadflow.services.imports import import_csv
@@ -127,19 +140,26 @@ def import_(
                 mappings=_pairs(mapping, "--map"),
                 campaign=campaign,
                 progress=advance,
+                again=again,
+                resume=resume,
             )
     except KeyboardInterrupt:
         taken = _taken(engine) - before
         err.print(
             f"[bold red]Interrupted.[/] {taken:,} rows of {escape(str(file))} were imported"
-            " before it stopped (an import commits as it goes) and stay. Importing the"
-            " whole file again would add them a second time: import the rows after them."
+            " before it stopped (an import commits as it goes) and stay. The same command"
+            " with [bold]--resume[/] imports the rows after them."
         )
         raise typer.Exit(130) from None
-    table = Table(title=f"Imported {escape(str(file))} in {summary.seconds:.1f}s")
+    title = f"Imported {escape(str(file))} in {summary.seconds:.1f}s"
+    if summary.import_id is not None:
+        title += f" (import {summary.import_id})"
+    table = Table(title=title)
     table.add_column("")
     table.add_column("rows", justify="right")
     table.add_row("rows read", f"{summary.rows:,}")
+    if summary.resumed:
+        table.add_row("taken before it stopped, left out", f"{summary.resumed:,}")
     table.add_row("new people", f"{summary.new_people:,}")
     for rule, n in summary.merged.most_common():
         table.add_row(f"merged into existing people ({rule})", f"{n:,}")
@@ -157,6 +177,36 @@ def import_(
     err.print(table)
     if summary.quarantined:
         err.print("See them with [bold]leadflow quarantine list[/]; fix and replay each one.")
+
+
+@app.command("imports")
+def imports_(
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+    fmt: FormatOption = "table",
+) -> None:
+    """List imported files: when, under which source, rows taken, and whether finished."""
+    from leadflow.bootstrap import uow_factory
+
+    with uow_factory(_engine(_settings()))() as uow:
+        rows = uow.store.imports(limit)
+    columns = ["import", "started", "source", "file", "rows", "taken", "finished", "sha256"]
+    _emit(
+        columns,
+        [
+            [
+                r.id,
+                str(r.started_at)[:19],
+                r.source,
+                r.file or "",
+                "" if r.rows is None else r.rows,
+                r.taken if r.rows is not None else "",
+                str(r.finished_at)[:19] if r.finished_at else ("" if r.rows is None else "no"),
+                (r.checksum or "")[: 12 if fmt == "table" else None],
+            ]
+            for r in rows
+        ],
+        fmt,
+    )
 
 
 SKIPPED_SHOWN = 10

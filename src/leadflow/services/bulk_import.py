@@ -116,10 +116,31 @@ def plan_chunk(
     return Plan(rows.with_columns(id=pl.Series(inquiry, dtype=pl.Int64)), resolved)
 
 
-def record_import(bulk: BulkStore, target: Target, columns: list[list[str]]) -> Target:
-    """The import's ``imports`` row (its columns, once); the target that names it."""
-    batch = bulk.insert_import(target.now, target.source, columns)
-    return replace(target, batch=str(batch))
+@dataclass(frozen=True)
+class ImportFile:
+    """The file an import reads, for its ``imports`` row: its name, SHA-256, rows and
+    columns (``[header, name]`` pairs); whether those columns give each row's fields
+    (names that are unique); and, for an import that goes on from one that stopped,
+    that import's id and the rows it took."""
+
+    name: str
+    checksum: str
+    rows: int
+    columns: list[list[str]]
+    gives_fields: bool
+    import_id: int | None = None
+    taken: int = 0
+
+
+def record_import(bulk: BulkStore, target: Target, file: ImportFile) -> tuple[Target, int]:
+    """The import's ``imports`` row, made once (or the stopped one it resumes); the target
+    that names it when its columns give the rows' fields, and its id."""
+    import_id = file.import_id
+    if import_id is None:
+        import_id = bulk.insert_import(
+            target.now, target.source, file.columns, file.name, file.checksum, file.rows
+        )
+    return (replace(target, batch=str(import_id)) if file.gives_fields else target), import_id
 
 
 def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:

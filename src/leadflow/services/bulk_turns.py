@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.engine import Checkpointer
@@ -39,6 +40,7 @@ from leadflow.services.bulk_import import (
     CHUNK_ROWS,
     ChunkResult,
     Ids,
+    ImportFile,
     Target,
     plan_chunk,
     record_import,
@@ -77,6 +79,7 @@ class Turns:
     longest: float = 0.0
     yielded: int = 0
     longest_yield: float = 0.0
+    import_id: int | None = None  # the ``imports`` row the rows were taken under
 
 
 @dataclass
@@ -96,6 +99,7 @@ def import_in_turn(
     begin: Callable[[], UnitOfWork],
     target: Target,
     prepared: Prepared,
+    file: ImportFile,
     index: MemoryIndex,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int, int], None] | None = None,
@@ -103,6 +107,8 @@ def import_in_turn(
 ) -> tuple[list[ChunkResult], Turns]:
     """Slice after slice: decide, write; commit when someone waits or a chunk is full.
 
+    Each commit records in the ``imports`` row how many of the file's rows are taken,
+    so an import that stops goes on, with ``file.taken``, after the rows it committed.
     ``progress`` is called after each slice, possibly inside a write transaction: it
     must not write to the database.
     """
@@ -115,7 +121,17 @@ def import_in_turn(
         checkpointer.start(take_over=False)
         try:
             _in_turn(
-                uow, bulk, target, prepared, index, chunk_rows, budget, progress, results, turns
+                uow,
+                bulk,
+                target,
+                prepared,
+                file,
+                index,
+                chunk_rows,
+                budget,
+                progress,
+                results,
+                turns,
             )
         finally:
             checkpointer.stop()
@@ -149,6 +165,7 @@ def _in_turn(
     bulk: BulkStore,
     target: Target,
     prepared: Prepared,
+    file: ImportFile,
     index: MemoryIndex,
     chunk_rows: int,
     budget: float,
@@ -163,7 +180,8 @@ def _in_turn(
     # blocks it has not seen are asked for, and into an empty database nothing is.
     empty = bulk.is_empty()
     bulk.watch()
-    offset, written, began, let_go = 0, 0, 0.0, -1.0
+    offset, written, began, let_go = file.taken, 0, 0.0, -1.0
+    import_id: int | None = None
     stop = bulk.others_waiting if bulk.tells_waiting else None
     while offset < total:
         rows = min(pace.rows, chunk_rows - written)
@@ -175,8 +193,9 @@ def _in_turn(
             began = time.monotonic()
             changed = bulk.others_wrote() or seen
             empty = empty and not changed
-            if prepared.columns is not None and target.batch is None:
-                target = record_import(bulk, target, prepared.columns)
+            if import_id is None:
+                target, import_id = record_import(bulk, target, file)
+                turns.import_id = import_id
         else:
             changed = False
         sliced = time.monotonic()
@@ -190,6 +209,8 @@ def _in_turn(
             pace.took(decided, time.monotonic() - sliced)
         waiting = bulk.others_waiting()
         if waiting or written >= chunk_rows or offset >= total:
+            assert import_id is not None  # recorded as the transaction began
+            bulk.import_taken(import_id, offset, datetime.now(UTC) if offset >= total else None)
             uow.commit()
             done = time.monotonic()
             turns.count += 1

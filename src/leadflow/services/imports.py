@@ -12,11 +12,17 @@ refuse (a value longer than its column) is quarantined with the reason.
 
 Presets map the column names of common exports to leadflow's names; unmapped
 columns keep their names and reach the playbook's fields when they match.
+
+Each import records its file (name, SHA-256, rows) and, in every transaction that
+writes rows, how many of them are taken. A file imported before is refused, since
+every row would become a second inquiry (``again`` imports it anyway), and one whose
+import stopped half-way goes on after the rows it took (``resume``).
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -24,12 +30,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
-from leadflow.errors import InvalidInput
-from leadflow.services.bulk_import import CHUNK_ROWS, Target
+from leadflow.errors import Conflict, InvalidInput
+from leadflow.services.bulk_import import CHUNK_ROWS, ImportFile, Target
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
@@ -102,6 +109,8 @@ class ImportSummary:
     longest_transaction: float = 0.0  # seconds: the longest the import held the write lock
     yielded: int = 0  # transactions ended early because another writer waited
     longest_yield: float = 0.0  # seconds: the most such a writer can have waited
+    import_id: int | None = None  # its ``imports`` row
+    resumed: int = 0  # rows a stopped import of the file had taken, left out this time
 
     @property
     def merged_total(self) -> int:
@@ -149,7 +158,13 @@ def import_csv(
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
     slice_seconds: float = SLICE_SECONDS,
+    again: bool = False,
+    resume: bool = False,
 ) -> ImportSummary:
+    """Import ``path``. A file imported before (the same bytes, under any name) is
+    refused with :class:`Conflict` unless ``again``; one whose import stopped is refused
+    unless ``again`` (the whole file once more) or ``resume`` (the rows after those it
+    took, under the same source and column names)."""
     with _no_cyclic_gc():
         return _import_csv(
             engine_uow,
@@ -164,7 +179,76 @@ def import_csv(
             progress,
             chunk_rows,
             slice_seconds,
+            again,
+            resume,
         )
+
+
+def file_checksum(path: Path) -> str:
+    """The SHA-256 of the file's bytes, in hexadecimal."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _earlier(
+    engine_uow: Callable[[], UnitOfWork],
+    path: Path,
+    checksum: str,
+    source: str,
+    again: bool,
+    resume: bool,
+) -> Any | None:
+    """The stopped import of this file that this one resumes, if it does; refuses a file
+    imported before, or one whose import stopped, unless told what to do."""
+    if again and resume:
+        raise InvalidInput("give --again or --resume, not both", where="--resume")
+    with engine_uow() as uow:
+        found = uow.store.imports(1, checksum)
+    last = found[0] if found else None
+    if last is None:
+        if resume:
+            raise InvalidInput(
+                "no import of this file has begun here, so there is nothing to resume",
+                where=str(path),
+            )
+        return None
+    if again:
+        return None
+    said = (
+        f"import {last.id} of {_when(last.started_at)} (--source '{last.source}'"
+        f"{', file ' + repr(last.file) if last.file and last.file != str(path) else ''})"
+    )
+    if last.finished_at is not None:
+        if resume:
+            raise InvalidInput(
+                f"{said} took all of its {last.rows or 0:,} rows: nothing to resume",
+                where=str(path),
+            )
+        raise Conflict(
+            f"{path}: this file was imported already, by {said}, {last.rows or 0:,} rows."
+            " Importing it again would add every row as one more inquiry; give --again to"
+            " do so anyway."
+        )
+    if not resume:
+        raise Conflict(
+            f"{path}: {said} stopped after {last.taken:,} of its {last.rows or 0:,} rows"
+            " (or is still running). Give --resume to import the rows after them, or"
+            " --again to import the whole file once more."
+        )
+    if last.source != source:
+        raise InvalidInput(
+            f"the stopped {said} took its rows under source '{last.source}';"
+            " resume it under the same source",
+            where="--source",
+        )
+    return last
 
 
 @contextmanager
@@ -198,11 +282,15 @@ def _import_csv(
     progress: Progress | None,
     chunk_rows: int,
     slice_seconds: float,
+    again: bool,
+    resume: bool,
 ) -> ImportSummary:
     started = time.perf_counter()
     _check_length("--source", source, 200)
     if campaign is not None:
         _check_length("--campaign", campaign, 200)
+    checksum = file_checksum(path)
+    earlier = _earlier(engine_uow, path, checksum, source, again, resume)
     frame = read_text_csv(path)
     header = read_header(path, sniff_delimiter(path))
     if len(header) != frame.width:
@@ -213,6 +301,9 @@ def _import_csv(
     if frame.height == 0:  # a header and nothing else
         summary.seconds = time.perf_counter() - started
         return summary
+    columns = [[str(h), str(n)] for h, n in zip(header, names, strict=True)]
+    if earlier is not None and earlier.columns != columns:
+        _refuse_other_columns(earlier.columns, columns)
     prepared = prepare(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
@@ -220,9 +311,20 @@ def _import_csv(
     if progress is not None:  # read and normalised: the rows to go are known
         progress(0, prepared.frame.height)
     target = Target(pb, source, now, settings.name_threshold, prepared.fields, settings.runtime())
-    chunks, turns = import_in_turn(
-        engine_uow, target, prepared, MemoryIndex(), chunk_rows, progress, slice_seconds
+    file = ImportFile(
+        str(path),
+        checksum,
+        prepared.frame.height,
+        columns,
+        gives_fields=prepared.columns is not None,
+        import_id=None if earlier is None else int(earlier.id),
+        taken=0 if earlier is None else int(earlier.taken),
     )
+    summary.resumed = file.taken
+    chunks, turns = import_in_turn(
+        engine_uow, target, prepared, file, MemoryIndex(), chunk_rows, progress, slice_seconds
+    )
+    summary.import_id = turns.import_id
     summary.transactions, summary.longest_transaction = turns.count, turns.longest
     summary.yielded, summary.longest_yield = turns.yielded, turns.longest_yield
     for chunk in chunks:
@@ -231,6 +333,18 @@ def _import_csv(
         summary.quarantined.update(chunk.quarantined)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
+    """A resumed import must read the columns as the stopped one did (its preset and maps)."""
+    for (header, before), (_, name) in zip(then, now, strict=False):
+        if before != name:
+            raise InvalidInput(
+                f"the stopped import read column '{header}' as '{before}', this one as"
+                f" '{name}': resume it with the same --preset and --map",
+                where="--resume",
+            )
+    raise InvalidInput("the stopped import read other columns", where="--resume")
 
 
 def _check_length(option: str, value: str, limit: int) -> None:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, insert, update
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.engine import FOREIGN_KEYS_OFF
@@ -250,11 +250,35 @@ class BulkStore:
 
     # ------------------------------------------------------------ writes
 
-    def insert_import(self, started_at: datetime, source: str, columns: list[list[str]]) -> int:
-        """Record an imported file's columns; its id."""
-        values = {"started_at": started_at, "source": source, "columns": columns}
+    def insert_import(
+        self,
+        started_at: datetime,
+        source: str,
+        columns: list[list[str]],
+        file: str | None = None,
+        checksum: str | None = None,
+        rows: int | None = None,
+    ) -> int:
+        """Record an imported file: its columns, name, checksum and rows; its id."""
+        values = {
+            "started_at": started_at,
+            "source": source,
+            "columns": columns,
+            "file": file,
+            "checksum": checksum,
+            "rows": rows,
+        }
         result = self.connection.execute(insert(t.imports), values)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def import_taken(self, import_id: int, taken: int, finished_at: datetime | None) -> None:
+        """How many of the import's rows are taken, in the transaction that wrote them, and
+        when it finished (None while rows are left)."""
+        self.connection.execute(
+            update(t.imports)
+            .where(t.imports.c.id == import_id)
+            .values(taken=taken, finished_at=finished_at)
+        )
 
     def insert(self, table: Table, frame: pl.DataFrame, *, skip_existing: bool = False) -> None:
         """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``;

@@ -190,6 +190,13 @@ class Store:
         values = json.loads(m["payload"]).values()
         return {n: v for n, v in zip(names, values, strict=True) if v is not None}
 
+    def imports(self, limit: int, checksum: str | None = None) -> list[Record]:
+        """Imported files, newest first; with ``checksum``, only those of that content."""
+        query = select(t.imports).order_by(t.imports.c.id.desc()).limit(limit)
+        if checksum is not None:
+            query = query.where(t.imports.c.checksum == checksum)
+        return list(self.connection.execute(query))
+
     def inquiries_of(self, person_id: int) -> list[Record]:
         query = (
             select(t.inquiries)

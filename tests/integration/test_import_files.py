@@ -1,0 +1,150 @@
+"""An import knows its file: the same file is not imported twice by mistake, and an
+import that stopped half-way goes on after the rows it committed, ending as one
+import of the whole file would have."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from tests.integration.test_bulk_import import (
+    MAPPINGS,
+    NOW,
+    SETTINGS,
+    messy_rows,
+    snapshot,
+    write_csv,
+)
+
+from leadflow.adapters.store import tables as t
+from leadflow.bootstrap import bundled_playbook
+from leadflow.errors import Conflict, InvalidInput
+from leadflow.services import bulk_import
+from leadflow.services.imports import import_csv
+from leadflow.services.uow import UnitOfWork
+
+PB = bundled_playbook("btd")
+
+
+def run(engine: Engine, path: Path, **options: Any) -> Any:
+    """``path`` imported as ``test_bulk_import`` does, in transactions of 23 rows."""
+    settings = {"source": "expo", "preset": "salesforce", "mappings": MAPPINGS, **options}
+    return import_csv(
+        lambda: UnitOfWork(engine), PB, path, now=NOW, settings=SETTINGS, chunk_rows=23, **settings
+    )
+
+
+def counts(engine: Engine) -> tuple[int, int, int]:
+    with engine.connect() as c:
+        return tuple(  # type: ignore[return-value]
+            c.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (t.inquiries, t.quarantine, t.people)
+        )
+
+
+def imports(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as c:
+        query = select(
+            t.imports.c.file, t.imports.c.rows, t.imports.c.taken, t.imports.c.finished_at
+        ).order_by(t.imports.c.id)
+        return [
+            (Path(f).name, rows, taken, done is not None)
+            for f, rows, taken, done in c.execute(query)
+        ]
+
+
+def stop_in_transaction(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
+    """The import fails while it writes its ``nth`` slice, before that slice commits."""
+    fold = bulk_import.fold_chunk
+    calls: list[int] = []
+
+    def fold_then_fail(*args: Any) -> None:
+        calls.append(1)
+        fold(*args)
+        if len(calls) == nth:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bulk_import, "fold_chunk", fold_then_fail)
+
+
+def test_a_file_imported_before_is_refused_under_any_name_unless_told_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", messy_rows(1, 60))
+    first = run(engine, path)
+    before = counts(engine)
+    copy = tmp_path / "leads (1).csv"
+    shutil.copyfile(path, copy)
+    for again in (path, copy):
+        with pytest.raises(
+            Conflict, match="imported already, by import 1 of 2026-11-23 09:00"
+        ) as e:
+            run(engine, again, source="other")
+        assert f"{first.rows:,} rows" in str(e.value) and "--again" in str(e.value)
+    assert counts(engine) == before  # nothing written
+    with pytest.raises(InvalidInput, match=r"took all of its .* nothing to resume"):
+        run(engine, path, resume=True)
+
+    second = run(engine, copy, again=True)
+    assert second.import_id == 2 and second.rows == first.rows
+    inquiries, quarantined, people = counts(engine)
+    assert (inquiries, quarantined) == (before[0] * 2, before[1] * 2)
+    assert people == before[2]  # the same people, each with more inquiries
+    assert imports(engine) == [
+        ("leads.csv", first.rows, first.rows, True),
+        ("leads (1).csv", first.rows, first.rows, True),
+    ]
+
+
+def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
+    engine: Engine, reference: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped while writing its third slice: the two committed slices stay, with the
+    count of rows they took in the same transactions; the resumed import takes the rest,
+    and the database ends as importing the file in one go leaves it."""
+    path = write_csv(tmp_path / "leads.csv", messy_rows(2, 160))
+    whole = run(reference, path)
+
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 3)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    assert imports(engine) == [("leads.csv", whole.rows, 46, False)]
+    assert sum(counts(engine)[:2]) == 46
+
+    with pytest.raises(Conflict, match=r"stopped after 46 of its 17\d rows .*--resume.*--again"):
+        run(engine, path)
+    rest = run(engine, path, resume=True)
+    assert (rest.import_id, rest.resumed, rest.rows) == (1, 46, whole.rows)
+    assert imports(engine) == [("leads.csv", whole.rows, whole.rows, True)]
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert rest.new_people < whole.new_people == len(got["people"])
+
+
+def test_a_resume_must_read_the_file_as_the_stopped_import_did(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", messy_rows(3, 60))
+    with pytest.raises(InvalidInput, match="no import of this file has begun here"):
+        run(engine, path, resume=True)
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    with pytest.raises(InvalidInput, match="under source 'expo'") as e:
+        run(engine, path, source="fair", resume=True)
+    assert e.value.where == "--source"
+    with pytest.raises(InvalidInput, match="read column 'Full Name' as 'name', this one as"):
+        run(engine, path, mappings={}, resume=True)
+    with pytest.raises(InvalidInput, match="not both"):
+        run(engine, path, again=True, resume=True)
+    assert sum(counts(engine)[:2]) == 23  # the refusals wrote nothing
+
+    again = run(engine, path, again=True)  # the whole file once more, as a new import
+    assert again.import_id == 2 and again.resumed == 0
+    assert sum(counts(engine)[:2]) == 23 + again.rows
