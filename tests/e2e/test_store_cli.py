@@ -238,3 +238,26 @@ def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path
     assert written.returncode == 0, written.stderr
     lines = (tmp_path / "skipped.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 15 and lines[14].startswith("line 16: ") and "ghost14@acme.io" in lines[14]
+
+
+def test_activities_of_types_the_playbook_does_not_score_are_kept_and_counted(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+    rows = [
+        "webinar_attended,2026-11-20T10:00:00Z,ann.lee@acme.com",
+        "Webinar Attended,2026-11-20T11:00:00Z,ann.lee@acme.com",
+        "webinar-atended,2026-11-20T12:00:00Z,ann.lee@acme.com",
+        "webinar-atended,2026-11-20T13:00:00Z,bob@globex.com",
+        "booth_scan,2026-11-20T14:00:00Z,bob@globex.com",
+    ]
+    (tmp_path / "acts.csv").write_text("type,at,email\n" + "\n".join(rows), encoding="utf-8")
+    saas = str(ROOT / "examples" / "playbooks" / "b2b-saas.yaml")
+    result = leadflow(tmp_path, "import-activities", "acts.csv", "--playbook", saas)
+    said = " ".join(ok(result).split() + result.stderr.split())
+    assert "Recorded 5 activities; skipped 0." in said
+    assert "3 of them earn no points" in said
+    assert "'webinar-atended' (2), 'booth_scan' (1)" in said
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        assert db.execute("SELECT count(*) FROM activities").fetchone() == (5,)

@@ -201,7 +201,11 @@ def test_a_key_reused_for_a_different_inquiry_is_a_conflict_and_loses_nothing(ap
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [('{"email": "x@y.io",', "not valid JSON"), ("[1, 2]", "JSON object, not list")],
+    [
+        ('{"email": "x@y.io",', "not valid JSON"),
+        ("[1, 2]", "JSON object, not an array"),
+        ("true", "JSON object, not true"),
+    ],
 )
 def test_an_unreadable_body_is_quarantined_and_refused(api: Api, text: str, problem: str) -> None:
     response = api.client.post(
@@ -236,6 +240,13 @@ def test_the_error_shape_names_the_field_of_the_item(api: Api) -> None:
     assert response.status_code == 422
     nested = api.post("/api/v1/inquiries", {"email": "a@b.io", "budget": {"x": 1}})
     assert_error(nested, 422, "invalid_input", "budget")
+    for path, body, where, said in [
+        ("inquiries", {"inquiries": [{"email": "a@b.io"}, 1]}, "inquiries[1]", "a JSON object"),
+        ("inquiries", {"inquiries": "x"}, "inquiries", "a JSON array"),
+        ("activities", {"activities": [1]}, "activities[0]", "a JSON object"),
+    ]:
+        error = assert_error(api.post(f"/api/v1/{path}", body), 422, "invalid_input", where)
+        assert error["message"] == f"Input should be {said}"  # not the model's class name
     assert api.count(tables.inquiries) == 0
     assert api.count(tables.quarantine) == 0  # refused, not kept: the sender still has it
 
@@ -534,12 +545,27 @@ def test_activities_by_email_raise_engagement(api: Api) -> None:
     data = many.json()["data"]
     assert many.json()["count"] == 2
     assert one.json()["engagement"] < data[0]["engagement"] < data[1]["engagement"]
-    assert sorted(data[1]) == ["activity_id", "engagement", "grade", "person_id", "route"]
+    assert sorted(data[1]) == [
+        "activity_id",
+        "engagement",
+        "grade",
+        "person_id",
+        "route",
+        "scored",
+    ]
     with UnitOfWork(api.engine) as uow:
         after = uow.store.rating(captured["person_id"])
     assert after is not None
     assert (after.engagement, after.grade) == (data[1]["engagement"], data[1]["grade"])
     assert api.count(tables.activities) == 3
+    assert one.json()["scored"] and all(d["scored"] for d in data)
+    # A type the playbook does not score is kept, earns nothing, and says so.
+    typo = api.post("/api/v1/activities", {"type": "Webinar-Attend", "email": "lee@acme.io"})
+    assert typo.status_code == 201, typo.text
+    assert not typo.json()["scored"] and typo.json()["engagement"] == data[1]["engagement"]
+    spelled = api.post("/api/v1/activities", {"type": "Webinar Attended", "email": "lee@acme.io"})
+    assert spelled.json()["scored"]  # types compare like choices
+    assert api.count(tables.activities) == 5
 
 
 def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from tests.integration.test_bulk_import import (
+from test_bulk_import import (  # pytest puts this folder on sys.path
     MAPPINGS,
     NOW,
     SETTINGS,

@@ -82,10 +82,19 @@ def where_of(loc: Sequence[int | str]) -> str | None:
     return text or None
 
 
+JSON_WORDS = {
+    # pydantic names the model class it wanted (``InquiryCreate``): say what JSON it takes.
+    "model_type": "Input should be a JSON object",
+    "model_attributes_type": "Input should be a JSON object",
+    "dict_type": "Input should be a JSON object",
+    "list_type": "Input should be a JSON array",
+}
+
+
 def invalid(errors: Sequence[Any]) -> InvalidInput:
     """One InvalidInput from pydantic's errors: the first one, and how many more there are."""
     first = errors[0]
-    message = str(first["msg"])
+    message = JSON_WORDS.get(first.get("type", ""), str(first["msg"]))
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return InvalidInput(message, where=where_of(first["loc"]))

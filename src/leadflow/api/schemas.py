@@ -112,6 +112,10 @@ class ActivityPublic(BaseModel):
     grade: str
     route: str
     engagement: float
+    scored: bool = Field(
+        description="Whether the active playbook gives this type of activity points; one it"
+        " does not is kept, and earns nothing"
+    )
 
 
 class ActivitiesPublic(BaseModel):
@@ -223,6 +227,19 @@ def _no_constants(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words: an array, a string, a number, true..."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an object"
+
+
 def parse_object(raw: bytes) -> tuple[str, dict[str, Any]]:
     """The body as text and as a JSON object; InvalidInput says what is wrong."""
     try:
@@ -234,8 +251,7 @@ def parse_object(raw: bytes) -> tuple[str, dict[str, Any]]:
     except ValueError as error:
         raise InvalidInput(f"the body is not valid JSON: {error}", where="body") from None
     if not isinstance(value, dict):
-        kind = type(value).__name__ if value is not None else "null"
-        raise InvalidInput(f"the body must be a JSON object, not {kind}", where="body")
+        raise InvalidInput(f"the body must be a JSON object, not {json_kind(value)}", where="body")
     return text, value
 
 

@@ -231,7 +231,7 @@ def import_activities(
         raise InvalidInput("is a folder; name a file to write", where=str(skipped_file))
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
-    done, skipped = import_activity_csv(
+    done, skipped, unscored = import_activity_csv(
         uow_factory(_engine(settings)),
         pb,
         file,
@@ -240,6 +240,14 @@ def import_activities(
         datetime.now(UTC),
     )
     err.print(f"Recorded {done:,} activities; skipped {len(skipped):,}.")
+    if unscored:
+        kinds = ", ".join(f"'{escape(k)}' ({n:,})" for k, n in unscored.most_common(SKIPPED_SHOWN))
+        more = len(unscored) - SKIPPED_SHOWN
+        err.print(
+            f"  [yellow]{unscored.total():,} of them earn no points:[/] the playbook scores no"
+            f" activity of type {kinds}{f' and {more:,} more types' if more > 0 else ''}."
+            " They are kept, for a playbook that does."
+        )
     for line in skipped[:SKIPPED_SHOWN]:
         err.print(f"  [yellow]skipped[/] {escape(line)}")
     if skipped_file is not None:

@@ -231,6 +231,13 @@ class Playbook:
     def criterion(self, name: str) -> Criterion:
         return next(c for c in self.criteria if c.name == name)
 
+    def scores(self, activity_type: str) -> bool:
+        """Whether engagement gives activities of this type points (types compare like
+        choices: "Page View" is page_view). Others are kept, and earn nothing."""
+        return (
+            self.engagement is not None and choice_key(activity_type) in self.engagement.activities
+        )
+
 
 def format_points(points: float) -> str:
     sign = "+" if points >= 0 else "-"

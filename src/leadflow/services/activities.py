@@ -59,6 +59,7 @@ class Recorded:
     grade: str
     route: str
     engagement: float
+    scored: bool  # whether the playbook gives this type of activity points
 
 
 def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings) -> int:
@@ -104,7 +105,9 @@ def record_activity(
     later, see :func:`store_activity`)."""
     activity_id, person_id, _at = store_activity(store, cmd, settings, now)
     rating = rerate(store, pb, person_id, as_utc(now), "activity", settings.runtime())
-    return Recorded(activity_id, person_id, rating.grade, rating.route, rating.engagement)
+    return Recorded(
+        activity_id, person_id, rating.grade, rating.route, rating.engagement, pb.scores(cmd.type)
+    )
 
 
 def store_activity(

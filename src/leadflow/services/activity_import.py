@@ -7,6 +7,7 @@ Rows that name no known person or cannot be read are skipped and reported.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,9 @@ def import_activity_csv(
     settings: CaptureSettings,
     source: str | None,
     now: datetime,
-) -> tuple[int, list[str]]:
+) -> tuple[int, list[str], Counter[str]]:
+    """Record every row; the activities recorded, the rows skipped (line and why), and the
+    types recorded that the playbook gives no points, with how many of each."""
     frame = read_text_csv(path)
     needed = {"type", "at"}
     if not needed <= set(frame.columns):
@@ -50,7 +53,7 @@ def import_activity_csv(
         raise InvalidInput(
             "an activities file needs person_id, email, phone or external_id", where=str(path)
         )
-    done, skipped = 0, []
+    done, skipped, unscored = 0, [], Counter[str]()
     touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
     rows = frame.to_dicts()
     for offset in range(0, len(rows), BATCH):
@@ -76,6 +79,8 @@ def import_activity_csv(
                     savepoint.commit()
                     touched[person_id] = max(touched.get(person_id, now), at)
                     done += 1
+                    if not pb.scores(cmd.type):
+                        unscored[cmd.type] += 1
                 except LeadflowError as error:
                     savepoint.rollback()
                     skipped.append(f"line {line}: {error}")
@@ -83,4 +88,4 @@ def import_activity_csv(
                 rerate(uow.store, pb, person_id, moment, "activity", settings.runtime())
             touched.clear()
             uow.commit()
-    return done, skipped
+    return done, skipped, unscored

@@ -139,7 +139,7 @@ def _capture(
     imported = import_csv(
         lambda: UnitOfWork(engine), pb, inquiries, source="demo-forms", now=now, settings=settings
     )
-    recorded, _ = import_activity_csv(
+    recorded, _, _ = import_activity_csv(
         lambda: UnitOfWork(engine), pb, activities, settings, "demo-web", now
     )
     with UnitOfWork(engine) as uow:
