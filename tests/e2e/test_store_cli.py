@@ -113,9 +113,9 @@ def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
     assert "(import 2)" in ok(again) + again.stderr
 
     listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
-    assert [(i["import"], i["file"], i["rows"], i["taken"]) for i in listed] == [
-        (2, "leads.csv", 5, 5),
-        (1, "leads.csv", 5, 5),
+    assert [(i["import"], i["kind"], i["file"], i["rows"], i["taken"]) for i in listed] == [
+        (2, "inquiries", "leads.csv", 5, 5),
+        (1, "inquiries", "leads.csv", 5, 5),
     ]
     assert all(i["finished"] and len(i["sha256"]) == 64 for i in listed)
     exported = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
@@ -234,7 +234,12 @@ def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path
     shown = leadflow(tmp_path, "import-activities", "acts.csv")
     assert shown.returncode == 0, shown.stderr
     assert "skipped 15" in shown.stderr and "and 5 more" in shown.stderr
-    written = leadflow(tmp_path, "import-activities", "acts.csv", "--skipped", "skipped.txt")
+    twice = leadflow(tmp_path, "import-activities", "acts.csv", "--skipped", "skipped.txt")
+    assert twice.returncode == 2 and "imported already" in twice.stderr
+    assert not (tmp_path / "skipped.txt").exists()
+    written = leadflow(
+        tmp_path, "import-activities", "acts.csv", "--skipped", "skipped.txt", "--again"
+    )
     assert written.returncode == 0, written.stderr
     lines = (tmp_path / "skipped.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 15 and lines[14].startswith("line 16: ") and "ghost14@acme.io" in lines[14]

@@ -22,7 +22,7 @@ from test_bulk_import import (  # pytest puts this folder on sys.path
 from leadflow.adapters.store import tables as t
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict, InvalidInput
-from leadflow.services import bulk_import
+from leadflow.services import activity_import, bulk_import
 from leadflow.services.imports import import_csv
 from leadflow.services.uow import UnitOfWork
 
@@ -148,3 +148,61 @@ def test_a_resume_must_read_the_file_as_the_stopped_import_did(
     again = run(engine, path, again=True)  # the whole file once more, as a new import
     assert again.import_id == 2 and again.resumed == 0
     assert sum(counts(engine)[:2]) == 23 + again.rows
+
+
+def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Activities imported twice would count twice towards engagement."""
+    pb = bundled_playbook("b2b-saas")
+    people = write_csv(tmp_path / "leads.csv", messy_rows(4, 20))
+    run(engine, people)
+    with engine.connect() as c:
+        emails = sorted(c.execute(select(t.people.c.email).where(t.people.c.email.is_not(None))))
+    lines = [
+        f"{kind},2026-11-2{i % 3}T10:00:00Z,{email}"
+        for i, ((email,), kind) in enumerate(
+            zip(emails * 2, ["webinar_attended", "page_view", "email_reply"] * 20, strict=False)
+        )
+    ]
+    path = tmp_path / "acts.csv"
+    path.write_text("type,at,email\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    def load(**options: Any) -> activity_import.ActivityImport:
+        return activity_import.import_activity_csv(
+            lambda: UnitOfWork(engine), pb, path, SETTINGS, "web", NOW, **options
+        )
+
+    def activities() -> int:
+        """Activities recorded since the file's first import began."""
+        with engine.connect() as c:
+            return c.execute(select(func.count()).select_from(t.activities)).scalar_one() - before
+
+    before = 0
+    before = activities()
+
+    monkeypatch.setattr(activity_import, "BATCH", 4)
+    store, calls = activity_import.store_activity, []
+
+    def stop_in_the_third_batch(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 10:  # the second row of the third batch of four
+            raise KeyboardInterrupt
+        return store(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(activity_import, "store_activity", stop_in_the_third_batch)
+        with pytest.raises(KeyboardInterrupt):
+            load()
+    done = activities()
+    assert done == 8 and imports(engine)[-1] == ("acts.csv", len(lines), 8, False)
+    with pytest.raises(Conflict, match=rf"stopped after {done} of its {len(lines)} rows"):
+        load()
+    rest = load(resume=True)
+    assert (rest.resumed, rest.done, rest.skipped) == (done, len(lines) - done, [])
+    assert activities() == len(lines)
+    assert imports(engine)[-1] == ("acts.csv", len(lines), len(lines), True)
+    with pytest.raises(Conflict, match="one more activity; give --again"):
+        load()
+    assert activities() == len(lines)
+    assert load(again=True).done == len(lines) and activities() == 2 * len(lines)

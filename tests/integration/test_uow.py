@@ -58,3 +58,21 @@ def test_times_come_back_as_utc(engine: Engine) -> None:
         assert row is not None
         assert row.created_at == NOW
         assert row.facts == {"a": "b"}
+
+
+def test_work_done_in_a_savepoint_first_is_rolled_back_with_the_unit(engine: Engine) -> None:
+    """A savepoint that opens a unit's writes sits inside its transaction: releasing it
+    commits nothing (sqlite3 alone would begin the transaction at the SAVEPOINT, and its
+    RELEASE would commit)."""
+    with pytest.raises(RuntimeError), UnitOfWork(engine) as uow:
+        uow.store.count(tables.events)  # a read first, as a unit of work often does
+        savepoint = uow.store.connection.begin_nested()
+        _add_event(uow)
+        savepoint.commit()
+        inner = uow.store.connection.begin_nested()
+        _add_event(uow)
+        inner.rollback()
+        assert uow.store.count(tables.events) == 1
+        raise RuntimeError("stopped before the unit's commit")
+    with UnitOfWork(engine) as uow:
+        assert uow.store.count(tables.events) == 0

@@ -184,17 +184,28 @@ def imports_(
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
     fmt: FormatOption = "table",
 ) -> None:
-    """List imported files: when, under which source, rows taken, and whether finished."""
+    """List imported files (inquiries, activities): when, source, rows taken, finished."""
     from leadflow.bootstrap import uow_factory
 
     with uow_factory(_engine(_settings()))() as uow:
         rows = uow.store.imports(limit)
-    columns = ["import", "started", "source", "file", "rows", "taken", "finished", "sha256"]
+    columns = [
+        "import",
+        "kind",
+        "started",
+        "source",
+        "file",
+        "rows",
+        "taken",
+        "finished",
+        "sha256",
+    ]
     _emit(
         columns,
         [
             [
                 r.id,
+                r.kind,
                 str(r.started_at)[:19],
                 r.source,
                 r.file or "",
@@ -221,8 +232,19 @@ def import_activities(
         Path | None,
         typer.Option("--skipped", help="Write every skipped row and why to this text file."),
     ] = None,
+    again: Annotated[
+        bool,
+        typer.Option("--again", help="Import a file imported before once more: each row again."),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Go on with a stopped import of this file after its rows."),
+    ] = False,
 ) -> None:
-    """Record activities from a CSV: type, at, and person_id, email, phone or external_id."""
+    """Record activities from a CSV: type, at, and person_id, email, phone or external_id.
+
+    A file imported before is refused (each activity would count twice); one whose
+    import stopped half-way goes on with --resume."""
     from leadflow.adapters.files import replacing
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.activity_import import import_activity_csv
@@ -231,15 +253,28 @@ def import_activities(
         raise InvalidInput("is a folder; name a file to write", where=str(skipped_file))
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
-    done, skipped, unscored = import_activity_csv(
-        uow_factory(_engine(settings)),
-        pb,
-        file,
-        capture_settings(settings),
-        source,
-        datetime.now(UTC),
-    )
-    err.print(f"Recorded {done:,} activities; skipped {len(skipped):,}.")
+    try:
+        result = import_activity_csv(
+            uow_factory(_engine(settings)),
+            pb,
+            file,
+            capture_settings(settings),
+            source,
+            datetime.now(UTC),
+            again=again,
+            resume=resume,
+        )
+    except KeyboardInterrupt:
+        err.print(
+            f"[bold red]Interrupted.[/] The rows of {escape(str(file))} done before it stopped"
+            " stay (it commits every 1,000 rows). The same command with [bold]--resume[/]"
+            " goes on after them."
+        )
+        raise typer.Exit(130) from None
+    skipped, unscored = result.skipped, result.unscored
+    if result.resumed:
+        err.print(f"Went on after the {result.resumed:,} rows a stopped import had done.")
+    err.print(f"Recorded {result.done:,} activities; skipped {len(skipped):,}.")
     if unscored:
         kinds = ", ".join(f"'{escape(k)}' ({n:,})" for k, n in unscored.most_common(SKIPPED_SHOWN))
         more = len(unscored) - SKIPPED_SHOWN

@@ -3,23 +3,44 @@
 Columns: ``type``, ``at`` (ISO 8601; UTC when no zone is given), and one of
 ``person_id``, ``email``, ``phone``, ``external_id`` (``source:id``) to find the person.
 Rows that name no known person or cannot be read are skipped and reported.
+
+Like an import of inquiries, each import of activities records its file (name, SHA-256)
+and, in every transaction, how many of its rows are done: a file imported before is
+refused (its activities would count twice towards engagement) unless ``again``, and one
+whose import stopped goes on after the rows it did with ``resume``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from leadflow.adapters.csv_files import read_text_csv
+from leadflow.adapters.store.bulk import BulkStore
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
 from leadflow.services.capture import CaptureSettings, rerate
+from leadflow.services.imports import earlier_import, file_checksum
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
+
+
+@dataclass
+class ActivityImport:
+    """What an import of activities did: activities recorded, rows skipped (line and why),
+    the types recorded that the playbook gives no points (how many of each), rows a
+    stopped import of the file had done (left out this time), and its ``imports`` row."""
+
+    done: int = 0
+    skipped: list[str] = field(default_factory=list)
+    unscored: Counter[str] = field(default_factory=Counter)
+    resumed: int = 0
+    import_id: int | None = None
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -39,9 +60,12 @@ def import_activity_csv(
     settings: CaptureSettings,
     source: str | None,
     now: datetime,
-) -> tuple[int, list[str], Counter[str]]:
-    """Record every row; the activities recorded, the rows skipped (line and why), and the
-    types recorded that the playbook gives no points, with how many of each."""
+    again: bool = False,
+    resume: bool = False,
+) -> ActivityImport:
+    """Record every row (after those a stopped import of the file did, with ``resume``)."""
+    checksum = file_checksum(path)
+    earlier = earlier_import(uow_factory, path, checksum, "activities", source or "", again, resume)
     frame = read_text_csv(path)
     needed = {"type", "at"}
     if not needed <= set(frame.columns):
@@ -53,11 +77,20 @@ def import_activity_csv(
         raise InvalidInput(
             "an activities file needs person_id, email, phone or external_id", where=str(path)
         )
-    done, skipped, unscored = 0, [], Counter[str]()
+    result = ActivityImport()
+    skipped, unscored = result.skipped, result.unscored
     touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
     rows = frame.to_dicts()
-    for offset in range(0, len(rows), BATCH):
+    if earlier is not None:
+        result.import_id, result.resumed = int(earlier.id), int(earlier.taken)
+    for offset in range(result.resumed, len(rows), BATCH):
         with uow_factory() as uow:
+            bulk = BulkStore(uow.store.connection)
+            if result.import_id is None:
+                header = [[c, c] for c in frame.columns]
+                result.import_id = bulk.insert_import(
+                    now, source or "", header, str(path), checksum, len(rows), "activities"
+                )
             for line, row in enumerate(rows[offset : offset + BATCH], start=offset + 2):
                 at = parse_time(row.get("at"))
                 if at is None:
@@ -78,7 +111,7 @@ def import_activity_csv(
                     _, person_id, at = store_activity(uow.store, cmd, settings, now)
                     savepoint.commit()
                     touched[person_id] = max(touched.get(person_id, now), at)
-                    done += 1
+                    result.done += 1
                     if not pb.scores(cmd.type):
                         unscored[cmd.type] += 1
                 except LeadflowError as error:
@@ -87,5 +120,9 @@ def import_activity_csv(
             for person_id, moment in touched.items():
                 rerate(uow.store, pb, person_id, moment, "activity", settings.runtime())
             touched.clear()
+            end = min(offset + BATCH, len(rows))
+            bulk.import_taken(
+                result.import_id, end, datetime.now(UTC) if end == len(rows) else None
+            )
             uow.commit()
-    return done, skipped, unscored
+    return result

@@ -139,9 +139,9 @@ def _capture(
     imported = import_csv(
         lambda: UnitOfWork(engine), pb, inquiries, source="demo-forms", now=now, settings=settings
     )
-    recorded, _, _ = import_activity_csv(
+    recorded = import_activity_csv(
         lambda: UnitOfWork(engine), pb, activities, settings, "demo-web", now
-    )
+    ).done
     with UnitOfWork(engine) as uow:
         people = uow.store.count(tables.people)
         grades = uow.store.grade_counts()

@@ -193,24 +193,29 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+ONE = {"inquiries": "inquiry", "activities": "activity"}
+
+
 def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _earlier(
+def earlier_import(
     engine_uow: Callable[[], UnitOfWork],
     path: Path,
     checksum: str,
+    kind: str,
     source: str,
     again: bool,
     resume: bool,
 ) -> Any | None:
-    """The stopped import of this file that this one resumes, if it does; refuses a file
-    imported before, or one whose import stopped, unless told what to do."""
+    """The stopped import of this file (of ``kind``: inquiries, activities) that this one
+    resumes, if it does; refuses a file imported before, or one whose import stopped,
+    unless told what to do (``again``, ``resume``)."""
     if again and resume:
         raise InvalidInput("give --again or --resume, not both", where="--resume")
     with engine_uow() as uow:
-        found = uow.store.imports(1, checksum)
+        found = uow.store.imports(1, checksum, kind)
     last = found[0] if found else None
     if last is None:
         if resume:
@@ -222,8 +227,10 @@ def _earlier(
     if again:
         return None
     said = (
-        f"import {last.id} of {_when(last.started_at)} (--source '{last.source}'"
-        f"{', file ' + repr(last.file) if last.file and last.file != str(path) else ''})"
+        f"import {last.id} of {_when(last.started_at)} ("
+        + (f"--source '{last.source}'" if last.source else "no --source")
+        + (f", file {last.file!r}" if last.file and last.file != str(path) else "")
+        + ")"
     )
     if last.finished_at is not None:
         if resume:
@@ -233,8 +240,8 @@ def _earlier(
             )
         raise Conflict(
             f"{path}: this file was imported already, by {said}, {last.rows or 0:,} rows."
-            " Importing it again would add every row as one more inquiry; give --again to"
-            " do so anyway."
+            f" Importing it again would add every row as one more {ONE[kind]}; give --again"
+            " to do so anyway."
         )
     if not resume:
         raise Conflict(
@@ -244,8 +251,9 @@ def _earlier(
         )
     if last.source != source:
         raise InvalidInput(
-            f"the stopped {said} took its rows under source '{last.source}';"
-            " resume it under the same source",
+            f"the stopped {said} took its rows under "
+            + (f"source '{last.source}'" if last.source else "no --source")
+            + "; resume it under the same",
             where="--source",
         )
     return last
@@ -290,7 +298,7 @@ def _import_csv(
     if campaign is not None:
         _check_length("--campaign", campaign, 200)
     checksum = file_checksum(path)
-    earlier = _earlier(engine_uow, path, checksum, source, again, resume)
+    earlier = earlier_import(engine_uow, path, checksum, "inquiries", source, again, resume)
     frame = read_text_csv(path)
     header = read_header(path, sniff_delimiter(path))
     if len(header) != frame.width:

@@ -258,9 +258,11 @@ class BulkStore:
         file: str | None = None,
         checksum: str | None = None,
         rows: int | None = None,
+        kind: str = "inquiries",
     ) -> int:
         """Record an imported file: its columns, name, checksum and rows; its id."""
         values = {
+            "kind": kind,
             "started_at": started_at,
             "source": source,
             "columns": columns,

@@ -51,6 +51,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkin", _restore_foreign_keys)
+        event.listen(engine, "savepoint", _savepoint_inside_a_transaction)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 
@@ -62,6 +63,20 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _savepoint_inside_a_transaction(connection: Any, _name: str | None) -> None:
+    """Begin SQLite's transaction before a savepoint, if no statement has begun it yet.
+
+    Python's sqlite3 begins a transaction before a data statement (INSERT, UPDATE...),
+    not before ``SAVEPOINT``; a savepoint outside a transaction begins one of its own,
+    and its ``RELEASE`` commits it. Rows written in a savepoint that opened a unit of
+    work's writes were committed at once, one savepoint at a time, past any later
+    rollback of the unit (an interrupted ``import-activities`` kept a row its count of
+    rows done did not include)."""
+    driver = connection.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN")
 
 
 FOREIGN_KEYS_OFF = "leadflow.foreign_keys_off"

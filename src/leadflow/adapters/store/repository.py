@@ -190,11 +190,16 @@ class Store:
         values = json.loads(m["payload"]).values()
         return {n: v for n, v in zip(names, values, strict=True) if v is not None}
 
-    def imports(self, limit: int, checksum: str | None = None) -> list[Record]:
-        """Imported files, newest first; with ``checksum``, only those of that content."""
+    def imports(
+        self, limit: int, checksum: str | None = None, kind: str | None = None
+    ) -> list[Record]:
+        """Imported files, newest first; with ``checksum``, only those of that content, and
+        with ``kind`` (inquiries, activities), only those of that kind."""
         query = select(t.imports).order_by(t.imports.c.id.desc()).limit(limit)
         if checksum is not None:
             query = query.where(t.imports.c.checksum == checksum)
+        if kind is not None:
+            query = query.where(t.imports.c.kind == kind)
         return list(self.connection.execute(query))
 
     def inquiries_of(self, person_id: int) -> list[Record]:

@@ -156,9 +156,9 @@ inquiries = Table(
 # An imported file: the name each of its columns is captured under, in the file's order
 # ([header, name] pairs). A row's parsed fields are its payload's values under those
 # names, nulls left out, so they are stored here once instead of on every inquiry.
-# Which file it was (its name and SHA-256), its rows, how many of them are taken (set in
-# the transaction that writes them) and when it finished: a file imported already is
-# refused, and one that stopped half-way resumes after the rows it took (0016).
+# Which file it was (inquiries or activities; its name and SHA-256), its rows, how many of
+# them are taken (set in the transaction that writes them) and when it finished: a file
+# imported already is refused, one that stopped half-way resumes after its rows (0016).
 imports = Table(
     "imports",
     metadata,
@@ -166,6 +166,7 @@ imports = Table(
     Column("started_at", When, nullable=False),
     Column("source", String(200), nullable=False),
     Column("columns", JSON, nullable=False),
+    Column("kind", String(20), nullable=False, server_default="inquiries"),  # or activities
     Column("file", String(1000)),
     Column("checksum", String(64), index=True),
     Column("rows", Integer),

@@ -1,5 +1,6 @@
-"""import files: which file an import read (name, SHA-256), its rows, how many it took
-and when it finished, so a file is not imported twice and a stopped import resumes
+"""import files: which file an import read (inquiries or activities; name, SHA-256), its
+rows, how many it took and when it finished, so a file is not imported twice and a
+stopped import resumes
 
 Revision ID: 0016
 Revises: 0015
@@ -19,6 +20,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("imports") as batch:
+        batch.add_column(
+            sa.Column("kind", sa.String(length=20), server_default="inquiries", nullable=False)
+        )
         batch.add_column(sa.Column("file", sa.String(length=1000), nullable=True))
         batch.add_column(sa.Column("checksum", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("rows", sa.Integer(), nullable=True))
@@ -30,5 +34,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_imports_checksum"), table_name="imports")
     with op.batch_alter_table("imports") as batch:
-        for column in ("finished_at", "taken", "rows", "checksum", "file"):
+        for column in ("finished_at", "taken", "rows", "checksum", "file", "kind"):
             batch.drop_column(column)
