@@ -75,16 +75,16 @@ class Prepared:
     The JSON texts (payload, event data) are the bulk of the bytes, so they are made
     chunk by chunk, when written, instead of for the whole file at once. ``fields``
     (the parsed fields as JSON) is made only where needed: for the quarantine, and for
-    the inquiries when ``columns`` is None. ``columns`` is the name each column of
-    the file is captured under, ``[header, name]`` in file order, for the ``imports``
-    table: an inquiry's fields are then its payload's values under those names; None
-    when the file repeats a column name (its payload keeps one value of each).
+    the inquiries when the file's columns do not give them. ``gives_fields``: the
+    file's columns, stored once in the ``imports`` table, give each inquiry's fields
+    (its payload's values under the names they are captured under); not when the file
+    repeats a column name (its payload keeps one value of each).
     """
 
     frame: pl.DataFrame
     texts: dict[str, pl.Expr]
     fields: pl.Expr
-    columns: list[list[str]] | None
+    gives_fields: bool
 
 
 def prepare(
@@ -163,8 +163,7 @@ def prepare(
         ),
     }
     unique = len({str(h) for h in header}) == len(header)
-    columns = [[str(h), str(n)] for h, n in zip(header, names, strict=True)] if unique else None
-    return Prepared(_with_refusals(prepared), texts, json_object(mapped, drop_nulls=True), columns)
+    return Prepared(_with_refusals(prepared), texts, json_object(mapped, drop_nulls=True), unique)
 
 
 def _with_refusals(prepared: pl.DataFrame) -> pl.DataFrame:

@@ -181,7 +181,6 @@ def _in_turn(
     empty = bulk.is_empty()
     bulk.watch()
     offset, written, began, let_go = file.taken, 0, 0.0, -1.0
-    import_id: int | None = None
     stop = bulk.others_waiting if bulk.tells_waiting else None
     while offset < total:
         rows = min(pace.rows, chunk_rows - written)
@@ -193,9 +192,8 @@ def _in_turn(
             began = time.monotonic()
             changed = bulk.others_wrote() or seen
             empty = empty and not changed
-            if import_id is None:
-                target, import_id = record_import(bulk, target, file)
-                turns.import_id = import_id
+            if turns.import_id is None:
+                target, turns.import_id = record_import(bulk, target, file)
         else:
             changed = False
         sliced = time.monotonic()
@@ -209,8 +207,9 @@ def _in_turn(
             pace.took(decided, time.monotonic() - sliced)
         waiting = bulk.others_waiting()
         if waiting or written >= chunk_rows or offset >= total:
-            assert import_id is not None  # recorded as the transaction began
-            bulk.import_taken(import_id, offset, datetime.now(UTC) if offset >= total else None)
+            assert turns.import_id is not None  # recorded as the transaction began
+            finished = datetime.now(UTC) if offset >= total else None
+            bulk.import_taken(turns.import_id, offset, finished)
             uow.commit()
             done = time.monotonic()
             turns.count += 1

@@ -325,7 +325,7 @@ def _import_csv(
         checksum,
         prepared.frame.height,
         columns,
-        gives_fields=prepared.columns is not None,
+        gives_fields=prepared.gives_fields,
         import_id=None if earlier is None else int(earlier.id),
         taken=0 if earlier is None else int(earlier.taken),
     )
