@@ -56,6 +56,16 @@ def imports(engine: Engine) -> list[tuple[Any, ...]]:
         ]
 
 
+def said_when_stopped(engine: Engine, path: Path, kind: str = "inquiries") -> str:
+    """What the CLI says when an import of ``path`` is interrupted now."""
+    from leadflow.cli.main import err  # first: it registers the commands' modules
+    from leadflow.cli.store_commands import _interrupted
+
+    with err.capture() as captured:
+        assert _interrupted(engine, path, kind).exit_code == 130
+    return " ".join(captured.get().split())
+
+
 def stop_in_transaction(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
     """The import fails while it writes its ``nth`` slice, before that slice commits."""
     fold = bulk_import.fold_chunk
@@ -78,11 +88,11 @@ def test_a_file_imported_before_is_refused_under_any_name_unless_told_again(
     before = counts(engine)
     copy = tmp_path / "leads (1).csv"
     shutil.copyfile(path, copy)
-    for again in (path, copy):
+    for name in (path, copy):
         with pytest.raises(
             Conflict, match="imported already, by import 1 of 2026-11-23 09:00"
         ) as e:
-            run(engine, again, source="other")
+            run(engine, name, source="other")
         assert f"{first.rows:,} rows" in str(e.value) and "--again" in str(e.value)
     assert counts(engine) == before  # nothing written
     with pytest.raises(InvalidInput, match=r"took all of its .* nothing to resume"):
@@ -114,6 +124,8 @@ def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
             run(engine, path)
     assert imports(engine) == [("leads.csv", whole.rows, 46, False)]
     assert sum(counts(engine)[:2]) == 46
+    assert f"46 of the {whole.rows:,} rows of" in said_when_stopped(engine, path)
+    assert "--resume" in said_when_stopped(engine, path)
 
     with pytest.raises(Conflict, match=r"stopped after 46 of its 17\d rows .*--resume.*--again"):
         run(engine, path)
@@ -132,6 +144,8 @@ def test_a_resume_must_read_the_file_as_the_stopped_import_did(
     path = write_csv(tmp_path / "leads.csv", messy_rows(3, 60))
     with pytest.raises(InvalidInput, match="no import of this file has begun here"):
         run(engine, path, resume=True)
+    said = said_when_stopped(engine, path)  # stopped before its first commit
+    assert "before its first commit: nothing of" in said and "--resume" not in said
     with monkeypatch.context() as patch:
         stop_in_transaction(patch, 2)
         with pytest.raises(KeyboardInterrupt):
@@ -173,13 +187,15 @@ def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
             lambda: UnitOfWork(engine), pb, path, SETTINGS, "web", NOW, **options
         )
 
-    def activities() -> int:
-        """Activities recorded since the file's first import began."""
+    def all_activities() -> int:
         with engine.connect() as c:
-            return c.execute(select(func.count()).select_from(t.activities)).scalar_one() - before
+            return int(c.execute(select(func.count()).select_from(t.activities)).scalar_one())
 
-    before = 0
-    before = activities()
+    before = all_activities()  # the import of people records some of its own
+
+    def activities() -> int:
+        """Activities recorded from the file."""
+        return all_activities() - before
 
     monkeypatch.setattr(activity_import, "BATCH", 4)
     store, calls = activity_import.store_activity, []

@@ -82,13 +82,27 @@ def init() -> None:
     err.print(f"The database is ready: [bold]{escape(settings.database_url)}[/]")
 
 
-def _taken(engine: Any) -> int:
-    """Inquiries and quarantined rows in the database: what an import has taken so far."""
-    from leadflow.adapters.store import tables as t
+def _interrupted(engine: Any, file: Path, kind: str) -> typer.Exit:
+    """Say what an interrupted import of ``file`` kept, from its ``imports`` row (the rows
+    it took are counted there in the transactions that wrote them), and what to do next."""
+    from leadflow.services.imports import file_checksum
     from leadflow.services.uow import UnitOfWork
 
     with UnitOfWork(engine) as uow:
-        return uow.store.count(t.inquiries) + uow.store.count(t.quarantine)
+        found = uow.store.imports(1, file_checksum(file), kind)
+    name = escape(str(file))
+    if found and found[0].finished_at is None:
+        err.print(
+            f"[bold red]Interrupted.[/] {found[0].taken:,} of the {found[0].rows:,} rows of"
+            f" {name} were imported before it stopped (an import commits as it goes) and"
+            " stay. The same command with [bold]--resume[/] imports the rows after them."
+        )
+    else:
+        err.print(
+            f"[bold red]Interrupted[/] before its first commit: nothing of {name} was"
+            " imported. Run the same command again."
+        )
+    return typer.Exit(130)
 
 
 @app.command("import")
@@ -126,7 +140,6 @@ def import_(
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
-    before = _taken(engine)
     try:
         with progress_bar(err, err.is_terminal, "importing") as advance:
             summary = import_csv(
@@ -144,13 +157,7 @@ def import_(
                 resume=resume,
             )
     except KeyboardInterrupt:
-        taken = _taken(engine) - before
-        err.print(
-            f"[bold red]Interrupted.[/] {taken:,} rows of {escape(str(file))} were imported"
-            " before it stopped (an import commits as it goes) and stay. The same command"
-            " with [bold]--resume[/] imports the rows after them."
-        )
-        raise typer.Exit(130) from None
+        raise _interrupted(engine, file, "inquiries") from None
     title = f"Imported {escape(str(file))} in {summary.seconds:.1f}s"
     if summary.import_id is not None:
         title += f" (import {summary.import_id})"
@@ -253,9 +260,10 @@ def import_activities(
         raise InvalidInput("is a folder; name a file to write", where=str(skipped_file))
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
+    engine = _engine(settings)
     try:
         result = import_activity_csv(
-            uow_factory(_engine(settings)),
+            uow_factory(engine),
             pb,
             file,
             capture_settings(settings),
@@ -265,12 +273,7 @@ def import_activities(
             resume=resume,
         )
     except KeyboardInterrupt:
-        err.print(
-            f"[bold red]Interrupted.[/] The rows of {escape(str(file))} done before it stopped"
-            " stay (it commits every 1,000 rows). The same command with [bold]--resume[/]"
-            " goes on after them."
-        )
-        raise typer.Exit(130) from None
+        raise _interrupted(engine, file, "activities") from None
     skipped, unscored = result.skipped, result.unscored
     if result.resumed:
         err.print(f"Went on after the {result.resumed:,} rows a stopped import had done.")
