@@ -3,7 +3,7 @@
 ::
 
     LeadflowError                 anything leadflow refuses, with a message a person can act on
-    ├── InvalidInput(where=...)   bad input: a file, a value, an option; ``where`` says where
+    ├── InvalidInput              bad input: a file, a value, an option; ``where`` says where
     │   └── PlaybookError         a playbook that cannot be loaded; one line per problem
     ├── NotFound                  something named does not exist
     ├── Conflict                  the request clashes with what is already there
@@ -19,21 +19,19 @@ from dataclasses import dataclass
 
 
 class LeadflowError(Exception):
-    """Base of every error leadflow raises on purpose."""
+    """Base of every error leadflow raises on purpose; ``where`` names the field, header
+    or option it is about, when it is about one (the API's error shape gives it)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, where: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.where = where
 
     def __str__(self) -> str:
         return self.message
 
 
 class InvalidInput(LeadflowError):
-    def __init__(self, message: str, where: str | None = None) -> None:
-        super().__init__(message)
-        self.where = where
-
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
 

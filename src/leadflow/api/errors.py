@@ -110,7 +110,7 @@ async def _leadflow_error(_request: Request, error: Exception) -> JSONResponse:
     found = ((status, code) for kind, status, code in STATUS if isinstance(error, kind))
     status, code = next(found, (400, "error"))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-    return error_response(status, code, error.message, getattr(error, "where", None), **headers)
+    return error_response(status, code, error.message, error.where, **headers)
 
 
 async def _request_validation(_request: Request, error: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ from leadflow.api.schemas import (
     request_body,
     validated,
 )
-from leadflow.errors import InvalidInput, LeadflowError, NotFound
+from leadflow.errors import LeadflowError
 from leadflow.services.activities import RecordActivity, Recorded, record_activity
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
@@ -47,23 +47,17 @@ def _no_ids(items: list[ActivityCreate], batch: bool) -> None:
     ids: counting through ids would read every lead's grade (the answer gives it)."""
     for index, item in enumerate(items):
         if item.person_id is not None:
-            error = NotAllowed(
+            raise NotAllowed(
                 "a capture key names the person by email, phone or external_id;"
-                " person_id needs an admin key"
+                " person_id needs an admin key",
+                where=f"activities[{index}].person_id" if batch else "person_id",
             )
-            error.where = f"activities[{index}].person_id" if batch else "person_id"  # type: ignore[attr-defined]
-            raise error
 
 
 def _placed(error: LeadflowError, where: str) -> LeadflowError:
     """The same error, saying which item of the batch it is about."""
-    inner = getattr(error, "where", None)
-    place = f"{where}.{inner}" if inner else where
-    if isinstance(error, InvalidInput):
-        return InvalidInput(error.message, where=place)
-    placed = NotFound(error.message) if isinstance(error, NotFound) else error
-    placed.where = place  # type: ignore[attr-defined]
-    return placed
+    error.where = f"{where}.{error.where}" if error.where else where
+    return error
 
 
 def _record_all(runtime: Runtime, items: list[ActivityCreate], batch: bool) -> list[Recorded]:

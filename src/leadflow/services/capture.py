@@ -286,12 +286,11 @@ def _same_request(key: str, first: str, raw: str, what: str) -> None:
     except ValueError:
         same = False
     if not same:
-        error = Conflict(
+        raise Conflict(
             f"the Idempotency-Key '{key}' was used for a different inquiry ({what});"
-            " a retry must send the same body, a new inquiry needs a new key"
+            " a retry must send the same body, a new inquiry needs a new key",
+            where="Idempotency-Key",
         )
-        error.where = "Idempotency-Key"  # type: ignore[attr-defined]
-        raise error
 
 
 def capture_in(
