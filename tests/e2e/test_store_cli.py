@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -120,6 +121,33 @@ def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
     assert all(i["finished"] and len(i["sha256"]) == 64 for i in listed)
     exported = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
     assert len(list(csv.DictReader(io.StringIO(exported)))) == 8  # 4 a time, 1 quarantined
+
+
+def test_an_import_still_running_is_listed_so_and_not_resumed(tmp_path: Path) -> None:
+    """A second command must not take the rows an import still running takes."""
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo", "--campaign", "fair"))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "leadflow"])
+    try:
+        with sqlite3.connect(tmp_path / "lf.db") as db:  # as if it were still importing
+            db.execute(
+                "UPDATE imports SET finished_at = NULL, taken = 2, runner = ?",
+                (f"{socket.gethostname()}:{other.pid}",),
+            )
+        listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
+        assert [(i["campaign"], i["taken"], i["finished"]) for i in listed] == [
+            ("fair", 2, "running")
+        ]
+        resumed = leadflow(tmp_path, "import", "leads.csv", "--source", "expo", "--resume")
+        assert resumed.returncode == 2 and "Traceback" not in resumed.stderr
+        said = " ".join(resumed.stderr.split())
+        assert f"is running now (process {other.pid} on this machine)" in said
+        assert "has taken 2 of its 5 rows" in said
+    finally:
+        other.kill()
+        other.wait()
+    listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
+    assert listed[0]["finished"] == "stopped"
 
 
 def test_an_unknown_merge_is_a_clear_error(tmp_path: Path) -> None:

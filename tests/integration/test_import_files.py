@@ -4,12 +4,18 @@ import of the whole file would have."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from test_bulk_import import (  # pytest puts this folder on sys.path
     MAPPINGS,
     NOW,
@@ -22,7 +28,7 @@ from test_bulk_import import (  # pytest puts this folder on sys.path
 from leadflow.adapters.store import tables as t
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict, InvalidInput
-from leadflow.services import activity_import, bulk_import
+from leadflow.services import activity_import, bulk_import, import_runs
 from leadflow.services.imports import import_csv
 from leadflow.services.uow import UnitOfWork
 
@@ -127,7 +133,9 @@ def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
     assert f"46 of the {whole.rows:,} rows of" in said_when_stopped(engine, path)
     assert "--resume" in said_when_stopped(engine, path)
 
-    with pytest.raises(Conflict, match=r"stopped after 46 of its 17\d rows .*--resume.*--again"):
+    with pytest.raises(
+        Conflict, match=r"stopped after 46 of its 17\d rows\. Give --resume.*--again"
+    ):
         run(engine, path)
     rest = run(engine, path, resume=True)
     assert (rest.import_id, rest.resumed, rest.rows) == (1, 46, whole.rows)
@@ -165,7 +173,10 @@ def test_a_resume_must_read_the_file_as_the_stopped_import_did(
 
 
 def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    other_leadflow: subprocess.Popen[bytes],
 ) -> None:
     """Activities imported twice would count twice towards engagement."""
     pb = bundled_playbook("b2b-saas")
@@ -214,6 +225,11 @@ def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
     assert done == 8 and imports(engine)[-1] == ("acts.csv", len(lines), 8, False)
     with pytest.raises(Conflict, match=rf"stopped after {done} of its {len(lines)} rows"):
         load()
+    stopped = imports_rows(engine)[-1]
+    claimed_by(engine, stopped.id, f"{socket.gethostname()}:{other_leadflow.pid}", NOW)
+    with pytest.raises(Conflict, match=f"import {stopped.id} of this file is running now"):
+        load(resume=True)
+    claimed_by(engine, stopped.id, stopped.runner, stopped.seen_at)  # it stopped after all
     rest = load(resume=True)
     assert (rest.resumed, rest.done, rest.skipped) == (done, len(lines) - done, [])
     assert activities() == len(lines)
@@ -222,3 +238,98 @@ def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
         load()
     assert activities() == len(lines)
     assert load(again=True).done == len(lines) and activities() == 2 * len(lines)
+
+
+@pytest.fixture
+def other_leadflow() -> Iterator[subprocess.Popen[bytes]]:
+    """A living process on this machine whose command line names leadflow, as a second
+    ``leadflow import`` would be."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "leadflow"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def claimed_by(engine: Engine, import_id: int, runner: str, seen_at: datetime) -> None:
+    with engine.begin() as c:
+        c.execute(
+            update(t.imports)
+            .where(t.imports.c.id == import_id)
+            .values(runner=runner, seen_at=seen_at)
+        )
+
+
+def test_an_import_still_running_is_neither_resumed_nor_repeated(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    other_leadflow: subprocess.Popen[bytes],
+) -> None:
+    """Two commands taking the same rows would make each of them two inquiries."""
+    path = write_csv(tmp_path / "leads.csv", messy_rows(5, 60))
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    with engine.connect() as c:
+        runner, seen = c.execute(select(t.imports.c.runner, t.imports.c.seen_at)).one()
+    assert runner == f"{socket.gethostname()}:{os.getpid()}" and seen is not None
+    assert import_runs.running(imports_rows(engine)[0]) is None  # this process: it stopped
+
+    here = f"{socket.gethostname()}:{other_leadflow.pid}"
+    claimed_by(engine, 1, here, datetime.now(UTC))
+    for options in ({}, {"resume": True}, {"again": True}):
+        with pytest.raises(Conflict, match="import 1 of this file is running now") as e:
+            run(engine, path, **options)
+        assert f"(process {other_leadflow.pid} on this machine)" in str(e.value)
+        assert "has taken 23 of its" in str(e.value)
+    assert sum(counts(engine)[:2]) == 23  # the refusals wrote nothing
+
+    elsewhere = "crm-import-host:4242"
+    claimed_by(engine, 1, elsewhere, datetime.now(UTC) - timedelta(minutes=3))
+    with pytest.raises(Conflict, match="process 4242 on crm-import-host, which committed"):
+        run(engine, path, resume=True)
+    claimed_by(engine, 1, elsewhere, datetime.now(UTC) - import_runs.HEARD_WITHIN)
+    assert import_runs.running(imports_rows(engine)[0]) is None  # not heard of: stopped
+
+    # Two commands at once: each saw no running import before it began; the one that
+    # records second finds the other in its transaction. Here an older import of the
+    # file runs while the newest stopped, and the newest is all a command sees first.
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path, again=True)  # import 2: 23 rows, stopped
+    claimed_by(engine, 1, here, datetime.now(UTC))
+    assert [r.id for r in imports_rows(engine)] == [1, 2]
+    with pytest.raises(Conflict, match="import 1 of this file is running now"):
+        run(engine, path, resume=True)  # resumes import 2; import 1 still runs
+    assert sum(counts(engine)[:2]) == 46
+
+    other_leadflow.kill()
+    other_leadflow.wait()
+    rest = run(engine, path, resume=True)
+    assert (rest.import_id, rest.resumed) == (2, 23)
+
+
+def test_a_resume_gives_its_rows_the_campaign_the_stopped_import_gave(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", messy_rows(6, 60))
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path, campaign="spring-fair")
+    assert imports_rows(engine)[0].campaign == "spring-fair"
+    for campaign in (None, "autumn"):
+        with pytest.raises(InvalidInput, match="gave its rows campaign 'spring-fair'") as e:
+            run(engine, path, campaign=campaign, resume=True)
+        assert e.value.where == "--campaign"
+    run(engine, path, campaign="spring-fair", resume=True)
+    with engine.connect() as c:
+        campaigns = set(c.execute(select(t.inquiries.c.campaign)).scalars())
+    assert campaigns == {"spring-fair"}
+
+
+def imports_rows(engine: Engine) -> list[Any]:
+    with engine.connect() as c:
+        return list(c.execute(select(t.imports).order_by(t.imports.c.id)))

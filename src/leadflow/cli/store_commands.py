@@ -191,8 +191,10 @@ def imports_(
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
     fmt: FormatOption = "table",
 ) -> None:
-    """List imported files (inquiries, activities): when, source, rows taken, finished."""
+    """List imported files (inquiries, activities): when, source, rows taken, finished (or
+    running now, or stopped)."""
     from leadflow.bootstrap import uow_factory
+    from leadflow.services.import_runs import running
 
     with uow_factory(_engine(_settings()))() as uow:
         rows = uow.store.imports(limit)
@@ -201,6 +203,7 @@ def imports_(
         "kind",
         "started",
         "source",
+        "campaign",
         "file",
         "rows",
         "taken",
@@ -215,16 +218,26 @@ def imports_(
                 r.kind,
                 str(r.started_at)[:19],
                 r.source,
+                r.campaign or "",
                 r.file or "",
                 "" if r.rows is None else r.rows,
                 r.taken if r.rows is not None else "",
-                str(r.finished_at)[:19] if r.finished_at else ("" if r.rows is None else "no"),
+                _finished(r, running),
                 (r.checksum or "")[: 12 if fmt == "table" else None],
             ]
             for r in rows
         ],
         fmt,
     )
+
+
+def _finished(row: Any, running: Any) -> str:
+    """When an import finished, or whether it runs now or stopped."""
+    if row.finished_at is not None:
+        return str(row.finished_at)[:19]
+    if row.rows is None:  # recorded before imports knew their files
+        return ""
+    return "running" if running(row) else "stopped"
 
 
 SKIPPED_SHOWN = 10

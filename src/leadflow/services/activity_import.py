@@ -24,6 +24,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
 from leadflow.services.capture import CaptureSettings, rerate
+from leadflow.services.import_runs import refuse_running
 from leadflow.services.imports import earlier_import, file_checksum
 from leadflow.services.uow import UnitOfWork
 
@@ -86,11 +87,15 @@ def import_activity_csv(
     for offset in range(result.resumed, len(rows), BATCH):
         with uow_factory() as uow:
             bulk = BulkStore(uow.store.connection)
-            if result.import_id is None:
-                header = [[c, c] for c in frame.columns]
-                result.import_id = bulk.insert_import(
-                    now, source or "", header, str(path), checksum, len(rows), "activities"
-                )
+            if offset == result.resumed:  # the first transaction: record (or claim) it
+                refuse_running(bulk, checksum, "activities")
+                if result.import_id is None:
+                    header = [[c, c] for c in frame.columns]
+                    result.import_id = bulk.insert_import(
+                        now, source or "", header, str(path), checksum, len(rows), "activities"
+                    )
+                else:
+                    bulk.claim_import(result.import_id)
             for line, row in enumerate(rows[offset : offset + BATCH], start=offset + 2):
                 at = parse_time(row.get("at"))
                 if at is None:
@@ -121,6 +126,7 @@ def import_activity_csv(
                 rerate(uow.store, pb, person_id, moment, "activity", settings.runtime())
             touched.clear()
             end = min(offset + BATCH, len(rows))
+            assert result.import_id is not None  # recorded in the first transaction
             bulk.import_taken(
                 result.import_id, end, datetime.now(UTC) if end == len(rows) else None
             )

@@ -46,6 +46,7 @@ from leadflow.services.bulk_lifecycle import EnvsOf, advance_chunk
 from leadflow.services.bulk_prepare import json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.handoff import Runtime
+from leadflow.services.import_runs import refuse_running
 
 CHUNK_ROWS = 100_000
 """The most rows per transaction: fewer, larger ones rewrite the random-order indexes
@@ -120,26 +121,37 @@ def plan_chunk(
 class ImportFile:
     """The file an import reads, for its ``imports`` row: its name, SHA-256, rows and
     columns (``[header, name]`` pairs); whether those columns give each row's fields
-    (names that are unique); and, for an import that goes on from one that stopped,
-    that import's id and the rows it took."""
+    (names that are unique); the campaign it gives every row; and, for an import that
+    goes on from one that stopped, that import's id and the rows it took."""
 
     name: str
     checksum: str
     rows: int
     columns: list[list[str]]
     gives_fields: bool
+    campaign: str | None = None
     import_id: int | None = None
     taken: int = 0
 
 
 def record_import(bulk: BulkStore, target: Target, file: ImportFile) -> tuple[Target, int]:
-    """The import's ``imports`` row, made once (or the stopped one it resumes); the target
-    that names it when its columns give the rows' fields, and its id."""
+    """The import's ``imports`` row, made once (or the stopped one it resumes, now in this
+    process's name); the target that names it when its columns give the rows' fields, and
+    its id. Refused when another import of the file is running."""
+    refuse_running(bulk, file.checksum, "inquiries")
     import_id = file.import_id
     if import_id is None:
         import_id = bulk.insert_import(
-            target.now, target.source, file.columns, file.name, file.checksum, file.rows
+            target.now,
+            target.source,
+            file.columns,
+            file.name,
+            file.checksum,
+            file.rows,
+            campaign=file.campaign,
         )
+    else:
+        bulk.claim_import(import_id)
     return (replace(target, batch=str(import_id)) if file.gives_fields else target), import_id
 
 

@@ -41,6 +41,7 @@ from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
 from leadflow.services.capture import IDENTITY_ALIASES, IDENTITY_FIELDS, CaptureSettings
+from leadflow.services.import_runs import running, still_running
 from leadflow.services.uow import UnitOfWork
 
 PRESETS: dict[str, dict[str, str]] = {
@@ -209,15 +210,20 @@ def earlier_import(
     source: str,
     again: bool,
     resume: bool,
+    campaign: str | None = None,
 ) -> Any | None:
     """The stopped import of this file (of ``kind``: inquiries, activities) that this one
     resumes, if it does; refuses a file imported before, or one whose import stopped,
-    unless told what to do (``again``, ``resume``)."""
+    unless told what to do (``again``, ``resume``), and one that another import is taking
+    now whatever it is told."""
     if again and resume:
         raise InvalidInput("give --again or --resume, not both", where="--resume")
     with engine_uow() as uow:
         found = uow.store.imports(1, checksum, kind)
     last = found[0] if found else None
+    who = None if last is None else running(last)
+    if who is not None:
+        raise Conflict(still_running(last, who))
     if last is None:
         if resume:
             raise InvalidInput(
@@ -246,8 +252,8 @@ def earlier_import(
         )
     if not resume:
         raise Conflict(
-            f"{path}: {said} stopped after {last.taken:,} of its {last.rows or 0:,} rows"
-            " (or is still running). Give --resume to import the rows after them, or"
+            f"{path}: {said} stopped after {last.taken:,} of its {last.rows or 0:,} rows."
+            " Give --resume to import the rows after them, or"
             " --again to import the whole file once more."
         )
     if last.source != source:
@@ -256,6 +262,13 @@ def earlier_import(
             + (f"source '{last.source}'" if last.source else "no --source")
             + "; resume it under the same",
             where="--source",
+        )
+    if last.campaign != campaign:
+        raise InvalidInput(
+            f"the stopped {said} gave its rows "
+            + (f"campaign '{last.campaign}'" if last.campaign else "no --campaign")
+            + "; resume it with the same",
+            where="--campaign",
         )
     return last
 
@@ -299,7 +312,9 @@ def _import_csv(
     if campaign is not None:
         _check_length("--campaign", campaign, 200)
     checksum = file_checksum(path)
-    earlier = earlier_import(engine_uow, path, checksum, "inquiries", source, again, resume)
+    earlier = earlier_import(
+        engine_uow, path, checksum, "inquiries", source, again, resume, campaign
+    )
     frame = read_text_csv(path)
     header = read_header(path, sniff_delimiter(path))
     if len(header) != frame.width:
@@ -326,6 +341,7 @@ def _import_csv(
         prepared.frame.height,
         columns,
         gives_fields=prepared.gives_fields,
+        campaign=campaign,
         import_id=None if earlier is None else int(earlier.id),
         taken=0 if earlier is None else int(earlier.taken),
     )

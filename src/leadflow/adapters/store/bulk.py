@@ -18,12 +18,14 @@ connection and transaction: nothing here commits.
 from __future__ import annotations
 
 import io
+import os
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, insert, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.engine import FOREIGN_KEYS_OFF
@@ -33,6 +35,12 @@ SQLITE_CACHE_KIB = 512 * 1024
 """SQLite's page cache while an import writes (512 MiB): index pages stay in memory
 instead of being read back for every row; the default (2 MiB) makes a large import
 several times slower."""
+
+
+def runner() -> str:
+    """Who imports, as an ``imports`` row names it: this machine and process (``host:pid``)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 LOOKUP_BATCH = 5_000
 """Values per ``IN (...)`` list when looking up what the database already knows."""
@@ -259,8 +267,10 @@ class BulkStore:
         checksum: str | None = None,
         rows: int | None = None,
         kind: str = "inquiries",
+        campaign: str | None = None,
     ) -> int:
-        """Record an imported file: its columns, name, checksum and rows; its id."""
+        """Record an imported file: its columns, name, checksum, rows and campaign, and this
+        process as the one importing it; its id."""
         values = {
             "kind": kind,
             "started_at": started_at,
@@ -269,18 +279,42 @@ class BulkStore:
             "file": file,
             "checksum": checksum,
             "rows": rows,
+            "campaign": campaign,
+            "runner": runner(),
+            "seen_at": datetime.now(UTC),
         }
         result = self.connection.execute(insert(t.imports), values)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def import_taken(self, import_id: int, taken: int, finished_at: datetime | None) -> None:
-        """How many of the import's rows are taken, in the transaction that wrote them, and
-        when it finished (None while rows are left)."""
+    def claim_import(self, import_id: int) -> None:
+        """This process goes on with the stopped import ``import_id``."""
         self.connection.execute(
             update(t.imports)
             .where(t.imports.c.id == import_id)
-            .values(taken=taken, finished_at=finished_at)
+            .values(runner=runner(), seen_at=datetime.now(UTC))
         )
+
+    def import_taken(self, import_id: int, taken: int, finished_at: datetime | None) -> None:
+        """How many of the import's rows are taken, in the transaction that wrote them, and
+        when it finished (None while rows are left); its runner is seen now."""
+        self.connection.execute(
+            update(t.imports)
+            .where(t.imports.c.id == import_id)
+            .values(taken=taken, finished_at=finished_at, seen_at=datetime.now(UTC))
+        )
+
+    def unfinished_imports(self, checksum: str, kind: str) -> list[Any]:
+        """The imports of this file (of ``kind``) that have not finished, oldest first."""
+        query = (
+            select(t.imports)
+            .where(
+                t.imports.c.checksum == checksum,
+                t.imports.c.kind == kind,
+                t.imports.c.finished_at.is_(None),
+            )
+            .order_by(t.imports.c.id)
+        )
+        return list(self.connection.execute(query))
 
     def insert(self, table: Table, frame: pl.DataFrame, *, skip_existing: bool = False) -> None:
         """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``;

@@ -172,6 +172,9 @@ imports = Table(
     Column("rows", Integer),
     Column("taken", Integer, nullable=False, server_default="0"),
     Column("finished_at", When),
+    Column("campaign", String(200)),
+    Column("runner", String(300)),  # host:pid of the process that imports it
+    Column("seen_at", When),  # when that process last committed rows of it
 )
 
 merges = Table(
