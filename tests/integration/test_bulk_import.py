@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, event, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.engine import make_engine, upgrade
+from leadflow.adapters.store.engine import json_text, make_engine, upgrade
 from leadflow.adapters.store.repository import Store
 from leadflow.bootstrap import bundled_playbook
 from leadflow.domain.playbook import Playbook
@@ -346,11 +346,19 @@ def test_bulk_import_equals_capturing_each_row(
     got, want = snapshot(engine), snapshot(reference)
     for part in want:
         assert got[part] == want[part], part
+    assert all(text == json_text(json.loads(text)) for text in facts_texts(engine))
     earlier_inquiries = 4 if earlier else 0
     assert summary.rows == len(want["inquiries"]) - earlier_inquiries + len(want["quarantine"])
     assert summary.merged_total == len(want["merges"])
     assert sum(summary.quarantined.values()) == len(want["quarantine"])
     assert {"fuzzy_name", "email", "external_id", "phone"} <= set(summary.merged)
+
+
+def facts_texts(engine: Engine) -> list[str]:
+    """Each person's facts as the text stored: a person merged in a later slice of the
+    import must store the engine's compact JSON, as a capture does, like everyone else."""
+    with engine.connect() as c:
+        return sorted(c.exec_driver_sql("SELECT CAST(facts AS TEXT) FROM people").scalars())
 
 
 def test_repeated_column_names_are_read_as_the_single_path_reads_them(

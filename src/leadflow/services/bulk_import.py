@@ -37,6 +37,7 @@ import polars as pl
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
+from leadflow.adapters.store.engine import json_text
 from leadflow.adapters.store.funnel_store import FunnelStore
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
@@ -322,7 +323,7 @@ def _people(
         updated_at=pl.lit(at),
         **{c: pl.coalesce(f"{c}_was", c) for c in FIRST_WINS},
         **{c: pl.coalesce(c, f"{c}_was") for c in LATEST_WINS},
-        facts=pl.Series([json.dumps(f, ensure_ascii=False) for f in merged_facts]),
+        facts=pl.Series([json_text(f) for f in merged_facts], dtype=pl.String),
         inquiry_count=pl.col("inquiry_count") + pl.col("count"),
     )
     known_facts = pl.DataFrame(
