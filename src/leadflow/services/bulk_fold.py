@@ -45,34 +45,41 @@ def fold_new(events: pl.DataFrame, moment: Callable[[str], datetime]) -> pl.Data
         t=pl.col("at").replace_strict(seconds, return_dtype=pl.Int64)
     )
     c = pl.col
-    captured = (
+    captured = _decoded(
         e.filter(c("type") == "inquiry.captured")
-        .with_columns(d=c("data").str.json_decode(_CAPTURED))
         .group_by("person_id")
         .agg(
             first_at=c("t").sort_by("seq").first(),
-            source=c("d").sort_by("seq").first().struct.field("source"),
-            campaign=c("d").sort_by("seq").first().struct.field("campaign"),
-            form_key=c("d").sort_by("seq").first().struct.field("form_key"),
+            data=c("data").sort_by("seq").first(),
             inquiries=pl.len().cast(pl.Int64),
-        )
+        ),
+        _CAPTURED,
+    ).select(
+        "person_id",
+        "first_at",
+        source=c("d").struct.field("source"),
+        campaign=c("d").struct.field("campaign"),
+        form_key=c("d").struct.field("form_key"),
+        inquiries="inquiries",
     )
-    rated = (
+    rated = _decoded(
         e.filter(c("type") == "lead.rated")
-        .with_columns(d=c("data").str.json_decode(_RATED))
         .group_by("person_id")
-        .agg(d=c("d").sort_by("seq").last())
-        .select(
-            "person_id",
-            grade=c("d").struct.field("grade"),
-            route=c("d").struct.field("route"),
-            missing=_names(c("d").struct.field("missing")),
-            unanswered=_names(c("d").struct.field("unanswered")),
-        )
+        .agg(data=c("data").sort_by("seq").last()),
+        _RATED,
+    ).select(
+        "person_id",
+        grade=c("d").struct.field("grade"),
+        route=c("d").struct.field("route"),
+        missing=_names(c("d").struct.field("missing")),
+        unanswered=_names(c("d").struct.field("unanswered")),
+    )
+    changed = e.filter(c("type") == "stage.changed")
+    kinds = changed.select(c("data").unique()).with_columns(
+        kind=c("data").str.json_path_match("$.type")
     )
     stages = (
-        e.filter(c("type") == "stage.changed")
-        .with_columns(kind=c("data").str.json_path_match("$.type"))
+        changed.join(kinds, on="data", how="left", nulls_equal=True)
         .filter(c("kind").is_in(list(COLUMN_OF)))
         .sort("seq")
         .with_columns(spent=(c("t").shift(-1).over("person_id") - c("t")).clip(lower_bound=0))
@@ -127,6 +134,15 @@ def fold_new(events: pl.DataFrame, moment: Callable[[str], datetime]) -> pl.Data
         inquiries=c("inquiries").fill_null(0),
         handbacks=pl.lit(0, pl.Int64),
     ).drop("routed_seq", "routed_ready", "mql_seq", "mql_at")
+
+
+def _decoded(frame: pl.DataFrame, dtype: pl.Struct) -> pl.DataFrame:
+    """``frame`` with ``d``, its ``data`` decoded as ``dtype``: each distinct text once, as
+    a slice's events repeat a few texts (grades, stages) for many people."""
+    texts = frame.select(pl.col("data").unique()).with_columns(
+        d=pl.col("data").str.json_decode(dtype)
+    )
+    return frame.join(texts, on="data", how="left", nulls_equal=True)
 
 
 def _names(lists: pl.Expr) -> pl.Expr:

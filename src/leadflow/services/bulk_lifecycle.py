@@ -180,25 +180,32 @@ def advance_chunk(
     plans: dict[tuple[Any, ...], list[Move]] = {}
     alike: list[tuple[int, int, _Template]] = []  # (row, person, template)
     steps: list[tuple[int, Step, Rating, dict[str, object]]] = []  # (row, ...)
-    columns = ("person_id", "grade", "route", "segment", "score")
-    for n, (person_id, grade, route_, segment, score) in enumerate(
-        ratings.select(columns).iter_rows()
+    read: dict[tuple[Any, ...], Rating] = {}  # one Rating per distinct stored rating
+
+    def rating_of(values: tuple[Any, ...]) -> Rating:
+        found = read.get(values)
+        if found is None:
+            found = read[values] = _rating(values, pb)
+        return found
+
+    for n, (person_id, *values) in enumerate(
+        ratings.select("person_id", *_RATING_COLUMNS).iter_rows()
     ):
-        key = (grade, route_, segment, score)
+        key = tuple(values[:4])  # grade, route, segment, score
         if quick and person_id not in before:
             template = templates.get(key)
             if template is None:
-                template = _template(pb, _rating(ratings.row(n, named=True), pb), at, runtime)
+                template = _template(pb, rating_of(tuple(values)), at, runtime)
                 templates[key] = template
             if not template.routable:
                 alike.append((n, person_id, template))
                 continue
             step = Step(person_id, template.state, _events_of(template, person_id, at))
-            rating = _rating(ratings.row(n, named=True), pb)
+            rating = rating_of(tuple(values))
             steps.append((n, step, rating, _rating_env(rating)))
             continue
         step = Step(person_id, before.get(person_id, Lifecycle()))
-        rating = _rating(ratings.row(n, named=True), pb)
+        rating = rating_of(tuple(values))
         env = _rating_env(rating) if quick else envs[person_id]
         if step.state.held:
             step.log("lead.released", at, {"why": RELEASES["inquiry"], "by": runtime.by})
@@ -215,22 +222,26 @@ def advance_chunk(
     if pb.nurture.tracks:
         enrolled = _enrolled(alike, at)
         _nurture(store, pb, [(s, env) for _, s, _, env in steps], before, at, enrolled)
-    rows: list[dict[str, Any]] = []
-    events: list[tuple[int, str, str, int | None, str]] = []
     text = _Texts(stamp)
-    for n, step, _, _ in steps:
-        if not step.events:
-            continue
-        values = {name: getattr(step.state, name) for name in LIFECYCLE_COLUMNS}
-        rows.append({"person_id": step.person_id, **values, "updated_at": step.events[-1].at})
-        events.extend(
-            (n, text.stamp(e.at), e.kind, e.person_id, text.json(e.data)) for e in step.events
-        )
-    own = _frame(rows, text.stamp)
+    moved = [(n, step) for n, step, _, _ in steps if step.events]
+    own = _frame(
+        [step.person_id for _, step in moved],
+        [step.state for _, step in moved],
+        [step.events[-1].at for _, step in moved],
+        text.stamp,
+    )
+    events: dict[str, list[Any]] = {c: [] for c in ("__row", "at", "type", "person_id", "data")}
+    for n, step in moved:
+        for e in step.events:
+            events["__row"].append(n)
+            events["at"].append(text.stamp(e.at))
+            events["type"].append(e.kind)
+            events["person_id"].append(e.person_id)
+            events["data"].append(text.json(e.data))
     lifecycle, alike_events = _alike(alike, templates, at, stamp)
     return Advanced(
         lifecycle=pl.concat([own, lifecycle.select(own.columns)]).sort("person_id"),
-        replaced=[row["person_id"] for row in rows if row["person_id"] in before],
+        replaced=[step.person_id for _, step in moved if step.person_id in before],
         events=pl.concat(
             [
                 pl.DataFrame(
@@ -242,7 +253,6 @@ def advance_chunk(
                         "person_id": pl.Int64,
                         "data": pl.String,
                     },
-                    orient="row",
                 )
                 .with_row_index("__seq")
                 .select(_EVENT_COLUMNS),
@@ -371,18 +381,16 @@ def _alike(
         schema={"__row": pl.Int64, "person_id": pl.Int64, "__template": pl.Int64},
         orient="row",
     )
-    states: list[dict[str, Any]] = []
     events: list[tuple[int, int, str, str, str]] = []
     for i, template in enumerate(templates.values()):
-        values = {name: getattr(template.state, name) for name in LIFECYCLE_COLUMNS}
-        states.append({"__template": i, **values, "updated_at": at})
         logged = list(template.events)
         if template.track is not None:
             logged.append(("nurture.entered", _entered(template.track, template.state)))
         events.extend(
             (i, seq, stamp(at), kind, json_text(data)) for seq, (kind, data) in enumerate(logged)
         )
-    state_rows = _frame(states, stamp, key="__template")
+    states = [template.state for template in templates.values()]
+    state_rows = _frame(list(range(len(states))), states, [at] * len(states), stamp, "__template")
     lifecycle = people.join(state_rows, on="__template").drop("__row", "__template")
     template_events = pl.DataFrame(
         events,
@@ -433,20 +441,27 @@ class _Texts:
 
 
 def _frame(
-    rows: list[dict[str, Any]], stamp: Callable[[datetime], str], key: str = "person_id"
+    keys: Sequence[int],
+    states: Sequence[Lifecycle],
+    updated: Sequence[datetime],
+    stamp: Callable[[datetime], str],
+    key: str = "person_id",
 ) -> pl.DataFrame:
+    """Lifecycle rows, column by column: ``key`` (a person, a template), each state's
+    columns as stored (moments by ``stamp``, dates as ISO text) and ``updated_at``."""
     schema = {key: pl.Int64, **{c: pl.String for c in (*LIFECYCLE_COLUMNS, "updated_at")}}
     schema["owner_rep_id"] = pl.Int64
-    texts = [
-        {
-            k: (
-                stamp(v) if isinstance(v, datetime) else v.isoformat() if isinstance(v, date) else v
-            )
-            for k, v in row.items()
-        }
-        for row in rows
-    ]
-    return pl.DataFrame(texts, schema=schema, orient="row")
+
+    def text(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return stamp(value)
+        return value.isoformat() if isinstance(value, date) else value
+
+    columns: dict[str, list[Any]] = {key: list(keys)}
+    for name in LIFECYCLE_COLUMNS:
+        columns[name] = [text(getattr(state, name)) for state in states]
+    columns["updated_at"] = [stamp(moment) for moment in updated]
+    return pl.DataFrame(columns, schema=schema)
 
 
 def _nurture(
@@ -483,17 +498,33 @@ def _nurture(
     ns.enroll_many(rows)
 
 
-def _rating(row: dict[str, Any], pb: Playbook) -> Rating:
+_RATING_COLUMNS = (
+    "grade",
+    "route",
+    "segment",
+    "score",
+    "fit",
+    "qualification",
+    "engagement",
+    "reasons",
+    "data_issues",
+)
+"""A stored rating's columns, in the order :func:`_rating` reads them."""
+
+
+def _rating(values: Sequence[Any], pb: Playbook) -> Rating:
+    """The rating of a row's :data:`_RATING_COLUMNS` (reasons and issues as JSON text)."""
+    grade, route, segment, score, fit, qualification, engagement, reasons, issues = values
     return Rating(
-        grade=row["grade"],
-        route=row["route"],
-        score=float(row["score"]),
-        fit=float(row["fit"]),
-        qualification=float(row["qualification"]),
-        engagement=float(row["engagement"]),
-        segment=row["segment"],
-        reasons=tuple(json.loads(row["reasons"])),
-        data_issues=tuple(json.loads(row["data_issues"])),
+        grade=grade,
+        route=route,
+        score=float(score),
+        fit=float(fit),
+        qualification=float(qualification),
+        engagement=float(engagement),
+        segment=segment,
+        reasons=tuple(json.loads(reasons)),
+        data_issues=tuple(json.loads(issues)),
         playbook_version=pb.version,
     )
 
