@@ -17,9 +17,11 @@ connection and transaction: nothing here commits.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +102,20 @@ class BulkStore:
             return False
         driver: Any = self.connection.connection.driver_connection
         return bool(driver.others_waiting()) if isinstance(driver, WriterConnection) else True
+
+    def fold_log(self) -> None:
+        """Between two of the import's transactions (SQLite): fold what the last one wrote
+        to the write-ahead log into the database, so that the next one starts the log
+        afresh. Left to the checkpointing thread alone, the log is never wholly folded
+        when the import begins its next transaction (it does at once), so it only
+        grows: 5 GB for a million rows, and each page read outside the cache searches
+        all of it."""
+        if self.postgres:
+            return
+        driver: Any = self.connection.connection.driver_connection
+        if not driver.in_transaction:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the log grows, no more
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def end_writing(self) -> None:
         """Give the cache back (the connection returns to the pool) and fold the
