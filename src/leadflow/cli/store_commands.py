@@ -194,7 +194,6 @@ def imports_(
     """List imported files (inquiries, activities): when, source, rows taken, finished (or
     running now, or stopped)."""
     from leadflow.bootstrap import uow_factory
-    from leadflow.services.import_runs import running
 
     with uow_factory(_engine(_settings()))() as uow:
         rows = uow.store.imports(limit)
@@ -222,7 +221,7 @@ def imports_(
                 r.file or "",
                 "" if r.rows is None else r.rows,
                 r.taken if r.rows is not None else "",
-                _finished(r, running),
+                _finished(r),
                 (r.checksum or "")[: 12 if fmt == "table" else None],
             ]
             for r in rows
@@ -231,8 +230,10 @@ def imports_(
     )
 
 
-def _finished(row: Any, running: Any) -> str:
+def _finished(row: Any) -> str:
     """When an import finished, or whether it runs now or stopped."""
+    from leadflow.services.import_runs import running
+
     if row.finished_at is not None:
         return str(row.finished_at)[:19]
     if row.rows is None:  # recorded before imports knew their files

@@ -263,7 +263,8 @@ def earlier_import(
             + "; resume it under the same",
             where="--source",
         )
-    if last.campaign != campaign:
+    # (an import recorded before imports named their runner kept no campaign to compare)
+    if last.runner is not None and last.campaign != campaign:
         raise InvalidInput(
             f"the stopped {said} gave its rows "
             + (f"campaign '{last.campaign}'" if last.campaign else "no --campaign")
