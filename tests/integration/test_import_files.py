@@ -9,6 +9,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,10 +28,11 @@ from test_bulk_import import (  # pytest puts this folder on sys.path
 )
 
 from leadflow.adapters.store import tables as t
+from leadflow.adapters.store.bulk import BulkStore
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services import activity_import, bulk_import, import_runs
-from leadflow.services.imports import import_csv
+from leadflow.services.imports import file_checksum, import_csv
 from leadflow.services.uow import UnitOfWork
 
 PB = bundled_playbook("btd")
@@ -333,3 +336,36 @@ def test_a_resume_gives_its_rows_the_campaign_the_stopped_import_gave(
 def imports_rows(engine: Engine) -> list[Any]:
     with engine.connect() as c:
         return list(c.execute(select(t.imports).order_by(t.imports.c.id)))
+
+
+def test_two_imports_of_one_file_begun_together_record_one_after_the_other(
+    engine: Engine, tmp_path: Path, other_leadflow: subprocess.Popen[bytes]
+) -> None:
+    """PostgreSQL has no one write lock: the file's own (an advisory lock on its
+    checksum) keeps a second import from recording itself beside a first one that has
+    not committed yet. (On SQLite the write lock does; see the test above.)"""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the write lock orders the two")
+    path = write_csv(tmp_path / "leads.csv", messy_rows(7, 30))
+    checksum = file_checksum(path)
+    first = engine.connect()
+    transaction = first.begin()
+    bulk = BulkStore(first)
+    assert bulk.unfinished_imports(checksum, "inquiries") == []  # takes the file's lock
+    recorded = bulk.insert_import(NOW, "expo", [], str(path), checksum, 30)
+    claimed_by_in(first, recorded, f"{socket.gethostname()}:{other_leadflow.pid}")
+    commits = threading.Timer(1.5, transaction.commit)  # the first import's first commit
+    commits.start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(Conflict, match=f"import {recorded} of this file is running now"):
+            run(engine, path)
+        assert time.monotonic() - began >= 1.4  # it waited for the first one's commit
+    finally:
+        commits.join()
+        first.close()
+    assert counts(engine) == (0, 0, 0)
+
+
+def claimed_by_in(connection: Any, import_id: int, runner: str) -> None:
+    connection.execute(update(t.imports).where(t.imports.c.id == import_id).values(runner=runner))

@@ -50,8 +50,9 @@ def running(row: Any, now: datetime | None = None) -> str | None:
 
 def refuse_running(bulk: BulkStore, checksum: str, kind: str) -> None:
     """Inside the transaction that records or resumes an import: refuse when another
-    import of the same file is running (on SQLite the write lock makes this check and the
-    record one step, so two commands started together cannot both go on)."""
+    import of the same file is running. A lock (SQLite's write lock; on PostgreSQL one on
+    the file, see ``BulkStore.unfinished_imports``) makes this check and the record one
+    step, so two commands started together cannot both go on."""
     for row in bulk.unfinished_imports(checksum, kind):
         who = running(row)
         if who is not None:

@@ -320,7 +320,15 @@ class BulkStore:
         )
 
     def unfinished_imports(self, checksum: str, kind: str) -> list[Any]:
-        """The imports of this file (of ``kind``) that have not finished, oldest first."""
+        """The imports of this file (of ``kind``) that have not finished, oldest first.
+
+        On PostgreSQL this first takes a lock on the file's checksum until the transaction
+        ends, so that two imports of one file read and record one after the other (on
+        SQLite the write lock, taken with the transaction, does so already)."""
+        if self.postgres:
+            self.connection.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(%s)", (file_lock_key(checksum),)
+            )
         query = (
             select(t.imports)
             .where(
@@ -426,6 +434,12 @@ class BulkStore:
         marks = ", ".join(self._mark for _ in batch)
         sql = sql.replace("{m}", self._mark).replace("{ms}", marks)
         return [tuple(r) for r in self.connection.exec_driver_sql(sql, tuple([*head, *batch]))]
+
+
+def file_lock_key(checksum: str) -> int:
+    """A PostgreSQL advisory lock's key for a file: the first 60 bits of its SHA-256,
+    plus one bit that keeps leadflow's keys apart from small ones others may take."""
+    return int(checksum[:15], 16) | 1 << 61
 
 
 def _literal(column: pl.Series) -> str | None:
