@@ -255,11 +255,7 @@ def other_leadflow() -> Iterator[subprocess.Popen[bytes]]:
 
 def claimed_by(engine: Engine, import_id: int, runner: str, seen_at: datetime) -> None:
     with engine.begin() as c:
-        c.execute(
-            update(t.imports)
-            .where(t.imports.c.id == import_id)
-            .values(runner=runner, seen_at=seen_at)
-        )
+        claimed_by_in(c, import_id, runner, seen_at)
 
 
 def test_an_import_still_running_is_neither_resumed_nor_repeated(
@@ -367,5 +363,8 @@ def test_two_imports_of_one_file_begun_together_record_one_after_the_other(
     assert counts(engine) == (0, 0, 0)
 
 
-def claimed_by_in(connection: Any, import_id: int, runner: str) -> None:
-    connection.execute(update(t.imports).where(t.imports.c.id == import_id).values(runner=runner))
+def claimed_by_in(
+    connection: Any, import_id: int, runner: str, seen_at: datetime | None = None
+) -> None:
+    values = {"runner": runner} | ({} if seen_at is None else {"seen_at": seen_at})
+    connection.execute(update(t.imports).where(t.imports.c.id == import_id).values(values))

@@ -218,6 +218,7 @@ def _in_turn(
                 turns.yielded += 1
                 turns.longest_yield = max(turns.longest_yield, done - sliced)
             let_go, written = (done if waiting else -1.0), 0
-            bulk.fold_log()  # outside the write lock: others write meanwhile
+            if offset < total:  # (after the last, ``end_writing`` folds it)
+                bulk.fold_log()  # outside the write lock: others write meanwhile
         if progress is not None:
             progress(offset, total)

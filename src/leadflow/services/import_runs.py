@@ -28,7 +28,7 @@ HEARD_WITHIN = timedelta(minutes=10)
 """How recently an import on another machine must have committed rows to count as running."""
 
 
-def running(row: Any, now: datetime | None = None) -> str | None:
+def running(row: Any) -> str | None:
     """Who still imports the ``imports`` row ``row``, in words; None when it finished or
     stopped (or was recorded before imports named their process)."""
     if row.finished_at is not None or not row.runner:
@@ -42,7 +42,7 @@ def running(row: Any, now: datetime | None = None) -> str | None:
     if row.seen_at is None:
         return None
     seen = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
-    quiet = (now or datetime.now(UTC)) - seen
+    quiet = datetime.now(UTC) - seen
     if quiet >= HEARD_WITHIN:
         return None
     return f"process {pid} on {host}, which committed rows {int(quiet.total_seconds())} s ago"

@@ -165,7 +165,8 @@ def import_csv(
     """Import ``path``. A file imported before (the same bytes, under any name) is
     refused with :class:`Conflict` unless ``again``; one whose import stopped is refused
     unless ``again`` (the whole file once more) or ``resume`` (the rows after those it
-    took, under the same source and column names)."""
+    took, under the same source, campaign and column names); one that another import is
+    taking now is refused whatever it is told."""
     with _no_cyclic_gc():
         return _import_csv(
             engine_uow,
