@@ -28,6 +28,15 @@ the 99th percentile. The import lets go of the lock for such a writer, so this
 also shows what a steady trickle of captures costs the import.
 
     .venv/bin/python benchmarks/bench_import.py --repeat 1 --probe 1
+
+With ``--floor`` each leadflow run's rows are then copied, table by table, into a fresh
+database made by ``leadflow init`` (``INSERT INTO ... SELECT``, one transaction, the
+import's settings: write-ahead log, ``synchronous=NORMAL``, a 512 MiB cache, foreign
+keys off; the log folded at the end). No Python touches a row and the rows come in
+their tables' key order, so this is what SQLite alone needs to store what an import
+stores: the least any import of these rows could take.
+
+    .venv/bin/python benchmarks/bench_import.py --repeat 1 --floor
 """
 
 from __future__ import annotations
@@ -70,6 +79,11 @@ def main() -> None:
     parser.add_argument(
         "--probe", type=float, help="take the write lock every SECONDS during leadflow runs"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after each leadflow run, time copying its rows into a fresh database",
+    )
     args = parser.parse_args()
     if shutil.which("sqlite3") is None:
         sys.exit("the sqlite3 shell is needed for the baseline (apt install sqlite3)")
@@ -90,10 +104,15 @@ def main() -> None:
                 print(f"            {run.turns}", flush=True)
             if run.waits:
                 print(f"            probe: {waits_text(run.waits)}", flush=True)
+            if tool == "leadflow" and args.floor:
+                copy = floor(OUT / "import-leadflow.db")
+                runs.append(copy)
+                print(f"  {copy.tool:9s} {copy.seconds:7.2f} s  {copy.turns}", flush=True)
     print(f"load average after: {os.getloadavg()}")
 
     base = [r.seconds for r in runs if r.tool == "sqlite3"]
     ours = [r for r in runs if r.tool == "leadflow"]
+    copies = [r.seconds for r in runs if r.tool == "floor"]
     seconds = [r.seconds for r in ours]
     lines = [
         f"## leadflow import vs sqlite3 .import: {rows:,} rows",
@@ -112,6 +131,14 @@ def main() -> None:
         f"Ratio of medians: **{statistics.median(seconds) / statistics.median(base):.1f}x**; "
         f"of minimums: {min(seconds) / min(base):.1f}x.",
     ]
+    if copies:
+        copied = statistics.median(copies)
+        lines += [
+            "",
+            f"The same rows copied by SQLite alone (``--floor``): median {copied:.2f} s, "
+            f"**{copied / statistics.median(base):.1f}x** the baseline "
+            f"({', '.join(r.turns for r in runs if r.tool == 'floor')}).",
+        ]
     lines += [f"\n{r.turns}" for r in ours[:1] if r.turns]
     lines += [
         f"Probe every {args.probe:g} s ({n + 1}): {waits_text(r.waits)}."
@@ -211,6 +238,46 @@ def leadflow(csv: Path, rows: int, probe_every: float | None = None) -> Run:
         if "transactions" in line or "another writer" in line
     ]
     return Run("leadflow", seconds, peak, "; ".join(turns), waits)
+
+
+def floor(imported: Path) -> Run:
+    """Copy every row of the database an import made into a fresh one, timed (``--floor``)."""
+    db = fresh(OUT / "import-floor.db")
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": f"sqlite:///{db}"}
+    subprocess.run([*LEADFLOW, "init"], env=env, capture_output=True, check=True)
+    c = sqlite3.connect(db, isolation_level=None)
+    try:
+        for pragma in (
+            "journal_mode = WAL",
+            "synchronous = NORMAL",
+            "cache_size = -524288",
+            "foreign_keys = OFF",
+            "wal_autocheckpoint = 0",
+        ):
+            c.execute(f"PRAGMA {pragma}")
+        c.execute("ATTACH ? AS imported", (str(imported),))
+        tables = [
+            name
+            for (name,) in c.execute(
+                "SELECT name FROM imported.sqlite_master WHERE type = 'table'"
+                " AND name NOT IN ('alembic_version', 'sqlite_sequence')"
+            )
+        ]
+        started = time.perf_counter()
+        c.execute("BEGIN")
+        for name in tables:
+            c.execute(f'DELETE FROM main."{name}"')  # whatever ``init`` put there
+            c.execute(f'INSERT INTO main."{name}" SELECT * FROM imported."{name}"')
+        c.execute("COMMIT")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        seconds = time.perf_counter() - started
+        rows = sum(
+            int(c.execute(f'SELECT count(*) FROM main."{name}"').fetchone()[0]) for name in tables
+        )
+    finally:
+        c.close()
+    fresh(db)
+    return Run("floor", seconds, 0.0, f"{rows:,} rows in {len(tables)} tables")
 
 
 def probe(db: Path, every: float, stop: threading.Event, waits: list[float]) -> None:
