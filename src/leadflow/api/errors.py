@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
@@ -133,7 +133,24 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, code, str(error.detail), None, **(error.headers or {}))
 
 
+FAILED = "the server failed to answer this request"
+FAILED_PAGE = (
+    "<!doctype html><title>Something went wrong</title>"
+    "<p>Something went wrong on the server. Please try again in a moment.</p>"
+)
+
+
+async def _unexpected(request: Request, _error: Exception) -> Response:
+    """A failure nobody foresaw (the server logs it): the API's one error shape, or a short
+    page for a browser on the web pages or a form."""
+    api = request.url.path.startswith("/api/")
+    if api or "application/json" in request.headers.get("accept", ""):
+        return error_response(500, "internal_error", FAILED)
+    return HTMLResponse(FAILED_PAGE, status_code=500)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(LeadflowError, _leadflow_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(HTTPException, _http_error)

@@ -24,7 +24,12 @@ from leadflow.api.schemas import (
     validated,
 )
 from leadflow.errors import LeadflowError
-from leadflow.services.activities import RecordActivity, Recorded, record_activity
+from leadflow.services.activities import (
+    RecordActivity,
+    Recorded,
+    rate_recorded,
+    store_activity,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
 
@@ -61,18 +66,18 @@ def _placed(error: LeadflowError, where: str) -> LeadflowError:
 
 
 def _record_all(runtime: Runtime, items: list[ActivityCreate], batch: bool) -> list[Recorded]:
+    """Store every activity, then rate each person once (``rate_recorded``)."""
     now = runtime.clock()
-    done = []
+    stored = []
     with runtime.uow() as uow:
         for index, item in enumerate(items):
+            command = _command(item, now)
             try:
-                done.append(
-                    record_activity(
-                        uow.store, runtime.playbook, _command(item, now), runtime.capture, now
-                    )
-                )
+                activity_id, person, _at = store_activity(uow.store, command, runtime.capture, now)
             except LeadflowError as error:
                 raise (_placed(error, f"activities[{index}]") if batch else error) from None
+            stored.append((activity_id, person, command.type))
+        done = rate_recorded(uow.store, runtime.playbook, stored, runtime.capture, now)
         uow.commit()
     return done
 

@@ -26,6 +26,7 @@ from leadflow.api.schemas import (
     FormsPublic,
 )
 from leadflow.errors import InvalidInput
+from leadflow.services.capture import storable
 from leadflow.services.forms import (
     Form,
     FormPost,
@@ -66,7 +67,7 @@ def read_urlencoded(raw: bytes, content_type: str) -> tuple[str, list[tuple[str,
     charset = _charset(content_type, pairs)
     try:
         fields = [(k.decode(charset), v.decode(charset)) for k, v in pairs]
-    except UnicodeDecodeError:
+    except UnicodeError:  # (also a codec such as idna that fails its own way)
         charset = "cp1252"
         fields = [(k.decode(charset, "replace"), v.decode(charset, "replace")) for k, v in pairs]
     return raw.decode(charset, errors="backslashreplace"), fields
@@ -91,11 +92,30 @@ def _charset(content_type: str, pairs: list[tuple[bytes, bytes]]) -> str:
     ]
     for name in declared:
         try:
-            found = codecs.lookup(name.strip()).name
+            codec = codecs.lookup(name.strip())
         except LookupError:
             continue
+        if not _a_charset(codec):
+            continue
+        found = codec.name
         return "cp1252" if found in ("latin-1", "iso8859-1", "ascii") else found
     return "utf-8"
+
+
+NOT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
+"""Text codecs that are no form's charset: a post naming one is read as UTF-8."""
+
+
+def _a_charset(codec: codecs.CodecInfo) -> bool:
+    """Whether a browser could send a form in ``codec``: not base64, zlib, rot13 (codecs of
+    bytes to bytes or text to text), nor the text codecs that are no charset, nor UTF-16
+    or UTF-32 (a browser posts a form of such a page in UTF-8)."""
+    name = codec.name.replace("_", "-")
+    return (
+        bool(getattr(codec, "_is_text_encoding", True))
+        and name not in NOT_CHARSETS
+        and not name.startswith(("utf-16", "utf-32"))
+    )
 
 
 def _submit(runtime: Runtime, post: FormPost) -> FormReceived:
@@ -148,7 +168,8 @@ async def submit_form(form_key: str, request: Request, runtime: RuntimeDep) -> R
     except HTTPException as error:
         await runtime.run(_keep_unreadable, runtime, text, form_key, str(error.detail))
         raise InvalidInput(f"the form post cannot be read: {error.detail}", "body") from None
-    post = FormPost(form_key, fields, text, runtime.clock())
+    # A NUL (an uploaded file's bytes) kept as \x00, as bytes that are not text are
+    post = FormPost(form_key, fields, storable(text), runtime.clock())
     received = await runtime.run(_submit, runtime, post)
     if "application/json" in request.headers.get("accept", ""):
         body = FormReceivedPublic(redirect=received.redirect)

@@ -51,8 +51,15 @@ from leadflow.api.schemas import (
     request_body,
     validated,
 )
-from leadflow.errors import InvalidInput, LeadflowError
-from leadflow.services.capture import Captured, CaptureInquiry, capture, capture_in
+from leadflow.errors import Conflict, InvalidInput
+from leadflow.services.capture import (
+    Captured,
+    CaptureInquiry,
+    capture,
+    capture_in,
+    refuse_reused_keys,
+    storable,
+)
 from leadflow.services.folder import Folder
 from leadflow.services.forms import quarantine_raw
 from leadflow.services.keys import ApiKey
@@ -146,7 +153,8 @@ def _handle_together(
         for i, (key, raw, idempotency_key) in enumerate(items):
             try:
                 read.append((i, *_read(uow, runtime, key, raw, idempotency_key, keys)))
-            except LeadflowError as error:
+            except Exception as error:  # this request's own answer; the others go on
+                uow.rollback()
                 outcomes[i] = error
         singles = [(i, commands[0]) for i, commands, batch in read if not batch]
         try:
@@ -309,7 +317,11 @@ class Together:
 def _capture_all(
     uow: UnitOfWork, runtime: Runtime, commands: list[CaptureInquiry]
 ) -> list[Captured]:
-    """Each inquiry in its own transaction (``capture`` commits), on the one connection."""
+    """Each inquiry in its own transaction (``capture`` commits), on the one connection;
+    first, a batch whose keys were used for other inquiries is refused whole."""
+    if len(commands) > 1:
+        refuse_reused_keys(uow.store, commands)
+        uow.rollback()  # (only read)
     return [capture(uow, runtime.playbook, cmd, runtime.capture) for cmd in commands]
 
 
@@ -317,12 +329,20 @@ def _keep_unreadable(
     uow: UnitOfWork, runtime: Runtime, raw: bytes, error: InvalidInput, key: str | None
 ) -> int:
     """Keep an unreadable body in the quarantine; its id. A retry of the same body with
-    the same Idempotency-Key is the item kept the first time, not a second one."""
+    the same Idempotency-Key is the item kept the first time, not a second one; a key
+    used before for something else is a conflict, and nothing is kept."""
     text = raw.decode("utf-8", errors="backslashreplace")
     if key is not None:
         first = uow.store.quarantine_by_idempotency_key(key)
-        if first is not None and first.payload == text:
+        if first is not None and first.payload == storable(text):
             return int(first.id)
+        used = first is not None or uow.store.inquiry_by_idempotency_key(key) is not None
+        if used:
+            raise Conflict(
+                f"the Idempotency-Key '{key}' was used for a different request;"
+                " a retry must send the same body, a new request needs a new key",
+                where="Idempotency-Key",
+            )
     return quarantine_raw(
         uow,
         text,

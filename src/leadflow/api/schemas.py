@@ -8,6 +8,7 @@ names the item and field, e.g. ``inquiries[3].email``.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -98,6 +99,13 @@ class ActivityCreate(BaseModel):
     external_id: str | None = Field(None, description="A source's own id, as 'source:id'.")
     source: str | None = Field(None, max_length=200)
     details: dict[str, Any] | None = None
+
+    @field_validator("type", "email", "phone", "external_id", "source")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character, which no text in the database may")
+        return value
 
 
 class ActivitiesCreate(BaseModel):
@@ -240,6 +248,39 @@ def json_kind(value: Any) -> str:
     return "an object"
 
 
+MAX_DEPTH = 32
+"""The most arrays and objects a body may nest (an inquiry is an object of values, a
+batch one level more): deeper is refused before anything walks it."""
+
+
+_TOO_DEEP = f"the body nests arrays or objects more than {MAX_DEPTH} levels deep"
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: no JSON a database keeps can say it again
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
+def _depth(value: object) -> int:
+    """How deeply arrays and objects nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def parse_object(raw: bytes) -> tuple[str, dict[str, Any]]:
     """The body as text and as a JSON object; InvalidInput says what is wrong."""
     try:
@@ -247,9 +288,13 @@ def parse_object(raw: bytes) -> tuple[str, dict[str, Any]]:
     except UnicodeDecodeError as error:
         raise InvalidInput(f"the body is not UTF-8 text ({error.reason})", where="body") from None
     try:
-        value = json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
     except ValueError as error:
         raise InvalidInput(f"the body is not valid JSON: {error}", where="body") from None
+    except RecursionError:
+        raise InvalidInput(_TOO_DEEP, where="body") from None
+    if _depth(value) > MAX_DEPTH:
+        raise InvalidInput(_TOO_DEEP, where="body")
     if not isinstance(value, dict):
         raise InvalidInput(f"the body must be a JSON object, not {json_kind(value)}", where="body")
     return text, value

@@ -8,7 +8,7 @@ with time, so each activity can move a prospect towards sales.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,10 +104,38 @@ def record_activity(
     """Store the activity and rate the lead again at once (as of now: ``at`` is never
     later, see :func:`store_activity`)."""
     activity_id, person_id, _at = store_activity(store, cmd, settings, now)
-    rating = rerate(store, pb, person_id, as_utc(now), "activity", settings.runtime())
-    return Recorded(
-        activity_id, person_id, rating.grade, rating.route, rating.engagement, pb.scores(cmd.type)
-    )
+    return rate_recorded(store, pb, [(activity_id, person_id, cmd.type)], settings, now)[0]
+
+
+def rate_recorded(
+    store: Store,
+    pb: Playbook,
+    stored: Sequence[tuple[int, int, str]],
+    settings: CaptureSettings,
+    now: datetime,
+) -> list[Recorded]:
+    """Rate each person of these stored activities (id, person, type) once, after all of
+    theirs, and answer for each activity with its person's rating.
+
+    A batch of a person's activities is rated once, not once per activity: a rating reads
+    all of the person's activities, so rating after each would cost the batch's size times
+    the person's history."""
+    runtime = settings.runtime()
+    ratings = {
+        person: rerate(store, pb, person, as_utc(now), "activity", runtime)
+        for person in dict.fromkeys(person for _, person, _ in stored)
+    }
+    return [
+        Recorded(
+            activity_id,
+            person,
+            ratings[person].grade,
+            ratings[person].route,
+            ratings[person].engagement,
+            pb.scores(kind),
+        )
+        for activity_id, person, kind in stored
+    ]
 
 
 def store_activity(

@@ -76,8 +76,17 @@ LIMITS: tuple[tuple[str, str, int], ...] = (
 )
 
 
+TEXTS: tuple[tuple[str, str], ...] = (
+    *((column, where) for column, where, _ in LIMITS),
+    ("source", "inquiries.source"),
+    ("form_key", "inquiries.form_key"),
+)
+"""Every text an inquiry stores beside its payload and fields, checked for NUL
+characters, which PostgreSQL refuses in text (and SQLite is held to alike)."""
+
+
 def refused_value(values: Mapping[str, str | None]) -> str | None:
-    """Why the database would refuse an inquiry with these values (by :data:`LIMITS`'
+    """Why the database would refuse an inquiry with these values (by :data:`TEXTS`'
     names): the first one too long, else the first with a NUL character; None if none."""
     for column, where, limit in LIMITS:
         value = values.get(column)
@@ -86,11 +95,22 @@ def refused_value(values: Mapping[str, str | None]) -> str | None:
                 f"the database would refuse the inquiry: {where} takes at most {limit}"
                 f" characters, got {len(value)}"
             )
-    for column, where, _ in LIMITS:
+    for column, where in TEXTS:
         value = values.get(column)
         if value is not None and "\x00" in value:
             return f"the database would refuse the inquiry: {where} contains a NUL character"
     return None
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL character as the four characters ``\\x00``, the way bytes
+    that are not text are kept: PostgreSQL stores no NUL in text, and a kept payload must
+    be kept whatever it holds."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+def storable_or_none(text: str | None) -> str | None:
+    return None if text is None else storable(text)
 
 
 @dataclass(frozen=True)
@@ -184,21 +204,29 @@ def identify(cmd: CaptureInquiry, ident: Mapping[str, object], region: str) -> i
 def capture(
     uow: UnitOfWork, pb: Playbook, cmd: CaptureInquiry, settings: CaptureSettings
 ) -> Captured:
-    """Capture, commit, and on a refused value quarantine instead (its own commit)."""
-    try:
-        result = capture_in(uow.store, pb, cmd, settings)
-        uow.commit()
-        return result
-    except IntegrityError as error:
-        uow.rollback()
-        if cmd.idempotency_key:
-            first = _repeat(uow.store, cmd.idempotency_key, cmd.raw)
-            if first is not None:
-                return first
-        return _quarantine_after(uow, cmd, error)
-    except (DBAPIError, StatementError) as error:
-        uow.rollback()
-        return _quarantine_after(uow, cmd, error)
+    """Capture, commit, and on a refused value quarantine instead (its own commit).
+
+    A unique key refused once is tried again, in a new transaction: on PostgreSQL two
+    captures of one new person or company (a double-clicked form, colleagues posting at
+    once) both make it, and the second to commit is refused; tried again, it finds the
+    first's. Refused twice, the inquiry goes to the quarantine."""
+    for attempt in (1, 2):
+        try:
+            result = capture_in(uow.store, pb, cmd, settings)
+            uow.commit()
+            return result
+        except IntegrityError as error:
+            uow.rollback()
+            if cmd.idempotency_key:
+                first = _repeat(uow.store, cmd.idempotency_key, cmd.raw)
+                if first is not None:
+                    return first
+            if attempt == 2:
+                return _quarantine_after(uow, cmd, error)
+        except (DBAPIError, StatementError) as error:
+            uow.rollback()
+            return _quarantine_after(uow, cmd, error)
+    raise AssertionError("unreachable")
 
 
 def refusal(error: Exception) -> str:
@@ -225,8 +253,8 @@ def capture_guarded(
 
 
 def _quarantine_after(uow: UnitOfWork, cmd: CaptureInquiry, error: Exception) -> Captured:
-    message = refusal(error)
-    item = quarantine(uow.store, cmd, "database", f"the database refused the inquiry: {message}")
+    message = f"the database refused the inquiry: {refusal(error)}"
+    item = quarantine(uow.store, cmd, "database", message)
     uow.commit()
     return Captured(quarantine_id=item, error=message)
 
@@ -236,12 +264,12 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
         {
             "received_at": cmd.received_at,
             "channel": cmd.channel,
-            "source": cmd.source,
-            "form_key": cmd.form_key,
-            "payload": cmd.raw,
+            "source": storable(cmd.source),
+            "form_key": storable_or_none(cmd.form_key),
+            "payload": storable(cmd.raw),
             "fields": _jsonable(cmd.fields),
             "reason": reason,
-            "error": error,
+            "error": storable(error),
             # (a key the database would refuse is left out: the item must be kept)
             "idempotency_key": key if (key := cmd.idempotency_key) and len(key) <= 200 else None,
         }
@@ -282,7 +310,7 @@ def _same_request(key: str, first: str, raw: str, what: str) -> None:
     if first == raw:
         return
     try:
-        same = json.loads(first) == json.loads(raw)
+        same = _canonical(first) == _canonical(raw)
     except ValueError:
         same = False
     if not same:
@@ -291,6 +319,21 @@ def _same_request(key: str, first: str, raw: str, what: str) -> None:
             " a retry must send the same body, a new inquiry needs a new key",
             where="Idempotency-Key",
         )
+
+
+def _canonical(text: str) -> str:
+    """A JSON text with its spaces and the order of its members set aside, but not its
+    types: ``1`` is not ``true``, nor ``30`` ``30.0``."""
+    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+
+
+def refuse_reused_keys(store: Store, commands: Sequence[CaptureInquiry]) -> None:
+    """Conflict if any of ``commands`` has an Idempotency-Key used before for another
+    inquiry: checked for a whole batch before any of it is captured, so a 409 keeps
+    nothing."""
+    for cmd in commands:
+        if cmd.idempotency_key:
+            _repeat(store, cmd.idempotency_key, cmd.raw)
 
 
 def capture_in(
@@ -306,8 +349,9 @@ def capture_in(
     if not who.identifiable:
         problems = [p for p in (who.norm.email_issue, who.norm.phone_issue) if p]
         detail = "; ".join(problems) if problems else "the inquiry has no email, phone or id"
-        item = quarantine(store, cmd, "no_identity", f"cannot tell who this is: {detail}")
-        return Captured(quarantine_id=item, error=detail)
+        error = f"cannot tell who this is: {detail}"  # (a retry is answered the same)
+        item = quarantine(store, cmd, "no_identity", error)
+        return Captured(quarantine_id=item, error=error)
     campaign = cmd.campaign or clean(ident_fields.get("campaign"))
     norm = who.norm
     refused = refused_value(
@@ -323,6 +367,8 @@ def capture_in(
             "company": norm.company,
             "company_key": norm.company_key,
             "domain": norm.domain,
+            "source": cmd.source,
+            "form_key": cmd.form_key,
         }
     )
     if refused is not None:

@@ -29,6 +29,8 @@ from leadflow.services.capture import (
     CaptureInquiry,
     CaptureSettings,
     capture,
+    storable,
+    storable_or_none,
 )
 from leadflow.services.uow import UnitOfWork
 
@@ -113,7 +115,10 @@ def safe_url(url: str | None) -> str | None:
     url = clean(url)
     if url is None:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": not an address at all
+        return None
     if parts.scheme in ("http", "https") and parts.netloc:
         return url
     if not parts.scheme and not parts.netloc and url.startswith("/") and not url.startswith("//"):
@@ -219,27 +224,30 @@ def _value(posted: list[tuple[str, str]], name: str) -> str | None:
 def submit(
     uow: UnitOfWork, pb: Playbook, post: FormPost, settings: CaptureSettings
 ) -> FormReceived:
-    row = uow.store.form_by_key(post.form_key)
+    # (no form's key holds a NUL, which PostgreSQL would refuse even to look up)
+    row = uow.store.form_by_key(post.form_key) if "\x00" not in post.form_key else None
     form = _form(row) if row is not None else None
     if form is None or not form.active:
-        quarantine_raw(
-            uow,
-            post.raw,
-            channel="form",
-            reason="unknown_form",
-            error=f"no active form with key '{post.form_key}'",
-            at=post.received_at,
-            form_key=post.form_key,
-            fields=dict(post.fields),
-        )
+        # Its honeypot (the default one for a form nobody made) still catches bots: their
+        # posts would become leads when the quarantine is replayed.
+        honeypot = form.honeypot if form is not None else DEFAULT_HONEYPOT
+        if _value(post.fields, honeypot) is not None:
+            _spam(uow, post, honeypot)
+        else:
+            quarantine_raw(
+                uow,
+                post.raw,
+                channel="form",
+                reason="unknown_form",
+                error=f"no active form with key '{post.form_key}'",
+                at=post.received_at,
+                form_key=post.form_key,
+                fields=_joined(post.fields),
+            )
         raise NotFound(f"no form '{post.form_key}'")
     redirect = safe_url(_value(post.fields, "retURL")) or form.thank_you_url
     if _value(post.fields, form.honeypot) is not None:
-        uow.store.append_event(
-            "form.spam", post.received_at, data={"form_key": form.key, "honeypot": form.honeypot}
-        )
-        uow.commit()
-        log.info("form %s: honeypot %r filled; nothing captured", form.key, form.honeypot)
+        _spam(uow, post, form.honeypot)
         return FormReceived(redirect, spam=True)
     fields = translate(form, post.fields)
     cmd = CaptureInquiry(
@@ -251,6 +259,23 @@ def submit(
         form_key=form.key,
     )
     return FormReceived(redirect, capture(uow, pb, cmd, settings), fields=fields)
+
+
+def _spam(uow: UnitOfWork, post: FormPost, honeypot: str) -> None:
+    uow.store.append_event(
+        "form.spam", post.received_at, data={"form_key": post.form_key, "honeypot": honeypot}
+    )
+    uow.commit()
+    log.info("form %s: honeypot %r filled; nothing captured", post.form_key, honeypot)
+
+
+def _joined(posted: list[tuple[str, str]]) -> dict[str, str]:
+    """Posted names and values, a name posted more than once (a multi-select) with every
+    value joined by ';', as :func:`translate` joins them."""
+    found: dict[str, str] = {}
+    for name, value in posted:
+        found[name] = f"{found[name]};{value}" if found.get(name) else value
+    return found
 
 
 def quarantine_raw(
@@ -271,12 +296,12 @@ def quarantine_raw(
         {
             "received_at": at,
             "channel": channel,
-            "source": source,
-            "form_key": form_key,
-            "payload": raw,
+            "source": storable_or_none(source),
+            "form_key": storable_or_none(form_key),
+            "payload": storable(raw),
             "fields": dict(fields) if fields is not None else None,
             "reason": reason,
-            "error": error,
+            "error": storable(error),
             "idempotency_key": idempotency_key,
         }
     )
