@@ -368,3 +368,67 @@ def claimed_by_in(
 ) -> None:
     values = {"runner": runner} | ({} if seen_at is None else {"seen_at": seen_at})
     connection.execute(update(t.imports).where(t.imports.c.id == import_id).values(values))
+
+
+def test_a_file_imported_by_another_command_while_this_one_started_is_refused(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two commands started together both find no import of the file; a small file's
+    import can then record itself and finish before the other records itself. The other
+    must still be refused, whatever it was told: it would add every row once more."""
+    from leadflow.services import imports as import_service
+
+    path = write_csv(tmp_path / "leads.csv", rows := messy_rows(8, 30))
+    read = import_service.read_text_csv
+
+    def another_command_first(*args: Any) -> Any:  # right after this one looked
+        monkeypatch.setattr(import_service, "read_text_csv", read)
+        run(engine, path)
+        return read(*args)
+
+    monkeypatch.setattr(import_service, "read_text_csv", another_command_first)
+    with pytest.raises(Conflict, match=r"import \d+ of this file began while this command"):
+        run(engine, path, again=True)
+    inquiries, quarantined, _ = counts(engine)
+    assert inquiries + quarantined == len(rows)  # each row once: the other command's
+    assert imports(engine) == [("leads.csv", len(rows), len(rows), True)]
+
+    activities = tmp_path / "acts.csv"
+    activities.write_text("type,at,email\n" + "page_view,2026-11-20T10:00:00Z,x@y.io\n")
+    read_acts = activity_import.read_text_csv
+
+    def load() -> activity_import.ActivityImport:
+        return activity_import.import_activity_csv(
+            lambda: UnitOfWork(engine), PB, activities, SETTINGS, "web", NOW
+        )
+
+    def another_load_first(*args: Any) -> Any:
+        monkeypatch.setattr(activity_import, "read_text_csv", read_acts)
+        load()
+        return read_acts(*args)
+
+    monkeypatch.setattr(activity_import, "read_text_csv", another_load_first)
+    with pytest.raises(Conflict, match=r"began while this command started, and has finished"):
+        load()
+    assert [row[0] for row in imports(engine)] == ["leads.csv", "acts.csv"]
+
+
+def test_activities_with_ids_that_are_no_ids_are_skipped_with_their_line(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An id too large for the database, a superscript digit or a word is that row's own
+    problem: the other rows are recorded and the import finishes."""
+    run(engine, write_csv(tmp_path / "leads.csv", messy_rows(9, 10)))
+    with engine.connect() as c:
+        person = c.execute(select(func.min(t.people.c.id))).scalar_one()
+    path = tmp_path / "acts.csv"
+    lines = [f"page_view,2026-11-20T10:00:00Z,{p}" for p in ("99999999999999999999", "²")]
+    lines += ["page_view,2026-11-20T10:00:00Z,abc", f"page_view,2026-11-20T10:00:00Z,{person}"]
+    path.write_text("type,at,person_id\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert done.done == 1
+    assert [s.split(":")[0] for s in done.skipped] == ["line 2", "line 3", "line 4"]
+    assert all("is not a leadflow id" in s for s in done.skipped)
+    assert imports(engine)[-1] == ("acts.csv", 4, 4, True)

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError, StatementError
+
 from leadflow.adapters.csv_files import read_text_csv
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
-from leadflow.services.capture import CaptureSettings, rerate
+from leadflow.services.capture import CaptureSettings, refusal, rerate
 from leadflow.services.import_runs import refuse_running
 from leadflow.services.imports import earlier_import, file_checksum
 from leadflow.services.uow import UnitOfWork
@@ -66,7 +68,9 @@ def import_activity_csv(
 ) -> ActivityImport:
     """Record every row (after those a stopped import of the file did, with ``resume``)."""
     checksum = file_checksum(path)
-    earlier = earlier_import(uow_factory, path, checksum, "activities", source or "", again, resume)
+    earlier, seen = earlier_import(
+        uow_factory, path, checksum, "activities", source or "", again, resume
+    )
     frame = read_text_csv(path)
     needed = {"type", "at"}
     if not needed <= set(frame.columns):
@@ -88,7 +92,7 @@ def import_activity_csv(
         with uow_factory() as uow:
             bulk = BulkStore(uow.store.connection)
             if offset == result.resumed:  # the first transaction: record (or claim) it
-                refuse_running(bulk, checksum, "activities")
+                refuse_running(bulk, checksum, "activities", seen)
                 if result.import_id is None:
                     header = [[c, c] for c in frame.columns]
                     result.import_id = bulk.insert_import(
@@ -101,11 +105,17 @@ def import_activity_csv(
                 if at is None:
                     skipped.append(f"line {line}: 'at' is not an ISO 8601 time: {row.get('at')!r}")
                     continue
-                person = row.get("person_id")
+                person = (row.get("person_id") or "").strip()
+                if person and not _an_id(person):
+                    skipped.append(
+                        f"line {line}: person_id {person!r} is not a leadflow id"
+                        " (a whole number from 1)"
+                    )
+                    continue
                 cmd = RecordActivity(
                     type=row.get("type") or "",
                     at=at,
-                    person_id=int(person) if person and person.isdigit() else None,
+                    person_id=int(person) if person else None,
                     email=row.get("email"),
                     phone=row.get("phone"),
                     external_id=row.get("external_id"),
@@ -122,6 +132,9 @@ def import_activity_csv(
                 except LeadflowError as error:
                     savepoint.rollback()
                     skipped.append(f"line {line}: {error}")
+                except (DBAPIError, StatementError) as error:  # a value it cannot store
+                    savepoint.rollback()
+                    skipped.append(f"line {line}: the database refused it: {refusal(error)}")
             for person_id, moment in touched.items():
                 rerate(uow.store, pb, person_id, moment, "activity", settings.runtime())
             touched.clear()
@@ -132,3 +145,9 @@ def import_activity_csv(
             )
             uow.commit()
     return result
+
+
+def _an_id(text: str) -> bool:
+    """Whether ``text`` is a person's id: ASCII digits (not "²"), from 1 to the largest id
+    the database holds."""
+    return text.isascii() and text.isdigit() and 0 < int(text) < 2**63

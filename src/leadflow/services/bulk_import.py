@@ -133,13 +133,14 @@ class ImportFile:
     campaign: str | None = None
     import_id: int | None = None
     taken: int = 0
+    seen: int = 0  # the latest import of the file when this one looked (0: none)
 
 
 def record_import(bulk: BulkStore, target: Target, file: ImportFile) -> tuple[Target, int]:
     """The import's ``imports`` row, made once (or the stopped one it resumes, now in this
     process's name); the target that names it when its columns give the rows' fields, and
     its id. Refused when another import of the file is running."""
-    refuse_running(bulk, file.checksum, "inquiries")
+    refuse_running(bulk, file.checksum, "inquiries", file.seen)
     import_id = file.import_id
     if import_id is None:
         import_id = bulk.insert_import(

@@ -48,15 +48,31 @@ def running(row: Any) -> str | None:
     return f"process {pid} on {host}, which committed rows {int(quiet.total_seconds())} s ago"
 
 
-def refuse_running(bulk: BulkStore, checksum: str, kind: str) -> None:
+def refuse_running(bulk: BulkStore, checksum: str, kind: str, seen: int) -> None:
     """Inside the transaction that records or resumes an import: refuse when another
-    import of the same file is running. A lock (SQLite's write lock; on PostgreSQL one on
-    the file, see ``BulkStore.unfinished_imports``) makes this check and the record one
-    step, so two commands started together cannot both go on."""
-    for row in bulk.unfinished_imports(checksum, kind):
+    import of the same file is running, or began after this command looked at the file's
+    imports (``seen``: the latest then, 0 for none), finished or not: two commands
+    started together both found nothing, and a small file's import may have finished
+    before the other records itself. A lock (SQLite's write lock; on PostgreSQL one on the
+    file, see ``BulkStore.unfinished_imports``) makes this check and the record one step,
+    so two commands started together cannot both go on."""
+    for row in bulk.unfinished_imports(checksum, kind, since=seen):
         who = running(row)
         if who is not None:
             raise Conflict(still_running(row, who))
+        if row.id > seen:
+            raise Conflict(began_meanwhile(row))
+
+
+def began_meanwhile(row: Any) -> str:
+    """Why an import is refused when another import of its file began as it started."""
+    name = f"{row.file}: " if row.file else ""
+    state = "has finished" if row.finished_at is not None else "has stopped"
+    return (
+        f"{name}import {row.id} of this file began while this command started, and"
+        f" {state} ({row.taken:,} of its {row.rows or 0:,} rows taken); this command"
+        " imported nothing. See leadflow imports."
+    )
 
 
 def still_running(row: Any, who: str) -> str:

@@ -212,16 +212,33 @@ def earlier_import(
     again: bool,
     resume: bool,
     campaign: str | None = None,
-) -> Any | None:
+) -> tuple[Any | None, int]:
     """The stopped import of this file (of ``kind``: inquiries, activities) that this one
-    resumes, if it does; refuses a file imported before, or one whose import stopped,
-    unless told what to do (``again``, ``resume``), and one that another import is taking
-    now whatever it is told."""
+    resumes, if it does; and the id of the file's latest import (0 if none), so that an
+    import of the file that begins after this look is refused when this one records
+    itself (``import_runs.refuse_running``). Refuses a file imported before, or one whose
+    import stopped, unless told what to do (``again``, ``resume``), and one that another
+    import is taking now whatever it is told."""
     if again and resume:
         raise InvalidInput("give --again or --resume, not both", where="--resume")
     with engine_uow() as uow:
         found = uow.store.imports(1, checksum, kind)
     last = found[0] if found else None
+    return _resumed(path, last, kind, source, again, resume, campaign), (
+        int(last.id) if last is not None else 0
+    )
+
+
+def _resumed(
+    path: Path,
+    last: Any | None,
+    kind: str,
+    source: str,
+    again: bool,
+    resume: bool,
+    campaign: str | None,
+) -> Any | None:
+    """What :func:`earlier_import` makes of the file's latest import ``last``."""
     who = None if last is None else running(last)
     if who is not None:
         raise Conflict(still_running(last, who))
@@ -314,7 +331,7 @@ def _import_csv(
     if campaign is not None:
         _check_length("--campaign", campaign, 200)
     checksum = file_checksum(path)
-    earlier = earlier_import(
+    earlier, seen = earlier_import(
         engine_uow, path, checksum, "inquiries", source, again, resume, campaign
     )
     frame = read_text_csv(path)
@@ -346,6 +363,7 @@ def _import_csv(
         campaign=campaign,
         import_id=None if earlier is None else int(earlier.id),
         taken=0 if earlier is None else int(earlier.taken),
+        seen=seen,
     )
     summary.resumed = file.taken
     chunks, turns = import_in_turn(

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, or_, select, update
 
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.engine import FOREIGN_KEYS_OFF
@@ -319,8 +319,9 @@ class BulkStore:
             .values(taken=taken, finished_at=finished_at, seen_at=datetime.now(UTC))
         )
 
-    def unfinished_imports(self, checksum: str, kind: str) -> list[Any]:
-        """The imports of this file (of ``kind``) that have not finished, oldest first.
+    def unfinished_imports(self, checksum: str, kind: str, since: int = 0) -> list[Any]:
+        """The imports of this file (of ``kind``) that have not finished, and with ``since``
+        every one after the import of that id, finished or not; oldest first.
 
         On PostgreSQL this first takes a lock on the file's checksum until the transaction
         ends, so that two imports of one file read and record one after the other (on
@@ -334,7 +335,7 @@ class BulkStore:
             .where(
                 t.imports.c.checksum == checksum,
                 t.imports.c.kind == kind,
-                t.imports.c.finished_at.is_(None),
+                or_(t.imports.c.finished_at.is_(None), t.imports.c.id > since),
             )
             .order_by(t.imports.c.id)
         )
