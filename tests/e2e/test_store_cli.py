@@ -262,6 +262,12 @@ def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path
     shown = leadflow(tmp_path, "import-activities", "acts.csv")
     assert shown.returncode == 0, shown.stderr
     assert "skipped 15" in shown.stderr and "and 5 more" in shown.stderr
+    nowhere = leadflow(
+        tmp_path, "import-activities", "acts.csv", "--skipped", "no/s.txt", "--again"
+    )
+    assert nowhere.returncode == 2 and "there is no folder no" in nowhere.stderr
+    with sqlite3.connect(tmp_path / "lf.db") as db:  # refused before it imported anything
+        assert db.execute("SELECT count(*) FROM imports").fetchone() == (1,)
     twice = leadflow(tmp_path, "import-activities", "acts.csv", "--skipped", "skipped.txt")
     assert twice.returncode == 2 and "imported already" in twice.stderr
     assert not (tmp_path / "skipped.txt").exists()

@@ -341,6 +341,15 @@ def test_a_quarantined_inquiry_is_fixed_and_replayed(engine: Engine) -> None:
         assert row is not None and row.replayed_at is None
         assert row.error.startswith("replay failed: ")
     assert counts(engine)["quarantine"] == 1  # the same item, not a second one
+    with UnitOfWork(engine) as uow:  # a fix the database would refuse: the same item still
+        refused = replay(
+            uow, BTD, item_id, SETTINGS, START, {"email": "ann@acme.com", "first_name": "A" * 201}
+        )
+    assert refused.result.quarantine_id == item_id and "at most 200" in (refused.result.error or "")
+    with UnitOfWork(engine) as uow:
+        row = uow.store.quarantine_item(item_id)
+        assert row is not None and row.replayed_at is None and "at most 200" in row.error
+    assert (counts(engine)["quarantine"], counts(engine)["inquiries"]) == (1, 0)
     with UnitOfWork(engine) as uow:
         done = replay(uow, BTD, item_id, SETTINGS, START, {"email": "ann@acme.com"})
     assert not done.result.quarantined

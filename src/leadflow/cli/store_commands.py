@@ -266,12 +266,12 @@ def import_activities(
 
     A file imported before is refused (each activity would count twice); one whose
     import stopped half-way goes on with --resume."""
-    from leadflow.adapters.files import replacing
+    from leadflow.adapters.files import check_writable, replacing
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.activity_import import import_activity_csv
 
-    if skipped_file is not None and skipped_file.is_dir():
-        raise InvalidInput("is a folder; name a file to write", where=str(skipped_file))
+    if skipped_file is not None:  # before the import: after it, a refusal would lose the list
+        check_writable(skipped_file)
     settings = _settings()
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
@@ -368,14 +368,16 @@ def unmerge(
 @quarantine_app.command("list")
 def quarantine_list(
     all_items: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="How many, oldest first.")] = 100,
     fmt: FormatOption = "table",
 ) -> None:
     """Inquiries waiting in the quarantine, with why."""
     from leadflow.bootstrap import uow_factory
 
     with uow_factory(_engine(_settings()))() as uow:
-        rows = uow.store.quarantined(include_replayed=all_items, limit=limit)
+        rows = uow.store.quarantined(include_replayed=all_items, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
     columns = ["id", "received", "channel", "source", "reason", "error"]
     table = [[r.id, str(r.received_at)[:19], r.channel, r.source, r.reason, r.error] for r in rows]
     if all_items:  # which are done, and what they became
@@ -385,6 +387,8 @@ def quarantine_list(
     _emit(columns, table, fmt)
     if not rows:
         err.print("The quarantine is empty.")
+    elif more:
+        err.print(f"The first {limit:,} only; there are more: --limit shows more.")
 
 
 @quarantine_app.command("show")

@@ -110,9 +110,15 @@ def replay(
     if not who.identifiable:
         problem = "; ".join(p for p in (who.norm.email_issue, who.norm.phone_issue) if p)
         return _still_failing(uow, item_id, problem or "still no email, phone or id")
+    # A capture that quarantines the fix itself (a value the database would refuse) makes a
+    # second item: undone, so that this one stays, with the new error, to be fixed again.
+    attempt = uow.store.connection.begin_nested()
     result, refused = capture_guarded(uow.store, pb, cmd, settings)
-    if result is None:
-        return _still_failing(uow, item_id, f"the database refused it: {refused}")
+    if result is None or result.quarantined:
+        attempt.rollback()
+        why = f"the database refused it: {refused}" if result is None else result.error
+        return _still_failing(uow, item_id, why or "it could not be captured")
+    attempt.commit()
     uow.store.update_quarantine(
         item_id, {"replayed_at": now, "inquiry_id": result.inquiry_id, "fields": fields}
     )
