@@ -325,3 +325,8 @@ def test_a_batch_of_a_persons_activities_rates_them_once(api: Api) -> None:
     after = len([e for e in api.rows(tables.events) if e.type == "lead.rated"])
     assert after == rated + 1
     assert len({item["engagement"] for item in answered.json()["data"]}) == 1
+
+
+def test_a_value_no_member_of_a_union_takes_is_refused_at_its_field(api: Api) -> None:
+    refused = api.post("/api/v1/activities", {"type": "page_view", "phone": 4155550100.5})
+    error_of(refused, 422, "invalid_input", "phone")

@@ -13,6 +13,7 @@ with code ``http_error``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,11 +72,18 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
 
 
+UNION_MEMBERS = re.compile(r"(str|int|float|bool|bytes|none|[\w-]+\[.*\])")
+"""How pydantic names the member of a union it tried (``phone: str | int`` refused at
+``("phone", "str")``): not a part of the field's name."""
+
+
 def where_of(loc: Sequence[int | str]) -> str | None:
     """``("body", "inquiries", 3, "email")`` as ``inquiries[3].email``."""
     parts = list(loc)
     if parts and parts[0] == "body":
         parts = parts[1:]
+    if len(parts) > 1 and isinstance(parts[-1], str) and UNION_MEMBERS.fullmatch(parts[-1]):
+        parts = parts[:-1]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
