@@ -1,8 +1,9 @@
 """CSV in and out, with every value kept exactly as written.
 
 Files are read with every column as text (``007`` stays ``007``), the
-delimiter sniffed from the header (comma, semicolon, tab or pipe), a UTF-8
-byte-order mark ignored. Column names are matched to playbook fields
+delimiter sniffed from the header (comma, semicolon, tab or pipe), lines
+ending in LF, CRLF or CR alone (old Mac programs), a UTF-8 byte-order mark
+ignored. Column names are matched to playbook fields
 forgivingly ("Decision Role", "decision-role" and ``decision_role`` are the
 same field), and a field's ``columns:`` list names other spellings.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import polars as pl
 
@@ -24,12 +26,31 @@ from leadflow.domain.values import column_key
 from leadflow.errors import InvalidInput
 
 DELIMITERS = ",;\t|"
+HEAD_BYTES = 1 << 16  # where the line end is looked for
+LINE_ENDS = re.compile(rb'"[^"]*"|\r\n?|\n')  # a quoted value (skipped), or a line end
+
+
+def line_end(path: Path) -> str:
+    """How the lines of a CSV file end, as Polars' ``eol_char``: ``"\\r"`` when its first
+    line (outside quotes) ends in CR alone, as Excel's *CSV (Macintosh)* and other old
+    Mac programs write, else ``"\\n"`` (CRLF too: Polars drops the CR). Read with the
+    wrong one, a file of CR lines is one long header line and no rows."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise InvalidInput("no such file", where=str(path)) from None
+    for found in LINE_ENDS.finditer(head):
+        if not found.group().startswith(b'"'):
+            return "\r" if found.group() == b"\r" else "\n"
+    return "\n"
 
 
 def check_utf8(path: Path, block: int = 1 << 24) -> None:
     """InvalidInput naming the line and byte of the first thing in ``path`` that is not
     UTF-8: read lossily, it would be stored as U+FFFD with nothing said."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    end = line_end(path).encode()
     line, offset = 1, 0  # the line being read, and where it starts in the file
     read = 0
     try:
@@ -38,9 +59,9 @@ def check_utf8(path: Path, block: int = 1 << 24) -> None:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as error:
-                    _not_utf8(path, chunk, error.start, read, line, offset)
-                line += chunk.count(b"\n")
-                last = chunk.rfind(b"\n")
+                    _not_utf8(path, chunk, error.start, read, line, offset, end)
+                line += chunk.count(end)
+                last = chunk.rfind(end)
                 if last >= 0:
                     offset = read + last + 1
                 read += len(chunk)
@@ -51,9 +72,11 @@ def check_utf8(path: Path, block: int = 1 << 24) -> None:
         raise InvalidInput("no such file", where=str(path)) from None
 
 
-def _not_utf8(path: Path, chunk: bytes, start: int, read: int, line: int, offset: int) -> None:
-    line += chunk.count(b"\n", 0, start)
-    last = chunk.rfind(b"\n", 0, start)
+def _not_utf8(
+    path: Path, chunk: bytes, start: int, read: int, line: int, offset: int, end: bytes
+) -> None:
+    line += chunk.count(end, 0, start)
+    last = chunk.rfind(end, 0, start)
     if last >= 0:
         offset = read + last + 1
     byte = chunk[start : start + 1].hex()
@@ -98,21 +121,42 @@ def write_header(out: BinaryIO, names: Sequence[str]) -> None:
 
 
 def read_text_csv(path: str | Path) -> pl.DataFrame:
-    """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where."""
+    """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where
+    (a file with rows after its header is never read as none)."""
     path = Path(path)
     delimiter = sniff_delimiter(path)
     try:
         frame = pl.read_csv(
             path,
             separator=delimiter,
+            eol_char=line_end(path),
             infer_schema=False,
             encoding="utf8",
         )
     except pl.exceptions.PolarsError as error:
         raise csv_error(error, path) from None
+    if frame.height == 0:
+        _refuse_unread_rows(path, delimiter)
     if frame.columns and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return frame
+
+
+def _refuse_unread_rows(path: Path, delimiter: str) -> None:
+    """InvalidInput when a file read as a header alone has a row with a value after its
+    header: Polars reads a header with a quote it never closes, or one it does not take
+    for a quote, as the whole file, and says nothing."""
+    found = find_bad_row(path, delimiter)
+    if found is None:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            records = _Records(handle, delimiter)
+            given = (line for line, row, _ in records if any(v.strip() for v in row))
+            next(given, None)  # the header
+            line = next(given, None)
+        if line is None:
+            return
+        found = f"line {line:,} holds values, but the file was read as a header alone"
+    raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
 
 
 def scan_text_csv(path: str | Path) -> pl.LazyFrame:
@@ -121,7 +165,13 @@ def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     Errors surface when the query runs; wrap its execution with :func:`csv_error`.
     """
     path = Path(path)
-    frame = pl.scan_csv(path, separator=sniff_delimiter(path), infer_schema=False, encoding="utf8")
+    frame = pl.scan_csv(
+        path,
+        separator=sniff_delimiter(path),
+        eol_char=line_end(path),
+        infer_schema=False,
+        encoding="utf8",
+    )
     first = frame.collect_schema().names()[0] if frame.collect_schema().names() else ""
     if first.startswith("\ufeff"):
         frame = frame.rename({first: first.lstrip("\ufeff")})
@@ -143,28 +193,48 @@ def csv_error(error: Exception, path: str | Path, *, locate: bool = True) -> Inv
     return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
 
 
-def find_bad_row(path: Path) -> str | None:
+def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
     values than the header has columns, or a quote never closed. Read again row by row
     (only once the fast reader has failed); None when nothing is found."""
-    delimiter = sniff_delimiter(path)
+    delimiter = delimiter or sniff_delimiter(path)
+    header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        records = _Records(handle, delimiter, strict=True)
         try:
-            header = next(reader, None)
-            if header is None:
-                return None
-            start = reader.line_num + 1
-            for row in reader:
-                if len(row) > len(header):
+            for line, row, _ in records:
+                if header is None:
+                    header = row
+                elif len(row) > len(header):
                     return (
-                        f"line {start:,} has {len(row)} values, but the header names"
+                        f"line {line:,} has {len(row)} values, but the header names"
                         f" {len(header)} columns; quote a value that holds a '{delimiter}'"
                     )
-                start = reader.line_num + 1
         except csv.Error as error:
-            return f"from line {start:,}: {error} (a quote opened and never closed?)"
+            return f"from line {records.start:,}: {error} (a quote opened and never closed?)"
     return None
+
+
+class _Records:
+    """The records of a CSV file read by the csv module, each with the line it starts on
+    and its text as written; ``start`` is the line of the one being read."""
+
+    def __init__(self, handle: TextIO, delimiter: str, *, strict: bool = False) -> None:
+        self._taken: list[str] = []
+        self._reader = csv.reader(self._lines(handle), delimiter=delimiter, strict=strict)
+        self.start = 1
+
+    def _lines(self, handle: TextIO) -> Iterator[str]:
+        for line in handle:
+            self._taken.append(line)
+            yield line
+
+    def __iter__(self) -> Iterator[tuple[int, list[str], str]]:
+        for row in self._reader:
+            text = "".join(self._taken)
+            self._taken.clear()
+            yield self.start, row, text
+            self.start = self._reader.line_num + 1
 
 
 @dataclass(frozen=True)

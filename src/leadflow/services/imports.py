@@ -319,8 +319,12 @@ def _import_csv(
     )
     frame = read_text_csv(path)
     header = read_header(path, sniff_delimiter(path))
-    if len(header) != frame.width:
-        header = frame.columns
+    if len(header) != frame.width:  # the payloads would put values under the wrong names
+        raise InvalidInput(
+            f"cannot read as CSV: its header line holds {len(header)} names read alone,"
+            f" {frame.width} read with the rest of the file (a quote or a line end in it?)",
+            where=str(path),
+        )
     names = column_names(header, preset, mappings or {})
     check_targets(pb, mappings or {})
     summary = ImportSummary(rows=frame.height)
