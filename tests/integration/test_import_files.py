@@ -175,6 +175,22 @@ def test_a_resume_must_read_the_file_as_the_stopped_import_did(
     assert sum(counts(engine)[:2]) == 23 + again.rows
 
 
+def test_a_resume_must_read_the_file_with_the_stopped_imports_delimiter(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [[v.replace('"', "").replace("\n", " ") for v in row] for row in messy_rows(8, 60)]
+    path = write_csv(tmp_path / "leads.csv", rows)
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    with pytest.raises(InvalidInput, match=r"'Lead ID', 'First Name'.*this one reads 'Lead I") as e:
+        run(engine, path, delimiter="|", mappings={}, resume=True)
+    assert "resume it with the same --delimiter" in str(e.value)
+    assert sum(counts(engine)[:2]) == 23
+    assert run(engine, path, delimiter=",", resume=True).resumed == 23
+
+
 def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
     engine: Engine,
     tmp_path: Path,

@@ -1,9 +1,9 @@
 """CSV in and out, with every value kept exactly as written.
 
 Files are read with every column as text (``007`` stays ``007``), the
-delimiter sniffed from the header (comma, semicolon, tab or pipe), lines
-ending in LF, CRLF or CR alone (old Mac programs), a UTF-8 byte-order mark
-ignored. Column names are matched to playbook fields
+delimiter sniffed from the header and the lines after it (comma, semicolon,
+tab or pipe) unless given, lines ending in LF, CRLF or CR alone (old Mac
+programs), a UTF-8 byte-order mark ignored. Column names are matched to playbook fields
 forgivingly ("Decision Role", "decision-role" and ``decision_role`` are the
 same field), and a field's ``columns:`` list names other spellings.
 """
@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -26,6 +27,7 @@ from leadflow.domain.values import column_key
 from leadflow.errors import InvalidInput
 
 DELIMITERS = ",;\t|"
+SAMPLE_LINES = 20  # the lines after the header a delimiter is judged from
 HEAD_BYTES = 1 << 16  # where the line end is looked for
 LINE_ENDS = re.compile(rb'"[^"]*"|\r\n?|\n')  # a quoted value (skipped), or a line end
 
@@ -88,23 +90,55 @@ def _not_utf8(
 
 
 def sniff_delimiter(path: Path) -> str:
-    """The delimiter of a CSV file, judged from its first line."""
+    """The delimiter of a CSV file, judged by :func:`judge_delimiter` from its header line
+    and the lines after it."""
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
+            lines = list(islice(handle, SAMPLE_LINES + 1))
     except FileNotFoundError:
         raise InvalidInput("no such file", where=str(path)) from None
     except UnicodeDecodeError:
         check_utf8(path)  # says where
         raise
-    if not header.strip():
+    if not lines or not lines[0].strip():
         raise InvalidInput("the file is empty: a header row is needed", where=str(path))
-    try:
-        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+    return judge_delimiter(lines, whole=len(lines) <= SAMPLE_LINES)
+
+
+def judge_delimiter(lines: Sequence[str], *, whole: bool = True) -> str:
+    """The delimiter (comma, semicolon, tab or pipe) that reads ``lines``, a header line
+    and the lines after it (``whole``: all of the file), as a table.
+
+    A delimiter that splits the header in two or more and every other line into as many
+    values wins; then one that splits the header, with the most lines split alike; then
+    the one that splits the header into the most; then the first of ``DELIMITERS``.
+    Values are counted as the csv module reads them, so a delimiter inside quotes does
+    not count; lines with no value are left out. Judged from the header alone, a comma
+    in a column name ("Straße, Hausnummer") outvoted the semicolons of the whole file.
+    """
+
+    def judged(delimiter: str) -> tuple[bool, bool, int, int]:
+        rows = [row for row in csv.reader(lines, delimiter=delimiter) if any(row)]
+        if not whole and len(rows) > 1:
+            rows.pop()  # the last line read may be cut short (a quoted value goes on)
+        width = len(rows[0]) if rows else 0
+        alike = sum(len(row) == width for row in rows)
+        return (width > 1 and alike == len(rows), width > 1, alike, width)
+
+    return max(DELIMITERS, key=judged)
+
+
+def delimiter_option(text: str | None) -> str | None:
+    """``--delimiter`` as given: one character, or ``tab`` (also ``\\t``); None: sniffed."""
+    if text is None:
+        return None
+    found = {"tab": "\t", "\\t": "\t"}.get(text.lower(), text)
+    if len(found) != 1 or len(found.encode()) != 1 or found in '"\r\n':
+        raise InvalidInput(
+            f"'{text}' is not a delimiter: give one character, such as ';' or '|', or tab",
+            where="--delimiter",
+        )
+    return found
 
 
 def read_header(path: Path, delimiter: str) -> list[str]:
@@ -120,11 +154,12 @@ def write_header(out: BinaryIO, names: Sequence[str]) -> None:
     out.write(text.getvalue().encode("utf-8"))
 
 
-def read_text_csv(path: str | Path) -> pl.DataFrame:
+def read_text_csv(path: str | Path, delimiter: str | None = None) -> pl.DataFrame:
     """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where
-    (a file with rows after its header is never read as none)."""
+    (a file with rows after its header is never read as none). ``delimiter``: as given
+    (``--delimiter``), else sniffed."""
     path = Path(path)
-    delimiter = sniff_delimiter(path)
+    delimiter = delimiter or sniff_delimiter(path)
     try:
         frame = pl.read_csv(
             path,
@@ -134,7 +169,7 @@ def read_text_csv(path: str | Path) -> pl.DataFrame:
             encoding="utf8",
         )
     except pl.exceptions.PolarsError as error:
-        raise csv_error(error, path) from None
+        raise csv_error(error, path, delimiter=delimiter) from None
     if frame.height == 0:
         _refuse_unread_rows(path, delimiter)
     if frame.columns and frame.columns[0].startswith("\ufeff"):
@@ -178,15 +213,17 @@ def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     return frame
 
 
-def csv_error(error: Exception, path: str | Path, *, locate: bool = True) -> InvalidInput:
+def csv_error(
+    error: Exception, path: str | Path, *, locate: bool = True, delimiter: str | None = None
+) -> InvalidInput:
     """What a CSV reader's error says, as InvalidInput. With ``locate`` (``path`` is the
-    file that was read), what went wrong is looked for in it: text that is not UTF-8 (read
-    strictly: never stored as U+FFFD) by :func:`check_utf8`, a bad row by
-    :func:`find_bad_row`."""
+    file that was read, with ``delimiter`` or the one sniffed), what went wrong is looked
+    for in it: text that is not UTF-8 (read strictly: never stored as U+FFFD) by
+    :func:`check_utf8`, a bad row by :func:`find_bad_row`."""
     if locate and "utf-8" in str(error).lower():
         check_utf8(Path(path))
     if locate and Path(path).is_file():
-        found = find_bad_row(Path(path))
+        found = find_bad_row(Path(path), delimiter)
         if found:
             return InvalidInput(f"cannot read as CSV: {found}", where=str(path))
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

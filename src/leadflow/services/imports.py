@@ -161,12 +161,14 @@ def import_csv(
     slice_seconds: float = SLICE_SECONDS,
     again: bool = False,
     resume: bool = False,
+    delimiter: str | None = None,
 ) -> ImportSummary:
     """Import ``path``. A file imported before (the same bytes, under any name) is
     refused with :class:`Conflict` unless ``again``; one whose import stopped is refused
     unless ``again`` (the whole file once more) or ``resume`` (the rows after those it
     took, under the same source, campaign and column names); one that another import is
-    taking now is refused whatever it is told."""
+    taking now is refused whatever it is told. ``delimiter``: the file's, when a guess
+    would be wrong (else sniffed)."""
     with _no_cyclic_gc():
         return _import_csv(
             engine_uow,
@@ -183,6 +185,7 @@ def import_csv(
             slice_seconds,
             again,
             resume,
+            delimiter,
         )
 
 
@@ -308,6 +311,7 @@ def _import_csv(
     slice_seconds: float,
     again: bool,
     resume: bool,
+    delimiter: str | None,
 ) -> ImportSummary:
     started = time.perf_counter()
     _check_length("--source", source, 200)
@@ -317,8 +321,9 @@ def _import_csv(
     earlier = earlier_import(
         engine_uow, path, checksum, "inquiries", source, again, resume, campaign
     )
-    frame = read_text_csv(path)
-    header = read_header(path, sniff_delimiter(path))
+    delimiter = delimiter or sniff_delimiter(path)
+    frame = read_text_csv(path, delimiter)
+    header = read_header(path, delimiter)
     if len(header) != frame.width:  # the payloads would put values under the wrong names
         raise InvalidInput(
             f"cannot read as CSV: its header line holds {len(header)} names read alone,"
@@ -367,7 +372,15 @@ def _import_csv(
 
 
 def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
-    """A resumed import must read the columns as the stopped one did (its preset and maps)."""
+    """A resumed import must read the columns as the stopped one did (its delimiter, preset
+    and maps)."""
+    if [header for header, _ in then] != [header for header, _ in now]:
+        raise InvalidInput(
+            f"the stopped import read the columns {', '.join(repr(h) for h, _ in then)};"
+            f" this one reads {', '.join(repr(h) for h, _ in now)}: resume it with the same"
+            " --delimiter",
+            where="--resume",
+        )
     for (header, before), (_, name) in zip(then, now, strict=False):
         if before != name:
             raise InvalidInput(
