@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -333,3 +334,17 @@ def test_a_file_of_a_delimiter_no_guess_gets_right_is_read_with_delimiter(
     )
     done = leadflow(tmp_path, "import-activities", "acts.tsv", "--delimiter", "tab")
     assert "Recorded 1 activities; skipped 0." in " ".join(ok(done).split() + done.stderr.split())
+
+
+def test_blank_lines_are_skipped_and_the_summary_counts_them(tmp_path: Path) -> None:
+    (tmp_path / "blank.csv").write_text(
+        "email,first_name\na@x.com,Ann\n\n\nb@x.com,Bob\n,\n\n", encoding="utf-8"
+    )
+    result = leadflow(tmp_path, "import", "blank.csv", "--source", "expo")
+    ok(result)
+    assert re.search(r"rows read\s+│\s+2 │", result.stderr), result.stderr
+    assert re.search(r"blank lines skipped\s+│\s+4 │", result.stderr), result.stderr
+    assert "quarantined" not in result.stderr
+    assert "The quarantine is empty" in leadflow(tmp_path, "quarantine", "list").stderr
+    listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
+    assert [(i["rows"], i["taken"]) for i in listed] == [(2, 2)]

@@ -137,7 +137,7 @@ def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
     assert "--resume" in said_when_stopped(engine, path)
 
     with pytest.raises(
-        Conflict, match=r"stopped after 46 of its 17\d rows\. Give --resume.*--again"
+        Conflict, match=r"stopped after 46 of its 160 rows\. Give --resume.*--again"
     ):
         run(engine, path)
     rest = run(engine, path, resume=True)
@@ -147,6 +147,39 @@ def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
     for part in want:
         assert got[part] == want[part], part
     assert rest.new_people < whole.new_people == len(got["people"])
+
+
+def test_a_file_with_blank_lines_resumes_after_its_rows_exactly(
+    engine: Engine, reference: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blank lines (empty, or delimiters alone) are skipped before the rows are counted,
+    so the rows a stopped import took are the same rows whenever the file is read. A
+    stopped import that counted otherwise (leadflow once counted blank lines as rows)
+    is not resumed at a row it did not mean."""
+    rows = messy_rows(9, 100)  # with rows of nothing (",,,,") among them
+    for at in range(90, 0, -9):
+        rows.insert(at, [])  # an empty line
+    path = write_csv(tmp_path / "leads.csv", rows)
+    whole = run(reference, path)
+    assert (whole.rows, whole.blank) == (100, 16)
+
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    assert imports(engine) == [("leads.csv", 100, 23, False)]
+    with engine.begin() as c:
+        c.execute(update(t.imports).values(rows=116))  # as once counted
+    with pytest.raises(InvalidInput, match="read 116 rows in this file, this one reads 100"):
+        run(engine, path, resume=True)
+    with engine.begin() as c:
+        c.execute(update(t.imports).values(rows=100))
+    rest = run(engine, path, resume=True)
+    assert (rest.resumed, rest.rows, rest.blank) == (23, 100, 16)
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert len(got["inquiries"]) + len(got["quarantine"]) == 100
 
 
 def test_a_resume_must_read_the_file_as_the_stopped_import_did(

@@ -94,3 +94,33 @@ def test_a_header_read_as_other_columns_than_the_rows_is_refused(
     monkeypatch.setattr(imports, "read_header", lambda *_: ["email", "first_name"])
     with pytest.raises(InvalidInput, match="holds 2 names read alone, 3 read with the rest"):
         plain_import(engine, path)
+
+
+def test_lines_of_no_value_are_skipped_and_counted_never_quarantined(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Empty lines, and lines of delimiters and spaces alone (Excel writes an empty row
+    as ``,,,,``), were quarantined as inquiries with a made-up payload of nulls."""
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        'email,first_name\na@x.com,Ann\n\n\nb@x.com,Bob\n,\n  , \t\n"",""\n, Cy\n\n',
+        encoding="utf-8",
+    )
+    summary = plain_import(engine, path)
+    assert payloads(engine) == [
+        {"email": "a@x.com", "first_name": "Ann"},
+        {"email": "b@x.com", "first_name": "Bob"},
+        {"email": None, "first_name": " Cy"},  # a value: a row, kept as written
+    ]
+    assert (summary.rows, summary.blank, summary.new_people) == (3, 6, 2)
+    assert dict(summary.quarantined) == {"no_identity": 1}
+    with engine.connect() as c:
+        assert c.execute(select(t.imports.c.rows, t.imports.c.taken)).one() == (3, 3)
+
+
+def test_empty_lines_before_the_header_are_skipped(engine: Engine, tmp_path: Path) -> None:
+    """As Polars skips them (the file was refused as empty)."""
+    path = tmp_path / "leads.csv"
+    path.write_text("\n\r\nemail;first_name\na@x.com;Ann\n", encoding="utf-8")
+    assert plain_import(engine, path).rows == 1
+    assert payloads(engine) == [{"email": "a@x.com", "first_name": "Ann"}]

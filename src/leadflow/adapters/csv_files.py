@@ -16,14 +16,14 @@ import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import dropwhile, islice
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 import polars as pl
 
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import column_key
+from leadflow.domain.values import STRIP_CHARS, column_key
 from leadflow.errors import InvalidInput
 
 DELIMITERS = ",;\t|"
@@ -94,7 +94,7 @@ def sniff_delimiter(path: Path) -> str:
     and the lines after it."""
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            lines = list(islice(handle, SAMPLE_LINES + 1))
+            lines = list(islice(dropwhile(_empty, handle), SAMPLE_LINES + 1))
     except FileNotFoundError:
         raise InvalidInput("no such file", where=str(path)) from None
     except UnicodeDecodeError:
@@ -103,6 +103,11 @@ def sniff_delimiter(path: Path) -> str:
     if not lines or not lines[0].strip():
         raise InvalidInput("the file is empty: a header row is needed", where=str(path))
     return judge_delimiter(lines, whole=len(lines) <= SAMPLE_LINES)
+
+
+def _empty(line: str) -> bool:
+    """An empty line: Polars skips those before the header."""
+    return not line.strip("\r\n")
 
 
 def judge_delimiter(lines: Sequence[str], *, whole: bool = True) -> str:
@@ -142,9 +147,10 @@ def delimiter_option(text: str | None) -> str | None:
 
 
 def read_header(path: Path, delimiter: str) -> list[str]:
-    """The header row exactly as written (Polars renames repeated names; this does not)."""
+    """The header row exactly as written (Polars renames repeated names; this does not),
+    after any empty lines, as Polars skips them."""
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        return next(csv.reader(handle, delimiter=delimiter), [])
+        return next((row for row in csv.reader(handle, delimiter=delimiter) if row), [])
 
 
 def write_header(out: BinaryIO, names: Sequence[str]) -> None:
@@ -194,6 +200,22 @@ def _refuse_unread_rows(path: Path, delimiter: str) -> None:
     raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
 
 
+def has_value(columns: Sequence[str]) -> pl.Expr:
+    """Whether a row holds a value in any of ``columns``: not an empty line, nor one of
+    delimiters and spaces alone (Excel writes an empty row as ``,,,,``). Polars reads
+    such a line as a row of nulls (or of spaces); it is no row of the table."""
+    return pl.any_horizontal(
+        pl.col(c).str.strip_chars(STRIP_CHARS).str.len_bytes() > 0 for c in columns
+    ).fill_null(False)
+
+
+def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """``frame`` without the rows of no value (:func:`has_value`), and how many they were."""
+    given = frame.select(has_value(frame.columns)).to_series()
+    blank = frame.height - int(given.sum())
+    return (frame.filter(given) if blank else frame), blank
+
+
 def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     """The lazy twin of :func:`read_text_csv`, for streaming a file through a query.
 
@@ -241,7 +263,7 @@ def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
         try:
             for line, row, _ in records:
                 if header is None:
-                    header = row
+                    header = row or None  # empty lines before it are skipped
                 elif len(row) > len(header):
                     return (
                         f"line {line:,} has {len(row)} values, but the header names"

@@ -172,6 +172,8 @@ def import_(
     table.add_column("")
     table.add_column("rows", justify="right")
     table.add_row("rows read", f"{summary.rows:,}")
+    if summary.blank:
+        table.add_row("blank lines skipped", f"{summary.blank:,}")
     if summary.resumed:
         table.add_row("taken before it stopped, left out", f"{summary.resumed:,}")
     table.add_row("new people", f"{summary.new_people:,}")

@@ -32,7 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
+from leadflow.adapters.csv_files import (
+    read_header,
+    read_text_csv,
+    sniff_delimiter,
+    without_blank_rows,
+)
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput
@@ -100,7 +105,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class ImportSummary:
-    rows: int = 0
+    rows: int = 0  # rows with a value: each an inquiry or quarantined
+    blank: int = 0  # lines of no value (empty, or delimiters and spaces alone), skipped
     new_people: int = 0
     merged: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
@@ -332,13 +338,16 @@ def _import_csv(
         )
     names = column_names(header, preset, mappings or {})
     check_targets(pb, mappings or {})
-    summary = ImportSummary(rows=frame.height)
-    if frame.height == 0:  # a header and nothing else
+    frame, blank = without_blank_rows(frame)  # never stored: no inquiry, no quarantine
+    summary = ImportSummary(rows=frame.height, blank=blank)
+    if frame.height == 0:  # a header and nothing else (but blank lines)
         summary.seconds = time.perf_counter() - started
         return summary
     columns = [[str(h), str(n)] for h, n in zip(header, names, strict=True)]
     if earlier is not None and earlier.columns != columns:
         _refuse_other_columns(earlier.columns, columns)
+    if earlier is not None and earlier.rows is not None and earlier.rows != frame.height:
+        _refuse_other_rows(earlier, frame.height)
     prepared = prepare(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
@@ -389,6 +398,17 @@ def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
                 where="--resume",
             )
     raise InvalidInput("the stopped import read other columns", where="--resume")
+
+
+def _refuse_other_rows(earlier: Any, rows: int) -> None:
+    """A resumed import goes on after the rows the stopped one took, counted in the rows it
+    read: it must read as many (leadflow once counted blank lines as rows)."""
+    raise InvalidInput(
+        f"the stopped import {earlier.id} read {earlier.rows:,} rows in this file, this one"
+        f" reads {rows:,}: it cannot go on where that one stopped; --again imports the"
+        f" whole file once more (its first {earlier.taken:,} rows a second time)",
+        where="--resume",
+    )
 
 
 def _check_length(option: str, value: str, limit: int) -> None:
