@@ -67,7 +67,7 @@ def test_text_that_is_not_utf8_in_a_file_of_cr_lines_is_named_by_its_line(
     ("text", "says"),
     [
         ('email,"first_name\na@x.com,Ann\n', "from line 1: unexpected end of data"),
-        ('email,first"name\na@x.com,Ann\n', "line 2 holds values, but the file was read as"),
+        ('email,first"name\na@x.com,Ann\n', "line 1: the column name 'first\"name' has a"),
     ],
     ids=["quote-never-closed", "quote-inside-a-name"],
 )
@@ -124,3 +124,39 @@ def test_empty_lines_before_the_header_are_skipped(engine: Engine, tmp_path: Pat
     path.write_text("\n\r\nemail;first_name\na@x.com;Ann\n", encoding="utf-8")
     assert plain_import(engine, path).rows == 1
     assert payloads(engine) == [{"email": "a@x.com", "first_name": "Ann"}]
+
+
+def test_a_stray_double_quote_is_named_by_its_line_and_value(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A quote inside a value not in quotes (27" Monitor): the csv module reads it as
+    written, Polars reads on into the next lines and failed saying "CSV malformed:
+    expected 0 rows, actual 1 rows", with no line. Past the first chunk too."""
+    path = tmp_path / "leads.csv"
+    rows = [f"u{i}@acme.com,Desk,Acme" for i in range(2_000)]
+    path.write_text(
+        "email,item,company\n" + "\n".join(rows) + '\nz@x.com,27" Monitor,Acme\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as refused:
+        plain_import(engine, path)
+    assert refused.value.where == str(path)
+    assert str(refused.value).endswith(
+        "cannot read as CSV: line 2,002: the value '27\" Monitor' of column 'item' has a"
+        " double quote but is not in quotes; put it in quotes with the quote doubled,"
+        ' "27"" Monitor", or take the quote out'
+    )
+
+
+def test_a_stray_double_quote_in_the_header_is_refused(engine: Engine, tmp_path: Path) -> None:
+    """Polars read the file as its last row alone: the header's quote and the next
+    stray one made the two rows between them part of a column name."""
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        'email,Size 27",company\na@x.com,L,Acme\nb@x.com,5" x,Globex\nc@x.com,M,Initech\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput, match="line 1: the column name 'Size 27\"' has a double"):
+        plain_import(engine, path)
+    with UnitOfWork(engine) as uow:
+        assert uow.store.count(t.inquiries) == 0

@@ -148,9 +148,17 @@ def delimiter_option(text: str | None) -> str | None:
 
 def read_header(path: Path, delimiter: str) -> list[str]:
     """The header row exactly as written (Polars renames repeated names; this does not),
-    after any empty lines, as Polars skips them."""
+    after any empty lines, as Polars skips them. A name with a stray double quote is
+    refused: Polars reads on from it into the rows, and loses them without a word."""
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        return next((row for row in csv.reader(handle, delimiter=delimiter) if row), [])
+        for line, row, text in _Records(handle, delimiter):
+            if not row:
+                continue
+            stray = stray_quote(line, text, delimiter)
+            if stray:
+                raise InvalidInput(f"cannot read as CSV: {stray}", where=str(path))
+            return row
+    return []
 
 
 def write_header(out: BinaryIO, names: Sequence[str]) -> None:
@@ -254,14 +262,18 @@ def csv_error(
 
 def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
-    values than the header has columns, or a quote never closed. Read again row by row
-    (only once the fast reader has failed); None when nothing is found."""
+    values than the header has columns, a stray double quote, or a quote never closed.
+    Read again row by row (only once the fast reader has failed); None when nothing is
+    found."""
     delimiter = delimiter or sniff_delimiter(path)
     header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         records = _Records(handle, delimiter, strict=True)
         try:
-            for line, row, _ in records:
+            for line, row, text in records:
+                stray = stray_quote(line, text, delimiter, header)
+                if stray:
+                    return stray
                 if header is None:
                     header = row or None  # empty lines before it are skipped
                 elif len(row) > len(header):
@@ -272,6 +284,38 @@ def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
         except csv.Error as error:
             return f"from line {records.start:,}: {error} (a quote opened and never closed?)"
     return None
+
+
+def stray_quote(
+    line: int, text: str, delimiter: str, header: Sequence[str] | None = None
+) -> str | None:
+    """What is wrong, in words, when a record (``text``, as written, from ``line``) has a
+    value with a double quote in it that does not begin with one, as ``Tom 5" Neil`` or
+    ``27" Monitor``. The csv module reads the quote as written; Polars takes it for the
+    start of a quoted value and reads on into the next lines, then fails without a line
+    (or, in the header, loses the rows)."""
+    if '"' not in text:
+        return None
+    values = re.compile(rf'"(?:[^"]|"")*"|[^{re.escape(delimiter)}\r\n]*')
+    at, index = 0, 0
+    while True:
+        value = values.match(text, at)
+        assert value is not None  # the second pattern matches nothing at worst
+        if '"' in value.group() and not value.group().startswith('"'):
+            break
+        at = value.end() + 1
+        if value.end() >= len(text) or text[value.end()] in "\r\n":
+            return None
+        index += 1
+    written = value.group()
+    what = f"the column name '{written}'" if header is None else f"the value '{written}'"
+    if header is not None and index < len(header):
+        what += f" of column '{header[index]}'"
+    quoted = '"' + written.replace('"', '""') + '"'
+    return (
+        f"line {line:,}: {what} has a double quote but is not in quotes;"
+        f" put it in quotes with the quote doubled, {quoted}, or take the quote out"
+    )
 
 
 class _Records:
