@@ -3,9 +3,10 @@
 Files are read with every column as text (``007`` stays ``007``), the
 delimiter sniffed from the header and the lines after it (comma, semicolon,
 tab or pipe) unless given, lines ending in LF, CRLF or CR alone (old Mac
-programs), a UTF-8 byte-order mark ignored. Column names are matched to playbook fields
-forgivingly ("Decision Role", "decision-role" and ``decision_role`` are the
-same field), and a field's ``columns:`` list names other spellings.
+programs), a UTF-8 byte-order mark ignored. Column names are matched to
+playbook fields forgivingly ("Decision Role", "decision-role" and
+``decision_role`` are the same field), and a field's ``columns:`` list names
+other spellings.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def read_header(path: Path, delimiter: str) -> list[str]:
         for line, row, text in _Records(handle, delimiter):
             if not row:
                 continue
-            stray = stray_quote(line, text, delimiter)
+            stray = _stray_quote(line, text, delimiter)
             if stray:
                 raise InvalidInput(f"cannot read as CSV: {stray}", where=str(path))
             return row
@@ -271,7 +272,7 @@ def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
         records = _Records(handle, delimiter, strict=True)
         try:
             for line, row, text in records:
-                stray = stray_quote(line, text, delimiter, header)
+                stray = _stray_quote(line, text, delimiter, header)
                 if stray:
                     return stray
                 if header is None:
@@ -286,7 +287,7 @@ def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
     return None
 
 
-def stray_quote(
+def _stray_quote(
     line: int, text: str, delimiter: str, header: Sequence[str] | None = None
 ) -> str | None:
     """What is wrong, in words, when a record (``text``, as written, from ``line``) has a
