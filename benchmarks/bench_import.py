@@ -163,9 +163,14 @@ def generated(rows: int) -> Path:
 
 
 def count_rows(path: Path) -> int:
+    """The rows an import reads: each an inquiry or quarantined (blank lines are skipped)."""
     import polars as pl
 
-    return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
+    from leadflow.adapters.csv_files import has_value, scan_text_csv
+
+    frame = scan_text_csv(path)
+    rows = frame.filter(has_value(frame.collect_schema().names())).select(pl.len())
+    return int(rows.collect().item())
 
 
 def waits_text(waits: list[float]) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -300,3 +301,56 @@ def test_activities_of_types_the_playbook_does_not_score_are_kept_and_counted(
     assert "'webinar-atended' (2), 'booth_scan' (1)" in said
     with sqlite3.connect(tmp_path / "lf.db") as db:
         assert db.execute("SELECT count(*) FROM activities").fetchone() == (5,)
+
+
+def test_a_file_of_a_delimiter_no_guess_gets_right_is_read_with_delimiter(
+    tmp_path: Path,
+) -> None:
+    """Comma, semicolon, tab and pipe are sniffed (a comma in a column name no longer
+    outvotes the semicolons of every line); another is given with --delimiter."""
+    (tmp_path / "de.csv").write_text(
+        "Name;E-Mail;Straße, Hausnummer;PLZ\nAnn Lee;ann@acme.de;Hauptstr 5;10115\n",
+        encoding="utf-8",
+    )
+    ok(leadflow(tmp_path, "import", "de.csv", "--source", "expo"))
+    (tmp_path / "crm.csv").write_text(
+        "email^first_name^company\nbob@globex.com^Bob^Globex, Inc.\n", encoding="utf-8"
+    )
+    for bad in ("^^", "ß", '"'):
+        refused = leadflow(tmp_path, "import", "crm.csv", "--source", "crm", "--delimiter", bad)
+        assert refused.returncode == 2 and "--delimiter" in refused.stderr
+        assert "is not a delimiter" in refused.stderr
+    ok(leadflow(tmp_path, "import", "crm.csv", "--source", "crm", "--delimiter", "^"))
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM inquiries")]
+        people = db.execute("SELECT email, first_name FROM people ORDER BY id").fetchall()
+    assert payloads == [
+        {
+            "Name": "Ann Lee",
+            "E-Mail": "ann@acme.de",
+            "Straße, Hausnummer": "Hauptstr 5",
+            "PLZ": "10115",
+        },
+        {"email": "bob@globex.com", "first_name": "Bob", "company": "Globex, Inc."},
+    ]
+    assert people == [("ann@acme.de", "Ann"), ("bob@globex.com", "Bob")]
+
+    (tmp_path / "acts.tsv").write_text(
+        "type\tat\temail\npage_view\t2026-11-20T10:00:00Z\tbob@globex.com\n", encoding="utf-8"
+    )
+    done = leadflow(tmp_path, "import-activities", "acts.tsv", "--delimiter", "tab")
+    assert "Recorded 1 activities; skipped 0." in " ".join(ok(done).split() + done.stderr.split())
+
+
+def test_blank_lines_are_skipped_and_the_summary_counts_them(tmp_path: Path) -> None:
+    (tmp_path / "blank.csv").write_text(
+        "email,first_name\na@x.com,Ann\n\n\nb@x.com,Bob\n,\n\n", encoding="utf-8"
+    )
+    result = leadflow(tmp_path, "import", "blank.csv", "--source", "expo")
+    ok(result)
+    assert re.search(r"rows read\s+│\s+2 │", result.stderr), result.stderr
+    assert re.search(r"blank lines skipped\s+│\s+4 │", result.stderr), result.stderr
+    assert "quarantined" not in result.stderr
+    assert "The quarantine is empty" in leadflow(tmp_path, "quarantine", "list").stderr
+    listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
+    assert [(i["rows"], i["taken"]) for i in listed] == [(2, 2)]

@@ -28,6 +28,7 @@ from leadflow.adapters.store.engine import json_text, make_engine, upgrade
 from leadflow.adapters.store.repository import Store
 from leadflow.bootstrap import bundled_playbook
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import STRIP_CHARS
 from leadflow.errors import InvalidInput
 from leadflow.services import bulk_import
 from leadflow.services.capture import CaptureInquiry, CaptureSettings, capture, capture_in
@@ -110,7 +111,7 @@ def messy_rows(seed: int, n: int) -> list[list[str]]:
             ]
         )
         if i % 17 == 0:
-            rows.append([""] * len(HEADER))  # a row of nothing: quarantined
+            rows.append([""] * len(HEADER))  # a row of nothing: skipped
     return rows
 
 
@@ -162,6 +163,8 @@ def import_one_by_one(
         names = column_names(header, "salesforce", MAPPINGS if mappings is None else mappings)
         with UnitOfWork(engine) as uow:
             for row in reader:
+                if not any(v.strip(STRIP_CHARS) for v in row):
+                    continue  # a line of no value is no row
                 values = [v if v != "" else None for v in row]
                 raw = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
                 fields = {n: v for n, v in zip(names, values, strict=True) if v is not None}

@@ -137,7 +137,7 @@ def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
     assert "--resume" in said_when_stopped(engine, path)
 
     with pytest.raises(
-        Conflict, match=r"stopped after 46 of its 17\d rows\. Give --resume.*--again"
+        Conflict, match=r"stopped after 46 of its 160 rows\. Give --resume.*--again"
     ):
         run(engine, path)
     rest = run(engine, path, resume=True)
@@ -147,6 +147,39 @@ def test_a_stopped_import_resumes_after_its_rows_and_ends_as_one_whole_import(
     for part in want:
         assert got[part] == want[part], part
     assert rest.new_people < whole.new_people == len(got["people"])
+
+
+def test_a_file_with_blank_lines_resumes_after_its_rows_exactly(
+    engine: Engine, reference: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blank lines (empty, or delimiters alone) are skipped before the rows are counted,
+    so the rows a stopped import took are the same rows whenever the file is read. A
+    stopped import that counted otherwise (leadflow once counted blank lines as rows)
+    is not resumed at a row it did not mean."""
+    rows = messy_rows(9, 100)  # with rows of nothing (",,,,") among them
+    for at in range(90, 0, -9):
+        rows.insert(at, [])  # an empty line
+    path = write_csv(tmp_path / "leads.csv", rows)
+    whole = run(reference, path)
+    assert (whole.rows, whole.blank) == (100, 16)
+
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    assert imports(engine) == [("leads.csv", 100, 23, False)]
+    with engine.begin() as c:
+        c.execute(update(t.imports).values(rows=116))  # as once counted
+    with pytest.raises(InvalidInput, match="read 116 rows in this file, this one reads 100"):
+        run(engine, path, resume=True)
+    with engine.begin() as c:
+        c.execute(update(t.imports).values(rows=100))
+    rest = run(engine, path, resume=True)
+    assert (rest.resumed, rest.rows, rest.blank) == (23, 100, 16)
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert len(got["inquiries"]) + len(got["quarantine"]) == 100
 
 
 def test_a_resume_must_read_the_file_as_the_stopped_import_did(
@@ -173,6 +206,22 @@ def test_a_resume_must_read_the_file_as_the_stopped_import_did(
     again = run(engine, path, again=True)  # the whole file once more, as a new import
     assert again.import_id == 2 and again.resumed == 0
     assert sum(counts(engine)[:2]) == 23 + again.rows
+
+
+def test_a_resume_must_read_the_file_with_the_stopped_imports_delimiter(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [[v.replace('"', "").replace("\n", " ") for v in row] for row in messy_rows(8, 60)]
+    path = write_csv(tmp_path / "leads.csv", rows)
+    with monkeypatch.context() as patch:
+        stop_in_transaction(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, path)
+    with pytest.raises(InvalidInput, match=r"'Lead ID', 'First Name'.*this one reads 'Lead I") as e:
+        run(engine, path, delimiter="|", mappings={}, resume=True)
+    assert "resume it with the same --delimiter" in str(e.value)
+    assert sum(counts(engine)[:2]) == 23
+    assert run(engine, path, delimiter=",", resume=True).resumed == 23
 
 
 def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
@@ -378,7 +427,7 @@ def test_a_file_imported_by_another_command_while_this_one_started_is_refused(
     must still be refused, whatever it was told: it would add every row once more."""
     from leadflow.services import imports as import_service
 
-    path = write_csv(tmp_path / "leads.csv", rows := messy_rows(8, 30))
+    path = write_csv(tmp_path / "leads.csv", messy_rows(8, 30))
     read = import_service.read_text_csv
 
     def another_command_first(*args: Any) -> Any:  # right after this one looked
@@ -390,8 +439,9 @@ def test_a_file_imported_by_another_command_while_this_one_started_is_refused(
     with pytest.raises(Conflict, match=r"import \d+ of this file began while this command"):
         run(engine, path, again=True)
     inquiries, quarantined, _ = counts(engine)
-    assert inquiries + quarantined == len(rows)  # each row once: the other command's
-    assert imports(engine) == [("leads.csv", len(rows), len(rows), True)]
+    [(name, rows, taken, finished)] = imports(engine)  # the other command's, alone
+    assert (name, taken, finished) == ("leads.csv", rows, True)
+    assert inquiries + quarantined == rows  # each row once
 
     activities = tmp_path / "acts.csv"
     activities.write_text("type,at,email\n" + "page_view,2026-11-20T10:00:00Z,x@y.io\n")

@@ -1,10 +1,12 @@
 """CSV in and out, with every value kept exactly as written.
 
 Files are read with every column as text (``007`` stays ``007``), the
-delimiter sniffed from the header (comma, semicolon, tab or pipe), a UTF-8
-byte-order mark ignored. Column names are matched to playbook fields
-forgivingly ("Decision Role", "decision-role" and ``decision_role`` are the
-same field), and a field's ``columns:`` list names other spellings.
+delimiter sniffed from the header and the lines after it (comma, semicolon,
+tab or pipe) unless given, lines ending in LF, CRLF or CR alone (old Mac
+programs), a UTF-8 byte-order mark ignored. Column names are matched to
+playbook fields forgivingly ("Decision Role", "decision-role" and
+``decision_role`` are the same field), and a field's ``columns:`` list names
+other spellings.
 """
 
 from __future__ import annotations
@@ -12,24 +14,46 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import dropwhile, islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import polars as pl
 
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import column_key
+from leadflow.domain.values import STRIP_CHARS, column_key
 from leadflow.errors import InvalidInput
 
 DELIMITERS = ",;\t|"
+SAMPLE_LINES = 20  # the lines after the header a delimiter is judged from
+HEAD_BYTES = 1 << 16  # where the line end is looked for
+LINE_ENDS = re.compile(rb'"[^"]*"|\r\n?|\n')  # a quoted value (skipped), or a line end
+
+
+def line_end(path: Path) -> str:
+    """How the lines of a CSV file end, as Polars' ``eol_char``: ``"\\r"`` when its first
+    line (outside quotes) ends in CR alone, as Excel's *CSV (Macintosh)* and other old
+    Mac programs write, else ``"\\n"`` (CRLF too: Polars drops the CR). Read with the
+    wrong one, a file of CR lines is one long header line and no rows."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise InvalidInput("no such file", where=str(path)) from None
+    for found in LINE_ENDS.finditer(head):
+        if not found.group().startswith(b'"'):
+            return "\r" if found.group() == b"\r" else "\n"
+    return "\n"
 
 
 def check_utf8(path: Path, block: int = 1 << 24) -> None:
     """InvalidInput naming the line and byte of the first thing in ``path`` that is not
     UTF-8: read lossily, it would be stored as U+FFFD with nothing said."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    end = line_end(path).encode()
     line, offset = 1, 0  # the line being read, and where it starts in the file
     read = 0
     try:
@@ -38,9 +62,9 @@ def check_utf8(path: Path, block: int = 1 << 24) -> None:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as error:
-                    _not_utf8(path, chunk, error.start, read, line, offset)
-                line += chunk.count(b"\n")
-                last = chunk.rfind(b"\n")
+                    _not_utf8(path, chunk, error.start, read, line, offset, end)
+                line += chunk.count(end)
+                last = chunk.rfind(end)
                 if last >= 0:
                     offset = read + last + 1
                 read += len(chunk)
@@ -51,9 +75,11 @@ def check_utf8(path: Path, block: int = 1 << 24) -> None:
         raise InvalidInput("no such file", where=str(path)) from None
 
 
-def _not_utf8(path: Path, chunk: bytes, start: int, read: int, line: int, offset: int) -> None:
-    line += chunk.count(b"\n", 0, start)
-    last = chunk.rfind(b"\n", 0, start)
+def _not_utf8(
+    path: Path, chunk: bytes, start: int, read: int, line: int, offset: int, end: bytes
+) -> None:
+    line += chunk.count(end, 0, start)
+    last = chunk.rfind(end, 0, start)
     if last >= 0:
         offset = read + last + 1
     byte = chunk[start : start + 1].hex()
@@ -65,29 +91,75 @@ def _not_utf8(path: Path, chunk: bytes, start: int, read: int, line: int, offset
 
 
 def sniff_delimiter(path: Path) -> str:
-    """The delimiter of a CSV file, judged from its first line."""
+    """The delimiter of a CSV file, judged by :func:`judge_delimiter` from its header line
+    and the lines after it."""
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
+            lines = list(islice(dropwhile(_empty, handle), SAMPLE_LINES + 1))
     except FileNotFoundError:
         raise InvalidInput("no such file", where=str(path)) from None
     except UnicodeDecodeError:
         check_utf8(path)  # says where
         raise
-    if not header.strip():
+    if not lines or not lines[0].strip():
         raise InvalidInput("the file is empty: a header row is needed", where=str(path))
-    try:
-        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+    return judge_delimiter(lines, whole=len(lines) <= SAMPLE_LINES)
+
+
+def _empty(line: str) -> bool:
+    """An empty line: Polars skips those before the header."""
+    return not line.strip("\r\n")
+
+
+def judge_delimiter(lines: Sequence[str], *, whole: bool = True) -> str:
+    """The delimiter (comma, semicolon, tab or pipe) that reads ``lines``, a header line
+    and the lines after it (``whole``: all of the file), as a table.
+
+    A delimiter that splits the header in two or more and every other line into as many
+    values wins; then one that splits the header, with the most lines split alike; then
+    the one that splits the header into the most; then the first of ``DELIMITERS``.
+    Values are counted as the csv module reads them, so a delimiter inside quotes does
+    not count; lines with no value are left out. Judged from the header alone, a comma
+    in a column name ("Straße, Hausnummer") outvoted the semicolons of the whole file.
+    """
+
+    def judged(delimiter: str) -> tuple[bool, bool, int, int]:
+        rows = [row for row in csv.reader(lines, delimiter=delimiter) if any(row)]
+        if not whole and len(rows) > 1:
+            rows.pop()  # the last line read may be cut short (a quoted value goes on)
+        width = len(rows[0]) if rows else 0
+        alike = sum(len(row) == width for row in rows)
+        return (width > 1 and alike == len(rows), width > 1, alike, width)
+
+    return max(DELIMITERS, key=judged)
+
+
+def delimiter_option(text: str | None) -> str | None:
+    """``--delimiter`` as given: one character, or ``tab`` (also ``\\t``); None: sniffed."""
+    if text is None:
+        return None
+    found = {"tab": "\t", "\\t": "\t"}.get(text.lower(), text)
+    if len(found) != 1 or len(found.encode()) != 1 or found in '"\r\n':
+        raise InvalidInput(
+            f"'{text}' is not a delimiter: give one character, such as ';' or '|', or tab",
+            where="--delimiter",
+        )
+    return found
 
 
 def read_header(path: Path, delimiter: str) -> list[str]:
-    """The header row exactly as written (Polars renames repeated names; this does not)."""
+    """The header row exactly as written (Polars renames repeated names; this does not),
+    after any empty lines, as Polars skips them. A name with a stray double quote is
+    refused: Polars reads on from it into the rows, and loses them without a word."""
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        return next(csv.reader(handle, delimiter=delimiter), [])
+        for line, row, text in _Records(handle, delimiter):
+            if not row:
+                continue
+            stray = _stray_quote(line, text, delimiter)
+            if stray:
+                raise InvalidInput(f"cannot read as CSV: {stray}", where=str(path))
+            return row
+    return []
 
 
 def write_header(out: BinaryIO, names: Sequence[str]) -> None:
@@ -97,22 +169,60 @@ def write_header(out: BinaryIO, names: Sequence[str]) -> None:
     out.write(text.getvalue().encode("utf-8"))
 
 
-def read_text_csv(path: str | Path) -> pl.DataFrame:
-    """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where."""
+def read_text_csv(path: str | Path, delimiter: str | None = None) -> pl.DataFrame:
+    """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where
+    (a file with rows after its header is never read as none). ``delimiter``: as given
+    (``--delimiter``), else sniffed."""
     path = Path(path)
-    delimiter = sniff_delimiter(path)
+    delimiter = delimiter or sniff_delimiter(path)
     try:
         frame = pl.read_csv(
             path,
             separator=delimiter,
+            eol_char=line_end(path),
             infer_schema=False,
             encoding="utf8",
         )
     except pl.exceptions.PolarsError as error:
-        raise csv_error(error, path) from None
+        raise csv_error(error, path, delimiter=delimiter) from None
+    if frame.height == 0:
+        _refuse_unread_rows(path, delimiter)
     if frame.columns and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return frame
+
+
+def _refuse_unread_rows(path: Path, delimiter: str) -> None:
+    """InvalidInput when a file read as a header alone has a row with a value after its
+    header: Polars reads a header with a quote it never closes, or one it does not take
+    for a quote, as the whole file, and says nothing."""
+    found = find_bad_row(path, delimiter)
+    if found is None:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            records = _Records(handle, delimiter)
+            given = (line for line, row, _ in records if any(v.strip() for v in row))
+            next(given, None)  # the header
+            line = next(given, None)
+        if line is None:
+            return
+        found = f"line {line:,} holds values, but the file was read as a header alone"
+    raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
+
+
+def has_value(columns: Sequence[str]) -> pl.Expr:
+    """Whether a row holds a value in any of ``columns``: not an empty line, nor one of
+    delimiters and spaces alone (Excel writes an empty row as ``,,,,``). Polars reads
+    such a line as a row of nulls (or of spaces); it is no row of the table."""
+    return pl.any_horizontal(
+        pl.col(c).str.strip_chars(STRIP_CHARS).str.len_bytes() > 0 for c in columns
+    ).fill_null(False)
+
+
+def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """``frame`` without the rows of no value (:func:`has_value`), and how many they were."""
+    given = frame.select(has_value(frame.columns)).to_series()
+    blank = frame.height - int(given.sum())
+    return (frame.filter(given) if blank else frame), blank
 
 
 def scan_text_csv(path: str | Path) -> pl.LazyFrame:
@@ -121,50 +231,114 @@ def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     Errors surface when the query runs; wrap its execution with :func:`csv_error`.
     """
     path = Path(path)
-    frame = pl.scan_csv(path, separator=sniff_delimiter(path), infer_schema=False, encoding="utf8")
+    frame = pl.scan_csv(
+        path,
+        separator=sniff_delimiter(path),
+        eol_char=line_end(path),
+        infer_schema=False,
+        encoding="utf8",
+    )
     first = frame.collect_schema().names()[0] if frame.collect_schema().names() else ""
     if first.startswith("\ufeff"):
         frame = frame.rename({first: first.lstrip("\ufeff")})
     return frame
 
 
-def csv_error(error: Exception, path: str | Path, *, locate: bool = True) -> InvalidInput:
+def csv_error(
+    error: Exception, path: str | Path, *, locate: bool = True, delimiter: str | None = None
+) -> InvalidInput:
     """What a CSV reader's error says, as InvalidInput. With ``locate`` (``path`` is the
-    file that was read), what went wrong is looked for in it: text that is not UTF-8 (read
-    strictly: never stored as U+FFFD) by :func:`check_utf8`, a bad row by
-    :func:`find_bad_row`."""
+    file that was read, with ``delimiter`` or the one sniffed), what went wrong is looked
+    for in it: text that is not UTF-8 (read strictly: never stored as U+FFFD) by
+    :func:`check_utf8`, a bad row by :func:`find_bad_row`."""
     if locate and "utf-8" in str(error).lower():
         check_utf8(Path(path))
     if locate and Path(path).is_file():
-        found = find_bad_row(Path(path))
+        found = find_bad_row(Path(path), delimiter)
         if found:
             return InvalidInput(f"cannot read as CSV: {found}", where=str(path))
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
 
 
-def find_bad_row(path: Path) -> str | None:
+def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
-    values than the header has columns, or a quote never closed. Read again row by row
-    (only once the fast reader has failed); None when nothing is found."""
-    delimiter = sniff_delimiter(path)
+    values than the header has columns, a stray double quote, or a quote never closed.
+    Read again row by row (only once the fast reader has failed); None when nothing is
+    found."""
+    delimiter = delimiter or sniff_delimiter(path)
+    header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        records = _Records(handle, delimiter, strict=True)
         try:
-            header = next(reader, None)
-            if header is None:
-                return None
-            start = reader.line_num + 1
-            for row in reader:
-                if len(row) > len(header):
+            for line, row, text in records:
+                stray = _stray_quote(line, text, delimiter, header)
+                if stray:
+                    return stray
+                if header is None:
+                    header = row or None  # empty lines before it are skipped
+                elif len(row) > len(header):
                     return (
-                        f"line {start:,} has {len(row)} values, but the header names"
+                        f"line {line:,} has {len(row)} values, but the header names"
                         f" {len(header)} columns; quote a value that holds a '{delimiter}'"
                     )
-                start = reader.line_num + 1
         except csv.Error as error:
-            return f"from line {start:,}: {error} (a quote opened and never closed?)"
+            return f"from line {records.start:,}: {error} (a quote opened and never closed?)"
     return None
+
+
+def _stray_quote(
+    line: int, text: str, delimiter: str, header: Sequence[str] | None = None
+) -> str | None:
+    """What is wrong, in words, when a record (``text``, as written, from ``line``) has a
+    value with a double quote in it that does not begin with one, as ``Tom 5" Neil`` or
+    ``27" Monitor``. The csv module reads the quote as written; Polars takes it for the
+    start of a quoted value and reads on into the next lines, then fails without a line
+    (or, in the header, loses the rows)."""
+    if '"' not in text:
+        return None
+    values = re.compile(rf'"(?:[^"]|"")*"|[^{re.escape(delimiter)}\r\n]*')
+    at, index = 0, 0
+    while True:
+        value = values.match(text, at)
+        assert value is not None  # the second pattern matches nothing at worst
+        if '"' in value.group() and not value.group().startswith('"'):
+            break
+        at = value.end() + 1
+        if value.end() >= len(text) or text[value.end()] in "\r\n":
+            return None
+        index += 1
+    written = value.group()
+    what = f"the column name '{written}'" if header is None else f"the value '{written}'"
+    if header is not None and index < len(header):
+        what += f" of column '{header[index]}'"
+    quoted = '"' + written.replace('"', '""') + '"'
+    return (
+        f"line {line:,}: {what} has a double quote but is not in quotes;"
+        f" put it in quotes with the quote doubled, {quoted}, or take the quote out"
+    )
+
+
+class _Records:
+    """The records of a CSV file read by the csv module, each with the line it starts on
+    and its text as written; ``start`` is the line of the one being read."""
+
+    def __init__(self, handle: TextIO, delimiter: str, *, strict: bool = False) -> None:
+        self._taken: list[str] = []
+        self._reader = csv.reader(self._lines(handle), delimiter=delimiter, strict=strict)
+        self.start = 1
+
+    def _lines(self, handle: TextIO) -> Iterator[str]:
+        for line in handle:
+            self._taken.append(line)
+            yield line
+
+    def __iter__(self) -> Iterator[tuple[int, list[str], str]]:
+        for row in self._reader:
+            text = "".join(self._taken)
+            self._taken.clear()
+            yield self.start, row, text
+            self.start = self._reader.line_num + 1
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,10 @@ def _engine(settings: Settings) -> Engine:
 FormatOption = Annotated[
     str, typer.Option("--format", help="table (for people), csv or json (for programs).")
 ]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
+]
 
 
 def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
@@ -128,11 +132,13 @@ def import_(
         bool,
         typer.Option("--resume", help="Go on with a stopped import of this file after its rows."),
     ] = False,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Capture every row of a CSV file as an inquiry: consolidate, rate, quarantine the rest.
 
     A file imported before is refused (each row would be a second inquiry); one whose
     import stopped half-way goes on with --resume."""
+    from leadflow.adapters.csv_files import delimiter_option
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.cli.render import progress_bar
     from leadflow.services.imports import import_csv
@@ -155,6 +161,7 @@ def import_(
                 progress=advance,
                 again=again,
                 resume=resume,
+                delimiter=delimiter_option(delimiter),
             )
     except KeyboardInterrupt:
         raise _interrupted(engine, file, "inquiries") from None
@@ -165,6 +172,8 @@ def import_(
     table.add_column("")
     table.add_column("rows", justify="right")
     table.add_row("rows read", f"{summary.rows:,}")
+    if summary.blank:
+        table.add_row("blank lines skipped", f"{summary.blank:,}")
     if summary.resumed:
         table.add_row("taken before it stopped, left out", f"{summary.resumed:,}")
     table.add_row("new people", f"{summary.new_people:,}")
@@ -261,11 +270,13 @@ def import_activities(
         bool,
         typer.Option("--resume", help="Go on with a stopped import of this file after its rows."),
     ] = False,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Record activities from a CSV: type, at, and person_id, email, phone or external_id.
 
     A file imported before is refused (each activity would count twice); one whose
     import stopped half-way goes on with --resume."""
+    from leadflow.adapters.csv_files import delimiter_option
     from leadflow.adapters.files import check_writable, replacing
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
     from leadflow.services.activity_import import import_activity_csv
@@ -285,6 +296,7 @@ def import_activities(
             datetime.now(UTC),
             again=again,
             resume=resume,
+            delimiter=delimiter_option(delimiter),
         )
     except KeyboardInterrupt:
         raise _interrupted(engine, file, "activities") from None

@@ -65,13 +65,15 @@ def import_activity_csv(
     now: datetime,
     again: bool = False,
     resume: bool = False,
+    delimiter: str | None = None,
 ) -> ActivityImport:
-    """Record every row (after those a stopped import of the file did, with ``resume``)."""
+    """Record every row (after those a stopped import of the file did, with ``resume``);
+    ``delimiter``: the file's, when a guess would be wrong (else sniffed)."""
     checksum = file_checksum(path)
     earlier, seen = earlier_import(
         uow_factory, path, checksum, "activities", source or "", again, resume
     )
-    frame = read_text_csv(path)
+    frame = read_text_csv(path, delimiter)
     needed = {"type", "at"}
     if not needed <= set(frame.columns):
         missing = ", ".join(sorted(needed - set(frame.columns)))

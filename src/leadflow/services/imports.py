@@ -32,7 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadflow.adapters.csv_files import read_header, read_text_csv, sniff_delimiter
+from leadflow.adapters.csv_files import (
+    read_header,
+    read_text_csv,
+    sniff_delimiter,
+    without_blank_rows,
+)
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput
@@ -100,7 +105,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class ImportSummary:
-    rows: int = 0
+    rows: int = 0  # rows with a value: each an inquiry or quarantined
+    blank: int = 0  # lines of no value (empty, or delimiters and spaces alone), skipped
     new_people: int = 0
     merged: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
@@ -161,12 +167,14 @@ def import_csv(
     slice_seconds: float = SLICE_SECONDS,
     again: bool = False,
     resume: bool = False,
+    delimiter: str | None = None,
 ) -> ImportSummary:
     """Import ``path``. A file imported before (the same bytes, under any name) is
     refused with :class:`Conflict` unless ``again``; one whose import stopped is refused
     unless ``again`` (the whole file once more) or ``resume`` (the rows after those it
     took, under the same source, campaign and column names); one that another import is
-    taking now is refused whatever it is told."""
+    taking now is refused whatever it is told. ``delimiter``: the file's, when a guess
+    would be wrong (else sniffed)."""
     with _no_cyclic_gc():
         return _import_csv(
             engine_uow,
@@ -183,6 +191,7 @@ def import_csv(
             slice_seconds,
             again,
             resume,
+            delimiter,
         )
 
 
@@ -325,6 +334,7 @@ def _import_csv(
     slice_seconds: float,
     again: bool,
     resume: bool,
+    delimiter: str | None,
 ) -> ImportSummary:
     started = time.perf_counter()
     _check_length("--source", source, 200)
@@ -334,19 +344,27 @@ def _import_csv(
     earlier, seen = earlier_import(
         engine_uow, path, checksum, "inquiries", source, again, resume, campaign
     )
-    frame = read_text_csv(path)
-    header = read_header(path, sniff_delimiter(path))
-    if len(header) != frame.width:
-        header = frame.columns
+    delimiter = delimiter or sniff_delimiter(path)
+    frame = read_text_csv(path, delimiter)
+    header = read_header(path, delimiter)
+    if len(header) != frame.width:  # the payloads would put values under the wrong names
+        raise InvalidInput(
+            f"cannot read as CSV: its header line holds {len(header)} names read alone,"
+            f" {frame.width} read with the rest of the file (a quote or a line end in it?)",
+            where=str(path),
+        )
     names = column_names(header, preset, mappings or {})
     check_targets(pb, mappings or {})
-    summary = ImportSummary(rows=frame.height)
-    if frame.height == 0:  # a header and nothing else
+    frame, blank = without_blank_rows(frame)  # never stored: no inquiry, no quarantine
+    summary = ImportSummary(rows=frame.height, blank=blank)
+    if frame.height == 0:  # a header and nothing else (but blank lines)
         summary.seconds = time.perf_counter() - started
         return summary
     columns = [[str(h), str(n)] for h, n in zip(header, names, strict=True)]
     if earlier is not None and earlier.columns != columns:
         _refuse_other_columns(earlier.columns, columns)
+    if earlier is not None and earlier.rows is not None and earlier.rows != frame.height:
+        _refuse_other_rows(earlier, frame.height)
     prepared = prepare(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
@@ -381,7 +399,15 @@ def _import_csv(
 
 
 def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
-    """A resumed import must read the columns as the stopped one did (its preset and maps)."""
+    """A resumed import must read the columns as the stopped one did (its delimiter, preset
+    and maps)."""
+    if [header for header, _ in then] != [header for header, _ in now]:
+        raise InvalidInput(
+            f"the stopped import read the columns {', '.join(repr(h) for h, _ in then)};"
+            f" this one reads {', '.join(repr(h) for h, _ in now)}: resume it with the same"
+            " --delimiter",
+            where="--resume",
+        )
     for (header, before), (_, name) in zip(then, now, strict=False):
         if before != name:
             raise InvalidInput(
@@ -390,6 +416,17 @@ def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
                 where="--resume",
             )
     raise InvalidInput("the stopped import read other columns", where="--resume")
+
+
+def _refuse_other_rows(earlier: Any, rows: int) -> None:
+    """A resumed import goes on after the rows the stopped one took, counted in the rows it
+    read: it must read as many (leadflow once counted blank lines as rows)."""
+    raise InvalidInput(
+        f"the stopped import {earlier.id} read {earlier.rows:,} rows in this file, this one"
+        f" reads {rows:,}: it cannot go on where that one stopped; --again imports the"
+        f" whole file once more (its first {earlier.taken:,} rows a second time)",
+        where="--resume",
+    )
 
 
 def _check_length(option: str, value: str, limit: int) -> None:

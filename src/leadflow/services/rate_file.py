@@ -25,6 +25,7 @@ import polars as pl
 from leadflow.adapters.csv_files import (
     ColumnMap,
     csv_error,
+    line_end,
     map_columns,
     read_header,
     read_text_csv,
@@ -316,6 +317,7 @@ def _estimate(pb: Playbook, source: Path, now: datetime, result: RateSummary) ->
         n_rows=SAMPLE_ROWS,
         infer_schema=False,
         separator=sniff_delimiter(source),
+        eol_char=line_end(source),
         encoding="utf8-lossy",
     )
     rated = rate_frame(pb, sample, now=now, columns=_fields(result)).collect()
