@@ -154,15 +154,17 @@ def import_one_by_one(
     path: Path,
     source: str,
     mappings: dict[str, str] | None = None,
+    quoted: bool = False,
 ) -> None:
-    """The reference: each row captured alone, as the import once did."""
+    """The reference: each row captured alone, as the import once did. ``quoted``: the
+    file quotes every value, so an empty value is an empty text, not a missing one."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         names = column_names(header, "salesforce", MAPPINGS if mappings is None else mappings)
         with UnitOfWork(engine) as uow:
             for row in reader:
-                values = [v if v != "" else None for v in row]
+                values = [v if v != "" or quoted else None for v in row]
                 raw = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
                 fields = {n: v for n, v in zip(names, values, strict=True) if v is not None}
                 cmd = CaptureInquiry(fields, raw, source, "import", NOW)
@@ -388,6 +390,53 @@ def test_repeated_column_names_are_read_as_the_single_path_reads_them(
     for part in want:
         assert got[part] == want[part], part
     assert [p[0] for p in want["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
+
+
+def test_a_blank_value_hides_no_other_name_of_its_field(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """Salesforce quotes every value, so an empty Phone is "" (an empty text), not a
+    missing value: it must not hide the Mobile beside it, nor a blank email column the
+    other, nor a blank column of the playbook's company_size (its ``columns:`` name
+    Employees) the company_size given before it."""
+    pb = bundled_playbook("b2b-saas")
+    path = tmp_path / "sf.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerows(
+            [
+                [
+                    "First Name",
+                    "Last Name",
+                    "Email",
+                    "e_mail",
+                    "Phone",
+                    "Mobile",
+                    "Lead ID",
+                    "company_size",
+                    "Employees",
+                ],
+                ["Lee", "Chan", "", "", "", "+49 30 1234567", "", "250", " "],
+                ["Ann", "Lee", " ", "ann@acme.com", "\t", "(415) 555-0100", "", "", "900"],
+                ["Bo", "Ray", "", "", "", "", "", "", ""],
+            ]
+        )
+    summary = import_csv(
+        lambda: UnitOfWork(engine),
+        pb,
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+        preset="salesforce",
+    )
+    import_one_by_one(reference, pb, path, "expo", mappings={}, quoted=True)
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.new_people, dict(summary.quarantined)) == (2, {"no_identity": 1})
+    people = [(p[0], p[1], p[8].get("company_size")) for p in got["people"].values()]
+    assert people == [(None, "+49301234567", "250"), ("ann@acme.com", "+14155550100", "900")]
 
 
 @pytest.mark.parametrize("playbook", ["btd", "b2b-saas"])

@@ -150,6 +150,19 @@ def test_a_shared_role_address_does_not_merge_different_names(engine: Engine) ->
     assert c.merged == "role_email"
 
 
+def test_a_blank_value_does_not_hide_another_name_of_its_field(engine: Engine) -> None:
+    """The first of a field's names with a value gives it: a blank phone (as exports
+    write an empty one) leaves the mobile number, a blank email the other address."""
+    fields = {"Email": " ", "e_mail": "lee@acme.com", "Phone": "", "Mobile": "+49 30 1234567"}
+    got = send(engine, **fields)
+    assert got.person_id is not None
+    with UnitOfWork(engine) as uow:
+        person = uow.store.person(got.person_id)
+    assert person is not None
+    assert (person.email, person.phone) == ("lee@acme.com", "+49301234567")
+    assert not send(engine, phone="\t", mobile="+49 30 7654321").quarantined
+
+
 def test_different_people_stay_apart(engine: Engine) -> None:
     a = send(engine, email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme")
     b = send(engine, email="tom@acme.com", first_name="Tom", last_name="Park", company="Acme")
