@@ -439,6 +439,34 @@ def test_a_blank_value_hides_no_other_name_of_its_field(
     assert people == [(None, "+49301234567", "250"), ("ann@acme.com", "+14155550100", "900")]
 
 
+def test_placeholder_companies_make_no_accounts_and_join_nobody(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """A purchased list: common names, free-mail addresses, "N/A" or "Self-employed" for
+    a company. Nobody is joined by name on them and they are no accounts."""
+    pb = bundled_playbook("btd")
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "email,first_name,last_name,company\n"
+        "john.smith@gmail.com,John,Smith,N/A\n"
+        "jsmith77@yahoo.com,John,Smith,n/a\n"
+        "x@hotmail.com,Ann,Lee,Self-employed\n"
+        "y@hotmail.com,Ann,Lee,self employed\n"
+        "z@hotmail.com,Bo,Ray,none\n"
+        "bo@acme.com,Bo,Ray,-\n",
+        encoding="utf-8",
+    )
+    summary = plain_import(engine, path, pb)
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.new_people, summary.merged_total) == (6, 0)
+    assert got["accounts"] == [("acme.com", None, None)]
+    assert {p[5] for p in got["people"].values()} == {None}
+    assert not [b for b, _ in got["blocks"] if b.startswith("company:")]
+
+
 @pytest.mark.parametrize("playbook", ["btd", "b2b-saas"])
 def test_a_file_with_no_column_for_the_playbook_is_imported_as_captured(
     engine: Engine, reference: Engine, tmp_path: Path, playbook: str

@@ -169,6 +169,25 @@ def test_different_people_stay_apart(engine: Engine) -> None:
     assert a.person_id != b.person_id
 
 
+def test_a_placeholder_company_joins_nobody_and_makes_no_account(engine: Engine) -> None:
+    """Two John Smiths with free-mail addresses and "N/A" for a company are two people;
+    the placeholder is no account and no company, and does not replace a real one."""
+    a = send(engine, email="john.smith@gmail.com", first_name="John", last_name="Smith",
+             company="N/A")  # fmt: skip
+    b = send(engine, email="jsmith77@yahoo.com", first_name="John", last_name="Smith",
+             company="n/a")  # fmt: skip
+    assert a.person_id != b.person_id and b.merged is None
+    c = send(engine, email="ann@acme.com", company="Acme")
+    d = send(engine, email="ann@acme.com", company="Self-employed")
+    assert d.person_id == c.person_id
+    with UnitOfWork(engine) as uow:
+        assert uow.store.count(tables.accounts) == 1  # Acme's
+        people = [uow.store.person(p or 0) for p in (a.person_id, c.person_id)]
+        inquiry = uow.store.inquiry(a.inquiry_id or 0)
+    assert [(p.company, p.company_key) for p in people if p] == [(None, None), ("Acme", "acme")]
+    assert inquiry is not None and json.loads(inquiry.payload)["company"] == "N/A"
+
+
 def test_facts_are_the_latest_answers_and_the_rating_follows(engine: Engine) -> None:
     first = send(engine, email="ann@acme.com", budget="approved", timeframe_days="30")
     assert first.grade == "C"

@@ -364,6 +364,39 @@ def test_company_key_keeps_the_name() -> None:
     assert company_key(" ") is None
 
 
+PLACEHOLDERS = [
+    "N/A", "n/a", "NA", "n.a.", " N / A ", "None", "NULL", "nil", "-", "--", "?", "...",
+    "Unknown", "not applicable", "Self-employed", "self employed", "SELF EMPLOYED",
+    "Freelance", "freelancer", "Individual", "Private", "personal", "Student", "Retired",
+    "Home", "test", "TBD",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", PLACEHOLDERS)
+def test_a_placeholder_company_is_no_company_on_both_paths(raw: str) -> None:
+    """Neither shown nor keyed: stored as the person's company, or keyed for an account
+    and a matching block, everyone who typed it would be one company."""
+    one = normalise("ann@gmail.com", None, "Ann", "Lee", raw, None)
+    assert (one.company, one.company_key) == (None, None)
+    frame = normalise_frame(pl.DataFrame({"company": [raw, "Acme Inc."]}))
+    assert frame.select("company", "company_key").rows() == [(None, None), ("Acme Inc.", "acme")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Home Depot", "home depot"),
+        ("Freelance Ltd", "freelance"),
+        ("Self Storage Co.", "self storage"),
+        ("Testa GmbH", "testa"),
+        ("NAV", "nav"),
+        ("3M", "3m"),
+    ],
+)
+def test_a_company_that_only_contains_a_placeholder_word_is_kept(raw: str, key: str) -> None:
+    assert (company_key(raw), normalise(None, None, None, None, raw, None).company) == (key, raw)
+
+
 # ---------------------------------------------------------------- domains
 
 
