@@ -467,6 +467,40 @@ def test_placeholder_companies_make_no_accounts_and_join_nobody(
     assert not [b for b, _ in got["blocks"] if b.startswith("company:")]
 
 
+def test_a_full_name_written_last_first_or_with_a_suffix_finds_its_person(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """ "Smith, John" is John Smith, and so is "John Smith Jr.": at one company they are
+    joined to the John Smith captured before by name."""
+    pb = bundled_playbook("btd")
+    for database in (engine, reference):
+        fields = {"email": "john@bigco.com", "first_name": "John", "last_name": "Smith",
+                  "company": "BigCo"}  # fmt: skip
+        cmd = CaptureInquiry(fields, json.dumps(fields), "web", "api", NOW - timedelta(days=1))
+        with UnitOfWork(database) as uow:
+            capture(uow, pb, cmd, SETTINGS)
+            uow.commit()
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "email,name,company\n"
+        'js@bigco.com,"Smith, John",BigCo\n'
+        "jsmith@bigco.com,John Smith Jr.,BigCo\n"
+        'ann@bigco.com,"Lee, Ann, PhD",BigCo\n',
+        encoding="utf-8",
+    )
+    summary = plain_import(engine, path, pb)
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.new_people, summary.merged["fuzzy_name"]) == (1, 2)
+    names = {p[0]: (p[2], p[3], p[4]) for p in got["people"].values()}
+    assert names == {
+        "john@bigco.com": ("John", "Smith", "john smith"),
+        "ann@bigco.com": ("Ann", "Lee", "ann lee"),
+    }
+
+
 @pytest.mark.parametrize("playbook", ["btd", "b2b-saas"])
 def test_a_file_with_no_column_for_the_playbook_is_imported_as_captured(
     engine: Engine, reference: Engine, tmp_path: Path, playbook: str

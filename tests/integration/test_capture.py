@@ -188,6 +188,24 @@ def test_a_placeholder_company_joins_nobody_and_makes_no_account(engine: Engine)
     assert inquiry is not None and json.loads(inquiry.payload)["company"] == "N/A"
 
 
+def test_a_full_name_last_first_or_with_a_suffix_is_the_same_person(engine: Engine) -> None:
+    a = send(engine, email="john@bigco.com", first_name="John", last_name="Smith",
+             company="BigCo")  # fmt: skip
+    b = send(engine, email="js@bigco.com", name="Smith, John", company="BigCo")
+    c = send(engine, email="jsmith@bigco.com", full_name="John Smith Jr.", company="BigCo")
+    assert (b.person_id, b.merged, c.person_id, c.merged) == (
+        a.person_id,
+        "fuzzy_name",
+        a.person_id,
+        "fuzzy_name",
+    )
+    d = send(engine, email="ann@lee.example", name="Lee, Ann")
+    with UnitOfWork(engine) as uow:
+        person = uow.store.person(d.person_id or 0)
+    assert person is not None
+    assert (person.first_name, person.last_name, person.name_key) == ("Ann", "Lee", "ann lee")
+
+
 def test_facts_are_the_latest_answers_and_the_rating_follows(engine: Engine) -> None:
     first = send(engine, email="ann@acme.com", budget="approved", timeframe_days="30")
     assert first.grade == "C"

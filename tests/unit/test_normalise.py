@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadflow.adapters.identity import domains
+from leadflow.adapters.identity.names import split_full_name
 from leadflow.adapters.identity.normalise import (
     FREE_MAIL_DOMAINS,
     NORMALISED_COLUMNS,
@@ -310,6 +311,40 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
     assert name_key("Jean-Luc", "Straße") == "jean luc strasse"
     assert name_key(None, "Smith") == "smith"
     assert name_key("", " ") is None
+
+
+@pytest.mark.parametrize(
+    ("full", "first", "last"),
+    [
+        ("John Smith", "John", "Smith"),
+        ("Mary Ann van Berg", "Mary Ann van", "Berg"),
+        ("Smith", None, "Smith"),
+        ("Smith, John", "John", "Smith"),
+        (" Smith ,  John ", "John", "Smith"),
+        ("Smith, John A.", "John A.", "Smith"),
+        ("van Berg, Mary Ann", "Mary Ann", "van Berg"),
+        ("John Smith Jr.", "John", "Smith"),
+        ("John Smith, Jr.", "John", "Smith"),
+        ("Smith, John, Jr.", "John", "Smith"),
+        ("Smith Jr., John", "John", "Smith"),
+        ("Smith, John Jr", "John", "Smith"),
+        ("John Smith III", "John", "Smith"),
+        ("Ann Lee, Ph.D.", "Ann", "Lee"),
+        ("Ann Lee MD", "Ann", "Lee"),
+        ("Ann Lee, Esq., MBA", "Ann", "Lee"),
+        ("Jr.", None, "Jr."),
+        ("John V", "John", "V"),
+        ("Smith, John, Acme", "Smith, John,", "Acme"),
+    ],
+)
+def test_a_full_name_splits_into_first_and_last(full: str, first: str | None, last: str) -> None:
+    """ "Last, First" with one comma; suffixes are not the last name."""
+    assert split_full_name(full) == (first, last)
+
+
+def test_a_full_name_in_either_order_gives_one_name_key() -> None:
+    keys = {name_key(*split_full_name(n)) for n in ("Smith, Bob", "Bob Smith Jr.", "Bob Smith")}
+    assert keys == {"robert smith"}
 
 
 @pytest.mark.parametrize(

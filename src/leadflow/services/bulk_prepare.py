@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from leadflow.adapters.identity.names import split_full_name
 from leadflow.adapters.identity.normalise import normalise_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import STRIP_CHARS, column_key
@@ -205,14 +206,15 @@ def _with_refusals(prepared: pl.DataFrame) -> pl.DataFrame:
 
 
 def _split_full_names(ident: pl.DataFrame) -> pl.DataFrame:
-    """A full name splits into first and last when neither was given (``capture._names``)."""
+    """A full name splits into first and last when neither was given (``capture._names``),
+    once per distinct full name, by the function the single path calls."""
     full = _clean(pl.col("name"))
     only_full = full.is_not_null() & _clean(pl.col("first_name")).is_null()
     only_full = only_full & _clean(pl.col("last_name")).is_null()
     wanted = ident.filter(only_full).select(full.alias("full")).unique()
     if wanted.is_empty():
         return ident.drop("name")
-    halves = [_halves(text) for text in wanted["full"].to_list()]
+    halves = [split_full_name(text) for text in wanted["full"].to_list()]
     table = wanted.with_columns(
         __first=pl.Series([h[0] for h in halves], dtype=pl.String),
         __last=pl.Series([h[1] for h in halves], dtype=pl.String),
@@ -228,11 +230,6 @@ def _split_full_names(ident: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("__last"))
         .otherwise(pl.col("last_name")),
     ).drop("name", "__full", "__first", "__last")
-
-
-def _halves(full: str) -> tuple[str | None, str]:
-    parts = full.split()
-    return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
 
 
 def _one(values: Sequence[pl.Expr]) -> pl.Expr:

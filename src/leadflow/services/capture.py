@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from leadflow.adapters.identity.names import sharing_a_word
+from leadflow.adapters.identity.names import sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.funnel import gaps
@@ -185,11 +185,12 @@ def split_fields(
 
 
 def _names(ident: Mapping[str, object]) -> tuple[object, object]:
+    """First and last name; from the full name ("Smith, John", "John Smith Jr.") when
+    neither is given (``names.split_full_name``)."""
     first, last = ident.get("first_name"), ident.get("last_name")
     full = clean(ident.get("name"))
     if full and not clean(first) and not clean(last):
-        parts = full.split()
-        return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
+        return split_full_name(full)
     return first, last
 
 

@@ -11,6 +11,10 @@ away ("Zoë" and "ZOE" share "zoe"), punctuation is dropped, a common
 nickname is mapped to its formal name ("Bob" -> "robert"), and a company
 loses its legal form ("ACME, Inc." and "Acme Incorporated" share "acme").
 
+A full name given as one value is split into first and last name the same
+way everywhere (:func:`split_full_name`): "Smith, John" is John Smith, and a
+suffix ("Jr.", "PhD") is not a last name.
+
 A company value that says there is no company ("N/A", "-", "Self-employed",
 see :data:`PLACEHOLDER_COMPANIES`) is no company at all: no display form and
 no key, so it makes no account and joins nobody by name.
@@ -233,6 +237,51 @@ def last_name_key(raw: object) -> str | None:
     text = clean(raw)
     words = tokens(text) if text is not None else []
     return " ".join(words) or None
+
+
+# Generational and professional suffixes, as written after a name ("John Smith Jr.",
+# "Ann Lee, PhD"). Compared like a company's placeholders (folded letters and digits
+# alone, so "Ph.D." is "phd"). Not "V" nor "I", which are as often an initial, nor
+# "Do", a surname.
+NAME_SUFFIXES = (
+    "Jr", "Jnr", "Sr", "Snr", "II", "III", "IV", "PhD", "MD", "DDS", "DMD", "DVM", "Esq",
+    "MBA", "CPA", "CFA", "JD", "LLM", "RN", "MPH",
+)  # fmt: skip
+
+
+def split_full_name(full: object) -> tuple[str | None, str | None]:
+    """A full name, given as one value, as (first name, last name).
+
+    "John Smith" -> ("John", "Smith"); "Mary Ann van Berg" -> ("Mary Ann van", "Berg").
+    With one comma it is "Last, First", as lists sorted by surname write it: "Smith, John
+    A." -> ("John A.", "Smith"). Suffixes at the end ("Jr.", "III", "PhD", after a comma
+    or not) are dropped: they are not the last name. A single word is a last name.
+    """
+    text = collapse(full)
+    if text is None:
+        return None, None
+    parts = [p for p in (p.strip() for p in text.split(",")) if p] or [text]
+    while len(parts) > 1 and all(_is_suffix(w) for w in parts[-1].split(" ")):
+        parts.pop()
+    if len(parts) == 2:
+        return _without_suffixes(parts[1]), _without_suffixes(parts[0])
+    words = _without_suffixes(", ".join(parts)).split(" ")
+    return " ".join(words[:-1]) or None, words[-1]
+
+
+_SUFFIXES = frozenset("".join(tokens(s)) for s in NAME_SUFFIXES)
+
+
+def _is_suffix(word: str) -> bool:
+    return "".join(tokens(word)) in _SUFFIXES
+
+
+def _without_suffixes(text: str) -> str:
+    """``text`` without the suffixes that end it, but never without its first word."""
+    words = text.split(" ")
+    while len(words) > 1 and _is_suffix(words[-1]):
+        words.pop()
+    return " ".join(words)
 
 
 def join_name_key(first: str | None, last: str | None) -> str | None:
