@@ -100,6 +100,45 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
     assert again.returncode == 2 and "already undone" in again.stderr
 
 
+HOSTILE = """First Name,Last Name,Email,Phone,Company,Lead ID
+"=HYPERLINK(""http://evil.example"",""x"")",-2+3,ann@acme.com,(415) 555-0100,@SUM(A1),+1+1
+"""
+
+
+def test_an_export_keeps_spreadsheets_from_running_what_leads_typed(tmp_path: Path) -> None:
+    """Text starting with = + - @ is written behind a ' (phones in E.164 too); --raw
+    writes every value as stored."""
+    (tmp_path / "leads.csv").write_text(HOSTILE, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "=cmd", "--preset", "salesforce"))
+
+    def exported(what: str, *raw: str) -> dict[str, str]:
+        (row,) = csv.DictReader(
+            io.StringIO(ok(leadflow(tmp_path, "export", what, "-o", "-", *raw)))
+        )
+        return row
+
+    person = exported("people")
+    assert (person["first_name"], person["last_name"]) == (
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'-2+3",
+    )
+    assert (person["phone"], person["company"]) == ("'+14155550100", "'@SUM(A1)")
+    assert (person["email"], person["inquiry_count"]) == ("ann@acme.com", "1")
+    inquiry = exported("inquiries")
+    assert (inquiry["external_id"], inquiry["source"]) == ("'+1+1", "'=cmd")
+    assert not inquiry["score"].startswith("'")
+    assert exported("accounts")["name"] == "'@SUM(A1)"
+
+    raw = exported("people", "--raw")
+    assert (raw["first_name"], raw["phone"]) == (
+        '=HYPERLINK("http://evil.example","x")',
+        "+14155550100",
+    )
+    assert exported("inquiries", "--raw")["external_id"] == "+1+1"
+    ok(leadflow(tmp_path, "export", "accounts", "-o", "accounts.csv"))
+    assert "'@SUM(A1)" in (tmp_path / "accounts.csv").read_text(encoding="utf-8")
+
+
 def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
     tmp_path: Path,
 ) -> None:
