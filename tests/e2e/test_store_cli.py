@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BTD = ROOT / "examples" / "playbooks" / "btd.yaml"
 
@@ -292,6 +294,32 @@ def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "there is no folder" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("LEADFLOW_DEFAULT_REGION", "XX", "LEADFLOW_DEFAULT_REGION: unknown phone region 'XX'"),
+        ("LEADFLOW_DEFAULT_REGION", "USA", "LEADFLOW_DEFAULT_REGION: unknown phone region"),
+        ("LEADFLOW_MATCH_NAME_THRESHOLD", "10", "LEADFLOW_MATCH_NAME_THRESHOLD: Input should"),
+    ],
+)
+def test_an_invalid_setting_is_a_clear_error_naming_it(
+    tmp_path: Path, setting: str, value: str, says: str
+) -> None:
+    (tmp_path / "ok.csv").write_text("email\nann@acme.com\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", "import", "ok.csv", "--source", "t"],
+        cwd=tmp_path,
+        env={**environment(tmp_path), setting: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert says in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
 
 
 def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path) -> None:
