@@ -1,19 +1,33 @@
 """Settings: one class, read from the environment (``LEADFLOW_*``) or a ``.env`` file.
 
-Every setting is listed in ``docs/settings.md``; a test fails when one is not.
+Every setting is listed in ``docs/settings.md``; a test fails when one is not. A value
+that is not valid is an ``InvalidInput`` naming its variable (``LEADFLOW_DEFAULT_REGION:
+unknown phone region 'XX' ...``), whichever command or server reads the settings, so
+the CLI reports it as it reports any error it refuses: one line, exit code 2.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from leadflow.errors import InvalidInput
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADFLOW_", env_file=".env", extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        """Read the settings (``values`` win over the environment); an invalid one is an
+        ``InvalidInput`` whose ``where`` is its variable."""
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise _invalid(error) from None
 
     database_url: str = Field(
         "sqlite:///leadflow.db",
@@ -25,8 +39,6 @@ class Settings(BaseSettings):
     )
     default_region: str = Field(
         "US",
-        min_length=2,
-        max_length=2,
         description="Country (ISO 3166 alpha-2) for phone numbers written without +country code.",
     )
     match_name_threshold: float = Field(
@@ -77,3 +89,37 @@ class Settings(BaseSettings):
         description="The largest body a request to the API or a form may send, in bytes; "
         "a larger one is refused with 413.",
     )
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        """A region phonenumbers knows, upper-cased ("de" is DE); checked here, not at the
+        first phone number, where an import or a capture would fail half-way."""
+        from leadflow.adapters.identity.phones import check_region
+
+        return check_region(region)
+
+
+def _invalid(error: ValidationError) -> InvalidInput:
+    """The settings' problems as one error: ``where`` is the variable when there is one."""
+    problems = [(_variable(e), _problem(e)) for e in error.errors()]
+    if len(problems) == 1:
+        where, problem = problems[0]
+        return InvalidInput(problem, where=where)
+    return InvalidInput("; ".join(f"{where}: {problem}" for where, problem in problems))
+
+
+def _variable(error: ErrorDetails) -> str:
+    return "LEADFLOW_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+
+
+def _problem(error: ErrorDetails) -> str:
+    """What is wrong: a validator's own words, else pydantic's and the value (never a
+    secret's)."""
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    name = str(error["loc"][0]) if error["loc"] else ""
+    field = Settings.model_fields.get(name)
+    if field is not None and field.annotation in (SecretStr, SecretStr | None):
+        return error["msg"]
+    return f"{error['msg']}, got {error['input']!r}"

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BTD = ROOT / "examples" / "playbooks" / "btd.yaml"
 
@@ -99,6 +101,45 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
 
     again = leadflow(tmp_path, "unmerge", "2")
     assert again.returncode == 2 and "already undone" in again.stderr
+
+
+HOSTILE = """First Name,Last Name,Email,Phone,Company,Lead ID
+"=HYPERLINK(""http://evil.example"",""x"")",-2+3,ann@acme.com,(415) 555-0100,@SUM(A1),+1+1
+"""
+
+
+def test_an_export_keeps_spreadsheets_from_running_what_leads_typed(tmp_path: Path) -> None:
+    """Text starting with = + - @ is written behind a ' (phones in E.164 too); --raw
+    writes every value as stored."""
+    (tmp_path / "leads.csv").write_text(HOSTILE, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "=cmd", "--preset", "salesforce"))
+
+    def exported(what: str, *raw: str) -> dict[str, str]:
+        (row,) = csv.DictReader(
+            io.StringIO(ok(leadflow(tmp_path, "export", what, "-o", "-", *raw)))
+        )
+        return row
+
+    person = exported("people")
+    assert (person["first_name"], person["last_name"]) == (
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'-2+3",
+    )
+    assert (person["phone"], person["company"]) == ("'+14155550100", "'@SUM(A1)")
+    assert (person["email"], person["inquiry_count"]) == ("ann@acme.com", "1")
+    inquiry = exported("inquiries")
+    assert (inquiry["external_id"], inquiry["source"]) == ("'+1+1", "'=cmd")
+    assert not inquiry["score"].startswith("'")
+    assert exported("accounts")["name"] == "'@SUM(A1)"
+
+    raw = exported("people", "--raw")
+    assert (raw["first_name"], raw["phone"]) == (
+        '=HYPERLINK("http://evil.example","x")',
+        "+14155550100",
+    )
+    assert exported("inquiries", "--raw")["external_id"] == "+1+1"
+    ok(leadflow(tmp_path, "export", "accounts", "-o", "accounts.csv"))
+    assert "'@SUM(A1)" in (tmp_path / "accounts.csv").read_text(encoding="utf-8")
 
 
 def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
@@ -254,6 +295,32 @@ def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "there is no folder" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("LEADFLOW_DEFAULT_REGION", "XX", "LEADFLOW_DEFAULT_REGION: unknown phone region 'XX'"),
+        ("LEADFLOW_DEFAULT_REGION", "USA", "LEADFLOW_DEFAULT_REGION: unknown phone region"),
+        ("LEADFLOW_MATCH_NAME_THRESHOLD", "10", "LEADFLOW_MATCH_NAME_THRESHOLD: Input should"),
+    ],
+)
+def test_an_invalid_setting_is_a_clear_error_naming_it(
+    tmp_path: Path, setting: str, value: str, says: str
+) -> None:
+    (tmp_path / "ok.csv").write_text("email\nann@acme.com\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", "import", "ok.csv", "--source", "t"],
+        cwd=tmp_path,
+        env={**environment(tmp_path), setting: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert says in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
 
 
 def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path) -> None:

@@ -155,8 +155,10 @@ def import_one_by_one(
     path: Path,
     source: str,
     mappings: dict[str, str] | None = None,
+    quoted: bool = False,
 ) -> None:
-    """The reference: each row captured alone, as the import once did."""
+    """The reference: each row captured alone, as the import once did. ``quoted``: the
+    file quotes every value, so an empty value is an empty text, not a missing one."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
@@ -165,7 +167,7 @@ def import_one_by_one(
             for row in reader:
                 if not any(v.strip(STRIP_CHARS) for v in row):
                     continue  # a line of no value is no row
-                values = [v if v != "" else None for v in row]
+                values = [v if v != "" or quoted else None for v in row]
                 raw = json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False)
                 fields = {n: v for n, v in zip(names, values, strict=True) if v is not None}
                 cmd = CaptureInquiry(fields, raw, source, "import", NOW)
@@ -391,6 +393,115 @@ def test_repeated_column_names_are_read_as_the_single_path_reads_them(
     for part in want:
         assert got[part] == want[part], part
     assert [p[0] for p in want["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
+
+
+def test_a_blank_value_hides_no_other_name_of_its_field(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """Salesforce quotes every value, so an empty Phone is "" (an empty text), not a
+    missing value: it must not hide the Mobile beside it, nor a blank email column the
+    other, nor a blank column of the playbook's company_size (its ``columns:`` name
+    Employees) the company_size given before it."""
+    pb = bundled_playbook("b2b-saas")
+    path = tmp_path / "sf.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerows(
+            [
+                [
+                    "First Name",
+                    "Last Name",
+                    "Email",
+                    "e_mail",
+                    "Phone",
+                    "Mobile",
+                    "Lead ID",
+                    "company_size",
+                    "Employees",
+                ],
+                ["Lee", "Chan", "", "", "", "+49 30 1234567", "", "250", " "],
+                ["Ann", "Lee", " ", "ann@acme.com", "\t", "(415) 555-0100", "", "", "900"],
+                ["Bo", "Ray", "", "", "", "", "", "", ""],
+            ]
+        )
+    summary = import_csv(
+        lambda: UnitOfWork(engine),
+        pb,
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+        preset="salesforce",
+    )
+    import_one_by_one(reference, pb, path, "expo", mappings={}, quoted=True)
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.new_people, dict(summary.quarantined)) == (2, {"no_identity": 1})
+    people = [(p[0], p[1], p[8].get("company_size")) for p in got["people"].values()]
+    assert people == [(None, "+49301234567", "250"), ("ann@acme.com", "+14155550100", "900")]
+
+
+def test_placeholder_companies_make_no_accounts_and_join_nobody(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """A purchased list: common names, free-mail addresses, "N/A" or "Self-employed" for
+    a company. Nobody is joined by name on them and they are no accounts."""
+    pb = bundled_playbook("btd")
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "email,first_name,last_name,company\n"
+        "john.smith@gmail.com,John,Smith,N/A\n"
+        "jsmith77@yahoo.com,John,Smith,n/a\n"
+        "x@hotmail.com,Ann,Lee,Self-employed\n"
+        "y@hotmail.com,Ann,Lee,self employed\n"
+        "z@hotmail.com,Bo,Ray,none\n"
+        "bo@acme.com,Bo,Ray,-\n",
+        encoding="utf-8",
+    )
+    summary = plain_import(engine, path, pb)
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.new_people, summary.merged_total) == (6, 0)
+    assert got["accounts"] == [("acme.com", None, None)]
+    assert {p[5] for p in got["people"].values()} == {None}
+    assert not [b for b, _ in got["blocks"] if b.startswith("company:")]
+
+
+def test_a_full_name_written_last_first_or_with_a_suffix_finds_its_person(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """ "Smith, John" is John Smith, and so is "John Smith Jr.": at one company they are
+    joined to the John Smith captured before by name."""
+    pb = bundled_playbook("btd")
+    for database in (engine, reference):
+        fields = {"email": "john@bigco.com", "first_name": "John", "last_name": "Smith",
+                  "company": "BigCo"}  # fmt: skip
+        cmd = CaptureInquiry(fields, json.dumps(fields), "web", "api", NOW - timedelta(days=1))
+        with UnitOfWork(database) as uow:
+            capture(uow, pb, cmd, SETTINGS)
+            uow.commit()
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "email,name,company\n"
+        'js@bigco.com,"Smith, John",BigCo\n'
+        "jsmith@bigco.com,John Smith Jr.,BigCo\n"
+        'ann@bigco.com,"Lee, Ann, PhD",BigCo\n',
+        encoding="utf-8",
+    )
+    summary = plain_import(engine, path, pb)
+    import_one_by_one(reference, pb, path, "expo", mappings={})
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    assert (summary.new_people, summary.merged["fuzzy_name"]) == (1, 2)
+    names = {p[0]: (p[2], p[3], p[4]) for p in got["people"].values()}
+    assert names == {
+        "john@bigco.com": ("John", "Smith", "john smith"),
+        "ann@bigco.com": ("Ann", "Lee", "ann lee"),
+    }
 
 
 @pytest.mark.parametrize("playbook", ["btd", "b2b-saas"])

@@ -150,10 +150,60 @@ def test_a_shared_role_address_does_not_merge_different_names(engine: Engine) ->
     assert c.merged == "role_email"
 
 
+def test_a_blank_value_does_not_hide_another_name_of_its_field(engine: Engine) -> None:
+    """The first of a field's names with a value gives it: a blank phone (as exports
+    write an empty one) leaves the mobile number, a blank email the other address."""
+    fields = {"Email": " ", "e_mail": "lee@acme.com", "Phone": "", "Mobile": "+49 30 1234567"}
+    got = send(engine, **fields)
+    assert got.person_id is not None
+    with UnitOfWork(engine) as uow:
+        person = uow.store.person(got.person_id)
+    assert person is not None
+    assert (person.email, person.phone) == ("lee@acme.com", "+49301234567")
+    assert not send(engine, phone="\t", mobile="+49 30 7654321").quarantined
+
+
 def test_different_people_stay_apart(engine: Engine) -> None:
     a = send(engine, email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme")
     b = send(engine, email="tom@acme.com", first_name="Tom", last_name="Park", company="Acme")
     assert a.person_id != b.person_id
+
+
+def test_a_placeholder_company_joins_nobody_and_makes_no_account(engine: Engine) -> None:
+    """Two John Smiths with free-mail addresses and "N/A" for a company are two people;
+    the placeholder is no account and no company, and does not replace a real one."""
+    a = send(engine, email="john.smith@gmail.com", first_name="John", last_name="Smith",
+             company="N/A")  # fmt: skip
+    b = send(engine, email="jsmith77@yahoo.com", first_name="John", last_name="Smith",
+             company="n/a")  # fmt: skip
+    assert a.person_id != b.person_id and b.merged is None
+    c = send(engine, email="ann@acme.com", company="Acme")
+    d = send(engine, email="ann@acme.com", company="Self-employed")
+    assert d.person_id == c.person_id
+    with UnitOfWork(engine) as uow:
+        assert uow.store.count(tables.accounts) == 1  # Acme's
+        people = [uow.store.person(p or 0) for p in (a.person_id, c.person_id)]
+        inquiry = uow.store.inquiry(a.inquiry_id or 0)
+    assert [(p.company, p.company_key) for p in people if p] == [(None, None), ("Acme", "acme")]
+    assert inquiry is not None and json.loads(inquiry.payload)["company"] == "N/A"
+
+
+def test_a_full_name_last_first_or_with_a_suffix_is_the_same_person(engine: Engine) -> None:
+    a = send(engine, email="john@bigco.com", first_name="John", last_name="Smith",
+             company="BigCo")  # fmt: skip
+    b = send(engine, email="js@bigco.com", name="Smith, John", company="BigCo")
+    c = send(engine, email="jsmith@bigco.com", full_name="John Smith Jr.", company="BigCo")
+    assert (b.person_id, b.merged, c.person_id, c.merged) == (
+        a.person_id,
+        "fuzzy_name",
+        a.person_id,
+        "fuzzy_name",
+    )
+    d = send(engine, email="ann@lee.example", name="Lee, Ann")
+    with UnitOfWork(engine) as uow:
+        person = uow.store.person(d.person_id or 0)
+    assert person is not None
+    assert (person.first_name, person.last_name, person.name_key) == ("Ann", "Lee", "ann lee")
 
 
 def test_facts_are_the_latest_answers_and_the_rating_follows(engine: Engine) -> None:

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadflow.adapters.identity import domains
+from leadflow.adapters.identity.names import split_full_name
 from leadflow.adapters.identity.normalise import (
     FREE_MAIL_DOMAINS,
     NORMALISED_COLUMNS,
@@ -313,6 +314,40 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
 
 
 @pytest.mark.parametrize(
+    ("full", "first", "last"),
+    [
+        ("John Smith", "John", "Smith"),
+        ("Mary Ann van Berg", "Mary Ann van", "Berg"),
+        ("Smith", None, "Smith"),
+        ("Smith, John", "John", "Smith"),
+        (" Smith ,  John ", "John", "Smith"),
+        ("Smith, John A.", "John A.", "Smith"),
+        ("van Berg, Mary Ann", "Mary Ann", "van Berg"),
+        ("John Smith Jr.", "John", "Smith"),
+        ("John Smith, Jr.", "John", "Smith"),
+        ("Smith, John, Jr.", "John", "Smith"),
+        ("Smith Jr., John", "John", "Smith"),
+        ("Smith, John Jr", "John", "Smith"),
+        ("John Smith III", "John", "Smith"),
+        ("Ann Lee, Ph.D.", "Ann", "Lee"),
+        ("Ann Lee MD", "Ann", "Lee"),
+        ("Ann Lee, Esq., MBA", "Ann", "Lee"),
+        ("Jr.", None, "Jr."),
+        ("John V", "John", "V"),
+        ("Smith, John, Acme", "Smith, John,", "Acme"),
+    ],
+)
+def test_a_full_name_splits_into_first_and_last(full: str, first: str | None, last: str) -> None:
+    """ "Last, First" with one comma; suffixes are not the last name."""
+    assert split_full_name(full) == (first, last)
+
+
+def test_a_full_name_in_either_order_gives_one_name_key() -> None:
+    keys = {name_key(*split_full_name(n)) for n in ("Smith, Bob", "Bob Smith Jr.", "Bob Smith")}
+    assert keys == {"robert smith"}
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         "ACME, Inc.",
@@ -362,6 +397,39 @@ def test_company_key_keeps_the_name() -> None:
     assert company_key("Procter & Gamble Co.") == "procter and gamble"
     assert company_key("AT&T Inc.") == "at and t"
     assert company_key(" ") is None
+
+
+PLACEHOLDERS = [
+    "N/A", "n/a", "NA", "n.a.", " N / A ", "None", "NULL", "nil", "-", "--", "?", "...",
+    "Unknown", "not applicable", "Self-employed", "self employed", "SELF EMPLOYED",
+    "Freelance", "freelancer", "Individual", "Private", "personal", "Student", "Retired",
+    "Home", "test", "TBD",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", PLACEHOLDERS)
+def test_a_placeholder_company_is_no_company_on_both_paths(raw: str) -> None:
+    """Neither shown nor keyed: stored as the person's company, or keyed for an account
+    and a matching block, everyone who typed it would be one company."""
+    one = normalise("ann@gmail.com", None, "Ann", "Lee", raw, None)
+    assert (one.company, one.company_key) == (None, None)
+    frame = normalise_frame(pl.DataFrame({"company": [raw, "Acme Inc."]}))
+    assert frame.select("company", "company_key").rows() == [(None, None), ("Acme Inc.", "acme")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Home Depot", "home depot"),
+        ("Freelance Ltd", "freelance"),
+        ("Self Storage Co.", "self storage"),
+        ("Testa GmbH", "testa"),
+        ("NAV", "nav"),
+        ("3M", "3m"),
+    ],
+)
+def test_a_company_that_only_contains_a_placeholder_word_is_kept(raw: str, key: str) -> None:
+    assert (company_key(raw), normalise(None, None, None, None, raw, None).company) == (key, raw)
 
 
 # ---------------------------------------------------------------- domains

@@ -476,6 +476,14 @@ def quarantine_replay(
 def export_(
     what: Annotated[str, typer.Argument(help="inquiries, people or accounts")],
     output: Annotated[str, typer.Option("--output", "-o", help="CSV file, or - for stdout.")],
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Write values exactly as stored, without the ' that keeps a spreadsheet "
+            "from running text such as =... or +... as a formula (for programs).",
+        ),
+    ] = False,
 ) -> None:
     """Export inquiries, people or accounts as CSV."""
     from leadflow.adapters.files import replacing
@@ -483,9 +491,9 @@ def export_(
 
     engine = _engine(_settings())
     if output == "-":
-        rows = export(engine, what, sys.stdout.buffer)
+        rows = export(engine, what, sys.stdout.buffer, raw=raw)
         sys.stdout.flush()
     else:
         with replacing(Path(output)) as handle:
-            rows = export(engine, what, handle)
+            rows = export(engine, what, handle, raw=raw)
         err.print(f"Wrote {rows:,} {what} to [bold]{escape(output)}[/].")

@@ -5,9 +5,10 @@ inquiry, but column by column instead of row by row:
 
 - which column is an identity field and which a playbook fact is decided
   once per column (``split_fields``' rules: a playbook field first, then its
-  ``columns:``, then the identity aliases); per row, the first non-null alias
-  gives an identity field and the last non-null column a fact, as the
-  dictionary ``split_fields`` builds would have it;
+  ``columns:``, then the identity aliases); per row, the first non-blank alias
+  gives an identity field and the last non-blank column a fact, as
+  ``split_fields`` has it (a quoted empty field is read as an empty text, not
+  null, so blank means empty or spaces, never only null);
 - names, emails, phones, companies and domains go through
   ``normalise_frame``, the vectorised twin of ``normalise``;
 - the raw payload (the row as JSON under the file's own column names), the
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from leadflow.adapters.identity.names import split_full_name
 from leadflow.adapters.identity.normalise import normalise_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import STRIP_CHARS, column_key
@@ -111,8 +113,7 @@ def prepare(
     roles = column_roles(pb, names)
 
     def first(name: str) -> pl.Expr:
-        values = roles.ident.get(name)
-        return pl.coalesce(values) if values else pl.lit(None, pl.String)
+        return _one(roles.ident.get(name, []))
 
     def per_row(**columns: pl.Expr) -> pl.DataFrame:
         # One value a row even when every expression is a literal (a file with no column
@@ -132,11 +133,7 @@ def prepare(
     )
     ident = _split_full_names(ident)
     norm = normalise_frame(ident, region=region)
-    fact_raw = {
-        f: pl.coalesce(list(reversed(values))) if values else pl.lit(None, pl.String)
-        for f in pb.fields
-        for values in [roles.facts.get(f, [])]
-    }
+    fact_raw = {f: _one(roles.facts.get(f, [])[::-1]) for f in pb.fields}
     prepared = pl.concat(
         [
             raw,
@@ -209,14 +206,15 @@ def _with_refusals(prepared: pl.DataFrame) -> pl.DataFrame:
 
 
 def _split_full_names(ident: pl.DataFrame) -> pl.DataFrame:
-    """A full name splits into first and last when neither was given (``capture._names``)."""
+    """A full name splits into first and last when neither was given (``capture._names``),
+    once per distinct full name, by the function the single path calls."""
     full = _clean(pl.col("name"))
     only_full = full.is_not_null() & _clean(pl.col("first_name")).is_null()
     only_full = only_full & _clean(pl.col("last_name")).is_null()
     wanted = ident.filter(only_full).select(full.alias("full")).unique()
     if wanted.is_empty():
         return ident.drop("name")
-    halves = [_halves(text) for text in wanted["full"].to_list()]
+    halves = [split_full_name(text) for text in wanted["full"].to_list()]
     table = wanted.with_columns(
         __first=pl.Series([h[0] for h in halves], dtype=pl.String),
         __last=pl.Series([h[1] for h in halves], dtype=pl.String),
@@ -234,9 +232,14 @@ def _split_full_names(ident: pl.DataFrame) -> pl.DataFrame:
     ).drop("name", "__full", "__first", "__last")
 
 
-def _halves(full: str) -> tuple[str | None, str]:
-    parts = full.split()
-    return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
+def _one(values: Sequence[pl.Expr]) -> pl.Expr:
+    """The first of ``values`` that is not blank, trimmed (an identity field's first
+    name with a value; a fact's last, given reversed); null when all are blank.
+    ``pl.coalesce`` alone would take an empty text, as a quoted empty field is read.
+    A single value is left as it is: it is trimmed where it is read."""
+    if not values:
+        return pl.lit(None, pl.String)
+    return values[0] if len(values) == 1 else pl.coalesce([_clean(v) for v in values])
 
 
 def _clean(expr: pl.Expr) -> pl.Expr:

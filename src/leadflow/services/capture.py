@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from leadflow.adapters.identity.names import sharing_a_word
+from leadflow.adapters.identity.names import sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.funnel import gaps
@@ -160,29 +160,37 @@ class CaptureSettings:
 def split_fields(
     pb: Playbook, fields: Mapping[str, object]
 ) -> tuple[dict[str, object], dict[str, object]]:
-    """Identity fields (email, phone, name...) and playbook facts, from any spelling of names."""
+    """Identity fields (email, phone, name...) and playbook facts, from any spelling of names.
+
+    An identity field is the first of its names with a value, a fact the last; a blank
+    value (empty or only spaces) never hides another. Exports quote every field, so a
+    blank ``Phone`` beside a ``Mobile`` is the usual case, not an odd one.
+    """
     ident: dict[str, object] = {}
     facts: dict[str, object] = {}
     columns = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
     for key, value in fields.items():
         norm = column_key(str(key))
-        if norm in pb.fields:
-            facts[norm] = value
-            continue
-        owner = next((name for name, cols in columns.items() if norm in cols), None)
+        owner = norm if norm in pb.fields else None
+        if owner is None:
+            owner = next((name for name, cols in columns.items() if norm in cols), None)
         if owner is not None:
-            facts[owner] = value
-        elif norm in IDENTITY_ALIASES and IDENTITY_ALIASES[norm] not in ident:
-            ident[IDENTITY_ALIASES[norm]] = value
+            if owner not in facts or clean(value) is not None:
+                facts[owner] = value
+        elif norm in IDENTITY_ALIASES:
+            name = IDENTITY_ALIASES[norm]
+            if name not in ident or clean(ident[name]) is None:
+                ident[name] = value
     return ident, facts
 
 
 def _names(ident: Mapping[str, object]) -> tuple[object, object]:
+    """First and last name; from the full name ("Smith, John", "John Smith Jr.") when
+    neither is given (``names.split_full_name``)."""
     first, last = ident.get("first_name"), ident.get("last_name")
     full = clean(ident.get("name"))
     if full and not clean(first) and not clean(last):
-        parts = full.split()
-        return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
+        return split_full_name(full)
     return first, last
 
 

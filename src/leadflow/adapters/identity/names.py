@@ -11,6 +11,14 @@ away ("Zoë" and "ZOE" share "zoe"), punctuation is dropped, a common
 nickname is mapped to its formal name ("Bob" -> "robert"), and a company
 loses its legal form ("ACME, Inc." and "Acme Incorporated" share "acme").
 
+A full name given as one value is split into first and last name the same
+way everywhere (:func:`split_full_name`): "Smith, John" is John Smith, and a
+suffix ("Jr.", "PhD") is not a last name.
+
+A company value that says there is no company ("N/A", "-", "Self-employed",
+see :data:`PLACEHOLDER_COMPANIES`) is no company at all: no display form and
+no key, so it makes no account and joins nobody by name.
+
 Everything here is pure Python over one value, so the vectorised path calls
 these same functions once per distinct value: both paths agree by
 construction.
@@ -146,6 +154,21 @@ LEGAL_FORMS = (
     "Sp. z o.o.", "OOO", "PLLC", "P.L.L.C.", "PC", "P.C.", "SE", "e.K.", "Ltée", "Limitée",
 )  # fmt: skip
 
+# What people type in a company field when they have no company to give: "not
+# given" in its spellings, no employer, a test. Compared on the folded letters and
+# digits alone, so case, punctuation and spaces do not matter ("N/A", "n.a." and
+# "NA" are one; "Self-employed" and "self employed" are one). A value with no letter
+# or digit at all ("-", "--", "?", "...") is a placeholder too. Only a whole value
+# is one: "Freelance Ltd" and "Home Depot" are companies. The list is in
+# docs/cli.md ("How names and companies are read"); keep the two alike.
+PLACEHOLDER_COMPANIES = (
+    "N/A", "NA", "n.a.", "none", "no", "null", "nil", "nan", "unknown",
+    "not applicable", "not available", "not given", "not provided", "no company", "tbd",
+    "self", "self employed", "freelance", "freelancer", "individual", "private",
+    "personal", "student", "retired", "unemployed", "home", "homemaker",
+    "sole trader", "sole proprietor", "test", "testing", "asdf", "company", "company name",
+)  # fmt: skip
+
 
 def collapse(raw: object) -> str | None:
     """Trimmed text with inner runs of spaces, tabs and line breaks made one space."""
@@ -216,6 +239,51 @@ def last_name_key(raw: object) -> str | None:
     return " ".join(words) or None
 
 
+# Generational and professional suffixes, as written after a name ("John Smith Jr.",
+# "Ann Lee, PhD"). Compared like a company's placeholders (folded letters and digits
+# alone, so "Ph.D." is "phd"). Not "V" nor "I", which are as often an initial, nor
+# "Do", a surname.
+NAME_SUFFIXES = (
+    "Jr", "Jnr", "Sr", "Snr", "II", "III", "IV", "PhD", "MD", "DDS", "DMD", "DVM", "Esq",
+    "MBA", "CPA", "CFA", "JD", "LLM", "RN", "MPH",
+)  # fmt: skip
+
+
+def split_full_name(full: object) -> tuple[str | None, str | None]:
+    """A full name, given as one value, as (first name, last name).
+
+    "John Smith" -> ("John", "Smith"); "Mary Ann van Berg" -> ("Mary Ann van", "Berg").
+    With one comma it is "Last, First", as lists sorted by surname write it: "Smith, John
+    A." -> ("John A.", "Smith"). Suffixes at the end ("Jr.", "III", "PhD", after a comma
+    or not) are dropped: they are not the last name. A single word is a last name.
+    """
+    text = collapse(full)
+    if text is None:
+        return None, None
+    parts = [p for p in (p.strip() for p in text.split(",")) if p] or [text]
+    while len(parts) > 1 and all(_is_suffix(w) for w in parts[-1].split(" ")):
+        parts.pop()
+    if len(parts) == 2:
+        return _without_suffixes(parts[1]), _without_suffixes(parts[0])
+    words = _without_suffixes(", ".join(parts)).split(" ")
+    return " ".join(words[:-1]) or None, words[-1]
+
+
+_SUFFIXES = frozenset("".join(tokens(s)) for s in NAME_SUFFIXES)
+
+
+def _is_suffix(word: str) -> bool:
+    return "".join(tokens(word)) in _SUFFIXES
+
+
+def _without_suffixes(text: str) -> str:
+    """``text`` without the suffixes that end it, but never without its first word."""
+    words = text.split(" ")
+    while len(words) > 1 and _is_suffix(words[-1]):
+        words.pop()
+    return " ".join(words)
+
+
 def join_name_key(first: str | None, last: str | None) -> str | None:
     """Put the two halves together: "first last", or whichever half is known."""
     if first is None or last is None:
@@ -257,13 +325,34 @@ def _by_last_word() -> dict[str, tuple[tuple[str, ...], ...]]:
 _LEGAL_BY_LAST = _by_last_word()
 
 
+def _squeezed(text: str) -> str:
+    """A value's folded letters and digits alone: "Self-Employed" -> "selfemployed"."""
+    return "".join(tokens(text))
+
+
+_PLACEHOLDERS = frozenset(_squeezed(p) for p in PLACEHOLDER_COMPANIES)
+
+
+def is_placeholder_company(raw: object) -> bool:
+    """Whether a company value says there is none: blank, without a letter or digit,
+    or one of :data:`PLACEHOLDER_COMPANIES` (case, punctuation and spaces aside)."""
+    text = clean(raw)
+    if text is None:
+        return True
+    squeezed = _squeezed(text)
+    return not squeezed or squeezed in _PLACEHOLDERS
+
+
 def company_key(raw: object) -> str | None:
     """The matching key of a company name, without its legal form.
 
     "ACME, Inc.", "Acme Incorporated" and "acme" share "acme"; a leading
     "The" goes too. A name that is nothing but a legal form ("AB") keeps its
-    last word, so a key is never empty for a name that was given.
+    last word, so a key is never empty for a name that was given. A placeholder
+    ("N/A", "Self-employed") has none: it would join everyone who typed it.
     """
+    if is_placeholder_company(raw):
+        return None
     text = clean(raw)
     words = tokens(text) if text is not None else []
     if len(words) > 1 and words[0] == "the":
@@ -281,5 +370,6 @@ def company_key(raw: object) -> str | None:
 
 
 def company_display(raw: object) -> str | None:
-    """A company name as typed, trimmed and with inner spaces collapsed."""
-    return collapse(raw)
+    """A company name as typed, trimmed and with inner spaces collapsed; None for a
+    placeholder ("N/A", "Self-employed"), which names no company."""
+    return None if is_placeholder_company(raw) else collapse(raw)

@@ -1,0 +1,30 @@
+"""The formula guard of exports: text a spreadsheet would run gets a leading quote."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from leadflow.services.export import formula_guarded
+
+
+def test_text_that_starts_a_formula_is_quoted_and_nothing_else_is() -> None:
+    texts = [
+        '=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx",
+        "+4930123456", "a=b", "Ann", "'=x", "", None,
+    ]  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "text": texts,
+            "number": [-1.5, -2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            "at": [datetime(2026, 11, 23)] * 12,
+        },
+        strict=False,
+    )
+    guarded = formula_guarded(frame)
+    assert guarded["text"].to_list() == [
+        "'=HYPERLINK(\"http://evil\",\"x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx",
+        "'+4930123456", "a=b", "Ann", "'=x", "", None,
+    ]  # fmt: skip
+    assert guarded.drop("text").equals(frame.drop("text"))
