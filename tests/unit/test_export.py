@@ -28,3 +28,14 @@ def test_text_that_starts_a_formula_is_quoted_and_nothing_else_is() -> None:
         "'+4930123456", "a=b", "Ann", "'=x", "", None,
     ]  # fmt: skip
     assert guarded.drop("text").equals(frame.drop("text"))
+
+
+def test_the_reports_csv_guards_text_as_the_export_does_and_leaves_numbers() -> None:
+    """The dashboards' downloads and ``report --format csv`` hold campaigns and sources
+    that public forms named."""
+    from leadflow.analytics.report_text import rows_csv
+
+    text = rows_csv(
+        ["campaign", "leads", "rate"], [["=HYPERLINK(1)", 3, -0.5], ["spring", 1, None]]
+    )
+    assert text.splitlines() == ["campaign,leads,rate", "'=HYPERLINK(1),3,-0.5", "spring,1,"]

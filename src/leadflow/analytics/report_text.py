@@ -22,13 +22,27 @@ if TYPE_CHECKING:
     from leadflow.analytics.reports import Report
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""How a text starts that a spreadsheet runs as a formula (OWASP, "CSV Injection")."""
+
+
 def rows_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A header and rows as CSV text: ``\\n`` line ends, None as an empty cell."""
+    """A header and rows as CSV text: ``\\n`` line ends, None as an empty cell, and a text
+    that a spreadsheet would run as a formula behind a ``'`` (a campaign or source named
+    by a public form reaches the dashboards' downloads); numbers are left as they are."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows([_cell_text(v) for v in row] for row in rows)
     return text.getvalue()
+
+
+def _cell_text(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return f"'{value}"
+    return value
 
 
 def report_csv(report: Report) -> str:

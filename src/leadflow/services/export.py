@@ -17,19 +17,21 @@ writes every value exactly as stored, for programs that read the CSV.
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import polars as pl
 from sqlalchemy import Engine, Select, select
 
 from leadflow.adapters.store import tables as t
+from leadflow.analytics.report_text import FORMULA_START as FORMULA_CHARACTERS
 from leadflow.errors import InvalidInput
 
 BATCH = 100_000
 
-FORMULA_START = r"^[=+\-@\t\r]"
-"""A text that a spreadsheet reads as a formula: one that starts with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return (OWASP)."""
+FORMULA_START = "^[" + re.escape("".join(FORMULA_CHARACTERS)) + "]"
+"""A text that a spreadsheet reads as a formula, as a pattern: one that starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return (OWASP; the reports' CSV guards the same)."""
 
 
 def _inquiries() -> Select[tuple[object, ...]]:
