@@ -244,6 +244,10 @@ def test_a_key_used_for_an_unreadable_body_is_not_used_again_for_another(api: Ap
     assert captured.status_code == 201
     reused = api.raw("/api/v1/inquiries", b"{bad3", **{"Idempotency-Key": "kc"})
     error_of(reused, 409, "conflict", "Idempotency-Key")
+    batch = {"inquiries": [{"email": "b1@acme.io"}, {"email": "b2@acme.io"}]}
+    assert api.post("/api/v1/inquiries", batch, **{"Idempotency-Key": "kb"}).status_code == 200
+    by_batch = api.raw("/api/v1/inquiries", b"{bad4", **{"Idempotency-Key": "kb"})
+    error_of(by_batch, 409, "conflict", "Idempotency-Key")
     assert api.count(tables.quarantine) == 1
 
 
@@ -330,3 +334,24 @@ def test_a_batch_of_a_persons_activities_rates_them_once(api: Api) -> None:
 def test_a_value_no_member_of_a_union_takes_is_refused_at_its_field(api: Api) -> None:
     refused = api.post("/api/v1/activities", {"type": "page_view", "phone": 4155550100.5})
     error_of(refused, 422, "invalid_input", "phone")
+
+
+def test_what_a_failed_capture_wrote_is_not_committed_by_the_next_in_its_turn(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadflow.services import identity
+
+    find = identity.find_person
+
+    def fails_for_boom(store: Any, who: Any, *args: Any, **kwargs: Any) -> Any:
+        if who.norm.email == "boom@acme.io":
+            raise RuntimeError("nobody foresaw this")
+        return find(store, who, *args, **kwargs)
+
+    monkeypatch.setattr(identity, "find_person", fails_for_boom)
+    runtime: Runtime = api.app.state.runtime
+    key = api.key["Authorization"].split()[1]
+    boom, ok = (json.dumps({"email": e}).encode() for e in ("boom@acme.io", "ok@acme.io"))
+    outcomes = routes_inquiries._handle_together(runtime, [(key, boom, "kx"), (key, ok, None)])
+    assert isinstance(outcomes[0], RuntimeError) and not isinstance(outcomes[1], BaseException)
+    assert [row.payload for row in api.rows(tables.inquiries)] == [ok.decode()]

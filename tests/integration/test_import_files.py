@@ -470,15 +470,47 @@ def test_activities_with_ids_that_are_no_ids_are_skipped_with_their_line(
     problem: the other rows are recorded and the import finishes."""
     run(engine, write_csv(tmp_path / "leads.csv", messy_rows(9, 10)))
     with engine.connect() as c:
-        person = c.execute(select(func.min(t.people.c.id))).scalar_one()
+        person = c.execute(
+            select(func.min(t.people.c.id)).where(t.people.c.email.is_not(None))
+        ).scalar_one()
+        email = c.execute(select(t.people.c.email).where(t.people.c.id == person)).scalar_one()
     path = tmp_path / "acts.csv"
-    lines = [f"page_view,2026-11-20T10:00:00Z,{p}" for p in ("99999999999999999999", "²")]
-    lines += ["page_view,2026-11-20T10:00:00Z,abc", f"page_view,2026-11-20T10:00:00Z,{person}"]
-    path.write_text("type,at,person_id\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    at = "page_view,2026-11-20T10:00:00Z"
+    lines = [f"{at},{p}," for p in ("99999999999999999999", "²", "abc", "1" * 5000)]
+    lines += [",,,", f"{at},{person},", f"{at},17.0,{email}"]  # a blank line; found by email
+    path.write_text("type,at,person_id,email\n" + "\n".join(lines) + "\n", encoding="utf-8")
     done = activity_import.import_activity_csv(
         lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
     )
-    assert done.done == 1
-    assert [s.split(":")[0] for s in done.skipped] == ["line 2", "line 3", "line 4"]
+    assert done.done == 2
+    assert [s.split(":")[0] for s in done.skipped] == ["line 2", "line 3", "line 4", "line 5"]
     assert all("is not a leadflow id" in s for s in done.skipped)
-    assert imports(engine)[-1] == ("acts.csv", 4, 4, True)
+    assert imports(engine)[-1] == ("acts.csv", 6, 6, True)  # the blank line is no row
+
+
+def test_a_stopped_import_resumed_by_two_commands_at_once_is_taken_once(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both commands find the import stopped at the same row; the one that records itself
+    second finds it moved on (or finished) and is refused, instead of taking its rows
+    again."""
+    from leadflow.services import imports as import_service
+
+    path = write_csv(tmp_path / "leads.csv", messy_rows(10, 60))
+    stop_in_transaction(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        run(engine, path)
+    monkeypatch.undo()
+    read = import_service.read_text_csv
+
+    def another_resume_first(*args: Any) -> Any:
+        monkeypatch.setattr(import_service, "read_text_csv", read)
+        run(engine, path, resume=True)
+        return read(*args)
+
+    monkeypatch.setattr(import_service, "read_text_csv", another_resume_first)
+    with pytest.raises(Conflict, match=r"was resumed by another command while this one"):
+        run(engine, path, resume=True)
+    inquiries, quarantined, _ = counts(engine)
+    [(_, rows, taken, finished)] = imports(engine)
+    assert (taken, finished) == (rows, True) and inquiries + quarantined == rows

@@ -334,6 +334,9 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
         ("Ann Lee, Esq., MBA", "Ann", "Lee"),
         ("Jr.", None, "Jr."),
         ("John V", "John", "V"),
+        ("Henry IV", "Henry", "IV"),
+        ("Smith, J.R.", "J.R.", "Smith"),
+        ("J.R. Smith", "J.R.", "Smith"),
         ("Smith, John, Acme", "Smith, John,", "Acme"),
     ],
 )

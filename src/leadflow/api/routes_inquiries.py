@@ -205,6 +205,7 @@ def _alone(
     try:
         return _capture_all(uow, runtime, commands), batch
     except Exception as error:  # the request's own error (a 500), the others go on
+        uow.rollback()  # what it wrote before failing is not the next request's to commit
         return error
 
 
@@ -336,7 +337,11 @@ def _keep_unreadable(
         first = uow.store.quarantine_by_idempotency_key(key)
         if first is not None and first.payload == storable(text):
             return int(first.id)
-        used = first is not None or uow.store.inquiry_by_idempotency_key(key) is not None
+        used = first is not None or any(  # (a batch's items have "<key>:<i>")
+            uow.store.inquiry_by_idempotency_key(k) is not None
+            or uow.store.quarantine_by_idempotency_key(k) is not None
+            for k in (key, f"{key}:0")
+        )
         if used:
             raise Conflict(
                 f"the Idempotency-Key '{key}' was used for a different request;"

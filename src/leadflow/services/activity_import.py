@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError
 
-from leadflow.adapters.csv_files import read_text_csv
+from leadflow.adapters.csv_files import has_value, read_text_csv
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
 from leadflow.services.capture import CaptureSettings, refusal, rerate
-from leadflow.services.import_runs import refuse_running
-from leadflow.services.imports import earlier_import, file_checksum
+from leadflow.services.import_runs import claim, refuse_running
+from leadflow.services.imports import earlier_import, file_checksum, refuse_other_rows
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
@@ -87,8 +87,12 @@ def import_activity_csv(
     result = ActivityImport()
     skipped, unscored = result.skipped, result.unscored
     touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
+    # Lines of no value (Excel's ",,,,") are no activities; each row keeps its line.
+    frame = frame.with_row_index("__line", offset=2).filter(has_value(frame.columns))
     rows = frame.to_dicts()
     if earlier is not None:
+        if earlier.rows is not None and earlier.rows != len(rows):
+            refuse_other_rows(earlier, len(rows))
         result.import_id, result.resumed = int(earlier.id), int(earlier.taken)
     for offset in range(result.resumed, len(rows), BATCH):
         with uow_factory() as uow:
@@ -101,19 +105,22 @@ def import_activity_csv(
                         now, source or "", header, str(path), checksum, len(rows), "activities"
                     )
                 else:
-                    bulk.claim_import(result.import_id)
-            for line, row in enumerate(rows[offset : offset + BATCH], start=offset + 2):
+                    claim(bulk, result.import_id, result.resumed, str(path))
+            for row in rows[offset : offset + BATCH]:
+                line = row["__line"]
                 at = parse_time(row.get("at"))
                 if at is None:
                     skipped.append(f"line {line}: 'at' is not an ISO 8601 time: {row.get('at')!r}")
                     continue
                 person = (row.get("person_id") or "").strip()
                 if person and not _an_id(person):
-                    skipped.append(
-                        f"line {line}: person_id {person!r} is not a leadflow id"
-                        " (a whole number from 1)"
-                    )
-                    continue
+                    if not any(row.get(k) for k in ("email", "phone", "external_id")):
+                        skipped.append(
+                            f"line {line}: person_id {person!r} is not a leadflow id"
+                            " (a whole number from 1)"
+                        )
+                        continue
+                    person = ""  # (say, 17.0 from a spreadsheet): found by the others
                 cmd = RecordActivity(
                     type=row.get("type") or "",
                     at=at,
@@ -134,7 +141,9 @@ def import_activity_csv(
                 except LeadflowError as error:
                     savepoint.rollback()
                     skipped.append(f"line {line}: {error}")
-                except (DBAPIError, StatementError) as error:  # a value it cannot store
+                except (IntegrityError, DataError) as error:  # a value it cannot store
+                    # (not a lock held too long, a full disk: those stop the import, which
+                    # goes on with --resume, rather than lose rows as refused)
                     savepoint.rollback()
                     skipped.append(f"line {line}: the database refused it: {refusal(error)}")
             for person_id, moment in touched.items():
@@ -152,4 +161,4 @@ def import_activity_csv(
 def _an_id(text: str) -> bool:
     """Whether ``text`` is a person's id: ASCII digits (not "²"), from 1 to the largest id
     the database holds."""
-    return text.isascii() and text.isdigit() and 0 < int(text) < 2**63
+    return len(text) <= 19 and text.isascii() and text.isdigit() and 0 < int(text) < 2**63

@@ -47,7 +47,7 @@ from leadflow.services.bulk_lifecycle import EnvsOf, advance_chunk
 from leadflow.services.bulk_prepare import json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.handoff import Runtime
-from leadflow.services.import_runs import refuse_running
+from leadflow.services.import_runs import claim, refuse_running
 
 CHUNK_ROWS = 100_000
 """The most rows per transaction: fewer, larger ones rewrite the random-order indexes
@@ -153,7 +153,7 @@ def record_import(bulk: BulkStore, target: Target, file: ImportFile) -> tuple[Ta
             campaign=file.campaign,
         )
     else:
-        bulk.claim_import(import_id)
+        claim(bulk, import_id, file.taken, file.name)
     return (replace(target, batch=str(import_id)) if file.gives_fields else target), import_id
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -192,13 +192,11 @@ def translate(form: Form, posted: list[tuple[str, str]]) -> dict[str, str]:
     Control fields and the honeypot are dropped; a name posted more than once (a
     multi-select) keeps every value, joined with ';' as Web-to-Lead does.
     """
-    found: dict[str, str] = {}
-    for name, value in posted:
-        if name.lower() in CONTROL_FIELDS_LOWER or name == form.honeypot:
-            continue
-        target = form.field_map.get(name) or WEB_TO_LEAD.get(name.lower(), name)
-        found[target] = f"{found[target]};{value}" if found.get(target) else value
-    return found
+    return _joined(
+        (form.field_map.get(name) or WEB_TO_LEAD.get(name.lower(), name), value)
+        for name, value in posted
+        if name.lower() not in CONTROL_FIELDS_LOWER and name != form.honeypot
+    )
 
 
 def for_replay(
@@ -269,9 +267,9 @@ def _spam(uow: UnitOfWork, post: FormPost, honeypot: str) -> None:
     log.info("form %s: honeypot %r filled; nothing captured", post.form_key, honeypot)
 
 
-def _joined(posted: list[tuple[str, str]]) -> dict[str, str]:
-    """Posted names and values, a name posted more than once (a multi-select) with every
-    value joined by ';', as :func:`translate` joins them."""
+def _joined(posted: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Names and values, a name posted more than once (a multi-select) with every value
+    joined by ';', as Web-to-Lead joins them."""
     found: dict[str, str] = {}
     for name, value in posted:
         found[name] = f"{found[name]};{value}" if found.get(name) else value

@@ -102,3 +102,14 @@ def _alive(pid: int) -> bool:
         return not Path("/proc/self").exists()
     except PermissionError:
         return True
+
+
+def claim(bulk: BulkStore, import_id: int, taken: int, file: str) -> None:
+    """Go on with the stopped import ``import_id`` from its ``taken`` rows, in the
+    transaction that checked no other import runs; refused when another command resumed it
+    while this one started (it stands elsewhere now: its rows would be taken twice)."""
+    if not bulk.claim_import(import_id, taken):
+        raise Conflict(
+            f"{file}: import {import_id} of this file was resumed by another command while"
+            " this one started; this command imported nothing. See leadflow imports."
+        )

@@ -364,7 +364,7 @@ def _import_csv(
     if earlier is not None and earlier.columns != columns:
         _refuse_other_columns(earlier.columns, columns)
     if earlier is not None and earlier.rows is not None and earlier.rows != frame.height:
-        _refuse_other_rows(earlier, frame.height)
+        refuse_other_rows(earlier, frame.height)
     prepared = prepare(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
@@ -418,7 +418,7 @@ def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
     raise InvalidInput("the stopped import read other columns", where="--resume")
 
 
-def _refuse_other_rows(earlier: Any, rows: int) -> None:
+def refuse_other_rows(earlier: Any, rows: int) -> None:
     """A resumed import goes on after the rows the stopped one took, counted in the rows it
     read: it must read as many (leadflow once counted blank lines as rows)."""
     raise InvalidInput(

@@ -265,21 +265,25 @@ def split_full_name(full: object) -> tuple[str | None, str | None]:
         parts.pop()
     if len(parts) == 2:
         return _without_suffixes(parts[1]), _without_suffixes(parts[0])
-    words = _without_suffixes(", ".join(parts)).split(" ")
+    words = _without_suffixes(", ".join(parts), keep=2).split(" ")
     return " ".join(words[:-1]) or None, words[-1]
 
 
-_SUFFIXES = frozenset("".join(tokens(s)) for s in NAME_SUFFIXES)
+_SUFFIXES = frozenset(
+    [s.lower() for s in NAME_SUFFIXES] + ["ph.d", "m.d", "d.d.s", "d.m.d", "d.v.m"]
+)
+"""The suffixes as they are written, a final dot or comma aside: "J.R." is initials."""
 
 
 def _is_suffix(word: str) -> bool:
-    return "".join(tokens(word)) in _SUFFIXES
+    return word.rstrip(".,").lower() in _SUFFIXES
 
 
-def _without_suffixes(text: str) -> str:
-    """``text`` without the suffixes that end it, but never without its first word."""
+def _without_suffixes(text: str, keep: int = 1) -> str:
+    """``text`` without the suffixes that end it, but never fewer than ``keep`` words:
+    "Henry IV" is a first and a last name."""
     words = text.split(" ")
-    while len(words) > 1 and _is_suffix(words[-1]):
+    while len(words) > keep and _is_suffix(words[-1]):
         words.pop()
     return " ".join(words)
 

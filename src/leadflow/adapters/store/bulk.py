@@ -302,13 +302,20 @@ class BulkStore:
         result = self.connection.execute(insert(t.imports), values)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def claim_import(self, import_id: int) -> None:
-        """This process goes on with the stopped import ``import_id``."""
-        self.connection.execute(
+    def claim_import(self, import_id: int, taken: int) -> bool:
+        """This process goes on with the stopped import ``import_id``, if it still stands
+        where this process found it (``taken`` rows, not finished); whether it did. Another
+        command that resumed it meanwhile has moved it on, or finished it."""
+        claimed = self.connection.execute(
             update(t.imports)
-            .where(t.imports.c.id == import_id)
+            .where(
+                t.imports.c.id == import_id,
+                t.imports.c.taken == taken,
+                t.imports.c.finished_at.is_(None),
+            )
             .values(runner=runner(), seen_at=datetime.now(UTC))
         )
+        return bool(claimed.rowcount)
 
     def import_taken(self, import_id: int, taken: int, finished_at: datetime | None) -> None:
         """How many of the import's rows are taken, in the transaction that wrote them, and
