@@ -123,6 +123,18 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+def captured_alike(
+    engine: Engine, reference: Engine, pb: Playbook, path: Path, **options: Any
+) -> dict[str, Any]:
+    """``path``, imported into ``engine`` already, captured row by row into ``reference``:
+    every part of the two databases' snapshots must be the same; the snapshot."""
+    import_one_by_one(reference, pb, path, "expo", **options)
+    got, want = snapshot(engine), snapshot(reference)
+    for part in want:
+        assert got[part] == want[part], part
+    return got
+
+
 def seed_earlier(engine: Engine, pb: Playbook) -> None:
     """The same earlier captures and activities in each database."""
     earlier = [
@@ -346,16 +358,12 @@ def test_bulk_import_equals_capturing_each_row(
         for database in (engine, reference):
             seed_earlier(database, pb)
     summary = _import(engine, pb, path, chunk_rows=23)
-    import_one_by_one(reference, pb, path, "expo")
-
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
+    got = captured_alike(engine, reference, pb, path)
     assert all(text == json_text(json.loads(text)) for text in facts_texts(engine))
     earlier_inquiries = 4 if earlier else 0
-    assert summary.rows == len(want["inquiries"]) - earlier_inquiries + len(want["quarantine"])
-    assert summary.merged_total == len(want["merges"])
-    assert sum(summary.quarantined.values()) == len(want["quarantine"])
+    assert summary.rows == len(got["inquiries"]) - earlier_inquiries + len(got["quarantine"])
+    assert summary.merged_total == len(got["merges"])
+    assert sum(summary.quarantined.values()) == len(got["quarantine"])
     assert {"fuzzy_name", "email", "external_id", "phone"} <= set(summary.merged)
 
 
@@ -388,11 +396,8 @@ def test_repeated_column_names_are_read_as_the_single_path_reads_them(
         settings=SETTINGS,
         preset="salesforce",
     )
-    import_one_by_one(reference, pb, path, "expo", mappings={})
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
-    assert [p[0] for p in want["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
+    got = captured_alike(engine, reference, pb, path, mappings={})
+    assert [p[0] for p in got["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
 
 
 def test_a_blank_value_hides_no_other_name_of_its_field(
@@ -433,10 +438,7 @@ def test_a_blank_value_hides_no_other_name_of_its_field(
         settings=SETTINGS,
         preset="salesforce",
     )
-    import_one_by_one(reference, pb, path, "expo", mappings={}, quoted=True)
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
+    got = captured_alike(engine, reference, pb, path, mappings={}, quoted=True)
     assert (summary.new_people, dict(summary.quarantined)) == (2, {"no_identity": 1})
     people = [(p[0], p[1], p[8].get("company_size")) for p in got["people"].values()]
     assert people == [(None, "+49301234567", "250"), ("ann@acme.com", "+14155550100", "900")]
@@ -460,10 +462,7 @@ def test_placeholder_companies_make_no_accounts_and_join_nobody(
         encoding="utf-8",
     )
     summary = plain_import(engine, path, pb)
-    import_one_by_one(reference, pb, path, "expo", mappings={})
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
+    got = captured_alike(engine, reference, pb, path, mappings={})
     assert (summary.new_people, summary.merged_total) == (6, 0)
     assert got["accounts"] == [("acme.com", None, None)]
     assert {p[5] for p in got["people"].values()} == {None}
@@ -492,10 +491,7 @@ def test_a_full_name_written_last_first_or_with_a_suffix_finds_its_person(
         encoding="utf-8",
     )
     summary = plain_import(engine, path, pb)
-    import_one_by_one(reference, pb, path, "expo", mappings={})
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
+    got = captured_alike(engine, reference, pb, path, mappings={})
     assert (summary.new_people, summary.merged["fuzzy_name"]) == (1, 2)
     names = {p[0]: (p[2], p[3], p[4]) for p in got["people"].values()}
     assert names == {
@@ -517,10 +513,7 @@ def test_a_file_with_no_column_for_the_playbook_is_imported_as_captured(
         encoding="utf-8",
     )
     summary = plain_import(engine, path, pb)
-    import_one_by_one(reference, pb, path, "expo", mappings={})
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
+    captured_alike(engine, reference, pb, path, mappings={})
     assert (summary.rows, summary.new_people, summary.merged_total) == (3, 2, 1)
 
 
@@ -548,10 +541,7 @@ def test_an_unreadable_email_with_a_nul_or_of_any_length_is_quarantined_and_quot
         errors = list(connection.execute(query).scalars())
     assert "n3@acme.com\\x00" in errors[0]
     assert "(5,001 characters)" in errors[1] and len(errors[1]) < 300
-    import_one_by_one(reference, pb, path, "expo", mappings={})
-    got, want = snapshot(engine), snapshot(reference)
-    for part in want:
-        assert got[part] == want[part], part
+    captured_alike(engine, reference, pb, path, mappings={})
 
 
 def test_a_file_with_no_column_to_tell_who_is_quarantined_row_by_row(
