@@ -490,6 +490,8 @@ def test_domain_comes_from_the_website_else_the_email() -> None:
     assert normalise("jane@acme.com", None, None, None, None, platform).domain == "acme.com"
     assert normalise("jane@gmail.com", None, None, None, None, "n/a").domain is None
     assert normalise("bob@@acme.com", None, None, None, None, None).domain is None
+    junk = "https://" + "x" * 300 + ".com"  # no name in the DNS has a label over 63
+    assert normalise("jane@acme.com", None, None, None, None, junk).domain == "acme.com"
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,12 @@ def domain_of_host(host: str | None) -> str | None:
     labels = [_unicode_label(label) for label in f"{parts.domain}.{parts.suffix}".split(".")]
     if not all(labels) or not all(_is_label(label) for label in labels):
         return None
-    return ".".join(labels)
+    domain = ".".join(labels)
+    # No label of a name in the DNS is longer than 63 characters, nor a name than 253: a
+    # website field of junk gives no domain (it would not fit ``accounts.domain`` either).
+    if len(domain) > 253 or any(len(label) > 63 for label in labels):
+        return None
+    return domain
 
 
 def _unicode_label(label: str) -> str:
