@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from leadflow.analytics.reports import Report
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
 """How a text starts that a spreadsheet runs as a formula (OWASP, "CSV Injection")."""
 
 
@@ -40,7 +40,7 @@ def rows_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def _cell_text(value: object) -> object:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_CHARACTERS):
         return f"'{value}"
     return value
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from leadflow.adapters.store.repository import storable
 from leadflow.api.deps import AdminKey, Runtime, RuntimeDep
 from leadflow.api.errors import ERROR_RESPONSES
 from leadflow.api.schemas import (
@@ -26,7 +27,6 @@ from leadflow.api.schemas import (
     FormsPublic,
 )
 from leadflow.errors import InvalidInput
-from leadflow.services.capture import storable
 from leadflow.services.forms import (
     Form,
     FormPost,

@@ -39,6 +39,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, Security
 from starlette.routing import Route
 
+from leadflow.adapters.store.repository import storable
 from leadflow.api.deps import Runtime, bearer, check_key, presented_in
 from leadflow.api.errors import ERROR_RESPONSES
 from leadflow.api.schemas import (
@@ -58,7 +59,6 @@ from leadflow.services.capture import (
     capture,
     capture_in,
     refuse_reused_keys,
-    storable,
 )
 from leadflow.services.folder import Folder
 from leadflow.services.forms import quarantine_raw
@@ -337,12 +337,14 @@ def _keep_unreadable(
         first = uow.store.quarantine_by_idempotency_key(key)
         if first is not None and first.payload == storable(text):
             return int(first.id)
-        used = first is not None or any(  # (a batch's items have "<key>:<i>")
-            uow.store.inquiry_by_idempotency_key(k) is not None
-            or uow.store.quarantine_by_idempotency_key(k) is not None
-            for k in (key, f"{key}:0")
-        )
-        if used:
+        batch = f"{key}:0"  # a batch's items have "<key>:<i>"
+        store = uow.store
+        if (
+            first is not None
+            or store.inquiry_by_idempotency_key(key) is not None
+            or store.inquiry_by_idempotency_key(batch) is not None
+            or store.quarantine_by_idempotency_key(batch) is not None
+        ):
             raise Conflict(
                 f"the Idempotency-Key '{key}' was used for a different request;"
                 " a retry must send the same body, a new request needs a new key",

@@ -27,7 +27,7 @@ from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
 from leadflow.services.capture import CaptureSettings, refusal, rerate
 from leadflow.services.import_runs import claim, refuse_running
-from leadflow.services.imports import earlier_import, file_checksum, refuse_other_rows
+from leadflow.services.imports import check_same_rows, earlier_import, file_checksum
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
@@ -91,8 +91,7 @@ def import_activity_csv(
     frame = frame.with_row_index("__line", offset=2).filter(has_value(frame.columns))
     rows = frame.to_dicts()
     if earlier is not None:
-        if earlier.rows is not None and earlier.rows != len(rows):
-            refuse_other_rows(earlier, len(rows))
+        check_same_rows(earlier, len(rows))
         result.import_id, result.resumed = int(earlier.id), int(earlier.taken)
     for offset in range(result.resumed, len(rows), BATCH):
         with uow_factory() as uow:

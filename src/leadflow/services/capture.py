@@ -102,17 +102,6 @@ def refused_value(values: Mapping[str, str | None]) -> str | None:
     return None
 
 
-def storable(text: str) -> str:
-    """``text`` with each NUL character as the four characters ``\\x00``, the way bytes
-    that are not text are kept: PostgreSQL stores no NUL in text, and a kept payload must
-    be kept whatever it holds."""
-    return text.replace("\x00", "\\x00") if "\x00" in text else text
-
-
-def storable_or_none(text: str | None) -> str | None:
-    return None if text is None else storable(text)
-
-
 @dataclass(frozen=True)
 class CaptureInquiry:
     """One inquiry as it arrived: its parsed fields and the exact text received."""
@@ -272,12 +261,12 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
         {
             "received_at": cmd.received_at,
             "channel": cmd.channel,
-            "source": storable(cmd.source),
-            "form_key": storable_or_none(cmd.form_key),
-            "payload": storable(cmd.raw),
+            "source": cmd.source,
+            "form_key": cmd.form_key,
+            "payload": cmd.raw,
             "fields": _jsonable(cmd.fields),
             "reason": reason,
-            "error": storable(error),
+            "error": error,
             # (a key the database would refuse is left out: the item must be kept)
             "idempotency_key": key if (key := cmd.idempotency_key) and len(key) <= 200 else None,
         }

@@ -24,7 +24,7 @@ import polars as pl
 from sqlalchemy import Engine, Select, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.analytics.report_text import FORMULA_START as FORMULA_CHARACTERS
+from leadflow.analytics.report_text import FORMULA_CHARACTERS
 from leadflow.errors import InvalidInput
 
 BATCH = 100_000

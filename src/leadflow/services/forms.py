@@ -29,8 +29,6 @@ from leadflow.services.capture import (
     CaptureInquiry,
     CaptureSettings,
     capture,
-    storable,
-    storable_or_none,
 )
 from leadflow.services.uow import UnitOfWork
 
@@ -294,12 +292,12 @@ def quarantine_raw(
         {
             "received_at": at,
             "channel": channel,
-            "source": storable_or_none(source),
-            "form_key": storable_or_none(form_key),
-            "payload": storable(raw),
+            "source": source,
+            "form_key": form_key,
+            "payload": raw,
             "fields": dict(fields) if fields is not None else None,
             "reason": reason,
-            "error": storable(error),
+            "error": error,
             "idempotency_key": idempotency_key,
         }
     )

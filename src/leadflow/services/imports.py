@@ -363,8 +363,8 @@ def _import_csv(
     columns = [[str(h), str(n)] for h, n in zip(header, names, strict=True)]
     if earlier is not None and earlier.columns != columns:
         _refuse_other_columns(earlier.columns, columns)
-    if earlier is not None and earlier.rows is not None and earlier.rows != frame.height:
-        refuse_other_rows(earlier, frame.height)
+    if earlier is not None:
+        check_same_rows(earlier, frame.height)
     prepared = prepare(
         pb, frame, header, names, source=source, campaign=campaign, region=settings.region
     )
@@ -418,9 +418,11 @@ def _refuse_other_columns(then: list[list[str]], now: list[list[str]]) -> None:
     raise InvalidInput("the stopped import read other columns", where="--resume")
 
 
-def refuse_other_rows(earlier: Any, rows: int) -> None:
+def check_same_rows(earlier: Any, rows: int) -> None:
     """A resumed import goes on after the rows the stopped one took, counted in the rows it
     read: it must read as many (leadflow once counted blank lines as rows)."""
+    if earlier.rows is None or earlier.rows == rows:
+        return
     raise InvalidInput(
         f"the stopped import {earlier.id} read {earlier.rows:,} rows in this file, this one"
         f" reads {rows:,}: it cannot go on where that one stopped; --again imports the"

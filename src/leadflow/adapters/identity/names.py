@@ -240,9 +240,9 @@ def last_name_key(raw: object) -> str | None:
 
 
 # Generational and professional suffixes, as written after a name ("John Smith Jr.",
-# "Ann Lee, PhD"). Compared like a company's placeholders (folded letters and digits
-# alone, so "Ph.D." is "phd"). Not "V" nor "I", which are as often an initial, nor
-# "Do", a surname.
+# "Ann Lee, PhD"). Compared as written, in any case, a final dot or comma aside (and
+# "Ph.D.", "M.D." with their dots: :data:`_SUFFIXES`), so the initials "J.R." are no
+# "Jr". Not "V" nor "I", which are as often an initial, nor "Do", a surname.
 NAME_SUFFIXES = (
     "Jr", "Jnr", "Sr", "Snr", "II", "III", "IV", "PhD", "MD", "DDS", "DMD", "DVM", "Esq",
     "MBA", "CPA", "CFA", "JD", "LLM", "RN", "MPH",

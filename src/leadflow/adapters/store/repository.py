@@ -106,6 +106,14 @@ _ACTIVITIES_OF = (
 )
 _API_KEY_BY_PREFIX = select(t.api_keys).where(t.api_keys.c.prefix == bindparam("prefix"))
 _INSERT_QUARANTINE = insert(t.quarantine)
+_QUARANTINE_TEXTS = frozenset({"channel", "source", "form_key", "payload", "error"})
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL character as the four characters ``\\x00``, the way bytes
+    that are not text are kept: PostgreSQL stores no NUL in text, and what is kept as
+    received (a payload, a quarantine item) must be kept whatever it holds."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -412,7 +420,13 @@ class Store:
     # ------------------------------------------------------------ quarantine
 
     def insert_quarantine(self, values: Mapping[str, Any]) -> int:
-        result = self.connection.execute(_INSERT_QUARANTINE, dict(values))
+        """Keep an item, whatever its texts hold: a NUL in one is kept as ``\\x00``
+        (:func:`storable`)."""
+        row = {
+            k: storable(v) if k in _QUARANTINE_TEXTS and isinstance(v, str) else v
+            for k, v in values.items()
+        }
+        result = self.connection.execute(_INSERT_QUARANTINE, row)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def quarantined(self, include_replayed: bool = False, limit: int = 100) -> list[Record]:
