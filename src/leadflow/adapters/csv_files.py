@@ -7,6 +7,9 @@ programs), a UTF-8 byte-order mark ignored. Column names are matched to
 playbook fields forgivingly ("Decision Role", "decision-role" and
 ``decision_role`` are the same field), and a field's ``columns:`` list names
 other spellings.
+
+What leadflow writes as CSV for people to open (exports, rated and scored files) is
+guarded against spreadsheet formulas (:func:`formula_guarded`).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import dropwhile, islice
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, TypeVar
 
 import polars as pl
 
+from leadflow.analytics.report_text import FORMULA_CHARACTERS
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import STRIP_CHARS, column_key
 from leadflow.errors import InvalidInput
@@ -31,6 +35,10 @@ DELIMITERS = ",;\t|"
 SAMPLE_LINES = 20  # the lines after the header a delimiter is judged from
 HEAD_BYTES = 1 << 16  # where the line end is looked for
 LINE_ENDS = re.compile(rb'"[^"]*"|\r\n?|\n')  # a quoted value (skipped), or a line end
+FORMULA_START = "^[" + re.escape("".join(FORMULA_CHARACTERS)) + "]"
+"""A text that a spreadsheet reads as a formula, as a pattern: one that starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return (OWASP; the reports' CSV guards the same)."""
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 def line_end(path: Path) -> str:
@@ -167,6 +175,35 @@ def write_header(out: BinaryIO, names: Sequence[str]) -> None:
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerow(names)
     out.write(text.getvalue().encode("utf-8"))
+
+
+def formula_guarded(frame: Frame) -> Frame:
+    """``frame`` with each text value that starts as a formula (:data:`FORMULA_START`)
+    behind a ``'``, so a spreadsheet shows it instead of running it.
+
+    Much of what leadflow writes was typed by strangers into public forms: a name such as
+    ``=HYPERLINK("http://evil","x")`` would be run by Excel, LibreOffice or Google Sheets
+    (OWASP, "CSV Injection"). The single quote is OWASP's advice: a spreadsheet takes it
+    as its mark for text and shows the value. Every text column is guarded alike, rather
+    than a list of columns deemed free text: an email may start with ``-`` or ``=``, a
+    column added later would be open until someone remembered it, and a phone in E.164
+    (``+4930...``) read as a formula would become a number without its ``+``. Numbers
+    and times are not text and are left as they are, negative numbers included. One
+    Polars expression a text column, lazy when ``frame`` is."""
+    texts = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in texts
+    )
+
+
+def formula_guarded_names(names: Sequence[str]) -> list[str]:
+    """Column names guarded as :func:`formula_guarded` guards values: a header cell of a
+    file someone supplied is as open to a formula as the rows under it."""
+    return [f"'{name}" if name.startswith(FORMULA_CHARACTERS) else name for name in names]
 
 
 def read_text_csv(path: str | Path, delimiter: str | None = None) -> pl.DataFrame:
