@@ -159,11 +159,16 @@ RATED = [
 ]
 
 
+def as_written(values: list[str]) -> list[str]:
+    """Values as rated files hold them: a text a spreadsheet would run (``-5``) behind a '."""
+    return [f"'{v}" if v.startswith(("=", "+", "-", "@", "\t", "\r")) else v for v in values]
+
+
 def assert_rated_like_btd(rows: list[list[str]]) -> None:
     assert rows[0] == HEADER + ADDED
     assert len(rows) == len(LEADS) + 1
     for lead, row, (grade, score, route, issues) in zip(LEADS, rows[1:], RATED, strict=True):
-        assert row[: len(HEADER)] == lead, "input columns are kept exactly, in order"
+        assert row[: len(HEADER)] == as_written(lead), "input columns are kept, in order"
         assert (row[7], row[8], row[9], row[11]) == (grade, score, route, issues), lead
     reasons = rows[1][10].split("; ")
     assert reasons[-2:] == [
@@ -291,3 +296,22 @@ def test_docs_writes_an_html_definitions_document(tmp_path: Path) -> None:
         assert grade.meaning is not None
         assert grade.meaning in html
     assert "Would you like a salesperson to contact you now?" in html
+
+
+def test_rate_keeps_spreadsheets_from_running_what_leads_typed(tmp_path: Path) -> None:
+    """As ``leadflow export`` writes (a phone in E.164 too); ``--raw`` writes the values as
+    they were, for programs."""
+    write_csv(
+        tmp_path / "leads.csv",
+        [["Name", "Phone", "budget"], ['=HYPERLINK("http://evil","x")', "+14155550100", "+1+1"]],
+    )
+    ok = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
+    succeeded(ok)
+    rows = read_csv((tmp_path / "out.csv").read_text(encoding="utf-8"))
+    assert rows[1][:3] == ['\'=HYPERLINK("http://evil","x")', "'+14155550100", "'+1+1"]
+    raw = leadflow("rate", "leads.csv", "-p", BTD, "-o", "-", "--now", NOW, "--raw", cwd=tmp_path)
+    assert read_csv(succeeded(raw))[1][:3] == [
+        '=HYPERLINK("http://evil","x")',
+        "+14155550100",
+        "+1+1",
+    ]

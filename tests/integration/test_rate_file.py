@@ -10,11 +10,13 @@ import csv
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from leadflow.adapters.playbook_file import load_playbook
 from leadflow.errors import InvalidInput
+from leadflow.services import rate_file
 from leadflow.services.rate_file import RateSummary, rate_csv
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -101,3 +103,82 @@ def test_repeated_column_names_are_kept_as_written(tmp_path: Path) -> None:
     rows, _ = rate_text(tmp_path, "id,Notes,Notes,budget\n1,a,b,approved\n")
     assert rows[0] == ["id", "Notes", "Notes", "budget", *ADDED]
     assert rows[1][:4] == ["1", "a", "b", "approved"]
+
+
+WAYS = ["in memory", "streamed", "chunked"]
+"""The ways a file is rated: read whole and written natively (to a path), streamed through
+one query (a path, a file over ``IN_MEMORY_BYTES``), in chunks (a stream)."""
+
+
+def rate_way(
+    tmp_path: Path, text: str, way: str, monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> tuple[list[list[str]], RateSummary]:
+    """``text`` rated the ``way`` named; the rows written, and the summary."""
+    path = tmp_path / "leads.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    if way == "streamed":
+        monkeypatch.setattr(rate_file, "IN_MEMORY_BYTES", 0)
+    if way == "chunked":
+        stream = io.BytesIO()
+        summary = rate_csv(BTD, path, stream, now=NOW, chunk_rows=1, **options)
+        written = stream.getvalue().decode("utf-8")
+    else:
+        out = tmp_path / "rated.csv"
+        summary = rate_csv(BTD, path, out, now=NOW, **options)
+        written = out.read_text(encoding="utf-8")
+    return list(csv.reader(io.StringIO(written, newline=""))), summary
+
+
+HOSTILE = (
+    "id,Name,Phone,budget,=cmd\n"
+    '1,"=HYPERLINK(""http://evil"",""x"")",+14155550100,approved,@SUM(1)\n'
+    "2,-2+3,(415) 555-0100,planned,\tx\n"
+)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_text_a_spreadsheet_would_run_is_written_behind_a_quote(
+    tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``leadflow export`` writes it (a phone in E.164 too, which a spreadsheet would
+    also turn into a number without its +); the rating reads the values as given."""
+    rows, summary = rate_way(tmp_path, HOSTILE, way, monkeypatch)
+    assert rows[0] == ["id", "Name", "Phone", "budget", "'=cmd", *ADDED]
+    assert rows[1][:5] == [
+        "1",
+        '\'=HYPERLINK("http://evil","x")',
+        "'+14155550100",
+        "approved",
+        "'@SUM(1)",
+    ]
+    assert rows[2][:5] == ["2", "'-2+3", "(415) 555-0100", "planned", "'\tx"]
+    assert [row[6] for row in rows[1:]] == ["1.0", "1.0"]  # the score: a number, not text
+    assert summary.rows == 2
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_raw_writes_every_value_as_it_was(
+    tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, _ = rate_way(tmp_path, HOSTILE, way, monkeypatch, raw=True)
+    assert rows[0][4] == "=cmd"
+    assert rows[1][:5] == [
+        "1",
+        '=HYPERLINK("http://evil","x")',
+        "+14155550100",
+        "approved",
+        "@SUM(1)",
+    ]
+    assert rows[2][:5] == ["2", "-2+3", "(415) 555-0100", "planned", "\tx"]
+
+
+def test_a_header_guarded_like_another_of_its_names_is_written_in_chunks(tmp_path: Path) -> None:
+    """``=a`` written ``'=a`` beside a column named ``'=a``: Polars cannot hold two columns
+    of one name, so the rows go the way a repeated name goes."""
+    path = tmp_path / "leads.csv"
+    path.write_text("'=a,=a,Notes,Notes,budget\n1,+2,a,b,approved\n", encoding="utf-8")
+    out = tmp_path / "rated.csv"
+    rate_csv(BTD, path, out, now=NOW)
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert rows[0] == ["'=a", "'=a", "Notes", "Notes", "budget", *ADDED]
+    assert rows[1][:5] == ["1", "'+2", "a", "b", "approved"]

@@ -46,6 +46,15 @@ NowOption = Annotated[
     typer.Option(help="Rate as of this moment (ISO 8601, e.g. 2026-11-23T09:00Z). Default: now."),
 ]
 
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Write every value exactly as it is, without the ' that keeps a spreadsheet "
+        "from running text such as =... or +... as a formula (for programs).",
+    ),
+]
+
 
 def _now(value: str | None) -> datetime:
     if value is None:
@@ -120,6 +129,7 @@ def rate(
     ] = None,
     now: NowOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    raw: RawOption = False,
 ) -> None:
     """Rate every row of a CSV file: adds grade, score, route, reasons and data_issues."""
     from leadflow.adapters.csv_files import parse_mappings
@@ -141,6 +151,7 @@ def rate(
                 activities=activities,
                 id_column=id_column,
                 progress=advance,
+                raw=raw,
             )
             sys.stdout.flush()
         else:
@@ -157,6 +168,7 @@ def rate(
                     id_column=id_column,
                     progress=advance,
                     summary=not quiet,
+                    raw=raw,
                 )
                 partial.replace(target)
             finally:

@@ -1,9 +1,12 @@
 """Rate every row of a CSV file and write it back with the rating added.
 
-The output keeps every input column, in input order and exactly as written,
-and adds ``grade``, ``score``, ``route``, ``reasons`` and ``data_issues``
-(lists joined with "; "). Rows are rated in chunks, vectorised, so a long
-file shows progress and memory stays bounded.
+The output keeps every input column, in input order and as written, and adds
+``grade``, ``score``, ``route``, ``reasons`` and ``data_issues`` (lists joined
+with "; "). It is made to be opened in a spreadsheet: a text (or a column name)
+that one would run as a formula is written behind a ``'``, as ``leadflow export``
+writes it (:func:`~leadflow.adapters.csv_files.formula_guarded`), unless ``raw``.
+Rows are rated vectorised, in chunks or streamed, so a long file shows progress
+and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +27,10 @@ import polars as pl
 
 from leadflow.adapters.csv_files import (
     ColumnMap,
+    Frame,
     csv_error,
+    formula_guarded,
+    formula_guarded_names,
     line_end,
     map_columns,
     read_header,
@@ -70,6 +76,7 @@ def rate_csv(
     progress: Progress | None = None,
     summary: bool = True,
     chunk_rows: int = CHUNK_ROWS,
+    raw: bool = False,
 ) -> RateSummary:
     """Rate ``source`` into ``out``: a file path (fastest) or an open binary stream.
 
@@ -78,32 +85,23 @@ def rate_csv(
     streams through one query (read, rate, write, pipelined, memory bounded).
     To a stream, or when the header repeats a name (which a query cannot
     carry), rows are rated in chunks. ``summary`` False skips the counts
-    (grades, routes, issues) for callers that will not show them.
+    (grades, routes, issues) for callers that will not show them. ``raw`` writes
+    every value as it was, formulas too (for programs, never for a spreadsheet).
     """
     started = time.perf_counter()
     with with_predictions(pb, Path(source)) as scored:
-        result = _rate_csv(
-            pb, scored, out, now, mappings, activities, id_column, progress, summary, chunk_rows
-        )
+        job = _Job(pb, scored, [], now, mappings, activities, id_column, progress, raw)
+        result = _rate_csv(job, out, summary, chunk_rows)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _rate_csv(
-    pb: Playbook,
-    source: Path,
-    out: BinaryIO | Path,
-    now: datetime,
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
-    progress: Progress | None,
-    summary: bool,
-    chunk_rows: int,
-) -> RateSummary:
+def _rate_csv(job: _Job, out: BinaryIO | Path, summary: bool, chunk_rows: int) -> RateSummary:
+    source = job.source
     header = read_header(source, sniff_delimiter(source))
-    unique = len(set(header)) == len(header)
-    job = _Job(pb, source, header, now, mappings, activities, id_column, progress)
+    written = header if job.raw else formula_guarded_names(header)
+    unique = len(set(written)) == len(written)  # Polars' own names, each the one written
+    job = replace(job, header=header)
     if isinstance(out, Path) and unique and source.stat().st_size <= IN_MEMORY_BYTES:
         result = _in_memory(job, out, summary)
     elif isinstance(out, Path) and unique:
@@ -125,6 +123,19 @@ class _Job:
     activities: str | Path | None
     id_column: str
     progress: Progress | None
+    raw: bool
+
+
+def _as_written(frame: Frame, raw: bool) -> Frame:
+    """``frame`` as the output holds it: unless ``raw``, each text value and column name
+    that a spreadsheet would run as a formula behind a ``'``."""
+    if raw:
+        return frame
+    names = frame.collect_schema().names()
+    guarded = formula_guarded_names(names)
+    return formula_guarded(frame).rename(
+        {name: shown for name, shown in zip(names, guarded, strict=True) if name != shown}
+    )
 
 
 def _plan(
@@ -185,7 +196,7 @@ def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
         _tally(result, chunk, flags)
     else:
         result.rows = total
-    output = chunk.select(*kept, *RESULT_COLUMNS)
+    output = _as_written(chunk.select(*kept, *RESULT_COLUMNS), job.raw)
     watch = _Watch(out, (total, _size(output)), progress) if progress else None
     try:
         with watch or _nothing():
@@ -229,7 +240,8 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         activities=acts,
         issue_flags=summary,
     )
-    queries = [rated.select(*kept, *RESULT_COLUMNS).sink_csv(out, lazy=True)]
+    written = _as_written(rated.select(*kept, *RESULT_COLUMNS), job.raw)
+    queries = [written.sink_csv(out, lazy=True)]
     flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
     if summary:
         queries.append(
@@ -264,7 +276,7 @@ def _chunked(job: _Job, out: BinaryIO | Path, chunk_rows: int) -> RateSummary:
     )
     total = leads.height
     output = [*kept, *RESULT_COLUMNS]
-    with _Writer(out, output_header) as write:
+    with _Writer(out, output_header, job.raw) as write:
         for offset in range(0, max(total, 1), chunk_rows):
             part_acts = None
             if acts is not None:
@@ -356,16 +368,18 @@ class _Watch:
 
 
 class _Writer:
-    """Writes the header, then chunks of rows, to a path or a stream.
+    """Writes the header, then chunks of rows, to a path or a stream; names and values a
+    spreadsheet would run behind a ``'`` unless ``raw``.
 
     Polars writes to a path natively, about twice as fast as through a Python
     stream, so for a path each chunk goes to a part file that is appended by
     the kernel (``os.copy_file_range``).
     """
 
-    def __init__(self, out: BinaryIO | Path, header: list[str]) -> None:
+    def __init__(self, out: BinaryIO | Path, header: list[str], raw: bool) -> None:
         self.out = out
-        self.header = header
+        self.header = header if raw else formula_guarded_names(header)
+        self.raw = raw
         self.handle: BinaryIO | None = None
         self.part: Path | None = None
 
@@ -380,6 +394,8 @@ class _Writer:
 
     def __call__(self, chunk: pl.DataFrame) -> None:
         assert self.handle is not None
+        if not self.raw:
+            chunk = formula_guarded(chunk)
         if self.part is None:
             chunk.write_csv(self.handle, include_header=False)
             return
