@@ -13,7 +13,7 @@ from leadflow.adapters.model_file import read_header
 from leadflow.adapters.playbook_file import load_playbook
 from leadflow.analytics.predict.training import TrainOptions
 from leadflow.errors import InvalidInput, PlaybookError
-from leadflow.services.model_files import DataSpec, train_file
+from leadflow.services.model_files import DataSpec, score_file, train_file
 from leadflow.services.rate_file import rate_csv
 
 MOMENT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -92,3 +92,42 @@ def test_the_prediction_field_must_be_a_declared_number(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PlaybookError, match=r"model\.field: declare 'budget_band' in fields"):
         load_playbook(path)
+
+
+def test_a_scored_file_keeps_spreadsheets_from_running_what_leads_typed(
+    tmp_path: Path, model: Path, synthetic_leads: Callable[..., str]
+) -> None:
+    """As ``leadflow export`` writes (a phone in E.164 too); ``raw`` writes values as they
+    were. Rated with the model, the values are read as given and guarded once."""
+    lines = synthetic_leads(rows=20, seed=5).splitlines()
+    lines[0] += ",Name,Phone,=cmd"
+    lines[1] += ',"=HYPERLINK(""http://evil"",""x"")",+14155550100,@SUM(1)'
+    lines[2:] = [line + ",Ann,,x" for line in lines[2:]]
+    leads = tmp_path / "leads.csv"
+    leads.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def written(path: Path) -> list[dict[str, str]]:
+        return list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+
+    score_file(model, leads, tmp_path / "scored.csv")
+    first = written(tmp_path / "scored.csv")[0]
+    assert (first["Name"], first["Phone"], first["'=cmd"]) == (
+        '\'=HYPERLINK("http://evil","x")',
+        "'+14155550100",
+        "'@SUM(1)",
+    )
+    score_file(model, leads, tmp_path / "raw.csv", raw=True)
+    first = written(tmp_path / "raw.csv")[0]
+    assert (first["Name"], first["Phone"], first["=cmd"]) == (
+        '=HYPERLINK("http://evil","x")',
+        "+14155550100",
+        "@SUM(1)",
+    )
+    pb = load_playbook(_playbook(tmp_path, "models/conversion.lfm"))
+    rate_csv(pb, leads, tmp_path / "rated.csv", now=MOMENT)
+    first = written(tmp_path / "rated.csv")[0]
+    assert (first["Name"], first["Phone"], first["'=cmd"]) == (
+        '\'=HYPERLINK("http://evil","x")',
+        "'+14155550100",
+        "'@SUM(1)",
+    )

@@ -170,10 +170,10 @@ def read_header(path: Path, delimiter: str) -> list[str]:
     return []
 
 
-def write_header(out: BinaryIO, names: Sequence[str]) -> None:
+def write_header(out: BinaryIO, names: Sequence[str], delimiter: str = ",") -> None:
     """A CSV header line, quoted where needed, as Polars writes data rows."""
     text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow(names)
+    csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(names)
     out.write(text.getvalue().encode("utf-8"))
 
 

@@ -3,7 +3,9 @@
 The database holds no outcomes yet, so the training data is a CSV file of past leads
 with their outcome (``--data``). CSV files are read with every value as text and the
 delimiter sniffed (comma, semicolon, tab or pipe); the placeholder values named with
-``missing`` (``Select``, a dropdown nobody touched) are read as not answered.
+``missing`` (``Select``, a dropdown nobody touched) are read as not answered. A scored
+file is written for a spreadsheet: text that one would run as a formula is written behind
+a ``'``, as ``leadflow export`` writes it, unless ``raw``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import polars as pl
 import sklearn
 
 from leadflow import __version__
-from leadflow.adapters.csv_files import csv_error, read_text_csv, sniff_delimiter
+from leadflow.adapters.csv_files import (
+    csv_error,
+    formula_guarded,
+    formula_guarded_names,
+    read_text_csv,
+    sniff_delimiter,
+    write_header,
+)
 from leadflow.adapters.model_file import read_model, write_model
 from leadflow.analytics.predict.bundle import Bundle, make_header
 from leadflow.analytics.predict.data import (
@@ -158,11 +167,13 @@ def score_file(
     column: str = PREDICTION,
     version: str | None = None,
     progress: Progress = _quiet,
+    raw: bool = False,
 ) -> ScoreSummary:
     """Add ``predicted_conversion`` (and ``top_factors``, ``model_version``) to every row.
 
     ``column`` names the prediction's column; ``version``, when given, refuses a model
-    file of another version.
+    file of another version. ``raw`` writes every value as it was, formulas too (for
+    programs, and for ``leadflow rate``, which reads the file back).
     """
     bundle = read_model(model)
     if version is not None and bundle.version != version:
@@ -190,15 +201,20 @@ def score_file(
         added.append(pl.Series(FACTORS, explained, dtype=pl.String))
     added.append(pl.Series(VERSION, [bundle.version] * frame.height, dtype=pl.String))
     result = frame.drop([s.name for s in added], strict=False).with_columns(added)
-    _write(result, output, sniff_delimiter(input_file))
+    _write(result, output, sniff_delimiter(input_file), raw)
     mean = float(predicted.mean()) if frame.height else 0.0
     return ScoreSummary(frame.height, bundle.version, mean, str(output))
 
 
-def _write(frame: pl.DataFrame, output: Path, delimiter: str) -> None:
+def _write(frame: pl.DataFrame, output: Path, delimiter: str, raw: bool) -> None:
     partial = output.with_name(output.name + ".partial")
+    names = frame.columns if raw else formula_guarded_names(frame.columns)
     try:
-        frame.write_csv(partial, separator=delimiter)
+        with partial.open("wb") as handle:  # the header as written, a name repeated or not
+            write_header(handle, names, delimiter)
+            (frame if raw else formula_guarded(frame)).write_csv(
+                handle, separator=delimiter, include_header=False
+            )
         partial.replace(output)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise csv_error(error, output, locate=False) from None

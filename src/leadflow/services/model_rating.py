@@ -28,5 +28,13 @@ def with_predictions(pb: Playbook, source: Path) -> Iterator[Path]:
 
     with tempfile.TemporaryDirectory(prefix="leadflow-") as folder:
         scored = Path(folder) / source.name
-        score_file(Path(ref.file), source, scored, factors=0, column=ref.field, version=ref.version)
+        score_file(
+            Path(ref.file),
+            source,
+            scored,
+            factors=0,
+            column=ref.field,
+            version=ref.version,
+            raw=True,  # read back and rated: the values as given (the output is guarded)
+        )
         yield scored
