@@ -315,3 +315,27 @@ def test_rate_keeps_spreadsheets_from_running_what_leads_typed(tmp_path: Path) -
         "+14155550100",
         "+1+1",
     ]
+
+
+def test_rate_skips_blank_lines_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("id,budget\n1,approved\n\n,\n2,none\n\n", "utf-8")
+    result = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
+    succeeded(result)
+    assert [row[0] for row in read_csv((tmp_path / "out.csv").read_text("utf-8"))] == [
+        "id",
+        "1",
+        "2",
+    ]
+    assert "3 blank lines skipped." in stderr(result)
+
+
+def test_rate_refuses_a_row_short_of_values_naming_its_line(tmp_path: Path) -> None:
+    """A line break in a value not in quotes splits a row in two: each half short."""
+    (tmp_path / "leads.csv").write_text("id,notes,budget\n1,call\nme,approved\n", "utf-8")
+    result = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
+    assert result.returncode == 2
+    assert stderr(result).startswith(
+        "error: leads.csv: cannot read as CSV: line 2 has 2 values, but the header names 3"
+    )
+    assert not (tmp_path / "out.csv").exists()
+    assert not (tmp_path / "out.csv.partial").exists()

@@ -131,3 +131,21 @@ def test_a_scored_file_keeps_spreadsheets_from_running_what_leads_typed(
         "'+14155550100",
         "'@SUM(1)",
     )
+
+
+def test_rated_with_a_model_a_file_is_read_as_without_one(
+    tmp_path: Path, model: Path, synthetic_leads: Callable[..., str]
+) -> None:
+    """The model scores a copy of the file, which is rated: blank lines are skipped and
+    counted, and a row short of values is refused naming the file given and its line."""
+    lines = synthetic_leads(rows=20, seed=5).splitlines()
+    leads = tmp_path / "leads.csv"
+    leads.write_text("\n".join([*lines[:5], "", ",,,", *lines[5:], ""]) + "\n", encoding="utf-8")
+    pb = load_playbook(_playbook(tmp_path, "models/conversion.lfm"))
+    summary = rate_csv(pb, leads, tmp_path / "rated.csv", now=MOMENT)
+    assert (summary.rows, summary.blank) == (20, 3)
+    lines[7] = lines[7].rsplit(",", 1)[0]
+    leads.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="line 8 has 7 values, but the header names 8") as no:
+        rate_csv(pb, leads, tmp_path / "rated.csv", now=MOMENT)
+    assert no.value.where == str(leads)

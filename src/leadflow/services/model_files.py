@@ -5,7 +5,8 @@ with their outcome (``--data``). CSV files are read with every value as text and
 delimiter sniffed (comma, semicolon, tab or pipe); the placeholder values named with
 ``missing`` (``Select``, a dropdown nobody touched) are read as not answered. A scored
 file is written for a spreadsheet: text that one would run as a formula is written behind
-a ``'``, as ``leadflow export`` writes it, unless ``raw``.
+a ``'``, as ``leadflow export`` writes it, unless ``raw``. A file to score is read as
+``leadflow rate`` reads it: blank lines skipped, a row short of values refused.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from leadflow.adapters.csv_files import (
     csv_error,
     formula_guarded,
     formula_guarded_names,
+    may_be_short,
     read_text_csv,
+    refuse_short_rows,
     sniff_delimiter,
+    without_blank_rows,
     write_header,
 )
 from leadflow.adapters.model_file import read_model, write_model
@@ -71,6 +75,7 @@ class ScoreSummary:
     version: str
     mean: float
     output: str
+    blank: int = 0  # blank lines skipped
 
 
 def load(spec: DataSpec) -> Prepared:
@@ -181,7 +186,9 @@ def score_file(
             f"the model file has version {bundle.version}, the playbook names {version}",
             where=str(model),
         )
-    frame = read_text_csv(input_file)
+    frame, blank = without_blank_rows(read_text_csv(input_file))
+    if may_be_short(frame):
+        refuse_short_rows(input_file)
     check_columns(frame.columns, bundle.features, str(input_file))
     names = [f.name for f in bundle.features]
     clean = blank_placeholders(frame.select(names), bundle.placeholders)
@@ -203,7 +210,7 @@ def score_file(
     result = frame.drop([s.name for s in added], strict=False).with_columns(added)
     _write(result, output, sniff_delimiter(input_file), raw)
     mean = float(predicted.mean()) if frame.height else 0.0
-    return ScoreSummary(frame.height, bundle.version, mean, str(output))
+    return ScoreSummary(frame.height, bundle.version, mean, str(output), blank)
 
 
 def _write(frame: pl.DataFrame, output: Path, delimiter: str, raw: bool) -> None:

@@ -18,17 +18,18 @@ from leadflow.domain.playbook import Playbook
 
 
 @contextmanager
-def with_predictions(pb: Playbook, source: Path) -> Iterator[Path]:
-    """The file to rate: ``source`` itself, or a scored copy when the playbook has a model."""
+def with_predictions(pb: Playbook, source: Path) -> Iterator[tuple[Path, int]]:
+    """The file to rate: ``source`` itself, or a scored copy when the playbook has a model;
+    and the blank lines the scoring skipped (the copy has none)."""
     ref = pb.spec.model
     if ref is None:
-        yield source
+        yield source, 0
         return
     from leadflow.services.model_files import score_file
 
     with tempfile.TemporaryDirectory(prefix="leadflow-") as folder:
         scored = Path(folder) / source.name
-        score_file(
+        scoring = score_file(
             Path(ref.file),
             source,
             scored,
@@ -37,4 +38,4 @@ def with_predictions(pb: Playbook, source: Path) -> Iterator[Path]:
             version=ref.version,
             raw=True,  # read back and rated: the values as given (the output is guarded)
         )
-        yield scored
+        yield scored, scoring.blank

@@ -2,9 +2,12 @@
 
 The output keeps every input column, in input order and as written, and adds
 ``grade``, ``score``, ``route``, ``reasons`` and ``data_issues`` (lists joined
-with "; "). It is made to be opened in a spreadsheet: a text (or a column name)
-that one would run as a formula is written behind a ``'``, as ``leadflow export``
-writes it (:func:`~leadflow.adapters.csv_files.formula_guarded`), unless ``raw``.
+with "; "). Blank lines are skipped and counted, as ``leadflow import`` skips
+them; a row with more values than the header names columns, or fewer, is refused
+naming its line, and nothing is written. The output is made to be opened in a
+spreadsheet: a text (or a column name) that one would run as a formula is written
+behind a ``'``, as ``leadflow export`` writes it
+(:func:`~leadflow.adapters.csv_files.formula_guarded`), unless ``raw``.
 Rows are rated vectorised, in chunks or streamed, so a long file shows progress
 and memory stays bounded.
 """
@@ -31,12 +34,16 @@ from leadflow.adapters.csv_files import (
     csv_error,
     formula_guarded,
     formula_guarded_names,
+    has_value,
     line_end,
     map_columns,
+    may_be_short,
     read_header,
     read_text_csv,
+    refuse_short_rows,
     scan_text_csv,
     sniff_delimiter,
+    without_blank_rows,
     write_header,
 )
 from leadflow.analytics.batch import RESULT_COLUMNS, rate_frame
@@ -53,6 +60,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class RateSummary:
     rows: int = 0
+    blank: int = 0  # lines of no value (empty, or delimiters and spaces alone), skipped
     grades: Counter[str] = field(default_factory=Counter)
     routes: Counter[str] = field(default_factory=Counter)
     with_issues: int = 0
@@ -89,9 +97,10 @@ def rate_csv(
     every value as it was, formulas too (for programs, never for a spreadsheet).
     """
     started = time.perf_counter()
-    with with_predictions(pb, Path(source)) as scored:
+    with with_predictions(pb, Path(source)) as (scored, blank):
         job = _Job(pb, scored, [], now, mappings, activities, id_column, progress, raw)
         result = _rate_csv(job, out, summary, chunk_rows)
+    result.blank += blank  # skipped by the scoring, when the playbook has a model
     result.seconds = time.perf_counter() - started
     return result
 
@@ -163,9 +172,13 @@ def _load(
     activities: str | Path | None,
     id_column: str,
 ) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None]:
-    """The leads in memory (result columns already there dropped), the plan, and activities."""
-    leads = read_text_csv(source)
+    """The leads in memory (blank lines skipped, result columns already there dropped),
+    the plan, and activities. A row short of values is refused."""
+    leads, blank = without_blank_rows(read_text_csv(source))
+    if may_be_short(leads):
+        refuse_short_rows(source)
     result, kept, output_header = _plan(pb, leads.columns, header, mappings)
+    result.blank = blank
     leads = leads.drop(result.replaced)
     acts = None
     if activities is not None:
@@ -223,9 +236,15 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         job.id_column,
         job.progress,
     )
-    leads = scan_text_csv(source)
-    names = leads.collect_schema().names()
+    read = scan_text_csv(source)
+    names = read.collect_schema().names()
     result, kept, _ = _plan(pb, names, header, mappings)
+    given = has_value(names)
+    leads = read.filter(given)  # blank lines skipped
+    # Blank lines, and rows that may be short of values (:func:`may_be_short`).
+    counted = read.select(
+        (~given).sum().alias("blank"), (given & pl.col(names[-1]).is_null()).sum().alias("short")
+    )
     acts = None
     if activities is not None:
         ids = leads.select(id_column).collect() if id_column in names else pl.DataFrame()
@@ -241,7 +260,7 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         issue_flags=summary,
     )
     written = _as_written(rated.select(*kept, *RESULT_COLUMNS), job.raw)
-    queries = [written.sink_csv(out, lazy=True)]
+    queries = [written.sink_csv(out, lazy=True), counted]
     flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
     if summary:
         queries.append(
@@ -255,9 +274,15 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
     try:
         with watch or _nothing():
             done = pl.collect_all(queries)
+        result.blank, short = done[1].row(0)
+        if short:
+            refuse_short_rows(source)
     except pl.exceptions.PolarsError as error:
         out.unlink(missing_ok=True)
         raise csv_error(error, source) from None
+    except InvalidInput:
+        out.unlink(missing_ok=True)
+        raise
     if summary:
         _tally_groups(result, done[-1], flags)
     return result
@@ -463,7 +488,7 @@ def _read_activities(
             f"(columns: {', '.join(leads.columns)})",
             where=source,
         )
-    raw = read_text_csv(path)
+    raw, _ = without_blank_rows(read_text_csv(path))  # a blank line: no activity, none skipped
     wanted = [id_column, "type", "at"]
     absent = [c for c in wanted if c not in raw.columns]
     if absent:
