@@ -190,8 +190,12 @@ def formula_guarded(frame: Frame) -> Frame:
     column added later would be open until someone remembered it, and a phone in E.164
     (``+4930...``) read as a formula would become a number without its ``+``. Numbers
     and times are not text and are left as they are, negative numbers included. One
-    Polars expression a text column, lazy when ``frame`` is."""
+    Polars expression a text column, lazy when ``frame`` is; in memory, only the columns
+    with such a text are written anew."""
     texts = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
+    if isinstance(frame, pl.DataFrame) and texts:
+        found = frame.select(pl.col(texts).str.contains(FORMULA_START).any()).row(0)
+        texts = [name for name, formula in zip(texts, found, strict=True) if formula]
     return frame.with_columns(
         pl.when(pl.col(name).str.contains(FORMULA_START))
         .then(pl.lit("'") + pl.col(name))
