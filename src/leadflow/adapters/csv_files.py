@@ -347,7 +347,49 @@ def find_bad_row(path: Path, delimiter: str | None = None, *, fewer: bool = Fals
     values than the header has columns (or, with ``fewer``, fewer: a row of no value
     aside), a stray double quote, or a quote never closed. Read again row by row (only
     once the fast reader has failed, or found a row short); None when nothing is found."""
+    try:
+        for _ in _checked_rows(path, delimiter or sniff_delimiter(path), fewer):
+            pass
+    except _BadRow as bad:
+        return str(bad)
+    return None
+
+
+def read_rows(path: Path, delimiter: str | None = None) -> list[tuple[int, list[str]]]:
+    """The header and the rows of a small CSV file, each with the line it starts on (the
+    file's own numbers, a value over several lines and blank lines counted), for a reader
+    whose messages name lines. Read as :func:`read_text_csv` reads: UTF-8 (a byte that is
+    not is named by line and byte), the delimiter as given (``--delimiter``) or judged from
+    the header and the lines after it, lines ending in LF, CRLF or CR alone, a byte-order
+    mark ignored; refused as it refuses, naming the line: a row with more values than the
+    header, a stray double quote, a quote never closed. Empty lines before the header, and
+    rows of no value (:func:`has_value`), are left out."""
     delimiter = delimiter or sniff_delimiter(path)
+    try:
+        rows = list(_checked_rows(path, delimiter))
+    except UnicodeDecodeError:
+        check_utf8(path)  # says where
+        raise
+    except _BadRow as bad:
+        raise InvalidInput(f"cannot read as CSV: {bad}", where=str(path)) from None
+    return rows[:1] + [(line, row) for line, row in rows[1:] if _given(row)]
+
+
+class _BadRow(Exception):
+    """What is wrong with a row, in words."""
+
+
+def _given(row: Sequence[str]) -> bool:
+    """Whether a row read by the csv module holds a value (:func:`has_value`)."""
+    return any(value.strip(STRIP_CHARS) for value in row)
+
+
+def _checked_rows(
+    path: Path, delimiter: str, fewer: bool = False
+) -> Iterator[tuple[int, list[str]]]:
+    """The header and the rows of ``path`` read by the csv module, each with its line;
+    :class:`_BadRow` at the first with more values than the header has columns (or, with
+    ``fewer``, fewer), a stray double quote, or a quote never closed."""
     header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         records = _Records(handle, delimiter, strict=True)
@@ -355,23 +397,27 @@ def find_bad_row(path: Path, delimiter: str | None = None, *, fewer: bool = Fals
             for line, row, text in records:
                 stray = _stray_quote(line, text, delimiter, header)
                 if stray:
-                    return stray
+                    raise _BadRow(stray)
                 if header is None:
                     header = row or None  # empty lines before it are skipped
+                    if header is None:
+                        continue
                 elif len(row) > len(header):
-                    return (
+                    raise _BadRow(
                         f"line {line:,} has {len(row)} values, but the header names"
                         f" {len(header)} columns; quote a value that holds a '{delimiter}'"
                     )
-                elif fewer and len(row) < len(header) and any(v.strip(STRIP_CHARS) for v in row):
-                    return (
+                elif fewer and len(row) < len(header) and _given(row):
+                    raise _BadRow(
                         f"line {line:,} has {len(row)} value{'s' * (len(row) != 1)}, but the"
                         f" header names {len(header)} columns; give every row a value, empty"
                         " or not, for each column, and quote a value that holds a line break"
                     )
+                yield line, row
         except csv.Error as error:
-            return f"from line {records.start:,}: {error} (a quote opened and never closed?)"
-    return None
+            raise _BadRow(
+                f"from line {records.start:,}: {error} (a quote opened and never closed?)"
+            ) from None
 
 
 def _stray_quote(

@@ -46,6 +46,10 @@ NowOption = Annotated[
     typer.Option(help="Rate as of this moment (ISO 8601, e.g. 2026-11-23T09:00Z). Default: now."),
 ]
 
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
+]
 RawOption = Annotated[
     bool,
     typer.Option(

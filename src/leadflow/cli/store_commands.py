@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli.main import PlaybookOption, RawOption, app, err, out
+from leadflow.cli.main import DelimiterOption, PlaybookOption, RawOption, app, err, out
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ def _engine(settings: Settings) -> Engine:
 
 FormatOption = Annotated[
     str, typer.Option("--format", help="table (for people), csv or json (for programs).")
-]
-DelimiterOption = Annotated[
-    str | None,
-    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
 ]
 
 
