@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -98,7 +98,8 @@ def rate_csv(
     """
     started = time.perf_counter()
     with with_predictions(pb, Path(source)) as (scored, blank):
-        job = _Job(pb, scored, [], now, mappings, activities, id_column, progress, raw)
+        header = read_header(scored, sniff_delimiter(scored))
+        job = _Job(pb, scored, header, now, mappings, activities, id_column, progress, raw)
         result = _rate_csv(job, out, summary, chunk_rows)
     result.blank += blank  # skipped by the scoring, when the playbook has a model
     result.seconds = time.perf_counter() - started
@@ -106,12 +107,9 @@ def rate_csv(
 
 
 def _rate_csv(job: _Job, out: BinaryIO | Path, summary: bool, chunk_rows: int) -> RateSummary:
-    source = job.source
-    header = read_header(source, sniff_delimiter(source))
-    written = header if job.raw else formula_guarded_names(header)
+    written = job.header if job.raw else formula_guarded_names(job.header)
     unique = len(set(written)) == len(written)  # Polars' own names, each the one written
-    job = replace(job, header=header)
-    if isinstance(out, Path) and unique and source.stat().st_size <= IN_MEMORY_BYTES:
+    if isinstance(out, Path) and unique and job.source.stat().st_size <= IN_MEMORY_BYTES:
         result = _in_memory(job, out, summary)
     elif isinstance(out, Path) and unique:
         result = _streamed(job, out, summary)
