@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -162,39 +163,55 @@ def _plan(
     return result, kept_names, [*kept_header, *RESULT_COLUMNS]
 
 
+Wait = Callable[[], object]
+
+
 def _load(
-    pb: Playbook,
-    source: Path,
-    header: list[str],
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
-) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None]:
+    job: _Job, pool: Executor | None = None
+) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None, Wait]:
     """The leads in memory (blank lines skipped, result columns already there dropped),
-    the plan, and activities. A row short of values is refused."""
-    leads, blank = without_blank_rows(read_text_csv(source))
-    if may_be_short(leads):
-        refuse_short_rows(source)
-    result, kept, output_header = _plan(pb, leads.columns, header, mappings)
+    the plan, activities, and what waits for the file's rows to be found full
+    (:func:`_check_widths`)."""
+    leads, blank = without_blank_rows(read_text_csv(job.source))
+    widths = _check_widths(leads, job.source, pool)
+    result, kept, output_header = _plan(job.pb, leads.columns, job.header, job.mappings)
     result.blank = blank
     leads = leads.drop(result.replaced)
     acts = None
-    if activities is not None:
+    if job.activities is not None:
         acts, result.activities, result.activities_skipped = _read_activities(
-            Path(activities), leads, id_column, str(source)
+            Path(job.activities), leads, job.id_column, str(job.source)
         )
-    return leads, result, kept, output_header, acts
+    return leads, result, kept, output_header, acts, widths
+
+
+def _check_widths(leads: pl.DataFrame, source: Path, pool: Executor | None) -> Wait:
+    """Refuses a row short of values (:func:`refuse_short_rows`) when there may be one:
+    now, or with a ``pool``, on another thread while the rows are rated and written (the
+    csv module's pass takes about 1 s a million rows; Polars leaves the GIL while it
+    works). What is returned waits for it, and raises what it found."""
+    if not may_be_short(leads):
+        return _done
+    if pool is None:
+        refuse_short_rows(source)
+        return _done
+    return pool.submit(refuse_short_rows, source).result
+
+
+def _done() -> None:
+    return None
 
 
 def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
-    pb, source, header, now = job.pb, job.source, job.header, job.now
-    mappings, activities, id_column, progress = (
-        job.mappings,
-        job.activities,
-        job.id_column,
-        job.progress,
-    )
-    leads, result, kept, _, acts = _load(pb, source, header, mappings, activities, id_column)
+    with ThreadPoolExecutor(1) as pool:
+        return _rated_in_memory(job, out, summary, pool)
+
+
+def _rated_in_memory(job: _Job, out: Path, summary: bool, pool: Executor) -> RateSummary:
+    """What :func:`_in_memory` does, the rows' widths checked on ``pool`` meanwhile: the
+    output is removed if one is short."""
+    pb, source, now, progress = job.pb, job.source, job.now, job.progress
+    leads, result, kept, _, acts, widths = _load(job, pool)
     total = leads.height
     if progress is not None:
         progress(0, total)
@@ -212,9 +229,13 @@ def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
     try:
         with watch or _nothing():
             output.write_csv(out)
+        widths()
     except pl.exceptions.PolarsError as error:
         out.unlink(missing_ok=True)
         raise csv_error(error, source) from None
+    except InvalidInput:
+        out.unlink(missing_ok=True)
+        raise
     return result
 
 
@@ -287,16 +308,8 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
 
 
 def _chunked(job: _Job, out: BinaryIO | Path, chunk_rows: int) -> RateSummary:
-    pb, source, header, now = job.pb, job.source, job.header, job.now
-    mappings, activities, id_column, progress = (
-        job.mappings,
-        job.activities,
-        job.id_column,
-        job.progress,
-    )
-    leads, result, kept, output_header, acts = _load(
-        pb, source, header, mappings, activities, id_column
-    )
+    pb, now, progress = job.pb, job.now, job.progress
+    leads, result, kept, output_header, acts, _ = _load(job)  # checked: nothing written yet
     total = leads.height
     output = [*kept, *RESULT_COLUMNS]
     with _Writer(out, output_header, job.raw) as write:
