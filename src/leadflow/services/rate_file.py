@@ -164,6 +164,7 @@ def _plan(
 
 
 Wait = Callable[[], object]
+GIVEN, LAST_EMPTY = "\x00given", "\x00last empty"  # a streamed row's marks (no CSV name)
 
 
 def _load(
@@ -258,14 +259,13 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
     read = scan_text_csv(source)
     names = read.collect_schema().names()
     result, kept, _ = _plan(pb, names, header, mappings)
-    given = has_value(names)
-    leads = read.filter(given)  # blank lines skipped
-    # Blank lines, and rows that may be short of values (:func:`may_be_short`).
-    counted = read.select(
-        (~given).sum().alias("blank"), (given & pl.col(names[-1]).is_null()).sum().alias("short")
+    # Every row is rated, blank lines too, so that the queries below share one reading
+    # of the file (Polars shares what they have in common); only the given are written.
+    leads = read.with_columns(
+        has_value(names).alias(GIVEN), pl.col(names[-1]).is_null().alias(LAST_EMPTY)
     )
     acts = None
-    if activities is not None:
+    if activities is not None:  # matched to every row read, as every row is rated
         ids = leads.select(id_column).collect() if id_column in names else pl.DataFrame()
         acts, result.activities, result.activities_skipped = _read_activities(
             Path(activities), ids, id_column, str(source)
@@ -278,12 +278,18 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         activities=acts,
         issue_flags=summary,
     )
-    written = _as_written(rated.select(*kept, *RESULT_COLUMNS), job.raw)
+    given = rated.filter(GIVEN)
+    written = _as_written(given.select(*kept, *RESULT_COLUMNS), job.raw)
+    # Blank lines, and rows that may be short of values (:func:`may_be_short`).
+    counted = rated.select(
+        (~pl.col(GIVEN)).sum().alias("blank"),
+        (pl.col(GIVEN) & pl.col(LAST_EMPTY)).sum().alias("short"),
+    )
     queries = [written.sink_csv(out, lazy=True), counted]
     flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
     if summary:
         queries.append(
-            rated.group_by("grade", "route").agg(
+            given.group_by("grade", "route").agg(
                 pl.len().alias("rows"),
                 (pl.col("data_issues").str.len_bytes() > 0).sum().alias("with_issues"),
                 *[pl.col(f).sum() for f in flags],
