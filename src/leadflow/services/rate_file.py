@@ -20,7 +20,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +55,7 @@ CHUNK_ROWS = 250_000
 IN_MEMORY_BYTES = 256 * 1024 * 1024
 """Files up to this size are rated in memory: read whole, rated, written natively."""
 Progress = Callable[[int, int], None]
+GIVEN, LAST_EMPTY = "\x00given", "\x00last empty"  # a streamed row's marks (no CSV name)
 
 
 @dataclass
@@ -163,18 +163,16 @@ def _plan(
     return result, kept_names, [*kept_header, *RESULT_COLUMNS]
 
 
-Wait = Callable[[], object]
-GIVEN, LAST_EMPTY = "\x00given", "\x00last empty"  # a streamed row's marks (no CSV name)
-
-
 def _load(
-    job: _Job, pool: Executor | None = None
-) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None, Wait]:
+    job: _Job,
+) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None]:
     """The leads in memory (blank lines skipped, result columns already there dropped),
-    the plan, activities, and what waits for the file's rows to be found full
-    (:func:`_check_widths`)."""
+    the plan, and activities. A row short of values is refused (the csv module's pass,
+    about 1 s a million rows, only when a row with a value has none in its last column:
+    :func:`may_be_short`)."""
     leads, blank = without_blank_rows(read_text_csv(job.source))
-    widths = _check_widths(leads, job.source, pool)
+    if may_be_short(leads):
+        refuse_short_rows(job.source)
     result, kept, output_header = _plan(job.pb, leads.columns, job.header, job.mappings)
     result.blank = blank
     leads = leads.drop(result.replaced)
@@ -183,36 +181,12 @@ def _load(
         acts, result.activities, result.activities_skipped = _read_activities(
             Path(job.activities), leads, job.id_column, str(job.source)
         )
-    return leads, result, kept, output_header, acts, widths
-
-
-def _check_widths(leads: pl.DataFrame, source: Path, pool: Executor | None) -> Wait:
-    """Refuses a row short of values (:func:`refuse_short_rows`) when there may be one:
-    now, or with a ``pool``, on another thread while the rows are rated and written (the
-    csv module's pass takes about 1 s a million rows; Polars leaves the GIL while it
-    works). What is returned waits for it, and raises what it found."""
-    if not may_be_short(leads):
-        return _done
-    if pool is None:
-        refuse_short_rows(source)
-        return _done
-    return pool.submit(refuse_short_rows, source).result
-
-
-def _done() -> None:
-    return None
+    return leads, result, kept, output_header, acts
 
 
 def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
-    with ThreadPoolExecutor(1) as pool:
-        return _rated_in_memory(job, out, summary, pool)
-
-
-def _rated_in_memory(job: _Job, out: Path, summary: bool, pool: Executor) -> RateSummary:
-    """What :func:`_in_memory` does, the rows' widths checked on ``pool`` meanwhile: the
-    output is removed if one is short."""
     pb, source, now, progress = job.pb, job.source, job.now, job.progress
-    leads, result, kept, _, acts, widths = _load(job, pool)
+    leads, result, kept, _, acts = _load(job)
     total = leads.height
     if progress is not None:
         progress(0, total)
@@ -230,13 +204,9 @@ def _rated_in_memory(job: _Job, out: Path, summary: bool, pool: Executor) -> Rat
     try:
         with watch or _nothing():
             output.write_csv(out)
-        widths()
     except pl.exceptions.PolarsError as error:
         out.unlink(missing_ok=True)
         raise csv_error(error, source) from None
-    except InvalidInput:
-        out.unlink(missing_ok=True)
-        raise
     return result
 
 
@@ -315,7 +285,7 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
 
 def _chunked(job: _Job, out: BinaryIO | Path, chunk_rows: int) -> RateSummary:
     pb, now, progress = job.pb, job.now, job.progress
-    leads, result, kept, output_header, acts, _ = _load(job)  # checked: nothing written yet
+    leads, result, kept, output_header, acts = _load(job)
     total = leads.height
     output = [*kept, *RESULT_COLUMNS]
     with _Writer(out, output_header, job.raw) as write:
