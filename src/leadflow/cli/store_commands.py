@@ -416,6 +416,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
         "received_at": str(row.received_at),
         "channel": row.channel,
         "source": row.source,
+        "campaign": row.campaign,
         "form_key": row.form_key,
         "reason": row.reason,
         "error": row.error,

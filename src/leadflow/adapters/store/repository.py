@@ -106,7 +106,7 @@ _ACTIVITIES_OF = (
 )
 _API_KEY_BY_PREFIX = select(t.api_keys).where(t.api_keys.c.prefix == bindparam("prefix"))
 _INSERT_QUARANTINE = insert(t.quarantine)
-_QUARANTINE_TEXTS = frozenset({"channel", "source", "form_key", "payload", "error"})
+_QUARANTINE_TEXTS = frozenset({"channel", "source", "campaign", "form_key", "payload", "error"})
 
 
 def storable(text: str) -> str:
