@@ -88,14 +88,17 @@ def init() -> None:
 
 def _interrupted(engine: Any, file: Path, kind: str) -> typer.Exit:
     """Say what an interrupted import of ``file`` kept, from its ``imports`` row (the rows
-    it took are counted there in the transactions that wrote them), and what to do next."""
+    it took are counted there in the transactions that wrote them), and what to do next.
+    Only a row this process imports counts: one an earlier command left stopped (before
+    an ``--again``) says nothing of this one."""
+    from leadflow.adapters.store.bulk import runner
     from leadflow.services.imports import file_checksum
     from leadflow.services.uow import UnitOfWork
 
     with UnitOfWork(engine) as uow:
         found = uow.store.imports(1, file_checksum(file), kind)
     name = escape(str(file))
-    if found and found[0].finished_at is None:
+    if found and found[0].finished_at is None and found[0].runner == runner():
         err.print(
             f"[bold red]Interrupted.[/] {found[0].taken:,} of the {found[0].rows:,} rows of"
             f" {name} were imported before it stopped (an import commits as it goes) and"
@@ -103,8 +106,8 @@ def _interrupted(engine: Any, file: Path, kind: str) -> typer.Exit:
         )
     else:
         err.print(
-            f"[bold red]Interrupted[/] before its first commit: nothing of {name} was"
-            " imported. Run the same command again."
+            f"[bold red]Interrupted[/] before its first commit: this command imported"
+            f" nothing of {name}. Run the same command again."
         )
     return typer.Exit(130)
 
