@@ -572,6 +572,20 @@ def test_activities_by_email_raise_engagement(api: Api) -> None:
     assert api.count(tables.activities) == 5
 
 
+def test_an_activity_finds_whom_an_inquiry_with_its_identifiers_would(api: Api) -> None:
+    """The rules' order, as at capture: a source's id, then the email, then the phone."""
+    crm = api.post("/api/v1/inquiries", {"source": "crm", "id": "42", "email": "ida@acme.io"})
+    other = api.post("/api/v1/inquiries", {"email": "ivo@acme.io", "phone": "+1 415 555 0142"})
+    ids = {"email": "ivo@acme.io", "external_id": "crm:42"}
+    inquiry = api.post("/api/v1/inquiries", {"source": "crm", "id": "42", "email": "ivo@acme.io"})
+    assert inquiry.json()["person_id"] == crm.json()["person_id"] != other.json()["person_id"]
+    by_ids = api.post("/api/v1/activities", {"type": "page_view", **ids})
+    assert by_ids.json()["person_id"] == crm.json()["person_id"]
+    by_phone = {"email": "ghost@acme.io", "phone": "+14155550142", "external_id": "crm:7"}
+    found = api.post("/api/v1/activities", {"type": "page_view", **by_phone})
+    assert found.json()["person_id"] == other.json()["person_id"]
+
+
 def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> None:
     api.post("/api/v1/inquiries", {"email": "max@acme.io"})
     batch = [
