@@ -334,6 +334,23 @@ def test_an_invalid_setting_is_a_clear_error_naming_it(
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
 
 
+def test_init_says_where_the_database_is_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadflow.cli.main import app  # which imports the commands' modules in order
+
+    store_commands = sys.modules["leadflow.cli.store_commands"]
+    monkeypatch.setattr(store_commands, "_engine", lambda settings: None)  # no server here
+    url = "postgresql+psycopg://leadflow:s3cret@db.internal:5432/leadflow"
+    result = CliRunner().invoke(app, ["init"], env={"LEADFLOW_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "postgresql+psycopg://leadflow:***@db.internal:5432/leadflow" in said
+    assert "s3cret" not in said
+
+
 def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path) -> None:
     ok(leadflow(tmp_path, "init"))
     rows = "".join(f"page_view,2026-11-20T10:00:00Z,ghost{i}@acme.io\n" for i in range(15))

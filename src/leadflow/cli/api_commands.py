@@ -123,10 +123,12 @@ def _run_workers(host: str, port: int, workers: int, access_log: bool) -> None:
 
 
 def _serving(host: str, port: int, settings: Settings, workers: int) -> None:
+    from leadflow.adapters.store.engine import shown_url
+
     processes = f", {workers} worker processes" if workers > 1 else ""
     err.print(
         f"Serving the API on [bold]http://{host}:{port}[/] "
-        f"(docs at /docs) with {escape(settings.database_url)}{processes}"
+        f"(docs at /docs) with {escape(shown_url(settings.database_url))}{processes}"
     )
 
 
