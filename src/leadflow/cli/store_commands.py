@@ -81,9 +81,11 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
 @app.command()
 def init() -> None:
     """Create the database (or bring its schema up to date) and say where it is."""
+    from leadflow.adapters.store.engine import shown_url
+
     settings = _settings()
     _engine(settings)
-    err.print(f"The database is ready: [bold]{escape(settings.database_url)}[/]")
+    err.print(f"The database is ready: [bold]{escape(shown_url(settings.database_url))}[/]")
 
 
 def _interrupted(engine: Any, file: Path, kind: str) -> typer.Exit:
