@@ -414,44 +414,6 @@ def test_a_quarantined_inquiry_is_fixed_and_replayed(engine: Engine) -> None:
     assert counts(engine)["inquiries"] == 1
 
 
-def test_a_switchboard_phone_joins_only_names_that_can_be_one_person(
-    engine: Engine, tmp_path: Path
-) -> None:
-    """Several people at a company give its switchboard's number: a phone joins an
-    inquiry to a person only when their names can be one (a typo, a missing name); the
-    import decides as captures do; ``phone_name_floor`` 0 joins by phone alone."""
-    rows = [
-        ("carl.ray@bigco.com", "Carl", "Ray", "+1 415 555 0100"),
-        ("dina.fox@bigco.com", "Dina", "Fox", "(415) 555-0100"),
-        ("", "Karl", "Ray", "415.555.0100"),  # Carl, misspelt
-        ("", "", "", "+14155550100"),  # no name: cannot disagree
-    ]
-    sent = [
-        send(engine, email=e, first_name=f, last_name=n, phone=p, company="BigCo")
-        for e, f, n, p in rows
-    ]
-    carl, dina, karl, nameless = (s.person_id for s in sent)
-    assert carl != dina and karl == carl and nameless == carl
-    path = tmp_path / "switchboard.csv"
-    path.write_text(
-        "email,first_name,last_name,phone,company\n"
-        + "".join(
-            f"{e.replace('bigco', 'bigco2')},{f},{n},{p.replace('0100', '0199')},BigCo2\n"
-            for e, f, n, p in rows
-        ),
-        encoding="utf-8",
-    )
-    summary = import_csv(
-        lambda: UnitOfWork(engine), BTD, path, source="expo", now=START, settings=SETTINGS
-    )
-    assert (summary.new_people, dict(summary.merged)) == (2, {"phone": 2})
-    alone = CaptureSettings(phone_name_floor=0)
-    fields = {"email": "eve.hart@bigco.com", "first_name": "Eve", "phone": "+14155550100"}
-    cmd = CaptureInquiry(fields, json.dumps(fields), "web", "api", START)
-    with UnitOfWork(engine) as uow:
-        assert capture(uow, BTD, cmd, alone).person_id == carl
-
-
 def test_a_replay_keeps_the_campaign_given_beside_the_fields(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -556,20 +556,3 @@ def test_normalised_is_frozen() -> None:
     assert result == Normalised(None, None, None, None, None, None, None, None, None, None, False)
     with pytest.raises(AttributeError):
         result.email = "x"  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "agree"),
-    [
-        ("carl ray", "karl ray", True),  # a typo
-        ("ann", "ann lee", True),  # one's words among the other's
-        ("smith john", "john smith", True),
-        ("carl ray", "dina fox", False),
-        ("john smith", "john brown", False),
-        (None, "dina fox", True),  # a missing name cannot disagree
-    ],
-)
-def test_names_agree_when_they_can_be_one_persons(a: str | None, b: str, agree: bool) -> None:
-    from leadflow.services.identity import DEFAULT_PHONE_NAME_FLOOR, names_agree
-
-    assert names_agree(a, b, DEFAULT_PHONE_NAME_FLOOR) is agree

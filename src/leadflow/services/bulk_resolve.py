@@ -19,7 +19,7 @@ import polars as pl
 
 from leadflow.adapters.identity.normalise import Normalised
 from leadflow.adapters.store.bulk import BulkStore
-from leadflow.services.identity import DEFAULT_PHONE_NAME_FLOOR, Identity, find_person
+from leadflow.services.identity import Identity, find_person
 
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
 
@@ -169,7 +169,6 @@ class MemoryIndex:
         people: Iterator[int],
         accounts: Iterator[int],
         stop: Callable[[], bool] | None = None,
-        phone_floor: float = DEFAULT_PHONE_NAME_FLOOR,
     ) -> Resolved:
         """Each row's person, in order; with ``stop``, asked every :data:`STEP` rows, the
         rows up to where it said yes (the lists are that long)."""
@@ -199,7 +198,7 @@ class MemoryIndex:
                 email, None, phone, None, None, None, name, None, company_key, domain, role
             )
             who = Identity(norm, ext)
-            match = find_person(self, who, threshold, phone_floor)
+            match = find_person(self, who, threshold)
             if match is None:
                 person = next(people)
                 out.new_people.append(person)

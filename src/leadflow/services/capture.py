@@ -136,7 +136,6 @@ class Captured:
 class CaptureSettings:
     region: str = "US"
     name_threshold: float = identity.DEFAULT_NAME_THRESHOLD
-    phone_name_floor: float = identity.DEFAULT_PHONE_NAME_FLOOR
     now: Callable[[], datetime] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
@@ -390,7 +389,7 @@ def capture_in(
         }
     )
     known = _Known(store, who)
-    match = identity.find_person(known, who, settings.name_threshold, settings.phone_name_floor)
+    match = identity.find_person(known, who, settings.name_threshold)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
     # Where it came from (the form too: the reports' first touch); what it said is the

@@ -33,9 +33,6 @@ from rapidfuzz import fuzz, process
 from leadflow.adapters.identity.normalise import Normalised
 
 DEFAULT_NAME_THRESHOLD = 90.0
-DEFAULT_PHONE_NAME_FLOOR = 70.0
-"""How alike two names must be (0-100) for a phone to join them: a switchboard's or a
-family's line is several people's, so a phone alone joins only names that can be one."""
 
 
 class PeopleIndex(Protocol):
@@ -95,19 +92,14 @@ class Match:
 
 
 def names_agree(a: str | None, b: str | None, threshold: float) -> bool:
-    """Two name keys can be one person's: alike as written ("jon smith", "john smith"), or
-    one's words among the other's ("ann", "ann lee"; "smith john", "john smith"). A missing
-    name cannot disagree."""
+    """Two name keys are the same person's; a missing name cannot disagree."""
     if not a or not b:
         return True
-    return fuzz.ratio(a, b) >= threshold or fuzz.token_set_ratio(a, b) >= threshold
+    return fuzz.ratio(a, b) >= threshold
 
 
 def find_person(
-    store: PeopleIndex,
-    who: Identity,
-    threshold: float = DEFAULT_NAME_THRESHOLD,
-    phone_floor: float = DEFAULT_PHONE_NAME_FLOOR,
+    store: PeopleIndex, who: Identity, threshold: float = DEFAULT_NAME_THRESHOLD
 ) -> Match | None:
     if who.external:
         found = store.person_by_key("external", who.external)
@@ -123,11 +115,7 @@ def find_person(
                 return Match(found, "role_email", 1.0, f"{email}, same name")
     if who.norm.phone:
         found = store.person_by_key("phone", who.norm.phone)
-        # A company's switchboard or a family's line is several people's: a phone joins
-        # only a person whose name can be this inquiry's.
-        if found is not None and names_agree(
-            store.name_key_of(found), who.norm.name_key, phone_floor
-        ):
+        if found is not None:
             return Match(found, "phone", 1.0, who.norm.phone)
     return _fuzzy(store, who, threshold)
 

@@ -161,9 +161,7 @@ def _deal(
         if row.id == split_inquiry:
             person = split
         elif row.id > split_inquiry and row.id in joined:
-            match = identity.find_person(
-                two, who, settings.name_threshold, settings.phone_name_floor
-            )
+            match = identity.find_person(two, who, settings.name_threshold)
             if match is not None and match.person_id == split:
                 person = split
                 store.move_merge(
