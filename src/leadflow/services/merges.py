@@ -156,7 +156,7 @@ def _deal(
     two = _Two(kept, split)
     joined = {int(m.inquiry_id): m for m in store.merges_of_person(kept) if m.undone_at is None}
     for row in sorted(store.inquiries_of(kept), key=lambda r: int(r.id)):
-        who = _identity(store, pb, row, settings)
+        who, _ = _read(store, pb, row, settings)
         person = kept
         if row.id == split_inquiry:
             person = split
@@ -179,13 +179,14 @@ def _deal(
     return two
 
 
-def _identity(
+def _read(
     store: Store, pb: Playbook, row: Record, settings: CaptureSettings
-) -> identity.Identity:
+) -> tuple[identity.Identity, dict[str, object]]:
+    """Who an inquiry says it is, and the facts it gives, as its capture read them."""
     fields = store.inquiry_fields(row)
     cmd = CaptureInquiry(fields, row.payload, row.source, row.channel, row.received_at)
-    ident, _ = split_fields(pb, fields)
-    return identify(cmd, ident, settings.region)
+    ident, facts = split_fields(pb, fields)
+    return identify(cmd, ident, settings.region), facts
 
 
 def _first_touch(store: Store, person_id: int) -> dict[str, Any]:
@@ -245,8 +246,7 @@ def _answer(store: Store, person_id: int, name: str, value: str | None) -> None:
 def _fold(
     store: Store, pb: Playbook, person_id: int, row: Record, settings: CaptureSettings
 ) -> None:
-    who = _identity(store, pb, row, settings)
-    _, facts = split_fields(pb, store.inquiry_fields(row))
+    who, facts = _read(store, pb, row, settings)
     account_id = account_for(store, who, row.received_at)
     apply_inquiry(store, person_id, who, facts, account_id, row.received_at)
     store.set_inquiry_person(row.id, person_id, account_id)
