@@ -303,6 +303,17 @@ def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None
         ("LEADFLOW_DEFAULT_REGION", "XX", "LEADFLOW_DEFAULT_REGION: unknown phone region 'XX'"),
         ("LEADFLOW_DEFAULT_REGION", "USA", "LEADFLOW_DEFAULT_REGION: unknown phone region"),
         ("LEADFLOW_MATCH_NAME_THRESHOLD", "10", "LEADFLOW_MATCH_NAME_THRESHOLD: Input should"),
+        ("LEADFLOW_DATABASE_URL", "leadflow.db", "LEADFLOW_DATABASE_URL: not a database URL"),
+        (
+            "LEADFLOW_DATABASE_URL",
+            "postgres://lf:s3cret@localhost/lf",
+            "LEADFLOW_DATABASE_URL: 'postgres://lf:***@localhost/lf': leadflow cannot use",
+        ),
+        (
+            "LEADFLOW_DATABASE_URL",
+            "sqlite://lf.db",
+            "LEADFLOW_DATABASE_URL: 'sqlite://lf.db' is not a SQLite URL",
+        ),
     ],
 )
 def test_an_invalid_setting_is_a_clear_error_naming_it(
@@ -320,7 +331,24 @@ def test_an_invalid_setting_is_a_clear_error_naming_it(
     )
     assert result.returncode == 2
     assert says in " ".join(result.stderr.split())
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+
+
+def test_init_says_where_the_database_is_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadflow.cli.main import app  # which imports the commands' modules in order
+
+    store_commands = sys.modules["leadflow.cli.store_commands"]
+    monkeypatch.setattr(store_commands, "_engine", lambda settings: None)  # no server here
+    url = "postgresql+psycopg://leadflow:s3cret@db.internal:5432/leadflow"
+    result = CliRunner().invoke(app, ["init"], env={"LEADFLOW_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "postgresql+psycopg://leadflow:***@db.internal:5432/leadflow" in said
+    assert "s3cret" not in said
 
 
 def test_every_skipped_activity_is_counted_and_can_be_written_out(tmp_path: Path) -> None:

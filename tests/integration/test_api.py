@@ -239,7 +239,8 @@ def test_the_error_shape_names_the_field_of_the_item(api: Api) -> None:
     }
     assert response.status_code == 422
     nested = api.post("/api/v1/inquiries", {"email": "a@b.io", "budget": {"x": 1}})
-    assert_error(nested, 422, "invalid_input", "budget")
+    error = assert_error(nested, 422, "invalid_input", "budget")
+    assert error["message"] == "a field must be text, a number, true/false or null"
     for path, body, where, said in [
         ("inquiries", {"inquiries": [{"email": "a@b.io"}, 1]}, "inquiries[1]", "a JSON object"),
         ("inquiries", {"inquiries": "x"}, "inquiries", "a JSON array"),
@@ -570,6 +571,20 @@ def test_activities_by_email_raise_engagement(api: Api) -> None:
     spelled = api.post("/api/v1/activities", {"type": "Webinar Attended", "email": "lee@acme.io"})
     assert spelled.json()["scored"]  # types compare like choices
     assert api.count(tables.activities) == 5
+
+
+def test_an_activity_finds_whom_an_inquiry_with_its_identifiers_would(api: Api) -> None:
+    """The rules' order, as at capture: a source's id, then the email, then the phone."""
+    crm = api.post("/api/v1/inquiries", {"source": "crm", "id": "42", "email": "ida@acme.io"})
+    other = api.post("/api/v1/inquiries", {"email": "ivo@acme.io", "phone": "+1 415 555 0142"})
+    ids = {"email": "ivo@acme.io", "external_id": "crm:42"}
+    inquiry = api.post("/api/v1/inquiries", {"source": "crm", "id": "42", "email": "ivo@acme.io"})
+    assert inquiry.json()["person_id"] == crm.json()["person_id"] != other.json()["person_id"]
+    by_ids = api.post("/api/v1/activities", {"type": "page_view", **ids})
+    assert by_ids.json()["person_id"] == crm.json()["person_id"]
+    by_phone = {"email": "ghost@acme.io", "phone": "+14155550142", "external_id": "crm:7"}
+    found = api.post("/api/v1/activities", {"type": "page_view", **by_phone})
+    assert found.json()["person_id"] == other.json()["person_id"]
 
 
 def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> None:

@@ -414,6 +414,48 @@ def test_a_quarantined_inquiry_is_fixed_and_replayed(engine: Engine) -> None:
     assert counts(engine)["inquiries"] == 1
 
 
+def test_a_replay_keeps_the_campaign_given_beside_the_fields(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An import's ``--campaign`` and the API's envelope campaign are not among the
+    quarantined fields: the item keeps them, and the replay is captured under them,
+    unless the fix names a campaign of its own."""
+    from leadflow.services.quarantine import replay
+
+    path = tmp_path / "expo.csv"
+    path.write_text(
+        "email,first_name,Campaign\nann(at)acme.com,Ann,from-file\nbob(at)acme.com,Bob,\n",
+        encoding="utf-8",
+    )
+    summary = import_csv(
+        lambda: UnitOfWork(engine),
+        BTD,
+        path,
+        source="expo",
+        campaign="expo-2026",
+        now=START,
+        settings=SETTINGS,
+    )
+    assert sum(summary.quarantined.values()) == 2
+    fields = {"first_name": "Cy", "email": "cy(at)acme.com"}
+    cmd = CaptureInquiry(fields, json.dumps(fields), "web", "api", START, campaign="spring")
+    with UnitOfWork(engine) as uow:
+        api_item = capture(uow, BTD, cmd, SETTINGS).quarantine_id or 0
+        ann, bob = (r.id for r in uow.store.quarantined() if r.channel == "import")
+        assert uow.store.quarantine_item(ann).campaign == "expo-2026"  # type: ignore[union-attr]
+    fixes = [
+        (ann, {"email": "ann@acme.com"}, "expo-2026"),  # --campaign wins over the column
+        (bob, {"email": "bob@acme.com", "Campaign Name": "fixed"}, "fixed"),
+        (api_item, {"email": "cy@acme.com"}, "spring"),
+    ]
+    for item_id, fix, campaign in fixes:
+        with UnitOfWork(engine) as uow:
+            done = replay(uow, BTD, item_id, SETTINGS, START, fix)
+            assert not done.result.quarantined, done.result.error
+            inquiry = uow.store.inquiry(done.result.inquiry_id or 0)
+            assert inquiry is not None and inquiry.campaign == campaign
+
+
 def test_an_export_keeps_a_value_first_seen_after_many_blank_rows(engine: Engine) -> None:
     """A column blank in the first hundred rows of a chunk and set later is exported, not a
     crash of the CSV writer's guessed types."""

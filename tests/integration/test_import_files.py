@@ -28,7 +28,7 @@ from test_bulk_import import (  # pytest puts this folder on sys.path
 )
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.bulk import BulkStore
+from leadflow.adapters.store.bulk import BulkStore, runner
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services import activity_import, bulk_import, import_runs
@@ -189,11 +189,19 @@ def test_a_resume_must_read_the_file_as_the_stopped_import_did(
     with pytest.raises(InvalidInput, match="no import of this file has begun here"):
         run(engine, path, resume=True)
     said = said_when_stopped(engine, path)  # stopped before its first commit
-    assert "before its first commit: nothing of" in said and "--resume" not in said
+    assert "before its first commit: this command imported nothing" in said
+    assert "--resume" not in said
     with monkeypatch.context() as patch:
         stop_in_transaction(patch, 2)
         with pytest.raises(KeyboardInterrupt):
             run(engine, path)
+    assert "23 of the 60 rows of" in said_when_stopped(engine, path)
+    with engine.begin() as c:  # as an earlier command left it
+        c.execute(update(t.imports).values(runner="elsewhere:1"))
+    said = said_when_stopped(engine, path)  # an --again stopped before its first commit
+    assert "this command imported nothing" in said and "23 of" not in said
+    with engine.begin() as c:
+        c.execute(update(t.imports).values(runner=runner()))
     with pytest.raises(InvalidInput, match="under source 'expo'") as e:
         run(engine, path, source="fair", resume=True)
     assert e.value.where == "--source"

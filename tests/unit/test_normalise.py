@@ -338,15 +338,25 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
         ("Smith, J.R.", "J.R.", "Smith"),
         ("J.R. Smith", "J.R.", "Smith"),
         ("Smith, John, Acme", "Smith, John,", "Acme"),
+        ("Dr. Ann Lee", "Ann", "Lee"),
+        ("dr ann lee", "ann", "lee"),
+        ("Mrs Mary Ann van Berg", "Mary Ann van", "Berg"),
+        ("Lee, Dr. Ann", "Ann", "Lee"),
+        ("Prof. Dr. Ann Lee, PhD", "Ann", "Lee"),
+        ("Dr. Smith", None, "Smith"),
+        ("Lee, Dr.", None, "Lee"),
+        ("Dr.", None, "Dr."),
+        ("Drew Lee", "Drew", "Lee"),
     ],
 )
 def test_a_full_name_splits_into_first_and_last(full: str, first: str | None, last: str) -> None:
-    """ "Last, First" with one comma; suffixes are not the last name."""
+    """ "Last, First" with one comma; suffixes are not the last name, titles not the first."""
     assert split_full_name(full) == (first, last)
 
 
 def test_a_full_name_in_either_order_gives_one_name_key() -> None:
-    keys = {name_key(*split_full_name(n)) for n in ("Smith, Bob", "Bob Smith Jr.", "Bob Smith")}
+    names = ("Smith, Bob", "Bob Smith Jr.", "Bob Smith", "Mr. Bob Smith")
+    keys = {name_key(*split_full_name(n)) for n in names}
     assert keys == {"robert smith"}
 
 

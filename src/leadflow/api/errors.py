@@ -103,6 +103,8 @@ def invalid(errors: Sequence[Any]) -> InvalidInput:
     """One InvalidInput from pydantic's errors: the first one, and how many more there are."""
     first = errors[0]
     message = JSON_WORDS.get(first.get("type", ""), str(first["msg"]))
+    if first.get("type") == "value_error" and "error" in first.get("ctx", {}):
+        message = str(first["ctx"]["error"])  # a validator's own words, no "Value error, "
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return InvalidInput(message, where=where_of(first["loc"]))

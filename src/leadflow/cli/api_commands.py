@@ -123,10 +123,12 @@ def _run_workers(host: str, port: int, workers: int, access_log: bool) -> None:
 
 
 def _serving(host: str, port: int, settings: Settings, workers: int) -> None:
+    from leadflow.adapters.store.engine import shown_url
+
     processes = f", {workers} worker processes" if workers > 1 else ""
     err.print(
         f"Serving the API on [bold]http://{host}:{port}[/] "
-        f"(docs at /docs) with {escape(settings.database_url)}{processes}"
+        f"(docs at /docs) with {escape(shown_url(settings.database_url))}{processes}"
     )
 
 
@@ -141,8 +143,9 @@ def keys_create(
     with _uow() as uow:
         made = create_key(uow, scope, name, datetime.now(UTC))
     sys.stdout.write(made.key + "\n")
+    article = "an" if made.info.scope == "admin" else "a"
     err.print(
-        f"Created a [bold]{made.info.scope}[/] key (prefix {made.info.prefix}); "
+        f"Created {article} [bold]{made.info.scope}[/] key (prefix {made.info.prefix}); "
         "store it now: it cannot be shown again."
     )
 
@@ -167,7 +170,10 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(
-    prefix: Annotated[str, typer.Argument(metavar="PREFIX", help="The key's prefix.")],
+    prefix: Annotated[
+        str,
+        typer.Argument(metavar="PREFIX", help="The key's prefix (after lf_), or the whole key."),
+    ],
 ) -> None:
     """Revoke an API key: requests with it are refused from now on."""
     from leadflow.services.keys import revoke_key

@@ -77,21 +77,26 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
 @app.command()
 def init() -> None:
     """Create the database (or bring its schema up to date) and say where it is."""
+    from leadflow.adapters.store.engine import shown_url
+
     settings = _settings()
     _engine(settings)
-    err.print(f"The database is ready: [bold]{escape(settings.database_url)}[/]")
+    err.print(f"The database is ready: [bold]{escape(shown_url(settings.database_url))}[/]")
 
 
 def _interrupted(engine: Any, file: Path, kind: str) -> typer.Exit:
     """Say what an interrupted import of ``file`` kept, from its ``imports`` row (the rows
-    it took are counted there in the transactions that wrote them), and what to do next."""
+    it took are counted there in the transactions that wrote them), and what to do next.
+    Only a row this process imports counts: one an earlier command left stopped (before
+    an ``--again``) says nothing of this one."""
+    from leadflow.adapters.store.bulk import runner
     from leadflow.services.imports import file_checksum
     from leadflow.services.uow import UnitOfWork
 
     with UnitOfWork(engine) as uow:
         found = uow.store.imports(1, file_checksum(file), kind)
     name = escape(str(file))
-    if found and found[0].finished_at is None:
+    if found and found[0].finished_at is None and found[0].runner == runner():
         err.print(
             f"[bold red]Interrupted.[/] {found[0].taken:,} of the {found[0].rows:,} rows of"
             f" {name} were imported before it stopped (an import commits as it goes) and"
@@ -99,8 +104,8 @@ def _interrupted(engine: Any, file: Path, kind: str) -> typer.Exit:
         )
     else:
         err.print(
-            f"[bold red]Interrupted[/] before its first commit: nothing of {name} was"
-            " imported. Run the same command again."
+            f"[bold red]Interrupted[/] before its first commit: this command imported"
+            f" nothing of {name}. Run the same command again."
         )
     return typer.Exit(130)
 
@@ -412,6 +417,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
         "received_at": str(row.received_at),
         "channel": row.channel,
         "source": row.source,
+        "campaign": row.campaign,
         "form_key": row.form_key,
         "reason": row.reason,
         "error": row.error,

@@ -145,6 +145,22 @@ def _captured(state: Funnel, at: datetime, data: Mapping[str, Any]) -> Funnel:
     )
 
 
+def _unmerged(state: Funnel, at: datetime, data: Mapping[str, Any]) -> Funnel:
+    """An unmerge dealt the person's inquiries out again: it keeps ``inquiries`` of them,
+    and its first touch is the first of those."""
+    if "inquiries" not in data:
+        return state
+    first = _moment(data.get("first_at"))
+    return _changed(
+        state,
+        first_at=first.replace(microsecond=0) if first is not None else None,
+        source=data.get("source"),
+        campaign=data.get("campaign"),
+        form_key=data.get("form_key"),
+        inquiries=int(data["inquiries"]),
+    )
+
+
 def _rated(state: Funnel, at: datetime, data: Mapping[str, Any]) -> Funnel:
     changes: dict[str, Any] = {"grade": data.get("grade"), "route": data.get("route")}
     if "missing" in data:
@@ -231,6 +247,7 @@ def _closed(kind: str) -> Any:
 
 _FOLDS = {
     "inquiry.captured": _captured,
+    "person.unmerged": _unmerged,
     "lead.rated": _rated,
     "stage.changed": _stage,
     "lead.routed": _routed,

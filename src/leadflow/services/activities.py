@@ -63,12 +63,19 @@ class Recorded:
 
 
 def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings) -> int:
-    """The person an activity belongs to, by id, email, phone or external id."""
+    """The person an activity belongs to, by id; else by a source's external id, email or
+    phone, in the order the matching rules try them (``identity.find_person``), so an
+    activity goes to the person an inquiry with the same identifiers would join."""
     if cmd.person_id is not None:
         if store.person(cmd.person_id) is None:
             raise NotFound(f"no person {cmd.person_id}")
         return cmd.person_id
     tried, unusable = [], []
+    if cmd.external_id:
+        tried.append(f"external id {cmd.external_id}")
+        found = store.person_by_key("external", cmd.external_id)
+        if found is not None:
+            return found
     email, email_issue = normalise_email(cmd.email)
     if email:
         tried.append(f"email {email}")
@@ -85,11 +92,6 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
             return found
     elif phone_issue:
         unusable.append(("phone", phone_issue))
-    if cmd.external_id:
-        tried.append(f"external id {cmd.external_id}")
-        found = store.person_by_key("external", cmd.external_id)
-        if found is not None:
-            return found
     if not tried and unusable:
         field, issue = unusable[0]
         raise InvalidInput(issue, where=field)

@@ -68,7 +68,8 @@ class ChunkResult:
 @dataclass(frozen=True)
 class Target:
     """What every chunk of one import shares (``batch``: its ``imports`` row, when its
-    columns give each inquiry's fields; ``fields``: the parsed fields as JSON)."""
+    columns give each inquiry's fields; ``fields``: the parsed fields as JSON;
+    ``campaign``: the one ``--campaign`` gives every row, kept with a quarantined row)."""
 
     pb: Playbook
     source: str
@@ -77,6 +78,7 @@ class Target:
     fields: pl.Expr
     runtime: Runtime = field(default_factory=Runtime)
     batch: str | None = None
+    campaign: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             received_at=pl.lit(at),
             channel=pl.lit("import"),
             source=pl.lit(target.source),
+            campaign=pl.lit(target.campaign, pl.String),
             payload="payload",
             fields=target.fields,
             reason="reason",

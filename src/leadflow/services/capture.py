@@ -262,6 +262,7 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
             "received_at": cmd.received_at,
             "channel": cmd.channel,
             "source": cmd.source,
+            "campaign": cmd.campaign,
             "form_key": cmd.form_key,
             "payload": cmd.raw,
             "fields": _jsonable(cmd.fields),

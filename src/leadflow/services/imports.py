@@ -371,7 +371,15 @@ def _import_csv(
     del frame
     if progress is not None:  # read and normalised: the rows to go are known
         progress(0, prepared.frame.height)
-    target = Target(pb, source, now, settings.name_threshold, prepared.fields, settings.runtime())
+    target = Target(
+        pb,
+        source,
+        now,
+        settings.name_threshold,
+        prepared.fields,
+        settings.runtime(),
+        campaign=campaign,
+    )
     file = ImportFile(
         str(path),
         checksum,

@@ -24,6 +24,7 @@ from leadflow.services.users import User
 EVENT_WORDS = {
     "inquiry.captured": "Inquiry captured",
     "person.merged": "Joined an existing person",
+    "person.unmerged": "Divided by an unmerge",
     "lead.rated": "Rated",
     "stage.changed": "Stage changed",
     "lead.routed": "Routed to a rep",

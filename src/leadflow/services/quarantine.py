@@ -104,7 +104,15 @@ def replay(
         source = source or form_source
     fields = apply_changes(fields, changes or {})
     raw = json.dumps(fields, ensure_ascii=False)
-    cmd = CaptureInquiry(fields, raw, source or "replay", "replay", now, form_key=row.form_key)
+    cmd = CaptureInquiry(
+        fields,
+        raw,
+        source or "replay",
+        "replay",
+        now,
+        campaign=_campaign(row, fields, changes or {}, replaced=replacement is not None),
+        form_key=row.form_key,
+    )
     ident, _ = split_fields(pb, fields)
     who = identify(cmd, ident, settings.region)
     if not who.identifiable:
@@ -124,6 +132,17 @@ def replay(
     )
     uow.commit()
     return Replayed(item_id, result)
+
+
+def _campaign(
+    row: Record, fields: Mapping[str, Any], changes: Mapping[str, str], *, replaced: bool
+) -> str | None:
+    """The campaign the item was given beside its fields, unless the fix names one: a
+    ``--set campaign=...``, or a replacement with a campaign of its own."""
+    named = changes.keys() | (fields.keys() if replaced else set())
+    if any(column_key(name) in _spellings("campaign") for name in named):
+        return None
+    return None if row.campaign is None else str(row.campaign)
 
 
 def _still_failing(uow: UnitOfWork, item_id: int, error: str) -> Replayed:

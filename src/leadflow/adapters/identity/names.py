@@ -249,13 +249,22 @@ NAME_SUFFIXES = (
 )  # fmt: skip
 
 
+# Titles, as written before a name ("Dr. Ann Lee", "Lee, Dr. Ann"): a salutation, not a
+# first name. Compared as suffixes are: as written, in any case, a final dot aside.
+NAME_TITLES = (
+    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Rev",
+    "Herr", "Frau", "Mme", "Mlle",
+)  # fmt: skip
+
+
 def split_full_name(full: object) -> tuple[str | None, str | None]:
     """A full name, given as one value, as (first name, last name).
 
     "John Smith" -> ("John", "Smith"); "Mary Ann van Berg" -> ("Mary Ann van", "Berg").
     With one comma it is "Last, First", as lists sorted by surname write it: "Smith, John
     A." -> ("John A.", "Smith"). Suffixes at the end ("Jr.", "III", "PhD", after a comma
-    or not) are dropped: they are not the last name. A single word is a last name.
+    or not) are dropped: they are not the last name; so are titles before the first name
+    ("Dr.", "Mrs"). A single word is a last name.
     """
     text = collapse(full)
     if text is None:
@@ -264,8 +273,9 @@ def split_full_name(full: object) -> tuple[str | None, str | None]:
     while len(parts) > 1 and all(_is_suffix(w) for w in parts[-1].split(" ")):
         parts.pop()
     if len(parts) == 2:
-        return _without_suffixes(parts[1]), _without_suffixes(parts[0])
-    words = _without_suffixes(", ".join(parts), keep=2).split(" ")
+        first = _without_titles(_without_suffixes(parts[1]).split(" "), keep=0)
+        return " ".join(first) or None, _without_suffixes(parts[0])
+    words = _without_titles(_without_suffixes(", ".join(parts), keep=2).split(" "), keep=1)
     return " ".join(words[:-1]) or None, words[-1]
 
 
@@ -277,6 +287,18 @@ _SUFFIXES = frozenset(
 
 def _is_suffix(word: str) -> bool:
     return word.rstrip(".,").lower() in _SUFFIXES
+
+
+_TITLES = frozenset(t.lower() for t in NAME_TITLES)
+
+
+def _without_titles(words: list[str], keep: int) -> list[str]:
+    """``words`` without the titles that begin them, but never fewer than ``keep`` words:
+    "Dr. Smith" is Smith; "Lee, Dr." is Lee."""
+    start = 0
+    while len(words) - start > keep and words[start].rstrip(".").lower() in _TITLES:
+        start += 1
+    return words[start:]
 
 
 def _without_suffixes(text: str, keep: int = 1) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import ArgumentError
 
 from leadflow.adapters.store.sqlite_writer import TIMEOUT, WriterConnection, can_queue_writers
 from leadflow.errors import InvalidInput
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0017"
+HEAD = "0018"
 """The newest migration's revision (a test holds it to Alembic's head): what a command
 that skips Alembic checks the database against, in one query."""
 
@@ -36,6 +37,7 @@ def json_text(value: Any) -> str:
 
 def make_engine(url: str, **options: Any) -> Engine:
     options.setdefault("json_serializer", json_text)
+    _check_url(url)
     if url.startswith("sqlite"):
         connect_args: dict[str, Any] = {"timeout": TIMEOUT}
         database = make_url(url).database
@@ -48,12 +50,49 @@ def make_engine(url: str, **options: Any) -> Engine:
                 )
         if database and database != ":memory:" and can_queue_writers():
             connect_args["factory"] = WriterConnection
-        engine = create_engine(url, connect_args=connect_args, **options)
+        try:
+            engine = create_engine(url, connect_args=connect_args, **options)
+        except ArgumentError:  # sqlite://leadflow.db, a slash short
+            raise InvalidInput(
+                f"'{shown_url(url)}' is not a SQLite URL; use sqlite:///relative/file.db"
+                " or sqlite:////absolute/file.db",
+                where="LEADFLOW_DATABASE_URL",
+            ) from None
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkin", _restore_foreign_keys)
         event.listen(engine, "savepoint", _savepoint_inside_a_transaction)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
+
+
+_URL_FORMS = "sqlite:///FILE or postgresql+psycopg://user:password@host:5432/leadflow"
+
+
+def _check_url(url: str) -> None:
+    """A URL SQLAlchemy cannot read, or whose database or driver is not installed
+    (``postgres://``, ``mysql://``), is an error naming the setting, not a traceback; the
+    URL is repeated without its password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(
+            f"not a database URL; use {_URL_FORMS}", where="LEADFLOW_DATABASE_URL"
+        ) from None
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ArgumentError, ImportError) as error:
+        raise InvalidInput(
+            f"'{shown_url(url)}': leadflow cannot use this database ({error}); use {_URL_FORMS}",
+            where="LEADFLOW_DATABASE_URL",
+        ) from None
+
+
+def shown_url(url: str) -> str:
+    """The database URL as leadflow prints it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

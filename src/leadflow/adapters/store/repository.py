@@ -106,7 +106,7 @@ _ACTIVITIES_OF = (
 )
 _API_KEY_BY_PREFIX = select(t.api_keys).where(t.api_keys.c.prefix == bindparam("prefix"))
 _INSERT_QUARANTINE = insert(t.quarantine)
-_QUARANTINE_TEXTS = frozenset({"channel", "source", "form_key", "payload", "error"})
+_QUARANTINE_TEXTS = frozenset({"channel", "source", "campaign", "form_key", "payload", "error"})
 
 
 def storable(text: str) -> str:
@@ -341,6 +341,15 @@ class Store:
             query = query.where(t.merges.c.person_id == person_id)
         return list(self.connection.execute(query))
 
+    def merges_of_person(self, person_id: int) -> list[Record]:
+        """Every merge into this person, undone or not, in the order recorded."""
+        query = select(t.merges).where(t.merges.c.person_id == person_id).order_by(t.merges.c.id)
+        return list(self.connection.execute(query))
+
+    def move_merge(self, merge_id: int, values: Mapping[str, Any]) -> None:
+        """Name another person (and the rule that joins the inquiry to it) in a merge."""
+        self.connection.execute(update(t.merges).where(t.merges.c.id == merge_id).values(**values))
+
     def mark_merge_undone(self, merge_id: int, at: datetime, split_person_id: int) -> None:
         self.connection.execute(
             update(t.merges)
@@ -391,6 +400,16 @@ class Store:
     def events_of(self, person_id: int) -> list[Record]:
         query = select(t.events).where(t.events.c.person_id == person_id).order_by(t.events.c.id)
         return list(self.connection.execute(query))
+
+    def answers_of(self, person_id: int) -> list[tuple[str, str | None, datetime]]:
+        """The answers recorded for a person (field, value, when), in the order given."""
+        a = t.answers
+        query = (
+            select(a.c.field, a.c.value, a.c.at)
+            .where(a.c.person_id == person_id)
+            .order_by(a.c.at, a.c.id)
+        )
+        return [(r[0], r[1], utc(r[2])) for r in self.connection.execute(query)]  # type: ignore[misc]
 
     def insert_activity(self, values: Mapping[str, Any]) -> int:
         result = self.connection.execute(insert(t.activities).values(**values))

@@ -252,6 +252,9 @@ quarantine = Table(
     Column("received_at", When, nullable=False),
     Column("channel", Text, nullable=False),
     Column("source", Text),
+    # The campaign it was given beside its fields (an import's --campaign, the API's
+    # envelope): a replay is captured under it.
+    Column("campaign", Text),
     Column("form_key", Text),
     Column("payload", Text, nullable=False),  # exactly as received
     Column("fields", JSON),  # the fields parsed from it, when it could be parsed
