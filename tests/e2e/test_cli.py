@@ -159,16 +159,11 @@ RATED = [
 ]
 
 
-def as_written(values: list[str]) -> list[str]:
-    """Values as rated files hold them: a text a spreadsheet would run (``-5``) behind a '."""
-    return [f"'{v}" if v.startswith(("=", "+", "-", "@", "\t", "\r")) else v for v in values]
-
-
 def assert_rated_like_btd(rows: list[list[str]]) -> None:
     assert rows[0] == HEADER + ADDED
     assert len(rows) == len(LEADS) + 1
     for lead, row, (grade, score, route, issues) in zip(LEADS, rows[1:], RATED, strict=True):
-        assert row[: len(HEADER)] == as_written(lead), "input columns are kept, in order"
+        assert row[: len(HEADER)] == lead, "input columns are kept exactly, in order"
         assert (row[7], row[8], row[9], row[11]) == (grade, score, route, issues), lead
     reasons = rows[1][10].split("; ")
     assert reasons[-2:] == [
@@ -298,25 +293,6 @@ def test_docs_writes_an_html_definitions_document(tmp_path: Path) -> None:
     assert "Would you like a salesperson to contact you now?" in html
 
 
-def test_rate_keeps_spreadsheets_from_running_what_leads_typed(tmp_path: Path) -> None:
-    """As ``leadflow export`` writes (a phone in E.164 too); ``--raw`` writes the values as
-    they were, for programs."""
-    write_csv(
-        tmp_path / "leads.csv",
-        [["Name", "Phone", "budget"], ['=HYPERLINK("http://evil","x")', "+14155550100", "+1+1"]],
-    )
-    ok = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
-    succeeded(ok)
-    rows = read_csv((tmp_path / "out.csv").read_text(encoding="utf-8"))
-    assert rows[1][:3] == ['\'=HYPERLINK("http://evil","x")', "'+14155550100", "'+1+1"]
-    raw = leadflow("rate", "leads.csv", "-p", BTD, "-o", "-", "--now", NOW, "--raw", cwd=tmp_path)
-    assert read_csv(succeeded(raw))[1][:3] == [
-        '=HYPERLINK("http://evil","x")',
-        "+14155550100",
-        "+1+1",
-    ]
-
-
 def test_rate_skips_blank_lines_and_says_so(tmp_path: Path) -> None:
     (tmp_path / "leads.csv").write_text("id,budget\n1,approved\n\n,\n2,none\n\n", "utf-8")
     result = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
@@ -327,15 +303,3 @@ def test_rate_skips_blank_lines_and_says_so(tmp_path: Path) -> None:
         "2",
     ]
     assert "3 blank lines skipped." in stderr(result)
-
-
-def test_rate_refuses_a_row_short_of_values_naming_its_line(tmp_path: Path) -> None:
-    """A line break in a value not in quotes splits a row in two: each half short."""
-    (tmp_path / "leads.csv").write_text("id,notes,budget\n1,call\nme,approved\n", "utf-8")
-    result = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
-    assert result.returncode == 2
-    assert stderr(result).startswith(
-        "error: leads.csv: cannot read as CSV: line 2 has 2 values, but the header names 3"
-    )
-    assert not (tmp_path / "out.csv").exists()
-    assert not (tmp_path / "out.csv.partial").exists()

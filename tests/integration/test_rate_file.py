@@ -145,31 +145,14 @@ HOSTILE = (
 
 
 @pytest.mark.parametrize("way", WAYS)
-def test_text_a_spreadsheet_would_run_is_written_behind_a_quote(
+def test_the_input_values_are_written_as_read_formulas_too(
     tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As ``leadflow export`` writes it (a phone in E.164 too, which a spreadsheet would
-    also turn into a number without its +); the rating reads the values as given."""
+    """A rated file is the caller's own file with columns added: its values as given (a
+    phone in E.164, a negative number), never rewritten for a spreadsheet; leadflow's
+    columns start with a grade, a number, a route or the playbook's words."""
     rows, summary = rate_way(tmp_path, HOSTILE, way, monkeypatch)
-    assert rows[0] == ["id", "Name", "Phone", "budget", "'=cmd", *ADDED]
-    assert rows[1][:5] == [
-        "1",
-        '\'=HYPERLINK("http://evil","x")',
-        "'+14155550100",
-        "approved",
-        "'@SUM(1)",
-    ]
-    assert rows[2][:5] == ["2", "'-2+3", "(415) 555-0100", "planned", "'\tx"]
-    assert [row[6] for row in rows[1:]] == ["1.0", "1.0"]  # the score: a number, not text
-    assert summary.rows == 2
-
-
-@pytest.mark.parametrize("way", WAYS)
-def test_raw_writes_every_value_as_it_was(
-    tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rows, _ = rate_way(tmp_path, HOSTILE, way, monkeypatch, raw=True)
-    assert rows[0][4] == "=cmd"
+    assert rows[0] == ["id", "Name", "Phone", "budget", "=cmd", *ADDED]
     assert rows[1][:5] == [
         "1",
         '=HYPERLINK("http://evil","x")',
@@ -178,18 +161,8 @@ def test_raw_writes_every_value_as_it_was(
         "@SUM(1)",
     ]
     assert rows[2][:5] == ["2", "-2+3", "(415) 555-0100", "planned", "\tx"]
-
-
-def test_a_header_guarded_like_another_of_its_names_is_written_in_chunks(tmp_path: Path) -> None:
-    """``=a`` written ``'=a`` beside a column named ``'=a``: Polars cannot hold two columns
-    of one name, so the rows go the way a repeated name goes."""
-    path = tmp_path / "leads.csv"
-    path.write_text("'=a,=a,Notes,Notes,budget\n1,+2,a,b,approved\n", encoding="utf-8")
-    out = tmp_path / "rated.csv"
-    rate_csv(BTD, path, out, now=NOW)
-    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
-    assert rows[0] == ["'=a", "'=a", "Notes", "Notes", "budget", *ADDED]
-    assert rows[1][:5] == ["1", "'+2", "a", "b", "approved"]
+    assert [row[6] for row in rows[1:]] == ["1.0", "1.0"]
+    assert summary.rows == 2
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -201,32 +174,37 @@ def test_a_header_guarded_like_another_of_its_names_is_written_in_chunks(tmp_pat
             "line 3 has 4 values, but the header names 3 columns",
         ),
         (
-            "id,budget,notes\n1,approved,\n2,planned\n3,none,\n",
-            "line 3 has 2 values, but the header names 3 columns",
-        ),
-        (
-            'id,budget,notes\n1,approved,"a\nb"\n2,"planned",\n3\n',
-            "line 5 has 1 value, but the header names 3 columns",
-        ),
-        (
             'id,budget,notes\n1,approved,x\n2,planned,27" Monitor\n',
             "line 3: the value '27\" Monitor' of column 'notes' has a double quote",
         ),
     ],
-    ids=["a-value-too-many", "a-value-too-few", "two-too-few-after-a-quoted-line", "stray-quote"],
+    ids=["a-value-too-many", "stray-quote"],
 )
-def test_a_row_of_another_width_is_refused_naming_file_and_line_and_nothing_is_written(
+def test_a_row_too_wide_is_refused_naming_file_and_line_and_nothing_is_written(
     tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch, text: str, says: str
 ) -> None:
-    """As ``leadflow import`` refuses a row with a value too many; one short of values is
-    refused too: Polars reads what it lacks as empty, and a line break in a value not in
-    quotes would put the values after it under the wrong columns."""
+    """As ``leadflow import`` refuses a row with a value too many, or a stray quote."""
     stream = io.BytesIO()
     with pytest.raises(InvalidInput, match=re.escape(says)) as refused:
         rate_way(tmp_path, text, way, monkeypatch, stream)
     assert refused.value.where == str(tmp_path / "leads.csv")
     assert not (tmp_path / "rated.csv").exists()
     assert stream.getvalue() == b""
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_row_short_of_values_reads_the_missing_ones_as_empty(
+    tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``leadflow import`` reads it, and as spreadsheets and most CSV readers do."""
+    text = 'id,budget,notes\n1,approved,"a\nb"\n2,planned\n3\n'
+    rows, summary = rate_way(tmp_path, text, way, monkeypatch)
+    assert [row[:3] for row in rows[1:]] == [
+        ["1", "approved", "a\nb"],
+        ["2", "planned", ""],
+        ["3", "", ""],
+    ]
+    assert summary.rows == 3
 
 
 @pytest.mark.parametrize("way", WAYS)

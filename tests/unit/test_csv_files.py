@@ -1,5 +1,5 @@
 """Reading CSV files: which delimiter a file has, judged from more than its header; rows of
-no value, and rows short of values."""
+no value."""
 
 from __future__ import annotations
 
@@ -8,15 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from leadflow.adapters.csv_files import (
-    find_bad_row,
-    may_be_short,
-    read_text_csv,
-    refuse_short_rows,
-    sniff_delimiter,
-    without_blank_rows,
-)
-from leadflow.errors import InvalidInput
+from leadflow.adapters.csv_files import sniff_delimiter, without_blank_rows
 
 
 @pytest.mark.parametrize(
@@ -88,33 +80,3 @@ def test_rows_of_no_value_are_found_whatever_their_first_column_holds() -> None:
     kept, blank = without_blank_rows(frame)
     assert (kept["id"].to_list(), blank) == (["1", None, None, "2"], 2)
     assert kept["name"].to_list() == ["Ann", "Bob", None, None]
-
-
-def test_a_file_whose_rows_are_full_is_never_suspected_short(tmp_path: Path) -> None:
-    path = tmp_path / "leads.csv"
-    path.write_text('id,notes\n1,""\n2,x\n', encoding="utf-8")
-    assert not may_be_short(read_text_csv(path))
-    path.write_text("id,notes\n1,\n2,x\n", encoding="utf-8")
-    frame = read_text_csv(path)
-    assert may_be_short(frame)  # an empty last value, read as null: the file is read again
-    refuse_short_rows(path)  # and holds no row short of values
-
-
-@pytest.mark.parametrize(
-    ("text", "says"),
-    [
-        ("id,name,notes\n1,Ann,x\n2,Bob\n", "line 3 has 2 values, but the header names 3"),
-        ("\n\nid,name,notes\n1\n", "line 4 has 1 value, but the header names 3"),
-        ('id,name,notes\n1,"Ann\nLee",x\n2,,\n3,Bob\n', "line 5 has 2 values"),
-    ],
-    ids=["one-short", "empty-lines-before-the-header", "after-a-value-of-two-lines"],
-)
-def test_a_row_short_of_values_is_refused_naming_its_line(
-    tmp_path: Path, text: str, says: str
-) -> None:
-    path = tmp_path / "leads.csv"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(InvalidInput, match=says) as refused:
-        refuse_short_rows(path)
-    assert refused.value.where == str(path)
-    assert find_bad_row(path) is None  # a reader that failed is never told of a short row

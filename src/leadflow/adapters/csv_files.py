@@ -8,8 +8,9 @@ playbook fields forgivingly ("Decision Role", "decision-role" and
 ``decision_role`` are the same field), and a field's ``columns:`` list names
 other spellings.
 
-What leadflow writes as CSV for people to open (exports, rated and scored files) is
-guarded against spreadsheet formulas (:func:`formula_guarded`).
+What leadflow writes as CSV from its database for people to open (exports) is guarded
+against spreadsheet formulas (:func:`formula_guarded`); a rated or scored file is the
+caller's own file with columns added, its values written as read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import codecs
 import csv
 import io
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import dropwhile, islice
@@ -205,12 +205,6 @@ def formula_guarded(frame: Frame) -> Frame:
     )
 
 
-def formula_guarded_names(names: Sequence[str]) -> list[str]:
-    """Column names guarded as :func:`formula_guarded` guards values: a header cell of a
-    file someone supplied is as open to a formula as the rows under it."""
-    return [f"'{name}" if name.startswith(FORMULA_CHARACTERS) else name for name in names]
-
-
 def read_text_csv(path: str | Path, delimiter: str | None = None) -> pl.DataFrame:
     """Read a CSV with every column as text; raise :class:`InvalidInput` saying what and where
     (a file with rows after its header is never read as none). ``delimiter``: as given
@@ -276,36 +270,6 @@ def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return (frame.filter(given) if blank else frame), blank
 
 
-def may_be_short(frame: pl.DataFrame) -> bool:
-    """Whether ``frame``, a file as read without its rows of no value, may hold a row with
-    fewer values than the header names columns: Polars reads the values such a row lacks
-    as empty (null), so it has none in its last column. Free to ask: Arrow counts nulls."""
-    return bool(frame.width) and frame[frame.columns[-1]].null_count() > 0
-
-
-def refuse_short_rows(path: Path, delimiter: str | None = None) -> None:
-    """InvalidInput naming the first row of ``path`` with fewer values than the header
-    names columns (a row of no value aside).
-
-    Polars reads the values such a row lacks as empty and says nothing; but a row is short
-    mostly when a line break in a value that is not in quotes split it in two, and the
-    values after the break would be read under the wrong columns. The file is read again
-    with the csv module (about 1 s a million rows), row by row only when a row is short:
-    call it when one may be (:func:`may_be_short`)."""
-    delimiter = delimiter or sniff_delimiter(path)
-    width = len(read_header(path, delimiter))
-    try:
-        with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            widths = Counter(map(len, csv.reader(handle, delimiter=delimiter)))
-    except csv.Error:
-        widths = Counter([0, 1])  # let the row by row reading say what it is
-    if all(found == 0 or found >= width for found in widths):
-        return
-    found = find_bad_row(path, delimiter, fewer=True)
-    if found:
-        raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
-
-
 def scan_text_csv(path: str | Path) -> pl.LazyFrame:
     """The lazy twin of :func:`read_text_csv`, for streaming a file through a query.
 
@@ -342,13 +306,13 @@ def csv_error(
     return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
 
 
-def find_bad_row(path: Path, delimiter: str | None = None, *, fewer: bool = False) -> str | None:
+def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
-    values than the header has columns (or, with ``fewer``, fewer: a row of no value
-    aside), a stray double quote, or a quote never closed. Read again row by row (only
-    once the fast reader has failed, or found a row short); None when nothing is found."""
+    values than the header has columns, a stray double quote, or a quote never closed.
+    Read again row by row (only once the fast reader has failed); None when nothing is
+    found."""
     try:
-        for _ in _checked_rows(path, delimiter or sniff_delimiter(path), fewer):
+        for _ in _checked_rows(path, delimiter or sniff_delimiter(path)):
             pass
     except _BadRow as bad:
         return str(bad)
@@ -384,12 +348,10 @@ def _given(row: Sequence[str]) -> bool:
     return any(value.strip(STRIP_CHARS) for value in row)
 
 
-def _checked_rows(
-    path: Path, delimiter: str, fewer: bool = False
-) -> Iterator[tuple[int, list[str]]]:
+def _checked_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """The header and the rows of ``path`` read by the csv module, each with its line;
-    :class:`_BadRow` at the first with more values than the header has columns (or, with
-    ``fewer``, fewer), a stray double quote, or a quote never closed."""
+    :class:`_BadRow` at the first with more values than the header has columns, a stray
+    double quote, or a quote never closed."""
     header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         records = _Records(handle, delimiter, strict=True)
@@ -406,12 +368,6 @@ def _checked_rows(
                     raise _BadRow(
                         f"line {line:,} has {len(row)} values, but the header names"
                         f" {len(header)} columns; quote a value that holds a '{delimiter}'"
-                    )
-                elif fewer and len(row) < len(header) and _given(row):
-                    raise _BadRow(
-                        f"line {line:,} has {len(row)} value{'s' * (len(row) != 1)}, but the"
-                        f" header names {len(header)} columns; give every row a value, empty"
-                        " or not, for each column, and quote a value that holds a line break"
                     )
                 yield line, row
         except csv.Error as error:

@@ -133,7 +133,6 @@ def rate(
     ] = None,
     now: NowOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
-    raw: RawOption = False,
 ) -> None:
     """Rate every row of a CSV file: adds grade, score, route, reasons and data_issues."""
     from leadflow.adapters.csv_files import parse_mappings
@@ -155,7 +154,6 @@ def rate(
                 activities=activities,
                 id_column=id_column,
                 progress=advance,
-                raw=raw,
             )
             sys.stdout.flush()
         else:
@@ -172,7 +170,6 @@ def rate(
                     id_column=id_column,
                     progress=advance,
                     summary=not quiet,
-                    raw=raw,
                 )
                 partial.replace(target)
             finally:

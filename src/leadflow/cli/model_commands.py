@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from leadflow.cli.main import RawOption, app, err, out
+from leadflow.cli.main import app, err, out
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -175,14 +175,13 @@ def model_score(
         int, typer.Option(min=0, max=20, help="Top factors per lead (0: none).")
     ] = 3,
     quiet: Quiet = False,
-    raw: RawOption = False,
 ) -> None:
     """Add predicted_conversion (0-1), top_factors and model_version to every row."""
     from leadflow.services.model_files import score_file
 
     progress, status = _progress(quiet)
     try:
-        summary = score_file(model, input_file, output, factors=factors, progress=progress, raw=raw)
+        summary = score_file(model, input_file, output, factors=factors, progress=progress)
     finally:
         _stop(status)
     if not quiet:

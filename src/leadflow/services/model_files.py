@@ -3,10 +3,9 @@
 The database holds no outcomes yet, so the training data is a CSV file of past leads
 with their outcome (``--data``). CSV files are read with every value as text and the
 delimiter sniffed (comma, semicolon, tab or pipe); the placeholder values named with
-``missing`` (``Select``, a dropdown nobody touched) are read as not answered. A scored
-file is written for a spreadsheet: text that one would run as a formula is written behind
-a ``'``, as ``leadflow export`` writes it, unless ``raw``. A file to score is read as
-``leadflow rate`` reads it: blank lines skipped, a row short of values refused.
+``missing`` (``Select``, a dropdown nobody touched) are read as not answered. A file to
+score is read as ``leadflow rate`` reads it (blank lines skipped) and written as it does:
+its values as read, with the model's columns added.
 """
 
 from __future__ import annotations
@@ -22,11 +21,7 @@ import sklearn
 from leadflow import __version__
 from leadflow.adapters.csv_files import (
     csv_error,
-    formula_guarded,
-    formula_guarded_names,
-    may_be_short,
     read_text_csv,
-    refuse_short_rows,
     sniff_delimiter,
     without_blank_rows,
     write_header,
@@ -172,13 +167,11 @@ def score_file(
     column: str = PREDICTION,
     version: str | None = None,
     progress: Progress = _quiet,
-    raw: bool = False,
 ) -> ScoreSummary:
     """Add ``predicted_conversion`` (and ``top_factors``, ``model_version``) to every row.
 
     ``column`` names the prediction's column; ``version``, when given, refuses a model
-    file of another version. ``raw`` writes every value as it was, formulas too (for
-    programs, and for ``leadflow rate``, which reads the file back).
+    file of another version.
     """
     bundle = read_model(model)
     if version is not None and bundle.version != version:
@@ -187,8 +180,6 @@ def score_file(
             where=str(model),
         )
     frame, blank = without_blank_rows(read_text_csv(input_file))
-    if may_be_short(frame):
-        refuse_short_rows(input_file)
     check_columns(frame.columns, bundle.features, str(input_file))
     names = [f.name for f in bundle.features]
     clean = blank_placeholders(frame.select(names), bundle.placeholders)
@@ -208,20 +199,17 @@ def score_file(
         added.append(pl.Series(FACTORS, explained, dtype=pl.String))
     added.append(pl.Series(VERSION, [bundle.version] * frame.height, dtype=pl.String))
     result = frame.drop([s.name for s in added], strict=False).with_columns(added)
-    _write(result, output, sniff_delimiter(input_file), raw)
+    _write(result, output, sniff_delimiter(input_file))
     mean = float(predicted.mean()) if frame.height else 0.0
     return ScoreSummary(frame.height, bundle.version, mean, str(output), blank)
 
 
-def _write(frame: pl.DataFrame, output: Path, delimiter: str, raw: bool) -> None:
+def _write(frame: pl.DataFrame, output: Path, delimiter: str) -> None:
     partial = output.with_name(output.name + ".partial")
-    names = frame.columns if raw else formula_guarded_names(frame.columns)
     try:
         with partial.open("wb") as handle:  # the header as written, a name repeated or not
-            write_header(handle, names, delimiter)
-            (frame if raw else formula_guarded(frame)).write_csv(
-                handle, separator=delimiter, include_header=False
-            )
+            write_header(handle, frame.columns, delimiter)
+            frame.write_csv(handle, separator=delimiter, include_header=False)
         partial.replace(output)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise csv_error(error, output, locate=False) from None

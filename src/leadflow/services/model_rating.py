@@ -36,6 +36,5 @@ def with_predictions(pb: Playbook, source: Path) -> Iterator[tuple[Path, int]]:
             factors=0,
             column=ref.field,
             version=ref.version,
-            raw=True,  # read back and rated: the values as given (the output is guarded)
         )
         yield scored, scoring.blank

@@ -3,11 +3,11 @@
 The output keeps every input column, in input order and as written, and adds
 ``grade``, ``score``, ``route``, ``reasons`` and ``data_issues`` (lists joined
 with "; "). Blank lines are skipped and counted, as ``leadflow import`` skips
-them; a row with more values than the header names columns, or fewer, is refused
-naming its line, and nothing is written. The output is made to be opened in a
-spreadsheet: a text (or a column name) that one would run as a formula is written
-behind a ``'``, as ``leadflow export`` writes it
-(:func:`~leadflow.adapters.csv_files.formula_guarded`), unless ``raw``.
+them. The input's values are written as read, as ``leadflow import`` reads them (a row
+short of values has the missing ones empty), formulas too: the output is the caller's
+own file with columns added, and none of the added ones can start as a formula (they
+begin with a grade, a number, a route or the playbook's own words). What leadflow writes
+from its database is guarded instead (:func:`~leadflow.adapters.csv_files.formula_guarded`).
 Rows are rated vectorised, in chunks or streamed, so a long file shows progress
 and memory stays bounded.
 """
@@ -30,17 +30,12 @@ import polars as pl
 
 from leadflow.adapters.csv_files import (
     ColumnMap,
-    Frame,
     csv_error,
-    formula_guarded,
-    formula_guarded_names,
     has_value,
     line_end,
     map_columns,
-    may_be_short,
     read_header,
     read_text_csv,
-    refuse_short_rows,
     scan_text_csv,
     sniff_delimiter,
     without_blank_rows,
@@ -55,7 +50,7 @@ CHUNK_ROWS = 250_000
 IN_MEMORY_BYTES = 256 * 1024 * 1024
 """Files up to this size are rated in memory: read whole, rated, written natively."""
 Progress = Callable[[int, int], None]
-GIVEN, LAST_EMPTY = "\x00given", "\x00last empty"  # a streamed row's marks (no CSV name)
+GIVEN = "\x00given"  # a streamed row's mark: it has a value (no CSV name)
 
 
 @dataclass
@@ -85,7 +80,6 @@ def rate_csv(
     progress: Progress | None = None,
     summary: bool = True,
     chunk_rows: int = CHUNK_ROWS,
-    raw: bool = False,
 ) -> RateSummary:
     """Rate ``source`` into ``out``: a file path (fastest) or an open binary stream.
 
@@ -94,13 +88,12 @@ def rate_csv(
     streams through one query (read, rate, write, pipelined, memory bounded).
     To a stream, or when the header repeats a name (which a query cannot
     carry), rows are rated in chunks. ``summary`` False skips the counts
-    (grades, routes, issues) for callers that will not show them. ``raw`` writes
-    every value as it was, formulas too (for programs, never for a spreadsheet).
+    (grades, routes, issues) for callers that will not show them.
     """
     started = time.perf_counter()
     with with_predictions(pb, Path(source)) as (scored, blank):
         header = read_header(scored, sniff_delimiter(scored))
-        job = _Job(pb, scored, header, now, mappings, activities, id_column, progress, raw)
+        job = _Job(pb, scored, header, now, mappings, activities, id_column, progress)
         result = _rate_csv(job, out, summary, chunk_rows)
     result.blank += blank  # skipped by the scoring, when the playbook has a model
     result.seconds = time.perf_counter() - started
@@ -108,8 +101,7 @@ def rate_csv(
 
 
 def _rate_csv(job: _Job, out: BinaryIO | Path, summary: bool, chunk_rows: int) -> RateSummary:
-    written = job.header if job.raw else formula_guarded_names(job.header)
-    unique = len(set(written)) == len(written)  # Polars' own names, each the one written
+    unique = len(set(job.header)) == len(job.header)  # Polars' own names, each as written
     if isinstance(out, Path) and unique and job.source.stat().st_size <= IN_MEMORY_BYTES:
         result = _in_memory(job, out, summary)
     elif isinstance(out, Path) and unique:
@@ -131,19 +123,6 @@ class _Job:
     activities: str | Path | None
     id_column: str
     progress: Progress | None
-    raw: bool
-
-
-def _as_written(frame: Frame, raw: bool) -> Frame:
-    """``frame`` as the output holds it: unless ``raw``, each text value and column name
-    that a spreadsheet would run as a formula behind a ``'``."""
-    if raw:
-        return frame
-    names = frame.collect_schema().names()
-    guarded = formula_guarded_names(names)
-    return formula_guarded(frame).rename(
-        {name: shown for name, shown in zip(names, guarded, strict=True) if name != shown}
-    )
 
 
 def _plan(
@@ -167,12 +146,8 @@ def _load(
     job: _Job,
 ) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None]:
     """The leads in memory (blank lines skipped, result columns already there dropped),
-    the plan, and activities. A row short of values is refused (the csv module's pass,
-    about 1 s a million rows, only when a row with a value has none in its last column:
-    :func:`may_be_short`)."""
+    the plan, and activities."""
     leads, blank = without_blank_rows(read_text_csv(job.source))
-    if may_be_short(leads):
-        refuse_short_rows(job.source)
     result, kept, output_header = _plan(job.pb, leads.columns, job.header, job.mappings)
     result.blank = blank
     leads = leads.drop(result.replaced)
@@ -199,7 +174,7 @@ def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
         _tally(result, chunk, flags)
     else:
         result.rows = total
-    output = _as_written(chunk.select(*kept, *RESULT_COLUMNS), job.raw)
+    output = chunk.select(*kept, *RESULT_COLUMNS)
     watch = _Watch(out, (total, _size(output)), progress) if progress else None
     try:
         with watch or _nothing():
@@ -231,9 +206,7 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
     result, kept, _ = _plan(pb, names, header, mappings)
     # Every row is rated, blank lines too, so that the queries below share one reading
     # of the file (Polars shares what they have in common); only the given are written.
-    leads = read.with_columns(
-        has_value(names).alias(GIVEN), pl.col(names[-1]).is_null().alias(LAST_EMPTY)
-    )
+    leads = read.with_columns(has_value(names).alias(GIVEN))
     acts = None
     if activities is not None:  # matched to every row read, as every row is rated
         ids = leads.select(id_column).collect() if id_column in names else pl.DataFrame()
@@ -249,13 +222,8 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         issue_flags=summary,
     )
     given = rated.filter(GIVEN)
-    written = _as_written(given.select(*kept, *RESULT_COLUMNS), job.raw)
-    # Blank lines, and rows that may be short of values (:func:`may_be_short`).
-    counted = rated.select(
-        (~pl.col(GIVEN)).sum().alias("blank"),
-        (pl.col(GIVEN) & pl.col(LAST_EMPTY)).sum().alias("short"),
-    )
-    queries = [written.sink_csv(out, lazy=True), counted]
+    written = given.select(*kept, *RESULT_COLUMNS)
+    queries = [written.sink_csv(out, lazy=True), rated.select((~pl.col(GIVEN)).sum())]
     flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
     if summary:
         queries.append(
@@ -269,15 +237,10 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
     try:
         with watch or _nothing():
             done = pl.collect_all(queries)
-        result.blank, short = done[1].row(0)
-        if short:
-            refuse_short_rows(source)
+        result.blank = int(done[1].item())
     except pl.exceptions.PolarsError as error:
         out.unlink(missing_ok=True)
         raise csv_error(error, source) from None
-    except InvalidInput:
-        out.unlink(missing_ok=True)
-        raise
     if summary:
         _tally_groups(result, done[-1], flags)
     return result
@@ -288,7 +251,7 @@ def _chunked(job: _Job, out: BinaryIO | Path, chunk_rows: int) -> RateSummary:
     leads, result, kept, output_header, acts = _load(job)
     total = leads.height
     output = [*kept, *RESULT_COLUMNS]
-    with _Writer(out, output_header, job.raw) as write:
+    with _Writer(out, output_header) as write:
         for offset in range(0, max(total, 1), chunk_rows):
             part_acts = None
             if acts is not None:
@@ -380,18 +343,16 @@ class _Watch:
 
 
 class _Writer:
-    """Writes the header, then chunks of rows, to a path or a stream; names and values a
-    spreadsheet would run behind a ``'`` unless ``raw``.
+    """Writes the header, then chunks of rows, to a path or a stream.
 
     Polars writes to a path natively, about twice as fast as through a Python
     stream, so for a path each chunk goes to a part file that is appended by
     the kernel (``os.copy_file_range``).
     """
 
-    def __init__(self, out: BinaryIO | Path, header: list[str], raw: bool) -> None:
+    def __init__(self, out: BinaryIO | Path, header: list[str]) -> None:
         self.out = out
-        self.header = header if raw else formula_guarded_names(header)
-        self.raw = raw
+        self.header = header
         self.handle: BinaryIO | None = None
         self.part: Path | None = None
 
@@ -406,8 +367,6 @@ class _Writer:
 
     def __call__(self, chunk: pl.DataFrame) -> None:
         assert self.handle is not None
-        if not self.raw:
-            chunk = formula_guarded(chunk)
         if self.part is None:
             chunk.write_csv(self.handle, include_header=False)
             return
