@@ -1,12 +1,14 @@
-"""Reading CSV files: which delimiter a file has, judged from more than its header."""
+"""Reading CSV files: which delimiter a file has, judged from more than its header; rows of
+no value."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from leadflow.adapters.csv_files import sniff_delimiter
+from leadflow.adapters.csv_files import sniff_delimiter, without_blank_rows
 
 
 @pytest.mark.parametrize(
@@ -63,3 +65,18 @@ def test_the_delimiter_is_judged_from_the_lines_after_the_header_too(tmp_path: P
         encoding="utf-8",
     )
     assert sniff_delimiter(path) == ";"
+
+
+def test_rows_of_no_value_are_found_whatever_their_first_column_holds() -> None:
+    """Only rows with no first value are looked at in full: a row with a value in another
+    column stays, one of spaces and nothing else goes."""
+    frame = pl.DataFrame(
+        {
+            "id": ["1", None, None, "  ", None, "2"],
+            "name": ["Ann", "Bob", None, " ", None, None],
+            "notes": [None, None, "x", None, "\u00a0", None],
+        }
+    )
+    kept, blank = without_blank_rows(frame)
+    assert (kept["id"].to_list(), blank) == (["1", None, None, "2"], 2)
+    assert kept["name"].to_list() == ["Ann", "Bob", None, None]

@@ -46,6 +46,19 @@ NowOption = Annotated[
     typer.Option(help="Rate as of this moment (ISO 8601, e.g. 2026-11-23T09:00Z). Default: now."),
 ]
 
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
+]
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Write every value exactly as it is, without the ' that keeps a spreadsheet "
+        "from running text such as =... or +... as a formula (for programs).",
+    ),
+]
+
 
 def _now(value: str | None) -> datetime:
     if value is None:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.cli.main import DelimiterOption, PlaybookOption, RawOption, app, err, out
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ def _engine(settings: Settings) -> Engine:
 
 FormatOption = Annotated[
     str, typer.Option("--format", help="table (for people), csv or json (for programs).")
-]
-DelimiterOption = Annotated[
-    str | None,
-    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
 ]
 
 
@@ -482,14 +478,7 @@ def quarantine_replay(
 def export_(
     what: Annotated[str, typer.Argument(help="inquiries, people or accounts")],
     output: Annotated[str, typer.Option("--output", "-o", help="CSV file, or - for stdout.")],
-    raw: Annotated[
-        bool,
-        typer.Option(
-            "--raw",
-            help="Write values exactly as stored, without the ' that keeps a spreadsheet "
-            "from running text such as =... or +... as a formula (for programs).",
-        ),
-    ] = False,
+    raw: RawOption = False,
 ) -> None:
     """Export inquiries, people or accounts as CSV."""
     from leadflow.adapters.files import replacing
