@@ -210,6 +210,23 @@ def test_a_form_is_deactivated_and_activated_from_the_cli(tmp_path: Path) -> Non
     assert unknown.returncode == 2 and "no form with key 'nope'" in unknown.stderr
 
 
+def test_a_form_map_to_no_field_is_said_with_the_nearest_name(tmp_path: Path) -> None:
+    """A typo in ``--map`` would keep every post's answer where no rule reads it: the form is
+    made (a map may name a field the playbook's next version adds), and standard error
+    says which target, and the name meant."""
+    made = leadflow(
+        tmp_path, "forms", "create", "Expo", "--map", "00N1=budgte", "--map", "00N2=e-mail",
+        "--map", "00N3=Decision Role", "--map", "00N4=favourite_colour",
+    )  # fmt: skip
+    key = ok(made).strip()
+    assert re.fullmatch(r"[\w-]+", key), "the key alone on standard output"
+    said = " ".join(made.stderr.split())
+    assert "'00N1=budgte': 'budgte' is no field of playbook" in said
+    assert "did you mean 'budget'?" in said
+    assert "'00N4=favourite_colour'" in said and said.count("no rule reads it") == 2
+    assert "00N2" not in said and "00N3" not in said
+
+
 def active(tmp: Path, key: str) -> int:
     with sqlite3.connect(tmp / "lf.db") as db:
         return int(db.execute("SELECT active FROM forms WHERE key = ?", (key,)).fetchone()[0])

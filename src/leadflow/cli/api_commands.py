@@ -199,10 +199,14 @@ def forms_create(
     honeypot: Annotated[
         str, typer.Option(help="Hidden field that only bots fill in.")
     ] = "website_url",
+    playbook: PlaybookOption = None,
 ) -> None:
     """Create a web form and print its key; point the form's action at /f/KEY."""
-    from leadflow.services.forms import create_form
+    from leadflow.bootstrap import load_active_playbook
+    from leadflow.services.forms import create_form, unread_targets
 
+    field_map = _pairs(mapping, "--map")
+    unread = unread_targets(load_active_playbook(playbook, _settings()), field_map or {})
     with _uow() as uow:
         form = create_form(
             uow,
@@ -210,10 +214,12 @@ def forms_create(
             datetime.now(UTC),
             source=source,
             thank_you_url=thank_you,
-            field_map=_pairs(mapping, "--map"),
+            field_map=field_map,
             honeypot=honeypot,
         )
     sys.stdout.write(form.key + "\n")
+    for said in unread:
+        err.print(f"[yellow]warning:[/] --map {escape(said)}")
     err.print(
         f"Created form [bold]{escape(form.name)}[/] (source {escape(form.source)}): "
         f"post it to /f/{form.key}"
