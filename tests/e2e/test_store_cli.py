@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -295,6 +296,60 @@ def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "there is no folder" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("merges",), ("report", "funnel"), ("keys", "list"), ("worker", "--once"), ("serve",)],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_naming_the_setting(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    port = closed_port()
+    url = f"postgresql+psycopg://leadflow:s3cret@127.0.0.1:{port}/leadflow"
+    if command == ("serve",):
+        command = ("serve", "--port", str(closed_port()))
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", *command],
+        cwd=tmp_path,
+        env={**environment(tmp_path), "LEADFLOW_DATABASE_URL": url, "LC_ALL": "C"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    said, *more = result.stderr.splitlines()
+    shown = f"postgresql+psycopg://leadflow:***@127.0.0.1:{port}/leadflow"
+    assert said.startswith(f"error: LEADFLOW_DATABASE_URL: cannot connect to '{shown}': ")
+    assert "Connection refused" in said, said  # the server's (here the system's) own words
+    assert more == [], result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda path: path.write_text("name,email\n", encoding="utf-8"), "file is not a database"),
+        (lambda path: path.mkdir(), "unable to open database file (it is a folder)"),
+    ],
+    ids=["a text file", "a folder"],
+)
+def test_a_sqlite_file_that_cannot_be_opened_is_one_line_naming_the_setting(
+    tmp_path: Path, make: Callable[[Path], object], says: str
+) -> None:
+    make(tmp_path / "lf.db")
+    result = leadflow(tmp_path, "merges")
+    assert result.returncode == 2, result.stderr
+    url = f"sqlite:///{tmp_path / 'lf.db'}"
+    assert result.stderr == f"error: LEADFLOW_DATABASE_URL: cannot open '{url}': {says}\n"
 
 
 @pytest.mark.parametrize(
