@@ -104,6 +104,29 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
     assert again.returncode == 2 and "already undone" in again.stderr
 
 
+def test_merges_give_programs_their_scores_as_numbers_and_undone_as_true_or_false(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+    ok(leadflow(tmp_path, "unmerge", "2"))
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        stored = dict(db.execute("SELECT id, score FROM merges"))
+    listed = json.loads(ok(leadflow(tmp_path, "merges", "--format", "json")))
+    assert [(m["merge"], m["score"], m["undone"]) for m in listed] == [
+        (2, stored[2], True),
+        (1, stored[1], False),
+    ]
+    assert all(type(m["score"]) is float for m in listed)  # not "1.00"
+    rows = csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "merges", "--format", "csv"))))
+    assert [(int(r["merge"]), float(r["score"]), r["undone"]) for r in rows] == [
+        (2, stored[2], "yes"),
+        (1, stored[1], ""),
+    ]
+    table = ok(leadflow(tmp_path, "merges"))
+    assert f"{stored[1]:.2f}" in table and "yes" in table  # people read two places
+
+
 HOSTILE = """First Name,Last Name,Email,Phone,Company,Lead ID
 "=HYPERLINK(""http://evil.example"",""x"")",-2+3,ann@acme.com,(415) 555-0100,@SUM(A1),+1+1
 """

@@ -343,23 +343,17 @@ def merges(
     with uow_factory(_engine(_settings()))() as uow:
         rows = list_merges(uow.store, limit, person)
     columns = ["merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"]
-    _emit(
-        columns,
-        [
-            [
-                r.id,
-                str(r.at)[:19],
-                r.inquiry_id,
-                r.person_id,
-                r.rule,
-                f"{r.score:.2f}",
-                r.detail,
-                "yes" if r.undone_at else "",
-            ]
-            for r in rows
-        ],
-        fmt,
-    )
+    _emit(columns, [_merge_row(r, fmt) for r in rows], fmt)
+
+
+def _merge_row(merge: Any, fmt: str) -> list[object]:
+    """People read the score to two places; programs get it as stored, and JSON a number
+    and true or false."""
+    score: object = f"{merge.score:.2f}" if fmt == "table" else merge.score
+    undone = merge.undone_at is not None
+    shown: object = undone if fmt == "json" else ("yes" if undone else "")
+    at = str(merge.at)[:19]
+    return [merge.id, at, merge.inquiry_id, merge.person_id, merge.rule, score, merge.detail, shown]
 
 
 @app.command()
