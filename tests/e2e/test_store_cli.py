@@ -185,6 +185,15 @@ def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
         (1, "inquiries", "leads.csv", 5, 5),
     ]
     assert all(i["finished"] and len(i["sha256"]) == 64 for i in listed)
+    assert [i["campaign"] for i in listed] == [None, None]  # none given: null, not ""
+    with sqlite3.connect(tmp_path / "lf.db") as db:  # from before imports knew their files
+        db.execute(
+            "INSERT INTO imports (started_at, source, columns, kind)"
+            " VALUES ('2026-01-05 10:00:00', 'old', '[]', 'inquiries')"
+        )
+    old = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))[0]
+    assert (old["source"], old["file"], old["rows"], old["taken"]) == ("old", None, None, None)
+    assert (old["finished"], old["sha256"]) == (None, None)
     exported = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
     assert len(list(csv.DictReader(io.StringIO(exported)))) == 8  # 4 a time, 1 quarantined
 

@@ -231,12 +231,12 @@ def imports_(
                 r.kind,
                 str(r.started_at)[:19],
                 r.source,
-                r.campaign or "",
-                r.file or "",
-                "" if r.rows is None else r.rows,
-                r.taken if r.rows is not None else "",
+                r.campaign,
+                r.file,
+                r.rows,
+                r.taken if r.rows is not None else None,
                 _finished(r),
-                (r.checksum or "")[: 12 if fmt == "table" else None],
+                r.checksum[: 12 if fmt == "table" else None] if r.checksum else None,
             ]
             for r in rows
         ],
@@ -244,14 +244,14 @@ def imports_(
     )
 
 
-def _finished(row: Any) -> str:
+def _finished(row: Any) -> str | None:
     """When an import finished, or whether it runs now or stopped."""
     from leadflow.services.import_runs import running
 
     if row.finished_at is not None:
         return str(row.finished_at)[:19]
     if row.rows is None:  # recorded before imports knew their files
-        return ""
+        return None
     return "running" if running(row) else "stopped"
 
 
