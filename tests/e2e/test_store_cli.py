@@ -243,6 +243,57 @@ def test_a_form_is_deactivated_and_activated_from_the_cli(tmp_path: Path) -> Non
     assert unknown.returncode == 2 and "no form with key 'nope'" in unknown.stderr
 
 
+def test_forms_list_shows_each_key_whole_and_gives_csv_and_json(tmp_path: Path) -> None:
+    """The key goes into a form's action URL: a table that cut it short was of no use."""
+    long = ok(
+        leadflow(
+            tmp_path,
+            *("forms", "create", "Contact us about the enterprise plan"),
+            *("--source", "website-enterprise-contact"),
+            *("--thank-you", "https://www.example.com/thank-you/enterprise"),
+            *("--map", "00N5e00000abcde=budget", "--map", "00N5e00000fghij=timeframe_days"),
+        )
+    ).strip()
+    short = ok(leadflow(tmp_path, "forms", "create", "Demo")).strip()
+    ok(leadflow(tmp_path, "forms", "deactivate", short))
+    table = subprocess.run(
+        [sys.executable, "-m", "leadflow", "forms", "list"],
+        cwd=tmp_path,
+        env={**environment(tmp_path), "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert long in ok(table) and short in table.stdout, table.stdout
+
+    rows = list(
+        csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "forms", "list", "--format", "csv"))))
+    )
+    assert [(r["key"], r["map"], r["thank_you"], r["active"]) for r in rows] == [
+        (
+            long,
+            "00N5e00000abcde=budget, 00N5e00000fghij=timeframe_days",
+            "https://www.example.com/thank-you/enterprise",
+            "yes",
+        ),
+        (short, "", "", "no"),
+    ]
+    listed = json.loads(ok(leadflow(tmp_path, "forms", "list", "--format", "json")))
+    assert listed[1] == {
+        "key": short,
+        "name": "Demo",
+        "source": "form:Demo",
+        "thank_you": None,
+        "map": {},
+        "honeypot": "website_url",
+        "active": False,
+    }
+    assert listed[0]["map"] == {"00N5e00000abcde": "budget", "00N5e00000fghij": "timeframe_days"}
+    refused = leadflow(tmp_path, "forms", "list", "--format", "xml")
+    assert refused.returncode == 2 and "--format: unknown format 'xml'" in refused.stderr
+
+
 def active(tmp: Path, key: str) -> int:
     with sqlite3.connect(tmp / "lf.db") as db:
         return int(db.execute("SELECT active FROM forms WHERE key = ?", (key,)).fetchone()[0])

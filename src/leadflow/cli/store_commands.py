@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -47,8 +48,11 @@ DelimiterOption = Annotated[
 ]
 
 
-def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
-    """Rows as a table that folds long values (never truncates), or as CSV or JSON."""
+def _emit(
+    columns: list[str], rows: list[list[object]], fmt: str, whole: Collection[str] = ()
+) -> None:
+    """Rows as a table that folds long values (never truncates), or as CSV or JSON. The
+    ``whole`` columns are never folded either (a key to copy): the others give way."""
     if fmt == "csv":
         from leadflow.analytics.report_text import rows_csv
 
@@ -60,7 +64,7 @@ def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
     elif fmt == "table":
         table = Table()
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in whole)
         for row in rows:
             table.add_row(*(escape("" if v is None else str(v)) for v in row))
         out.print(table)
