@@ -124,6 +124,14 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
+def new_form_key() -> str:
+    """A form's key: 16 URL-safe characters (about 96 random bits), never beginning with
+    '-', which the CLI would read as an option after ``forms deactivate``."""
+    while (key := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return key
+
+
 def create_form(
     uow: UnitOfWork,
     name: str,
@@ -153,7 +161,7 @@ def create_form(
             where="honeypot",
         )
     values = {
-        "key": secrets.token_urlsafe(12),
+        "key": new_form_key(),
         "name": name,
         "source": (source or "").strip() or f"form:{name}",
         "thank_you_url": thank_you_url,
