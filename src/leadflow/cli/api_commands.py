@@ -17,10 +17,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.main import PlaybookOption, app, err, out
-from leadflow.cli.store_commands import _pairs
+from leadflow.cli.store_commands import FormatOption, _emit, _pairs
 
 if TYPE_CHECKING:
     from leadflow.config import Settings
+    from leadflow.services.forms import Form
     from leadflow.services.uow import UnitOfWork
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -227,29 +228,25 @@ def forms_create(
 
 
 @forms_app.command("list")
-def forms_list() -> None:
+def forms_list(fmt: FormatOption = "table") -> None:
     """List forms: key, name, source, thank-you page, field map, honeypot, active."""
     from leadflow.services.forms import list_forms
 
     with _uow() as uow:
         forms = list_forms(uow)
-    table = Table()
-    for column in ("key", "name", "source", "thank-you", "map", "honeypot", "active"):
-        table.add_column(column)
-    for form in forms:
-        mapped = ", ".join(f"{k}={v}" for k, v in form.field_map.items())
-        table.add_row(
-            form.key,
-            escape(form.name),
-            escape(form.source),
-            escape(form.thank_you_url or ""),
-            escape(mapped),
-            form.honeypot,
-            "yes" if form.active else "no",
-        )
-    out.print(table)
-    if not forms:
+    columns = ["key", "name", "source", "thank_you", "map", "honeypot", "active"]
+    _emit(columns, [_form_row(form, fmt) for form in forms], fmt, whole=("key",))
+    if not forms and fmt == "table":
         err.print("There are no forms; create one with [bold]leadflow forms create NAME[/].")
+
+
+def _form_row(form: Form, fmt: str) -> list[object]:
+    if fmt == "json":
+        mapped: object = dict(form.field_map)
+    else:
+        mapped = ", ".join(f"{k}={v}" for k, v in form.field_map.items())
+    active: object = form.active if fmt == "json" else ("yes" if form.active else "no")
+    return [form.key, form.name, form.source, form.thank_you_url, mapped, form.honeypot, active]
 
 
 @forms_app.command("deactivate")

@@ -44,8 +44,8 @@ def _uow(playbook: Path | None) -> tuple[Any, Any]:
     return pb, UnitOfWork(engine)
 
 
-def _when(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+def _when(moment: Any) -> str | None:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 @nurture_app.command("list")

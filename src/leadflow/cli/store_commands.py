@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -43,8 +44,11 @@ FormatOption = Annotated[
 ]
 
 
-def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
-    """Rows as a table that folds long values (never truncates), or as CSV or JSON."""
+def _emit(
+    columns: list[str], rows: list[list[object]], fmt: str, whole: Collection[str] = ()
+) -> None:
+    """Rows as a table that folds long values (never truncates), or as CSV or JSON. The
+    ``whole`` columns are never folded either (a key to copy): the others give way."""
     if fmt == "csv":
         from leadflow.analytics.report_text import rows_csv
 
@@ -56,7 +60,7 @@ def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
     elif fmt == "table":
         table = Table()
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in whole)
         for row in rows:
             table.add_row(*(escape("" if v is None else str(v)) for v in row))
         out.print(table)
@@ -227,12 +231,12 @@ def imports_(
                 r.kind,
                 str(r.started_at)[:19],
                 r.source,
-                r.campaign or "",
-                r.file or "",
-                "" if r.rows is None else r.rows,
-                r.taken if r.rows is not None else "",
+                r.campaign,
+                r.file,
+                r.rows,
+                r.taken if r.rows is not None else None,
                 _finished(r),
-                (r.checksum or "")[: 12 if fmt == "table" else None],
+                r.checksum[: 12 if fmt == "table" else None] if r.checksum else None,
             ]
             for r in rows
         ],
@@ -240,14 +244,14 @@ def imports_(
     )
 
 
-def _finished(row: Any) -> str:
+def _finished(row: Any) -> str | None:
     """When an import finished, or whether it runs now or stopped."""
     from leadflow.services.import_runs import running
 
     if row.finished_at is not None:
         return str(row.finished_at)[:19]
     if row.rows is None:  # recorded before imports knew their files
-        return ""
+        return None
     return "running" if running(row) else "stopped"
 
 
@@ -339,23 +343,17 @@ def merges(
     with uow_factory(_engine(_settings()))() as uow:
         rows = list_merges(uow.store, limit, person)
     columns = ["merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"]
-    _emit(
-        columns,
-        [
-            [
-                r.id,
-                str(r.at)[:19],
-                r.inquiry_id,
-                r.person_id,
-                r.rule,
-                f"{r.score:.2f}",
-                r.detail,
-                "yes" if r.undone_at else "",
-            ]
-            for r in rows
-        ],
-        fmt,
-    )
+    _emit(columns, [_merge_row(r, fmt) for r in rows], fmt)
+
+
+def _merge_row(merge: Any, fmt: str) -> list[object]:
+    """People read the score to two places; programs get it as stored, and JSON a number
+    and true or false."""
+    score: object = f"{merge.score:.2f}" if fmt == "table" else merge.score
+    undone = merge.undone_at is not None
+    shown: object = undone if fmt == "json" else ("yes" if undone else "")
+    at = str(merge.at)[:19]
+    return [merge.id, at, merge.inquiry_id, merge.person_id, merge.rule, score, merge.detail, shown]
 
 
 @app.command()

@@ -149,6 +149,14 @@ def unread_targets(pb: Playbook, field_map: Mapping[str, str]) -> list[str]:
     return said
 
 
+def new_form_key() -> str:
+    """A form's key: 16 URL-safe characters (about 96 random bits), never beginning with
+    '-', which the CLI would read as an option after ``forms deactivate``."""
+    while (key := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return key
+
+
 def create_form(
     uow: UnitOfWork,
     name: str,
@@ -178,7 +186,7 @@ def create_form(
             where="honeypot",
         )
     values = {
-        "key": secrets.token_urlsafe(12),
+        "key": new_form_key(),
         "name": name,
         "source": (source or "").strip() or f"form:{name}",
         "thank_you_url": thank_you_url,
