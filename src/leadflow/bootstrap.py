@@ -66,5 +66,6 @@ def capture_settings(settings: Settings) -> CaptureSettings:
     return CaptureSettings(
         region=settings.default_region.upper(),
         name_threshold=settings.match_name_threshold,
+        phone_name_floor=settings.match_phone_name_floor,
         email=bool(settings.smtp_host),
     )

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         le=100,
         description="How similar two names must be (0-100) to join people within one company.",
     )
+    match_phone_name_floor: float = Field(
+        70.0,
+        ge=0,
+        le=100,
+        description="How similar two names must be (0-100) for a shared phone number to join"
+        " them; 0 joins whatever the names.",
+    )
     smtp_host: str | None = Field(
         None, description="The SMTP server emails are sent through. When unset, no email is sent."
     )

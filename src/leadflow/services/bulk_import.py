@@ -47,6 +47,7 @@ from leadflow.services.bulk_lifecycle import EnvsOf, advance_chunk
 from leadflow.services.bulk_prepare import json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.handoff import Runtime
+from leadflow.services.identity import DEFAULT_PHONE_NAME_FLOOR
 from leadflow.services.import_runs import claim, refuse_running
 
 CHUNK_ROWS = 100_000
@@ -79,6 +80,7 @@ class Target:
     runtime: Runtime = field(default_factory=Runtime)
     batch: str | None = None
     campaign: str | None = None
+    phone_floor: float = DEFAULT_PHONE_NAME_FLOOR
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,9 @@ def plan_chunk(
 ) -> Plan:
     """Decide the rows of ``chunk``, or with ``stop`` the first of them, up to where it
     said to stop (``Plan.rows`` has them)."""
-    resolved = index.resolve(chunk, target.threshold, ids.people, ids.accounts, stop)
+    resolved = index.resolve(
+        chunk, target.threshold, ids.people, ids.accounts, stop, target.phone_floor
+    )
     if len(resolved.person) < chunk.height:
         chunk = chunk.head(len(resolved.person))
     rows = _with_resolution(chunk, resolved)

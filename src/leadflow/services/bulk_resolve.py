@@ -6,20 +6,25 @@ from memory, and learns each
 row's person before the next row is read, so a file is consolidated in file
 order exactly as captures one after another would consolidate it. What the
 database already knows is fetched per chunk, once per key, block, domain or
-company name that the chunk mentions and the index has not seen.
+company name that the chunk mentions and the index has not seen; a number's other
+people and their former names only when a row gives the number with a name its owner
+does not have. A stored person who comes to such a number within the chunk has their
+former names read when the rules first ask for them (rare: one query then).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from leadflow.adapters.identity.names import former_name_block
 from leadflow.adapters.identity.normalise import Normalised
+from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store.bulk import BulkStore
-from leadflow.services.identity import Identity, find_person
+from leadflow.services.identity import DEFAULT_PHONE_NAME_FLOOR, Identity, find_person
 
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
 
@@ -60,6 +65,15 @@ class MemoryIndex:
         # (most are one: an int takes a tenth of the memory of a list).
         self.by_word: dict[tuple[str, str], int | list[int]] = {}
         self.blocks_of: dict[int, tuple[str, ...]] = {}
+        # Per phone another person owns too: those others, by id (few numbers have any);
+        # the name keys people were given before their present one; the people read from
+        # the database, and which numbers' others and people's former names were read.
+        self.sharers: dict[str, list[int]] = {}
+        self.former: dict[int, set[str]] = {}
+        self.stored: set[int] = set()
+        self.phones_read: set[str] = set()
+        self.former_read: set[int] = set()
+        self.bulk: BulkStore | None = None  # the database's, once asked
         self.seen_blocks: set[str] = set()
         self.domains: dict[str, int] = {}
         self.company_accounts: dict[str, int] = {}
@@ -70,6 +84,18 @@ class MemoryIndex:
 
     def name_key_of(self, person_id: int) -> str | None:
         return self.names.get(person_id)
+
+    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
+        return [(p, self.names.get(p)) for p in self.sharers.get(phone, ())]
+
+    def former_names(self, people: Sequence[int]) -> dict[int, set[str]]:
+        if self.bulk is not None:
+            # Read before the chunk, but for a stored person who came to a number in it.
+            unread = [p for p in people if p in self.stored and p not in self.former_read]
+            if unread:
+                self._read_former(self.bulk, unread)
+        former = self.former
+        return {p: former[p] for p in people if p in former}
 
     def name_candidates(
         self, block: str, words: Sequence[str]
@@ -117,6 +143,15 @@ class MemoryIndex:
             self._remove(block, person, old)
             self._add(block, person, name)
 
+    def _share(self, phone: str, person: int) -> bool:
+        """Count a person among a number's others; whether they were not among them yet."""
+        people = self.sharers.setdefault(phone, [])
+        at = bisect.bisect_left(people, person)
+        if at < len(people) and people[at] == person:
+            return False
+        people.insert(at, person)
+        return True
+
     def _join(self, block: str, person: int) -> bool:
         """Put a person in a block; whether they were not in it yet."""
         mine = self.blocks_of.get(person, ())
@@ -134,6 +169,7 @@ class MemoryIndex:
         With ``refresh`` (someone else may have written since), the blocks seen
         before are read again too, with their members' current name keys.
         """
+        self.bulk = bulk
         found: set[int] = set()
         for kind, column in KINDS:
             values = chunk.get_column(column).drop_nulls().unique().to_list()
@@ -145,13 +181,13 @@ class MemoryIndex:
         unseen = blocks if refresh else [b for b in blocks if b not in self.seen_blocks]
         self.seen_blocks.update(unseen)
         for block, person, name in bulk.block_members(unseen):
-            if person not in self.names:
-                self.names[person] = name
-            elif refresh and self.names[person] != name:
-                self._rename(person, name)
+            self._named(person, name, refresh)
             self._join(block, person)
+            self.stored.add(person)
         missing = [p for p in found if p not in self.names]
         self.names.update(bulk.name_keys(missing))
+        self.stored |= found
+        self._fetch_phones(bulk, chunk, refresh)
         domains = chunk.get_column("domain").drop_nulls().unique().to_list()
         self.domains.update(
             bulk.accounts_by("domain", [d for d in domains if d not in self.domains])
@@ -159,6 +195,46 @@ class MemoryIndex:
         companies = chunk.get_column("company_key").drop_nulls().unique().to_list()
         fresh = [c for c in companies if c not in self.company_accounts]
         self.company_accounts.update(bulk.accounts_by("name_key", fresh))
+
+    def _fetch_phones(self, bulk: BulkStore, chunk: pl.DataFrame, refresh: bool) -> None:
+        """The other people of the numbers whose owner has another name than a row gives
+        with it, and the former names of all of them: what ``find_person`` reads beyond
+        the owner (an owner still so called when the row comes cannot be bettered). A
+        number's other people are stored only beside an owner."""
+        if refresh:
+            self.phones_read.clear()
+            self.former_read.clear()
+        keys, names = self.keys, self.names
+        pairs = chunk.select("phone", "name_key").drop_nulls().unique().iter_rows()
+        phones = {
+            phone
+            for phone, name in pairs
+            if phone not in self.phones_read
+            and (owner := keys.get(("phone", phone))) is not None
+            and names.get(owner) != name
+        }
+        self.phones_read.update(phones)
+        people = {keys[("phone", phone)] for phone in phones}
+        asked = {phone_block(phone): phone for phone in phones}
+        for block, person, name in bulk.block_members(asked):
+            self._named(person, name, refresh)
+            self._share(asked[block], person)
+            people.add(person)
+        self.stored |= people
+        self._read_former(bulk, people - self.former_read)
+
+    def _read_former(self, bulk: BulkStore, people: Collection[int]) -> None:
+        self.former_read.update(people)
+        for person, name in bulk.former_names(people):
+            self.former.setdefault(person, set()).add(name)
+
+    def _named(self, person: int, name: str | None, refresh: bool) -> None:
+        """A person's name key as the database has it: new to the index, or, with
+        ``refresh``, changed since."""
+        if person not in self.names:
+            self.names[person] = name
+        elif refresh and self.names[person] != name:
+            self._rename(person, name)
 
     # ------------------------------------------------------------ row by row
 
@@ -169,6 +245,7 @@ class MemoryIndex:
         people: Iterator[int],
         accounts: Iterator[int],
         stop: Callable[[], bool] | None = None,
+        phone_floor: float = DEFAULT_PHONE_NAME_FLOOR,
     ) -> Resolved:
         """Each row's person, in order; with ``stop``, asked every :data:`STEP` rows, the
         rows up to where it said yes (the lists are that long)."""
@@ -198,7 +275,7 @@ class MemoryIndex:
                 email, None, phone, None, None, None, name, None, company_key, domain, role
             )
             who = Identity(norm, ext)
-            match = find_person(self, who, threshold)
+            match = find_person(self, who, threshold, phone_floor)
             if match is None:
                 person = next(people)
                 out.new_people.append(person)
@@ -239,10 +316,17 @@ class MemoryIndex:
         """``capture.apply_inquiry``'s keys, blocks and name, in memory and for writing."""
         keys = self.keys
         for key in who.keys:
-            if key not in keys:
+            owner = keys.get(key)
+            if owner is None:
                 keys[key] = person
                 out.new_keys.append((*key, person))
-        if name and self.names.get(person) != name:
+            elif owner != person and key[0] == "phone" and self._share(key[1], person):
+                out.new_blocks.append((phone_block(key[1]), person))
+        old = self.names.get(person)
+        if name and old != name:
+            if old and old not in self.former.setdefault(person, set()):
+                self.former[person].add(old)
+                out.new_blocks.append((former_name_block(old), person))
             self._rename(person, name)
         elif person not in self.names:
             self.names[person] = name

@@ -30,8 +30,9 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from leadflow.adapters.identity.names import sharing_a_word, split_full_name
+from leadflow.adapters.identity.names import former_name_block, sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
+from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
@@ -136,6 +137,7 @@ class Captured:
 class CaptureSettings:
     region: str = "US"
     name_threshold: float = identity.DEFAULT_NAME_THRESHOLD
+    phone_name_floor: float = identity.DEFAULT_PHONE_NAME_FLOOR
     now: Callable[[], datetime] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
@@ -389,7 +391,7 @@ def capture_in(
         }
     )
     known = _Known(store, who)
-    match = identity.find_person(known, who, settings.name_threshold)
+    match = identity.find_person(known, who, settings.name_threshold, settings.phone_name_floor)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
     # Where it came from (the form too: the reports' first touch); what it said is the
@@ -447,6 +449,12 @@ class _Known:
     def name_key_of(self, person_id: int) -> str | None:
         return self.store.name_key_of(person_id)
 
+    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
+        return self.store.phone_sharers(phone)
+
+    def former_names(self, people: Sequence[int]) -> dict[int, list[str]]:
+        return self.store.former_names(people)
+
     def name_candidates(
         self, block: str, words: Sequence[str]
     ) -> list[tuple[list[int], list[str | None]]]:
@@ -486,8 +494,8 @@ def _consolidate(
         person_id = person.id
         store.update_person(person_id, values)
         activities = [Activity(kind, when) for kind, when in store.activities_of(person_id)]
-    store.add_keys(person_id, who.keys, known.owners())
-    store.add_blocks(person_id, who.blocks)
+    blocks = [*who.blocks, *_former_name(person, values)]
+    add_identifiers(store, person_id, who.keys, blocks, known.owners())
     store.set_inquiry_person(inquiry_id, person_id, account_id)
     return person_id, values["facts"], activities
 
@@ -568,9 +576,31 @@ def apply_inquiry(
     """Fold one inquiry into its stored person: identifiers, names, company, facts."""
     person = store.person(person_id)
     assert person is not None
-    store.update_person(person_id, folded(person, who, facts, account_id, at))
-    store.add_keys(person_id, who.keys)
-    store.add_blocks(person_id, who.blocks)
+    values = folded(person, who, facts, account_id, at)
+    store.update_person(person_id, values)
+    add_identifiers(store, person_id, who.keys, [*who.blocks, *_former_name(person, values)])
+
+
+def _former_name(person: PersonRow | None, values: Mapping[str, Any]) -> list[str]:
+    """The block of the name the person is called no more (:func:`folded` gives ``values``),
+    if one: another name does not make them someone else."""
+    old = person.name_key if person is not None else None
+    return [former_name_block(old)] if old and old != values["name_key"] else []
+
+
+def add_identifiers(
+    store: Store,
+    person_id: int,
+    keys: Sequence[tuple[str, str]],
+    blocks: Sequence[str],
+    owners: Mapping[tuple[str, str], int] | None = None,
+) -> None:
+    """Give the person the identifiers nobody owns yet, and put them in ``blocks``; a
+    phone another person owns (a switchboard, a family line) puts them in its block, so
+    that the number finds them too (``identity.find_person``)."""
+    taken = store.add_keys(person_id, keys, owners)
+    shared = [phone_block(value) for kind, value in taken if kind == "phone"]
+    store.add_blocks(person_id, [*blocks, *shared])
 
 
 def rerate(

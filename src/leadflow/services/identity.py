@@ -6,7 +6,14 @@ Rules, in order; the first that finds someone wins, and the merge records it:
 2. ``email``: the same normalised address. A *role address* (info@, sales@...)
    is shared by colleagues, so it only joins when the names agree or one is
    missing.
-3. ``phone``: the same number in E.164.
+3. ``phone``: the same number in E.164, given by a person whose name can be the
+   inquiry's: a company's switchboard or a family's line is several people's. Names
+   agree when alike at ``match_phone_name_floor`` (:func:`name_likeness`: a typo, or
+   one's words among the other's, "ann" and "ann lee"); a missing name never
+   disagrees. Of the people who gave the number, the one whose name, present or former
+   (names follow the latest inquiry), is the most alike is found (the key's owner,
+   then the others by id, on ties); none agreeing, the inquiry is someone new, who is
+   then found by the number too.
 4. ``fuzzy_name``: within the same company (registrable domain, else company
    name without legal suffixes), a person whose name key shares a word with
    the inquiry's (the same nickname-folded first name, or the same last name)
@@ -15,7 +22,10 @@ Rules, in order; the first that finds someone wins, and the merge records it:
    company of thousands; a typo in one name still leaves the other to share.
 
 Exact identifiers belong to one person each; an identifier already owned by
-someone else is not moved (that would silently merge two existing people).
+someone else is not moved (that would silently merge two existing people). A number's
+other people are in its block (``phones.phone_block``), only ever beside the key's
+owner, so a number without one is not looked up there; a person's former names are in
+blocks of theirs too (``names.former_name_block``).
 
 The rules read people through :class:`PeopleIndex`: the store for one
 inquiry at a time, an in-memory index for a bulk import, so both decide alike.
@@ -23,7 +33,7 @@ inquiry at a time, an in-memory index for a bulk import, so both decide alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -33,6 +43,9 @@ from rapidfuzz import fuzz, process
 from leadflow.adapters.identity.normalise import Normalised
 
 DEFAULT_NAME_THRESHOLD = 90.0
+DEFAULT_PHONE_NAME_FLOOR = 70.0
+"""How alike two names must be (0-100) for a phone to join them: a switchboard's or a
+family's line is several people's, so a phone alone joins only names that can be one."""
 
 
 class PeopleIndex(Protocol):
@@ -41,6 +54,16 @@ class PeopleIndex(Protocol):
     def person_by_key(self, kind: str, value: str) -> int | None: ...
 
     def name_key_of(self, person_id: int) -> str | None: ...
+
+    def phone_sharers(self, phone: str) -> Sequence[tuple[int, str | None]]:
+        """The people other than the key's owner who gave ``phone`` (its block,
+        ``phones.phone_block``), by id, with their name keys."""
+        ...
+
+    def former_names(self, people: Sequence[int]) -> Mapping[int, Collection[str]]:
+        """The name keys each of ``people`` was given before their present one (those
+        with none are left out; ``names.former_name_block``)."""
+        ...
 
     def name_candidates(
         self, block: str, words: Sequence[str]
@@ -99,7 +122,10 @@ def names_agree(a: str | None, b: str | None, threshold: float) -> bool:
 
 
 def find_person(
-    store: PeopleIndex, who: Identity, threshold: float = DEFAULT_NAME_THRESHOLD
+    store: PeopleIndex,
+    who: Identity,
+    threshold: float = DEFAULT_NAME_THRESHOLD,
+    phone_floor: float = DEFAULT_PHONE_NAME_FLOOR,
 ) -> Match | None:
     if who.external:
         found = store.person_by_key("external", who.external)
@@ -114,10 +140,60 @@ def find_person(
             if names_agree(store.name_key_of(found), who.norm.name_key, threshold):
                 return Match(found, "role_email", 1.0, f"{email}, same name")
     if who.norm.phone:
-        found = store.person_by_key("phone", who.norm.phone)
-        if found is not None:
-            return Match(found, "phone", 1.0, who.norm.phone)
+        match = _by_phone(store, who.norm.phone, who.norm.name_key, phone_floor)
+        if match is not None:
+            return match
     return _fuzzy(store, who, threshold)
+
+
+def _by_phone(store: PeopleIndex, phone: str, name: str | None, floor: float) -> Match | None:
+    """The person of ``phone`` with a name (present or former) the most like ``name``, at
+    ``floor`` or more; one with no name agrees, least of all.
+
+    The key's owner is asked first: the same name, or none given, cannot be bettered;
+    the number's other people and former names are read only when the owner's name is
+    another."""
+    owner = store.person_by_key("phone", phone)
+    if owner is None:
+        return None
+    owner_name = store.name_key_of(owner)
+    if not name or owner_name == name:
+        return Match(owner, "phone", 1.0, phone)
+    people = [(owner, owner_name), *store.phone_sharers(phone)]
+    former = store.former_names([person for person, _ in people])
+    best: tuple[float, int, str | None] | None = None  # score, person, name key
+    for person, present in people:
+        score, other = _likest(name, [present, *sorted(former.get(person, ()))])
+        if (score >= floor or other is None) and (best is None or score > best[0]):
+            best = (score, person, other)
+    if best is None:
+        return None
+    score, person, other = best
+    if not other or other == name:
+        return Match(person, "phone", 1.0, phone)
+    return Match(person, "phone", score / 100, f"{phone}, '{name}' ~ '{other}'")
+
+
+def _likest(name: str, names: Iterable[str | None]) -> tuple[float, str | None]:
+    """The one of ``names`` most like ``name``, and how alike; -1 and None for no name."""
+    found: tuple[float, str | None] = (-1.0, None)
+    for other in names:
+        if other:
+            score = name_likeness(name, other)
+            if score > found[0]:
+                found = (score, other)
+    return found
+
+
+def name_likeness(a: str, b: str) -> float:
+    """How alike two name keys are (0-100): rapidfuzz's ratio ("jon smith", "john smith"),
+    or 100 when one's words are all among the other's ("ann", "ann lee"; "lee ann")."""
+    if a == b:
+        return 100.0
+    words_a, words_b = set(a.split()), set(b.split())
+    if words_a <= words_b or words_b <= words_a:
+        return 100.0
+    return fuzz.ratio(a, b)
 
 
 def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:

@@ -379,6 +379,7 @@ def _import_csv(
         prepared.fields,
         settings.runtime(),
         campaign=campaign,
+        phone_floor=settings.phone_name_floor,
     )
     file = ImportFile(
         str(path),

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters.identity.names import sharing_a_word
+from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store.repository import Event, Record, Store, utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import clean
@@ -34,6 +35,7 @@ from leadflow.services.capture import (
     CaptureInquiry,
     CaptureSettings,
     account_for,
+    add_identifiers,
     apply_inquiry,
     identify,
     new_person,
@@ -75,8 +77,7 @@ def unmerge(
     for person_id in (kept, split):
         store.remove_keys(person_id)
     for person_id in (kept, split):
-        store.add_keys(person_id, two.keys_of(person_id))
-        store.add_blocks(person_id, two.blocks_of(person_id))
+        add_identifiers(store, person_id, two.keys_of(person_id), two.blocks_of(person_id))
     for person_id in (kept, split):
         reproject(store, pb, person_id, settings, keys=False)
     moved = tuple(i for i in two.dealt[split] if i != inquiry.id)
@@ -119,11 +120,13 @@ def unmerge(
 class _Two:
     """The two people an unmerge divides, as the matching rules see them while their
     inquiries are dealt out again (an :class:`identity.PeopleIndex`): each identifier
-    and block is the first dealer's, a name key the latest inquiry's that gives one."""
+    is the first dealer's, a phone the other gives too puts them in its block; a name
+    key is the latest inquiry's that gives one, those before it former names."""
 
     def __init__(self, kept: int, split: int) -> None:
         self.keys: dict[tuple[str, str], int] = {}
         self.names: dict[int, str] = {}
+        self.former: dict[int, set[str]] = {}
         self.blocks: dict[str, dict[int, None]] = {}
         self.dealt: dict[int, list[int]] = {kept: [], split: []}
 
@@ -132,6 +135,12 @@ class _Two:
 
     def name_key_of(self, person_id: int) -> str | None:
         return self.names.get(person_id)
+
+    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
+        return [(p, self.names.get(p)) for p in self.blocks.get(phone_block(phone), {})]
+
+    def former_names(self, people: Sequence[int]) -> dict[int, set[str]]:
+        return {p: self.former[p] for p in people if p in self.former}
 
     def name_candidates(
         self, block: str, words: Sequence[str]
@@ -142,9 +151,13 @@ class _Two:
     def deal(self, person_id: int, inquiry_id: int, who: identity.Identity) -> None:
         self.dealt[person_id].append(inquiry_id)
         for key in who.keys:
-            self.keys.setdefault(key, person_id)
-        if who.norm.name_key:
-            self.names[person_id] = who.norm.name_key
+            if self.keys.setdefault(key, person_id) != person_id and key[0] == "phone":
+                self.blocks.setdefault(phone_block(key[1]), {})[person_id] = None
+        name, old = who.norm.name_key, self.names.get(person_id)
+        if name:
+            if old and old != name:
+                self.former.setdefault(person_id, set()).add(old)
+            self.names[person_id] = name
         for block in who.blocks:
             self.blocks.setdefault(block, {})[person_id] = None
 
@@ -175,7 +188,9 @@ def _deal(
         if row.id == split_inquiry:
             person = split
         elif row.id > split_inquiry and row.id in joined:
-            match = identity.find_person(two, who, settings.name_threshold)
+            match = identity.find_person(
+                two, who, settings.name_threshold, settings.phone_name_floor
+            )
             if match is not None and match.person_id == split:
                 person = split
                 store.move_merge(

@@ -322,6 +322,15 @@ def name_key(first: object, last: object) -> str | None:
     return join_name_key(first_name_key(first), last_name_key(last))
 
 
+FORMER_NAME = "name:"
+
+
+def former_name_block(name_key: str) -> str:
+    """The block of the people once called ``name_key``: a person's name follows their
+    latest inquiry, and one who gave another name before is still that person."""
+    return FORMER_NAME + name_key
+
+
 def sharing_a_word(
     members: Iterable[tuple[int, str | None]], words: Iterable[str]
 ) -> tuple[list[int], list[str | None]]:

@@ -293,3 +293,9 @@ def _finish(stage: pl.DataFrame, tables: PhoneTables, region: str) -> pl.Series:
         nanp = pl.col("shape") & pl.col("bare").str.contains(f"^(?:{NANP_PATTERN})$")
         result = result.when(nanp.fill_null(False)).then(pl.lit("+") + pl.col("bare"))
     return stage.select(result.alias("phone")).to_series()
+
+
+def phone_block(phone: str) -> str:
+    """The block of a number's people other than the one its key belongs to: a
+    switchboard's or a family's line is several people's, each findable by it."""
+    return f"phone:{phone}"

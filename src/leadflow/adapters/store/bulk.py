@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Table, insert, or_, select, update
 
+from leadflow.adapters.identity.names import FORMER_NAME
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.engine import FOREIGN_KEYS_OFF
 from leadflow.adapters.store.sqlite_writer import WriterConnection
@@ -209,6 +210,19 @@ class BulkStore:
                 )
             )
         return members
+
+    def former_names(self, people: Iterable[int]) -> list[tuple[int, str]]:
+        """(person, name key) of the names ``people`` were given before their present one."""
+        found: list[tuple[int, str]] = []
+        for batch in _batches(people):
+            rows = self._select(
+                "SELECT person_id, block FROM person_blocks"
+                " WHERE block LIKE {m} AND person_id IN ({ms})",
+                [FORMER_NAME + "%"],  # no wildcard in it
+                batch,
+            )
+            found.extend((int(person), block.removeprefix(FORMER_NAME)) for person, block in rows)
+        return found
 
     def name_keys(self, people: Iterable[int]) -> dict[int, str | None]:
         found: dict[int, str | None] = {}

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from leadflow.adapters.identity.names import sharing_a_word
+from leadflow.adapters.identity.names import FORMER_NAME, sharing_a_word
+from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import FunnelStore
@@ -87,6 +88,10 @@ _MEMBERS_OF_BLOCKS = (
     .join(t.person_blocks, t.person_blocks.c.person_id == t.people.c.id)
     .where(t.person_blocks.c.block.in_(bindparam("blocks", expanding=True)))
     .order_by(t.people.c.id)
+)
+_FORMER_NAMES = select(t.person_blocks.c.person_id, t.person_blocks.c.block).where(
+    t.person_blocks.c.person_id.in_(bindparam("people", expanding=True)),
+    t.person_blocks.c.block.like(FORMER_NAME + "%"),  # no wildcard in it
 )
 _ACCOUNT_BY_DOMAIN = select(t.accounts.c.id).where(t.accounts.c.domain == bindparam("domain"))
 _ACCOUNT_BY_NAME_KEY = (
@@ -299,6 +304,19 @@ class Store:
         """``identity.PeopleIndex.name_candidates``: the block's people whose name key has
         one of ``words``."""
         return [sharing_a_word(self.block_members(block), words)]
+
+    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
+        """``identity.PeopleIndex.phone_sharers``: the people of the number's block."""
+        return self.block_members(phone_block(phone))
+
+    def former_names(self, people: Sequence[int]) -> dict[int, list[str]]:
+        """``identity.PeopleIndex.former_names``: the people's former name blocks."""
+        found: dict[int, list[str]] = {}
+        if people:
+            rows = direct.read(self.connection, _FORMER_NAMES, {"people": list(people)})
+            for person_id, block in rows:
+                found.setdefault(int(person_id), []).append(block.removeprefix(FORMER_NAME))
+        return found
 
     def block_members(self, block: str) -> list[tuple[int, str | None]]:
         rows = self.connection.execute(_BLOCK_MEMBERS, {"block": block})

@@ -119,8 +119,10 @@ person_keys = Table(
     Column("person_id", Id, ForeignKey("people.id"), nullable=False, index=True),
 )
 
-# Blocking keys for fuzzy matching: the people of one company (by domain or name key),
-# compared by name only within their block.
+# Blocking keys: the people of one company (by domain or name key), compared by name
+# only within their block; the people other than its key's owner who gave a phone
+# number ("phone:+4420..."), of whom a call from it joins the name that can be theirs;
+# and the people once called a name ("name:ann lee"), which is still theirs.
 person_blocks = Table(
     "person_blocks",
     metadata,
