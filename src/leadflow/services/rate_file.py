@@ -27,12 +27,12 @@ from leadflow.adapters.csv_files import (
     csv_error,
     line_end,
     map_columns,
-    read_header,
     read_text_csv,
     scan_text_csv,
     sniff_delimiter,
     write_header,
 )
+from leadflow.adapters.csv_records import read_header
 from leadflow.analytics.batch import RESULT_COLUMNS, rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
