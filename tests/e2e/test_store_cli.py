@@ -449,3 +449,22 @@ def test_blank_lines_are_skipped_and_the_summary_counts_them(tmp_path: Path) -> 
     assert "The quarantine is empty" in leadflow(tmp_path, "quarantine", "list").stderr
     listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
     assert [(i["rows"], i["taken"]) for i in listed] == [(2, 2)]
+
+
+def test_a_value_longer_than_128_kb_is_imported_whole(tmp_path: Path) -> None:
+    """A pasted e-mail thread in a description: the csv module's own limit (131,072
+    characters) made a good file fail, with a traceback, or as a quote never closed."""
+    said = "Can we talk about pricing for the whole team, and about the rollout? " * 120
+    thread = "\n".join(f"On day {i}, Ann wrote: {said}" for i in range(25))
+    assert len(thread) > 200_000
+    quoted = '"' + thread.replace('"', '""') + '"'
+    (tmp_path / "long.csv").write_text(
+        f"email,first_name,description\nann@acme.com,Ann,{quoted}\nbob@globex.com,Bob,short\n",
+        encoding="utf-8",
+    )
+    result = leadflow(tmp_path, "import", "long.csv", "--source", "expo")
+    ok(result)
+    assert re.search(r"rows read\s+│\s+2 │", result.stderr), result.stderr
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM inquiries")]
+    assert [p["description"] for p in payloads] == [thread, "short"]

@@ -125,8 +125,13 @@ def judge_delimiter(lines: Sequence[str], *, whole: bool = True) -> str:
     """
 
     def judged(delimiter: str) -> tuple[bool, bool, int, int]:
-        rows = [row for row in csv.reader(lines, delimiter=delimiter) if any(row)]
-        if not whole and len(rows) > 1:
+        rows: list[list[str]] = []
+        cut = not whole
+        try:
+            rows.extend(row for row in csv.reader(lines, delimiter=delimiter) if any(row))
+        except csv.Error:  # a value too long (VALUE_LIMIT): judged from the rows before
+            cut = False  # it, each read whole (the readers say where it is)
+        if cut and len(rows) > 1:
             rows.pop()  # the last line read may be cut short (a quoted value goes on)
         width = len(rows[0]) if rows else 0
         alike = sum(len(row) == width for row in rows)
@@ -173,6 +178,7 @@ def read_text_csv(path: str | Path, delimiter: str | None = None) -> pl.DataFram
         raise csv_error(error, path, delimiter=delimiter) from None
     if frame.height == 0:
         _refuse_unread_rows(path, delimiter)
+    _refuse_long_values(frame, path, delimiter)
     if frame.columns and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return frame
@@ -193,6 +199,19 @@ def _refuse_unread_rows(path: Path, delimiter: str) -> None:
             return
         found = f"line {line:,} holds values, but the file was read as a header alone"
     raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
+
+
+def _refuse_long_values(frame: pl.DataFrame, path: Path, delimiter: str) -> None:
+    """InvalidInput naming the line, column and length of a value longer than the csv
+    module reads (:data:`~leadflow.adapters.csv_records.VALUE_LIMIT`): Polars reads any,
+    and the file must read alike whichever reads it."""
+    limit = csv.field_size_limit()
+    longest = frame.select(pl.all().str.len_bytes().max()).row(0) if frame.height else ()
+    if all(size is None or size <= limit for size in longest):
+        return  # (no more bytes than the limit: no more characters)
+    found = find_bad_row(path, delimiter)  # the csv module reads on to it, and says so
+    if found is not None:
+        raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
 
 
 def has_value(columns: Sequence[str]) -> pl.Expr:

@@ -3,6 +3,9 @@
 Polars reads the rows of a file (:mod:`leadflow.adapters.csv_files`); the csv module
 reads where a record's lines matter: the header exactly as written, and where a file
 Polars refused goes wrong.
+
+Both read a value of up to :data:`VALUE_LIMIT` characters, and refuse a longer one alike,
+naming its line, column and length (:class:`TooLong`).
 """
 
 from __future__ import annotations
@@ -15,25 +18,42 @@ from typing import TextIO
 
 from leadflow.errors import InvalidInput
 
+VALUE_LIMIT = 2**31 - 1
+"""The longest value, in characters, leadflow reads from a CSV file: the most the csv
+module can be told on every platform (its limit is a C long, of 32 bits on Windows), and
+more than a file whose rows are read whole into memory could hold. The module's own
+default, 131,072 characters, refused a good file with a pasted e-mail thread in it, as a
+quote never closed; Polars has no limit of its own, so leadflow refuses a longer value
+from it too (``csv_files.read_text_csv``)."""
+
+# The csv module's limit is one for the whole process: set here, once, where leadflow's
+# readers are; raised, never lowered (a program that set it higher keeps its own).
+if csv.field_size_limit() < VALUE_LIMIT:
+    csv.field_size_limit(VALUE_LIMIT)
+
 
 def read_header(path: Path, delimiter: str) -> list[str]:
     """The header row exactly as written (Polars renames repeated names; this does not),
     after any empty lines, as Polars skips them. A name with a stray double quote is
     refused: Polars reads on from it into the rows, and loses them without a word."""
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        for line, row, text in Records(handle, delimiter):
-            if not row:
-                continue
-            stray = _stray_quote(line, text, delimiter)
-            if stray:
-                raise InvalidInput(f"cannot read as CSV: {stray}", where=str(path))
-            return row
+        try:
+            for line, row, text in Records(handle, delimiter):
+                if not row:
+                    continue
+                stray = _stray_quote(line, text, delimiter)
+                if stray:
+                    raise InvalidInput(f"cannot read as CSV: {stray}", where=str(path))
+                return row
+        except TooLong as error:
+            raise InvalidInput(f"cannot read as CSV: {error}", where=str(path)) from None
     return []
 
 
 def find_bad_row(path: Path, delimiter: str) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
-    values than the header has columns, a stray double quote, or a quote never closed.
+    values than the header has columns, a stray double quote, a value longer than
+    :data:`VALUE_LIMIT`, or a quote never closed.
     Read again row by row (only once the fast reader has failed); None when nothing is
     found."""
     header: list[str] | None = None
@@ -51,6 +71,8 @@ def find_bad_row(path: Path, delimiter: str) -> str | None:
                         f"line {line:,} has {len(row)} values, but the header names"
                         f" {len(header)} columns; quote a value that holds a '{delimiter}'"
                     )
+        except TooLong as error:
+            return str(error)
         except csv.Error as error:
             return f"from line {records.start:,}: {error} (a quote opened and never closed?)"
     return None
@@ -88,14 +110,24 @@ def _stray_quote(
     )
 
 
+class TooLong(csv.Error):
+    """A value longer than the csv module reads (:data:`VALUE_LIMIT`), in words: its
+    line, its column and its length."""
+
+
 class Records:
     """The records of a CSV file read by the csv module, each with the line it starts on
-    and its text as written; ``start`` is the line of the one being read."""
+    and its text as written; ``start`` is the line of the one being read, ``header`` the
+    first record with a value. A value longer than the module reads raises
+    :class:`TooLong` (the module's own error said neither where nor what)."""
 
     def __init__(self, handle: TextIO, delimiter: str, *, strict: bool = False) -> None:
         self._taken: list[str] = []
+        self._handle = handle
+        self._delimiter = delimiter
         self._reader = csv.reader(self._lines(handle), delimiter=delimiter, strict=strict)
         self.start = 1
+        self.header: list[str] | None = None
 
     def _lines(self, handle: TextIO) -> Iterator[str]:
         for line in handle:
@@ -103,8 +135,60 @@ class Records:
             yield line
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str]]:
-        for row in self._reader:
-            text = "".join(self._taken)
-            self._taken.clear()
-            yield self.start, row, text
-            self.start = self._reader.line_num + 1
+        try:
+            for row in self._reader:
+                text = "".join(self._taken)
+                self._taken.clear()
+                if self.header is None and row:
+                    self.header = row
+                yield self.start, row, text
+                self.start = self._reader.line_num + 1
+        except csv.Error as error:
+            said = self._too_long() if "field larger than field limit" in str(error) else None
+            if said is None:
+                raise
+            raise TooLong(said) from error
+
+    def _too_long(self) -> str | None:
+        """What the record being read has that is too long, in words; None if nothing
+        (the csv module failed for another reason)."""
+        limit = csv.field_size_limit()
+        text = "".join(self._taken)
+        values = re.compile(
+            rf'"((?:[^"]|"")*)(")?([^{re.escape(self._delimiter)}\r\n]*)'
+            rf"|[^{re.escape(self._delimiter)}\r\n]*"
+        )
+        at, index = 0, 0
+        while True:
+            value = values.match(text, at)
+            assert value is not None  # the second pattern matches nothing at worst
+            if value.group().startswith('"') and value.group(2) is None:
+                more = [self._handle.readline()]  # it goes on: read on to a quote
+                while more[-1] and '"' not in more[-1]:
+                    more.append(self._handle.readline())
+                if more[-1]:
+                    text += "".join(more)
+                    continue
+                return (
+                    f"from line {self.start:,}: a quote opened in {self._column(index)}"
+                    " is never closed: its value runs on to the end of the file"
+                )
+            if value.group().startswith('"'):
+                size = len(value.group(1).replace('""', '"')) + len(value.group(3))
+            else:
+                size = len(value.group())
+            if size > limit:
+                return (
+                    f"line {self.start:,}, {self._column(index)}: a value of {size:,}"
+                    f" characters, longer than the {limit:,} leadflow reads"
+                )
+            if value.end() >= len(text) or text[value.end()] in "\r\n":
+                return None
+            at, index = value.end() + 1, index + 1
+
+    def _column(self, index: int) -> str:
+        if self.header is None:
+            return f"the header's name {index + 1}"
+        return (
+            f"column '{self.header[index]}'" if index < len(self.header) else f"value {index + 1}"
+        )

@@ -16,7 +16,6 @@ id, several) are not recorded and are listed with why; the others are recorded l
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from leadflow.adapters.csv_records import Records, TooLong
 from leadflow.adapters.identity.emails import normalise_email
 from leadflow.adapters.store import tables as t
 from leadflow.domain.funnel import OUTCOMES
@@ -71,23 +71,29 @@ def read_outcomes(path: Path) -> list[Row]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read it: {error}", str(path)) from None
-    reader = csv.reader(io.StringIO(text))
-    header = [column_key(h) for h in next(reader, [])]
-    if "outcome" not in header:
-        raise InvalidInput("no 'outcome' column (opportunity, won or lost)", f"{path}, line 1")
-    if not any(name in header for name in IDS):
-        raise InvalidInput(f"no column to find the lead by ({', '.join(IDS)})", f"{path}, line 1")
-    rows: list[Row] = []
-    problems: list[str] = []
-    line = reader.line_num
-    for values in reader:
-        start, line = line + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        cells = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)}
-        row = _row(start, cells, problems)
-        if row is not None:
-            rows.append(row)
+    records = iter(Records(io.StringIO(text, newline=""), ","))
+    try:
+        first: tuple[int, list[str], str] = (1, [], "")
+        header_line, names, _ = next((r for r in records if r[1]), first)  # after empty lines
+        header = [column_key(h) for h in names]
+        where = f"{path}, line {header_line}"
+        if "outcome" not in header:
+            raise InvalidInput("no 'outcome' column (opportunity, won or lost)", where)
+        if not any(name in header for name in IDS):
+            raise InvalidInput(f"no column to find the lead by ({', '.join(IDS)})", where)
+        rows: list[Row] = []
+        problems: list[str] = []
+        for line, values, _ in records:
+            if not any(v.strip() for v in values):
+                continue
+            cells = {
+                h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)
+            }
+            row = _row(line, cells, problems)
+            if row is not None:
+                rows.append(row)
+    except TooLong as error:
+        raise InvalidInput(f"cannot read as CSV: {error}", str(path)) from None
     if problems:
         more = f"\n... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
         raise InvalidInput(
