@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter
-from leadflow.adapters.csv_records import find_bad_row, read_header
+from leadflow.adapters.csv_records import find_bad_row, read_header, row_lines
 from leadflow.errors import InvalidInput
 from leadflow.services.outcome_import import read_outcomes
 
@@ -145,3 +145,18 @@ def test_a_quote_never_closed_is_said_so_when_its_value_runs_past_the_limit(
         "from line 2: a quote opened in column 'description' is never closed:"
         " its value runs on to the end of the file"
     )
+
+
+def test_a_problem_in_a_file_of_outcomes_is_named_by_the_line_it_starts_on(
+    tmp_path: Path,
+) -> None:
+    """As every command names a line (``row_lines``): an empty line before the header
+    made it no header at all."""
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        '\nemail,outcome,reason\na@x.com,won,"price;\nand timing"\nb@x.com,closed,\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput, match=r"1 problem\(s\), nothing imported:\nline 5, column"):
+        read_outcomes(path)
+    assert row_lines(path, ",") == [3, 5]

@@ -50,6 +50,21 @@ def read_header(path: Path, delimiter: str) -> list[str]:
     return []
 
 
+def row_lines(path: Path, delimiter: str) -> list[int]:
+    """The line of the file each row starts on, in the order Polars reads the rows: after
+    the header (and the empty lines before it, which Polars skips), an empty line a row of
+    its own. A row's index plus 2 is no line: a value quoted over two lines is one row of
+    two lines, and every message naming a line names the file's own (as
+    :func:`find_bad_row` does)."""
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        records = iter(Records(handle, delimiter))
+        try:
+            next((line for line, row, _ in records if row), None)  # the header
+            return [line for line, _, _ in records]
+        except TooLong as error:
+            raise InvalidInput(f"cannot read as CSV: {error}", where=str(path)) from None
+
+
 def find_bad_row(path: Path, delimiter: str) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
     values than the header has columns, a stray double quote, a value longer than
