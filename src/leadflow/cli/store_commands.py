@@ -8,13 +8,14 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.domain.moments import STAMPED, stamp
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -48,7 +49,10 @@ DelimiterOption = Annotated[
 
 
 def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
-    """Rows as a table that folds long values (never truncates), or as CSV or JSON."""
+    """Rows as a table that folds long values (never truncates), or as CSV or JSON; each
+    moment (a datetime) in the one form, ``2026-11-24T17:33:08Z`` (:func:`stamp`)."""
+    moments = {i for row in rows for i, v in enumerate(row) if isinstance(v, datetime)}
+    rows = [[stamp(v) if isinstance(v, datetime) else v for v in row] for row in rows]
     if fmt == "csv":
         from leadflow.analytics.report_text import rows_csv
 
@@ -59,8 +63,10 @@ def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
         )
     elif fmt == "table":
         table = Table()
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        for i, column in enumerate(columns):  # a moment is kept whole on its line
+            table.add_column(
+                column, overflow="fold", min_width=len(STAMPED) if i in moments else None
+            )
         for row in rows:
             table.add_row(*(escape("" if v is None else str(v)) for v in row))
         out.print(table)
@@ -229,7 +235,7 @@ def imports_(
             [
                 r.id,
                 r.kind,
-                str(r.started_at)[:19],
+                r.started_at,
                 r.source,
                 r.campaign or "",
                 r.file or "",
@@ -244,12 +250,12 @@ def imports_(
     )
 
 
-def _finished(row: Any) -> str:
+def _finished(row: Any) -> datetime | str:
     """When an import finished, or whether it runs now or stopped."""
     from leadflow.services.import_runs import running
 
     if row.finished_at is not None:
-        return str(row.finished_at)[:19]
+        return cast(datetime, row.finished_at)
     if row.rows is None:  # recorded before imports knew their files
         return ""
     return "running" if running(row) else "stopped"
@@ -348,7 +354,7 @@ def merges(
         [
             [
                 r.id,
-                str(r.at)[:19],
+                r.at,
                 r.inquiry_id,
                 r.person_id,
                 r.rule,
@@ -396,7 +402,7 @@ def quarantine_list(
     more = len(rows) > limit
     rows = rows[:limit]
     columns = ["id", "received", "channel", "source", "reason", "error"]
-    table = [[r.id, str(r.received_at)[:19], r.channel, r.source, r.reason, r.error] for r in rows]
+    table = [[r.id, r.received_at, r.channel, r.source, r.reason, r.error] for r in rows]
     if all_items:  # which are done, and what they became
         columns.append("replayed_as")
         for row, r in zip(table, rows, strict=True):
@@ -418,7 +424,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
         row = item(uow, item_id)
     data = {
         "id": row.id,
-        "received_at": str(row.received_at),
+        "received_at": stamp(row.received_at),
         "channel": row.channel,
         "source": row.source,
         "campaign": row.campaign,
@@ -427,7 +433,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
         "error": row.error,
         "payload": row.payload,
         "fields": row.fields,
-        "replayed_at": str(row.replayed_at) if row.replayed_at else None,
+        "replayed_at": stamp(row.replayed_at),
         "inquiry_id": row.inquiry_id,
     }
     out.print_json(json.dumps(data, default=str))

@@ -13,6 +13,9 @@ added later would be open until someone remembered it, and a phone in E.164
 (``+4930...``) read as a formula would become a number without its ``+``. Numbers and
 times are not text and are written as they are, negative numbers included. ``raw``
 writes every value exactly as stored, for programs that read the CSV.
+
+Times are written as the CLI writes every moment (``leadflow.domain.moments``):
+``2026-11-24T17:33:08Z``, in UTC whatever time zone the database session has.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import Engine, Select, select
 
 from leadflow.adapters.store import tables as t
 from leadflow.analytics.report_text import FORMULA_CHARACTERS
+from leadflow.domain.moments import STAMP
 from leadflow.errors import InvalidInput
 
 BATCH = 100_000
@@ -103,6 +107,20 @@ def formula_guarded(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def stamped(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each time as text in the one form (:data:`~leadflow.domain.moments.STAMP`):
+    in UTC (a time without a zone, as SQLite gives it, is UTC), to the second."""
+    return frame.with_columns(
+        (
+            pl.col(name).dt.replace_time_zone("UTC")
+            if dtype.time_zone is None
+            else pl.col(name).dt.convert_time_zone("UTC")
+        ).dt.strftime(STAMP)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    )
+
+
 def export(engine: Engine, what: str, out: BinaryIO, *, raw: bool = False) -> int:
     """Write ``what`` as CSV to ``out``; returns the number of rows. Text that a
     spreadsheet would run as a formula is written behind a ``'`` unless ``raw``."""
@@ -118,6 +136,7 @@ def export(engine: Engine, what: str, out: BinaryIO, *, raw: bool = False) -> in
             frame = pl.DataFrame(
                 [tuple(r) for r in chunk], schema=columns, orient="row", infer_schema_length=None
             )
+            frame = stamped(frame)
             (frame if raw else formula_guarded(frame)).write_csv(out, include_header=first)
             first = False
             rows += len(chunk)
