@@ -1,8 +1,9 @@
 """CSV files read by the csv module, record by record, each with the line it starts on.
 
 Polars reads the rows of a file (:mod:`leadflow.adapters.csv_files`); the csv module
-reads where a record's lines matter: the header exactly as written, and where a file
-Polars refused goes wrong.
+reads where a record's lines matter: the header exactly as written, the line each row
+starts on (:func:`row_lines`, for every message that names one), where a file Polars
+refused goes wrong, and a file of outcomes, read row by row.
 
 Both read a value of up to :data:`VALUE_LIMIT` characters, and refuse a longer one alike,
 naming its line, column and length (:class:`TooLong`).
@@ -68,9 +69,8 @@ def row_lines(path: Path, delimiter: str) -> list[int]:
 def find_bad_row(path: Path, delimiter: str) -> str | None:
     """Where a file a CSV reader refused goes wrong, in words: the first row with more
     values than the header has columns, a stray double quote, a value longer than
-    :data:`VALUE_LIMIT`, or a quote never closed.
-    Read again row by row (only once the fast reader has failed); None when nothing is
-    found."""
+    :data:`VALUE_LIMIT`, or a quote never closed. Read again row by row (only once the
+    fast reader has failed, or read a value too long); None when nothing is found."""
     header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         records = Records(handle, delimiter, strict=True)
