@@ -43,10 +43,12 @@ def load_active_playbook(path: Path | None = None, settings: Settings | None = N
 
 
 def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
-    """The database engine, with the schema brought up to date when asked."""
-    from leadflow.adapters.store.engine import make_engine, upgrade
+    """The database engine, connected once (a database that cannot be reached is an
+    error naming the setting) and with the schema brought up to date when asked."""
+    from leadflow.adapters.store.engine import check_connection, make_engine, upgrade
 
     engine = make_engine(settings.database_url)
+    check_connection(engine)
     if migrate:
         upgrade(engine)
     return engine

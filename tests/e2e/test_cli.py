@@ -291,3 +291,15 @@ def test_docs_writes_an_html_definitions_document(tmp_path: Path) -> None:
         assert grade.meaning is not None
         assert grade.meaning in html
     assert "Would you like a salesperson to contact you now?" in html
+
+
+def test_rate_skips_blank_lines_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("id,budget\n1,approved\n\n,\n2,none\n\n", "utf-8")
+    result = leadflow("rate", "leads.csv", "-p", BTD, "-o", "out.csv", "--now", NOW, cwd=tmp_path)
+    succeeded(result)
+    assert [row[0] for row in read_csv((tmp_path / "out.csv").read_text("utf-8"))] == [
+        "id",
+        "1",
+        "2",
+    ]
+    assert "3 blank lines skipped." in stderr(result)

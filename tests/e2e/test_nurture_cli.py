@@ -171,6 +171,12 @@ def test_run_as_of_a_moment_judges_quiet_hours_then(tmp_path: Path) -> None:
     morning = leadflow(tmp_path, "nurture", "run", "--now", "2026-11-24T10:00Z")
     assert morning.returncode == 0, morning.stderr
     assert "2 sent, 0 deferred" in morning.stderr
+    listed = leadflow(tmp_path, "nurture", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [(e["status"], e["next due"]) for e in json.loads(listed.stdout)] == [
+        ("finished", None),  # its one step sent: nothing is due, null rather than ""
+        ("finished", None),
+    ]
     bad = leadflow(tmp_path, "nurture", "run", "--now", "tomorrow")
     assert bad.returncode != 0
     assert "--now" in bad.stderr and "ISO 8601" in bad.stderr

@@ -35,6 +35,9 @@ def test_outcomes_by_hand_and_from_a_file_reach_the_reports(tmp_path: Path) -> N
     (tmp_path / "bad.csv").write_text("person_id,outcome,value\n1,won,-5\nx,closed,1\n", "utf-8")
     refused(leadflow(tmp_path, "import-outcomes", "bad.csv"), "line 2, column value")
     refused(leadflow(tmp_path, "import-outcomes", "bad.csv"), "line 3, column outcome")
+    (tmp_path / "bad.txt").write_text("person_id;outcome;value\n\n1;won;-5,0\n", "utf-8")
+    told = leadflow(tmp_path, "import-outcomes", "bad.txt", "--delimiter", ";")
+    refused(told, "line 3, column value: '-5,0' is negative")  # a blank line counts as a line
 
     funnel = json.loads(ok(leadflow(tmp_path, "report", "funnel", "--format", "json")).stdout)
     steps = {row["step"]: row["leads"] for row in funnel["rows"]}

@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -104,6 +105,29 @@ def test_import_merge_unmerge_quarantine_export(tmp_path: Path) -> None:
     assert again.returncode == 2 and "already undone" in again.stderr
 
 
+def test_merges_give_programs_their_scores_as_numbers_and_undone_as_true_or_false(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+    ok(leadflow(tmp_path, "unmerge", "2"))
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        stored = dict(db.execute("SELECT id, score FROM merges"))
+    listed = json.loads(ok(leadflow(tmp_path, "merges", "--format", "json")))
+    assert [(m["merge"], m["score"], m["undone"]) for m in listed] == [
+        (2, stored[2], True),
+        (1, stored[1], False),
+    ]
+    assert all(type(m["score"]) is float for m in listed)  # not "1.00"
+    rows = csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "merges", "--format", "csv"))))
+    assert [(int(r["merge"]), float(r["score"]), r["undone"]) for r in rows] == [
+        (2, stored[2], "yes"),
+        (1, stored[1], ""),
+    ]
+    table = ok(leadflow(tmp_path, "merges"))
+    assert f"{stored[1]:.2f}" in table and "yes" in table  # people read two places
+
+
 HOSTILE = """First Name,Last Name,Email,Phone,Company,Lead ID
 "=HYPERLINK(""http://evil.example"",""x"")",-2+3,ann@acme.com,(415) 555-0100,@SUM(A1),+1+1
 """
@@ -162,6 +186,15 @@ def test_a_file_is_imported_once_unless_told_again_and_the_imports_are_listed(
         (1, "inquiries", "leads.csv", 5, 5),
     ]
     assert all(i["finished"] and len(i["sha256"]) == 64 for i in listed)
+    assert [i["campaign"] for i in listed] == [None, None]  # none given: null, not ""
+    with sqlite3.connect(tmp_path / "lf.db") as db:  # from before imports knew their files
+        db.execute(
+            "INSERT INTO imports (started_at, source, columns, kind)"
+            " VALUES ('2026-01-05 10:00:00', 'old', '[]', 'inquiries')"
+        )
+    old = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))[0]
+    assert (old["source"], old["file"], old["rows"], old["taken"]) == ("old", None, None, None)
+    assert (old["finished"], old["sha256"]) == (None, None)
     exported = ok(leadflow(tmp_path, "export", "inquiries", "-o", "-"))
     assert len(list(csv.DictReader(io.StringIO(exported)))) == 8  # 4 a time, 1 quarantined
 
@@ -209,6 +242,74 @@ def test_a_form_is_deactivated_and_activated_from_the_cli(tmp_path: Path) -> Non
     assert active(tmp_path, key) == 1
     unknown = leadflow(tmp_path, "forms", "deactivate", "nope")
     assert unknown.returncode == 2 and "no form with key 'nope'" in unknown.stderr
+
+
+def test_a_form_map_to_no_field_is_said_with_the_nearest_name(tmp_path: Path) -> None:
+    """A typo in ``--map`` would keep every post's answer where no rule reads it: the form is
+    made (a map may name a field the playbook's next version adds), and standard error
+    says which target, and the name meant."""
+    made = leadflow(
+        tmp_path, "forms", "create", "Expo", "--map", "00N1=budgte", "--map", "00N2=e-mail",
+        "--map", "00N3=Decision Role", "--map", "00N4=favourite_colour",
+    )  # fmt: skip
+    key = ok(made).strip()
+    assert re.fullmatch(r"[\w-]+", key), "the key alone on standard output"
+    said = " ".join(made.stderr.split())
+    assert "'00N1=budgte': 'budgte' is no field of playbook" in said
+    assert "did you mean 'budget'?" in said
+    assert "'00N4=favourite_colour'" in said and said.count("no rule reads it") == 2
+    assert "00N2" not in said and "00N3" not in said
+
+
+def test_forms_list_shows_each_key_whole_and_gives_csv_and_json(tmp_path: Path) -> None:
+    """The key goes into a form's action URL: a table that cut it short was of no use."""
+    long = ok(
+        leadflow(
+            tmp_path,
+            *("forms", "create", "Contact us about the enterprise plan"),
+            *("--source", "website-enterprise-contact"),
+            *("--thank-you", "https://www.example.com/thank-you/enterprise"),
+            *("--map", "00N5e00000abcde=budget", "--map", "00N5e00000fghij=timeframe_days"),
+        )
+    ).strip()
+    short = ok(leadflow(tmp_path, "forms", "create", "Demo")).strip()
+    ok(leadflow(tmp_path, "forms", "deactivate", short))
+    table = subprocess.run(
+        [sys.executable, "-m", "leadflow", "forms", "list"],
+        cwd=tmp_path,
+        env={**environment(tmp_path), "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert long in ok(table) and short in table.stdout, table.stdout
+
+    rows = list(
+        csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "forms", "list", "--format", "csv"))))
+    )
+    assert [(r["key"], r["map"], r["thank_you"], r["active"]) for r in rows] == [
+        (
+            long,
+            "00N5e00000abcde=budget, 00N5e00000fghij=timeframe_days",
+            "https://www.example.com/thank-you/enterprise",
+            "yes",
+        ),
+        (short, "", "", "no"),
+    ]
+    listed = json.loads(ok(leadflow(tmp_path, "forms", "list", "--format", "json")))
+    assert listed[1] == {
+        "key": short,
+        "name": "Demo",
+        "source": "form:Demo",
+        "thank_you": None,
+        "map": {},
+        "honeypot": "website_url",
+        "active": False,
+    }
+    assert listed[0]["map"] == {"00N5e00000abcde": "budget", "00N5e00000fghij": "timeframe_days"}
+    refused = leadflow(tmp_path, "forms", "list", "--format", "xml")
+    assert refused.returncode == 2 and "--format: unknown format 'xml'" in refused.stderr
 
 
 def active(tmp: Path, key: str) -> int:
@@ -296,6 +397,60 @@ def test_a_database_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "there is no folder" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("merges",), ("report", "funnel"), ("keys", "list"), ("worker", "--once"), ("serve",)],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_naming_the_setting(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    port = closed_port()
+    url = f"postgresql+psycopg://leadflow:s3cret@127.0.0.1:{port}/leadflow"
+    if command == ("serve",):
+        command = ("serve", "--port", str(closed_port()))
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", *command],
+        cwd=tmp_path,
+        env={**environment(tmp_path), "LEADFLOW_DATABASE_URL": url, "LC_ALL": "C"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    said, *more = result.stderr.splitlines()
+    shown = f"postgresql+psycopg://leadflow:***@127.0.0.1:{port}/leadflow"
+    assert said.startswith(f"error: LEADFLOW_DATABASE_URL: cannot connect to '{shown}': ")
+    assert "Connection refused" in said, said  # the server's (here the system's) own words
+    assert more == [], result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda path: path.write_text("name,email\n", encoding="utf-8"), "file is not a database"),
+        (lambda path: path.mkdir(), "unable to open database file (it is a folder)"),
+    ],
+    ids=["a text file", "a folder"],
+)
+def test_a_sqlite_file_that_cannot_be_opened_is_one_line_naming_the_setting(
+    tmp_path: Path, make: Callable[[Path], object], says: str
+) -> None:
+    make(tmp_path / "lf.db")
+    result = leadflow(tmp_path, "merges")
+    assert result.returncode == 2, result.stderr
+    url = f"sqlite:///{tmp_path / 'lf.db'}"
+    assert result.stderr == f"error: LEADFLOW_DATABASE_URL: cannot open '{url}': {says}\n"
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,12 @@ def _postgres_url() -> str:
     return url
 
 
+@pytest.fixture
+def postgres_url() -> str:
+    """The test server's URL, for a test of connecting itself (skipped as above)."""
+    return _postgres_url()
+
+
 # Each test run works in a schema of its own, so runs on one server (two developers, a
 # suite and a helper) never drop each other's tables.
 _SCHEMA = f"lf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"

@@ -355,3 +355,35 @@ def test_what_a_failed_capture_wrote_is_not_committed_by_the_next_in_its_turn(
     outcomes = routes_inquiries._handle_together(runtime, [(key, boom, "kx"), (key, ok, None)])
     assert isinstance(outcomes[0], RuntimeError) and not isinstance(outcomes[1], BaseException)
     assert [row.payload for row in api.rows(tables.inquiries)] == [ok.decode()]
+
+
+def test_an_email_or_phone_of_another_json_type_is_read_as_any_other_value(api: Api) -> None:
+    """Whatever the field is called (``email``, ``e_mail``, ``Email``): a number where an
+    address belongs is an address that cannot be read, as the text ``"5"`` would be, so the
+    inquiry is kept in the quarantine when nothing else tells who it is, and the rest of its
+    batch is captured; a phone sent as a JSON number is read as its digits."""
+    items: list[dict[str, Any]] = [
+        {"email": 5, "first_name": "Ann"},
+        {"e_mail": 5, "first_name": "Bo"},
+        {"Email": True, "first_name": "Cy"},
+        {"phone": 4155550100.0, "first_name": "Di"},
+        {"email": "eve@acme.io", "phone": 4155550100.5},
+    ]
+    answered = api.post("/api/v1/inquiries", {"inquiries": items})
+    assert answered.status_code == 200, answered.text
+    data = answered.json()["data"]
+    assert [item["status"] for item in data] == [
+        "quarantined",
+        "quarantined",
+        "quarantined",
+        "captured",
+        "captured",
+    ]
+    assert data[0]["error"] == data[1]["error"]
+    assert "email: '5' is not a valid address" in data[0]["error"]
+    assert "email: 'True' is not a valid address" in data[2]["error"]
+    people = api.rows(tables.people)
+    assert [(p.email, p.phone) for p in people] == [
+        (None, "+14155550100"),
+        ("eve@acme.io", None),
+    ]

@@ -135,3 +135,31 @@ def test_an_unmerge_logs_an_event_for_both_people(engine: Engine) -> None:
         for person_id in (done.kept_person_id, done.new_person_id):
             kinds = [e.type for e in uow.store.events_of(person_id)]
             assert "person.unmerged" in kinds
+
+
+def test_an_unmerge_tells_webhooks_of_the_new_person_before_its_rating(engine: Engine) -> None:
+    """A receiver (a CRM) knows people by ``lead.captured``: the person split off is new to
+    it, so it hears of it, with the inquiry and where the person came from, then its
+    rating; the kept person is rated again."""
+    from leadflow.services import webhooks
+
+    _, b, *_ = _merged_twice_then_more(engine)
+    with UnitOfWork(engine) as uow:
+        webhooks.add_webhook(uow, "https://example.com/h", "lead.captured,lead.rated", START)
+    done = _unmerge_inquiry(engine, b.inquiry_id)
+    with engine.connect() as connection:
+        rows = connection.execute(select(t.deliveries).order_by(t.deliveries.c.id)).all()
+    bodies = [json.loads(row.body) for row in rows]
+    assert [(b["event"], b["data"]["person_id"]) for b in bodies] == [
+        ("lead.captured", done.new_person_id),
+        ("lead.rated", done.kept_person_id),
+        ("lead.rated", done.new_person_id),
+    ]
+    captured = bodies[0]["data"]
+    assert captured["inquiry_id"] == b.inquiry_id
+    assert (captured["source"], captured["channel"]) == ("expo", "api")
+    assert (captured["unmerged_from"], captured["merge_id"]) == (
+        done.kept_person_id,
+        done.merge_id,
+    )
+    assert bodies[0]["occurred_at"] == LATER.isoformat()

@@ -1,4 +1,5 @@
-"""Reading CSV files: which delimiter a file has, judged from more than its header."""
+"""Reading CSV files: which delimiter a file has, judged from more than its header; rows of
+no value."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter
+from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_blank_rows
 from leadflow.adapters.csv_records import find_bad_row, read_header, row_lines
 from leadflow.errors import InvalidInput
 from leadflow.services.outcome_import import read_outcomes
@@ -160,3 +162,18 @@ def test_a_problem_in_a_file_of_outcomes_is_named_by_the_line_it_starts_on(
     with pytest.raises(InvalidInput, match=r"1 problem\(s\), nothing imported:\nline 5, column"):
         read_outcomes(path)
     assert row_lines(path, ",") == [3, 5]
+
+
+def test_rows_of_no_value_are_found_whatever_their_first_column_holds() -> None:
+    """Only rows with no first value are looked at in full: a row with a value in another
+    column stays, one of spaces and nothing else goes."""
+    frame = pl.DataFrame(
+        {
+            "id": ["1", None, None, "  ", None, "2"],
+            "name": ["Ann", "Bob", None, " ", None, None],
+            "notes": [None, None, "x", None, "\u00a0", None],
+        }
+    )
+    kept, blank = without_blank_rows(frame)
+    assert (kept["id"].to_list(), blank) == (["1", None, None, "2"], 2)
+    assert kept["name"].to_list() == ["Ann", "Bob", None, None]

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import polars as pl
 
-from leadflow.services.export import formula_guarded
+from leadflow.adapters.csv_files import formula_guarded
 
 
 def test_text_that_starts_a_formula_is_quoted_and_nothing_else_is() -> None:

@@ -3,7 +3,8 @@
 Polars reads the rows of a file (:mod:`leadflow.adapters.csv_files`); the csv module
 reads where a record's lines matter: the header exactly as written, the line each row
 starts on (:func:`row_lines`, for every message that names one), where a file Polars
-refused goes wrong, and a file of outcomes, read row by row.
+refused goes wrong, and the rows of a small file (a file of outcomes), each with its
+line, checked as they are read (:func:`checked_rows`, for ``csv_files.read_rows``).
 
 Both read a value of up to :data:`VALUE_LIMIT` characters, and refuse a longer one alike,
 naming its line, column and length (:class:`TooLong`).
@@ -67,10 +68,26 @@ def row_lines(path: Path, delimiter: str) -> list[int]:
 
 
 def find_bad_row(path: Path, delimiter: str) -> str | None:
-    """Where a file a CSV reader refused goes wrong, in words: the first row with more
-    values than the header has columns, a stray double quote, a value longer than
-    :data:`VALUE_LIMIT`, or a quote never closed. Read again row by row (only once the
-    fast reader has failed, or read a value too long); None when nothing is found."""
+    """Where a file a CSV reader refused goes wrong, in words (:class:`BadRow`); None when
+    nothing is found. Read again row by row (only once the fast reader has failed, or read
+    a value too long)."""
+    try:
+        for _ in checked_rows(path, delimiter):
+            pass
+    except BadRow as bad:
+        return str(bad)
+    return None
+
+
+class BadRow(Exception):
+    """What is wrong with a row, in words."""
+
+
+def checked_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """The header and the rows of ``path`` read by the csv module, each with the line it
+    starts on (empty lines before the header skipped); :class:`BadRow` at the first with
+    more values than the header has columns, a stray double quote, a value longer than
+    :data:`VALUE_LIMIT`, or a quote never closed."""
     header: list[str] | None = None
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         records = Records(handle, delimiter, strict=True)
@@ -78,19 +95,23 @@ def find_bad_row(path: Path, delimiter: str) -> str | None:
             for line, row, text in records:
                 stray = _stray_quote(line, text, delimiter, header)
                 if stray:
-                    return stray
+                    raise BadRow(stray)
                 if header is None:
                     header = row or None  # empty lines before it are skipped
+                    if header is None:
+                        continue
                 elif len(row) > len(header):
-                    return (
+                    raise BadRow(
                         f"line {line:,} has {len(row)} values, but the header names"
                         f" {len(header)} columns; quote a value that holds a '{delimiter}'"
                     )
+                yield line, row
         except TooLong as error:
-            return str(error)
+            raise BadRow(str(error)) from None
         except csv.Error as error:
-            return f"from line {records.start:,}: {error} (a quote opened and never closed?)"
-    return None
+            raise BadRow(
+                f"from line {records.start:,}: {error} (a quote opened and never closed?)"
+            ) from None
 
 
 def _stray_quote(

@@ -50,8 +50,10 @@ class InquiryCreate(BaseModel):
 
     source: str = Field("api", min_length=1, max_length=200)
     campaign: str | None = Field(None, max_length=200)
-    email: str | None = None
-    phone: str | int | None = None
+    # Named for the API's description; checked as every field is (a number where an
+    # address belongs is an address that cannot be read, as under any other spelling).
+    email: Scalar = None
+    phone: Scalar = None
 
     @field_validator("source", mode="before")
     @classmethod

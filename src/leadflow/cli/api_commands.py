@@ -17,11 +17,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.main import PlaybookOption, app, err, out
-from leadflow.cli.store_commands import _pairs
+from leadflow.cli.store_commands import FormatOption, _emit, _pairs
 from leadflow.domain.moments import stamp
 
 if TYPE_CHECKING:
     from leadflow.config import Settings
+    from leadflow.services.forms import Form
     from leadflow.services.uow import UnitOfWork
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -196,10 +197,14 @@ def forms_create(
     honeypot: Annotated[
         str, typer.Option(help="Hidden field that only bots fill in.")
     ] = "website_url",
+    playbook: PlaybookOption = None,
 ) -> None:
     """Create a web form and print its key; point the form's action at /f/KEY."""
-    from leadflow.services.forms import create_form
+    from leadflow.bootstrap import load_active_playbook
+    from leadflow.services.forms import create_form, unread_targets
 
+    field_map = _pairs(mapping, "--map")
+    unread = unread_targets(load_active_playbook(playbook, _settings()), field_map or {})
     with _uow() as uow:
         form = create_form(
             uow,
@@ -207,10 +212,12 @@ def forms_create(
             datetime.now(UTC),
             source=source,
             thank_you_url=thank_you,
-            field_map=_pairs(mapping, "--map"),
+            field_map=field_map,
             honeypot=honeypot,
         )
     sys.stdout.write(form.key + "\n")
+    for said in unread:
+        err.print(f"[yellow]warning:[/] --map {escape(said)}")
     err.print(
         f"Created form [bold]{escape(form.name)}[/] (source {escape(form.source)}): "
         f"post it to /f/{form.key}"
@@ -218,29 +225,25 @@ def forms_create(
 
 
 @forms_app.command("list")
-def forms_list() -> None:
+def forms_list(fmt: FormatOption = "table") -> None:
     """List forms: key, name, source, thank-you page, field map, honeypot, active."""
     from leadflow.services.forms import list_forms
 
     with _uow() as uow:
         forms = list_forms(uow)
-    table = Table()
-    for column in ("key", "name", "source", "thank-you", "map", "honeypot", "active"):
-        table.add_column(column)
-    for form in forms:
-        mapped = ", ".join(f"{k}={v}" for k, v in form.field_map.items())
-        table.add_row(
-            form.key,
-            escape(form.name),
-            escape(form.source),
-            escape(form.thank_you_url or ""),
-            escape(mapped),
-            form.honeypot,
-            "yes" if form.active else "no",
-        )
-    out.print(table)
-    if not forms:
+    columns = ["key", "name", "source", "thank_you", "map", "honeypot", "active"]
+    _emit(columns, [_form_row(form, fmt) for form in forms], fmt, whole=("key",))
+    if not forms and fmt == "table":
         err.print("There are no forms; create one with [bold]leadflow forms create NAME[/].")
+
+
+def _form_row(form: Form, fmt: str) -> list[object]:
+    if fmt == "json":
+        mapped: object = dict(form.field_map)
+    else:
+        mapped = ", ".join(f"{k}={v}" for k, v in form.field_map.items())
+    active: object = form.active if fmt == "json" else ("yes" if form.active else "no")
+    return [form.key, form.name, form.source, form.thank_you_url, mapped, form.honeypot, active]
 
 
 @forms_app.command("deactivate")

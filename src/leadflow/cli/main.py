@@ -3,8 +3,8 @@
 Each command parses its options, calls a service and renders the result.
 Data goes to standard output; messages, progress and summaries go to
 standard error, so ``leadflow rate ... -o - | ...`` stays clean. Every
-``LeadflowError`` is caught once, in :func:`main`, printed plainly, and ends
-the command with exit code 2.
+``LeadflowError`` is caught once, in :func:`main`, printed plainly (on one line, unwrapped,
+so a log keeps it whole), and ends the command with exit code 2.
 """
 
 from __future__ import annotations
@@ -44,6 +44,19 @@ PlaybookOption = Annotated[
 NowOption = Annotated[
     str | None,
     typer.Option(help="Rate as of this moment (ISO 8601, e.g. 2026-11-23T09:00Z). Default: now."),
+]
+
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
+]
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Write every value exactly as it is, without the ' that keeps a spreadsheet "
+        "from running text such as =... or +... as a formula (for programs).",
+    ),
 ]
 
 
@@ -264,14 +277,16 @@ def main() -> None:
     try:
         app()
     except LeadflowError as error:
-        err.print(f"[bold red]error:[/] {escape(str(error))}")
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         sys.exit(2)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)
     except OSError as error:  # a file or folder that cannot be read or written
         where = f"{error.filename}: " if error.filename else ""
-        err.print(f"[bold red]error:[/] {escape(where + (error.strerror or str(error)))}")
+        err.print(
+            f"[bold red]error:[/] {escape(where + (error.strerror or str(error)))}", soft_wrap=True
+        )
         sys.exit(2)
 
 

@@ -189,6 +189,7 @@ def model_score(
             f"Scored {summary.rows:,} leads with model {summary.version} "
             f"(mean predicted conversion {summary.mean:.3f}) "
             f"into [bold]{escape(summary.output)}[/]."
+            + (f" {summary.blank:,} blank lines skipped." if summary.blank else "")
         )
 
 

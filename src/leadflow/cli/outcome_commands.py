@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 
 from leadflow.cli.lead_commands import By, LeadId, _context, _hands
-from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.cli.main import DelimiterOption, PlaybookOption, app, err, out
 from leadflow.errors import InvalidInput
 
 
@@ -80,6 +80,7 @@ def import_outcomes(
     path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="The outcomes, one a row.")],
     by: By = None,
     playbook: PlaybookOption = None,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Feed a CRM's closed deals back: outcomes matched by person id, external id or email.
 
@@ -87,12 +88,14 @@ def import_outcomes(
     lost), value, currency, date, reason. A bad value stops the import with every
     problem by line and column; rows that match no lead are listed, never dropped.
     """
+    from leadflow.adapters.csv_files import delimiter_option
     from leadflow.services.outcome_import import import_outcomes as run
     from leadflow.services.uow import UnitOfWork
 
+    separator = delimiter_option(delimiter)
     pb, engine = _context(playbook)
     with UnitOfWork(engine) as uow:
-        result = run(uow, pb, path, _hands(by))
+        result = run(uow, pb, path, _hands(by), separator)
     err.print(
         f"{result.rows} rows: {len(result.recorded)} recorded, {len(result.unmatched)} unmatched."
     )

@@ -74,6 +74,8 @@ def print_rate_summary(
         )
     if summary.replaced:
         console.print(f"[yellow]Replaced existing columns[/] {', '.join(summary.replaced)}.")
+    if summary.blank:
+        console.print(f"{summary.blank:,} blank lines skipped.")
     if summary.activities_skipped:
         console.print(
             f"[yellow]{summary.activities_skipped} of {summary.activities} activities skipped[/] "

@@ -50,10 +50,11 @@ def _day(text: str | None, option: str) -> date | None:
 def _engine() -> Any:
     """The database; migrated only when its schema is not the code's (one query: reading
     a report need not import Alembic to find that nothing is to be done)."""
-    from leadflow.adapters.store.engine import is_current, make_engine, upgrade
+    from leadflow.adapters.store.engine import check_connection, is_current, make_engine, upgrade
     from leadflow.config import Settings
 
     engine = make_engine(Settings().database_url)
+    check_connection(engine)
     if not is_current(engine):
         upgrade(engine)
     return engine

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -14,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.cli.main import DelimiterOption, PlaybookOption, RawOption, app, err, out
 from leadflow.domain.moments import STAMPED, stamp
 from leadflow.errors import InvalidInput
 
@@ -42,15 +43,14 @@ def _engine(settings: Settings) -> Engine:
 FormatOption = Annotated[
     str, typer.Option("--format", help="table (for people), csv or json (for programs).")
 ]
-DelimiterOption = Annotated[
-    str | None,
-    typer.Option(help="The file's delimiter, e.g. ';' or tab, when the sniffed one is wrong."),
-]
 
 
-def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
+def _emit(
+    columns: list[str], rows: list[list[object]], fmt: str, whole: Collection[str] = ()
+) -> None:
     """Rows as a table that folds long values (never truncates), or as CSV or JSON; each
-    moment (a datetime) in the one form, ``2026-11-24T17:33:08Z`` (:func:`stamp`)."""
+    moment (a datetime) in the one form, ``2026-11-24T17:33:08Z`` (:func:`stamp`). The
+    ``whole`` columns are never folded either (a key to copy): the others give way."""
     moments = {i for row in rows for i, v in enumerate(row) if isinstance(v, datetime)}
     rows = [[stamp(v) if isinstance(v, datetime) else v for v in row] for row in rows]
     if fmt == "csv":
@@ -65,7 +65,10 @@ def _emit(columns: list[str], rows: list[list[object]], fmt: str) -> None:
         table = Table()
         for i, column in enumerate(columns):  # a moment is kept whole on its line
             table.add_column(
-                column, overflow="fold", min_width=len(STAMPED) if i in moments else None
+                column,
+                overflow="fold",
+                no_wrap=column in whole,
+                min_width=len(STAMPED) if i in moments else None,
             )
         for row in rows:
             table.add_row(*(escape("" if v is None else str(v)) for v in row))
@@ -237,12 +240,12 @@ def imports_(
                 r.kind,
                 r.started_at,
                 r.source,
-                r.campaign or "",
-                r.file or "",
-                "" if r.rows is None else r.rows,
-                r.taken if r.rows is not None else "",
+                r.campaign,
+                r.file,
+                r.rows,
+                r.taken if r.rows is not None else None,
                 _finished(r),
-                (r.checksum or "")[: 12 if fmt == "table" else None],
+                r.checksum[: 12 if fmt == "table" else None] if r.checksum else None,
             ]
             for r in rows
         ],
@@ -250,14 +253,14 @@ def imports_(
     )
 
 
-def _finished(row: Any) -> datetime | str:
+def _finished(row: Any) -> datetime | str | None:
     """When an import finished, or whether it runs now or stopped."""
     from leadflow.services.import_runs import running
 
     if row.finished_at is not None:
         return cast(datetime, row.finished_at)
     if row.rows is None:  # recorded before imports knew their files
-        return ""
+        return None
     return "running" if running(row) else "stopped"
 
 
@@ -349,23 +352,25 @@ def merges(
     with uow_factory(_engine(_settings()))() as uow:
         rows = list_merges(uow.store, limit, person)
     columns = ["merge", "at", "inquiry", "person", "rule", "score", "detail", "undone"]
-    _emit(
-        columns,
-        [
-            [
-                r.id,
-                r.at,
-                r.inquiry_id,
-                r.person_id,
-                r.rule,
-                f"{r.score:.2f}",
-                r.detail,
-                "yes" if r.undone_at else "",
-            ]
-            for r in rows
-        ],
-        fmt,
-    )
+    _emit(columns, [_merge_row(r, fmt) for r in rows], fmt)
+
+
+def _merge_row(merge: Any, fmt: str) -> list[object]:
+    """People read the score to two places; programs get it as stored, and JSON a number
+    and true or false."""
+    score: object = f"{merge.score:.2f}" if fmt == "table" else merge.score
+    undone = merge.undone_at is not None
+    shown: object = undone if fmt == "json" else ("yes" if undone else "")
+    return [
+        merge.id,
+        merge.at,
+        merge.inquiry_id,
+        merge.person_id,
+        merge.rule,
+        score,
+        merge.detail,
+        shown,
+    ]
 
 
 @app.command()
@@ -488,14 +493,7 @@ def quarantine_replay(
 def export_(
     what: Annotated[str, typer.Argument(help="inquiries, people or accounts")],
     output: Annotated[str, typer.Option("--output", "-o", help="CSV file, or - for stdout.")],
-    raw: Annotated[
-        bool,
-        typer.Option(
-            "--raw",
-            help="Write values exactly as stored, without the ' that keeps a spreadsheet "
-            "from running text such as =... or +... as a formula (for programs).",
-        ),
-    ] = False,
+    raw: RawOption = False,
 ) -> None:
     """Export inquiries, people or accounts as CSV."""
     from leadflow.adapters.files import replacing

@@ -1,41 +1,31 @@
 """Export what leadflow holds as CSV: inquiries, people, accounts.
 
 Exports are made to be opened in a spreadsheet, and much of what they hold was typed by
-strangers into public forms: a name such as ``=HYPERLINK("http://evil","x")`` would be
-run as a formula by Excel, LibreOffice or Google Sheets (OWASP, "CSV Injection"). So
-every text value that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-is written behind a single quote, as OWASP recommends: a spreadsheet takes the quote as
-its mark for text and shows the value instead of running it.
-
-Every text column is guarded alike, leadflow's own normalised values too, rather than
-a list of columns deemed free text: an email may start with ``-`` or ``=``, a column
-added later would be open until someone remembered it, and a phone in E.164
-(``+4930...``) read as a formula would become a number without its ``+``. Numbers and
-times are not text and are written as they are, negative numbers included. ``raw``
-writes every value exactly as stored, for programs that read the CSV.
+strangers into public forms: every text value that a spreadsheet would run as a formula
+(one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
+behind a single quote, as OWASP recommends. ``csv_files.formula_guarded`` does it, and
+says why every text column is guarded, leadflow's own normalised values too (a phone in
+E.164 is written ``'+4930...``). Numbers are written as they are. ``raw`` writes every
+text exactly as stored, for programs that read the CSV.
 
 Times are written as the CLI writes every moment (``leadflow.domain.moments``):
-``2026-11-24T17:33:08Z``, in UTC whatever time zone the database session has.
+``2026-11-24T17:33:08Z``, in UTC whatever time zone the database session has, ``raw``
+or not.
 """
 
 from __future__ import annotations
 
-import re
 from typing import BinaryIO
 
 import polars as pl
 from sqlalchemy import Engine, Select, select
 
+from leadflow.adapters.csv_files import formula_guarded
 from leadflow.adapters.store import tables as t
-from leadflow.analytics.report_text import FORMULA_CHARACTERS
 from leadflow.domain.moments import STAMP
 from leadflow.errors import InvalidInput
 
 BATCH = 100_000
-
-FORMULA_START = "^[" + re.escape("".join(FORMULA_CHARACTERS)) + "]"
-"""A text that a spreadsheet reads as a formula, as a pattern: one that starts with ``=``,
-``+``, ``-``, ``@``, a tab or a carriage return (OWASP; the reports' CSV guards the same)."""
 
 
 def _inquiries() -> Select[tuple[object, ...]]:
@@ -92,19 +82,6 @@ def _accounts() -> Select[tuple[object, ...]]:
 
 
 QUERIES = {"inquiries": _inquiries, "people": _people, "accounts": _accounts}
-
-
-def formula_guarded(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with each text value that starts as a formula (:data:`FORMULA_START`)
-    behind a ``'``, so a spreadsheet shows it instead of running it."""
-    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(FORMULA_START))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name in texts
-    )
 
 
 def stamped(frame: pl.DataFrame) -> pl.DataFrame:

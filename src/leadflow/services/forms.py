@@ -17,11 +17,12 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import get_close_matches
 from urllib.parse import urlsplit
 
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import clean
+from leadflow.domain.values import clean, column_key
 from leadflow.errors import InvalidInput, NotFound
 from leadflow.services.capture import (
     IDENTITY_ALIASES,
@@ -124,6 +125,38 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
+def unread_targets(pb: Playbook, field_map: Mapping[str, str]) -> list[str]:
+    """What is wrong with a form's map, for the playbook ``pb``: each target that neither a
+    playbook field (by its name or one of its ``columns:``) nor a person's detail (email,
+    phone, name, company, ...) is, in words, with the nearest name when one is near.
+
+    Such a value is kept with the inquiry, but no rule reads it: most often a typo. Not
+    refused, as a map may name a field the playbook's next version adds."""
+    known = {column_key(name): name for name in pb.fields}
+    for name, spec in pb.fields.items():
+        known.update({column_key(column): name for column in spec.columns})
+    known.update({alias: name for alias, name in IDENTITY_ALIASES.items()})
+    said = []
+    for posted, target in field_map.items():
+        if column_key(target) in known:
+            continue
+        near = get_close_matches(column_key(target), list(known), n=1, cutoff=0.75)
+        hint = f"; did you mean '{known[near[0]]}'?" if near else ""
+        said.append(
+            f"'{posted}={target}': '{target}' is no field of playbook '{pb.name}' and no"
+            f" contact detail, so no rule reads it (it is kept with each inquiry){hint}"
+        )
+    return said
+
+
+def new_form_key() -> str:
+    """A form's key: 16 URL-safe characters (about 96 random bits), never beginning with
+    '-', which the CLI would read as an option after ``forms deactivate``."""
+    while (key := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return key
+
+
 def create_form(
     uow: UnitOfWork,
     name: str,
@@ -153,7 +186,7 @@ def create_form(
             where="honeypot",
         )
     values = {
-        "key": secrets.token_urlsafe(12),
+        "key": new_form_key(),
         "name": name,
         "source": (source or "").strip() or f"form:{name}",
         "thank_you_url": thank_you_url,

@@ -10,6 +10,8 @@ in the order received (identifiers, names, company, facts), the kept one with th
 answers recorded for it (a call's answers count from when they were given), and rated
 again. Activities and answers stay with the person they were recorded for.
 
+A webhook subscribed to ``lead.captured`` hears of the person split off (with the
+merge undone and the person it came from), then both are rated again (``lead.rated``).
 Both people log ``person.unmerged`` with how many inquiries they keep and their first
 one's time, source, campaign and form: the reports' rows follow it, so they stay the fold
 of the log (``domain.funnel``).
@@ -27,7 +29,7 @@ from leadflow.adapters.store.repository import Event, Record, Store, utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import clean
 from leadflow.errors import Conflict, NotFound
-from leadflow.services import identity
+from leadflow.services import identity, webhooks
 from leadflow.services.capture import (
     CaptureInquiry,
     CaptureSettings,
@@ -97,6 +99,18 @@ def unmerge(
             ),
         ]
     )
+    # The split person is new to a webhook's receiver: it hears of it as of a capture.
+    captured = {
+        "inquiry_id": inquiry.id,
+        "person_id": split,
+        "source": inquiry.source,
+        "channel": inquiry.channel,
+        "campaign": inquiry.campaign,
+        "form_key": inquiry.form_key,
+        "unmerged_from": kept,
+        "merge_id": merge_id,
+    }
+    webhooks.enqueue_all(store, [("lead.captured", captured)], now)
     for person_id in (kept, split):
         rerate(store, pb, person_id, now, None, settings.runtime())
     return Unmerged(merge_id, inquiry.id, kept, split, moved)

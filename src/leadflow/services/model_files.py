@@ -3,7 +3,9 @@
 The database holds no outcomes yet, so the training data is a CSV file of past leads
 with their outcome (``--data``). CSV files are read with every value as text and the
 delimiter sniffed (comma, semicolon, tab or pipe); the placeholder values named with
-``missing`` (``Select``, a dropdown nobody touched) are read as not answered.
+``missing`` (``Select``, a dropdown nobody touched) are read as not answered. A file to
+score is read as ``leadflow rate`` reads it (blank lines skipped) and written as it does:
+its values as read, with the model's columns added.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import polars as pl
 import sklearn
 
 from leadflow import __version__
-from leadflow.adapters.csv_files import csv_error, read_text_csv, sniff_delimiter
+from leadflow.adapters.csv_files import (
+    csv_error,
+    read_text_csv,
+    sniff_delimiter,
+    without_blank_rows,
+    write_header,
+)
 from leadflow.adapters.model_file import read_model, write_model
 from leadflow.analytics.predict.bundle import Bundle, make_header
 from leadflow.analytics.predict.data import (
@@ -62,6 +70,7 @@ class ScoreSummary:
     version: str
     mean: float
     output: str
+    blank: int = 0  # blank lines skipped
 
 
 def load(spec: DataSpec) -> Prepared:
@@ -170,7 +179,7 @@ def score_file(
             f"the model file has version {bundle.version}, the playbook names {version}",
             where=str(model),
         )
-    frame = read_text_csv(input_file)
+    frame, blank = without_blank_rows(read_text_csv(input_file))
     check_columns(frame.columns, bundle.features, str(input_file))
     names = [f.name for f in bundle.features]
     clean = blank_placeholders(frame.select(names), bundle.placeholders)
@@ -192,13 +201,15 @@ def score_file(
     result = frame.drop([s.name for s in added], strict=False).with_columns(added)
     _write(result, output, sniff_delimiter(input_file))
     mean = float(predicted.mean()) if frame.height else 0.0
-    return ScoreSummary(frame.height, bundle.version, mean, str(output))
+    return ScoreSummary(frame.height, bundle.version, mean, str(output), blank)
 
 
 def _write(frame: pl.DataFrame, output: Path, delimiter: str) -> None:
     partial = output.with_name(output.name + ".partial")
     try:
-        frame.write_csv(partial, separator=delimiter)
+        with partial.open("wb") as handle:  # the header as written, a name repeated or not
+            write_header(handle, frame.columns, delimiter)
+            frame.write_csv(handle, separator=delimiter, include_header=False)
         partial.replace(output)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise csv_error(error, output, locate=False) from None

@@ -18,15 +18,23 @@ from leadflow.domain.playbook import Playbook
 
 
 @contextmanager
-def with_predictions(pb: Playbook, source: Path) -> Iterator[Path]:
-    """The file to rate: ``source`` itself, or a scored copy when the playbook has a model."""
+def with_predictions(pb: Playbook, source: Path) -> Iterator[tuple[Path, int]]:
+    """The file to rate: ``source`` itself, or a scored copy when the playbook has a model;
+    and the blank lines the scoring skipped (the copy has none)."""
     ref = pb.spec.model
     if ref is None:
-        yield source
+        yield source, 0
         return
     from leadflow.services.model_files import score_file
 
     with tempfile.TemporaryDirectory(prefix="leadflow-") as folder:
         scored = Path(folder) / source.name
-        score_file(Path(ref.file), source, scored, factors=0, column=ref.field, version=ref.version)
-        yield scored
+        scoring = score_file(
+            Path(ref.file),
+            source,
+            scored,
+            factors=0,
+            column=ref.field,
+            version=ref.version,
+        )
+        yield scored, scoring.blank

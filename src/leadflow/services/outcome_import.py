@@ -8,6 +8,9 @@ Columns (names in any case; ``id`` columns may be blank on a row that has anothe
 - ``value`` (not negative), ``currency`` (EUR, USD...), ``date`` (2026-11-20),
   ``reason``: optional.
 
+The file is read as ``leadflow import`` reads one (:func:`~leadflow.adapters.csv_files.read_rows`):
+UTF-8, the delimiter judged from the header and the lines after it unless given, any line
+end, blank lines skipped; lines are the file's own, a value over two lines counted as two.
 Every row is checked first: a bad value stops the import before anything is written,
 with every problem listed by line and column. Rows that match no lead (or, by external
 id, several) are not recorded and are listed with why; the others are recorded like
@@ -16,14 +19,13 @@ id, several) are not recorded and are listed with why; the others are recorded l
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 
-from leadflow.adapters.csv_records import Records, TooLong
+from leadflow.adapters.csv_files import read_rows
 from leadflow.adapters.identity.emails import normalise_email
 from leadflow.adapters.store import tables as t
 from leadflow.domain.funnel import OUTCOMES
@@ -65,35 +67,27 @@ class OutcomeImport:
         return [(line, r) for line, r in self.recorded if not r.moved]
 
 
-def read_outcomes(path: Path) -> list[Row]:
-    """The file's rows, checked; InvalidInput listing every problem by line and column."""
+def read_outcomes(path: Path, delimiter: str | None = None) -> list[Row]:
+    """The file's rows, checked; InvalidInput listing every problem by line and column.
+    ``delimiter``: the file's, when a guess would be wrong (else judged)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"cannot read it: {error}", str(path)) from None
-    records = iter(Records(io.StringIO(text, newline=""), ","))
-    try:
-        first: tuple[int, list[str], str] = (1, [], "")
-        header_line, names, _ = next((r for r in records if r[1]), first)  # after empty lines
-        header = [column_key(h) for h in names]
-        where = f"{path}, line {header_line}"
-        if "outcome" not in header:
-            raise InvalidInput("no 'outcome' column (opportunity, won or lost)", where)
-        if not any(name in header for name in IDS):
-            raise InvalidInput(f"no column to find the lead by ({', '.join(IDS)})", where)
-        rows: list[Row] = []
-        problems: list[str] = []
-        for line, values, _ in records:
-            if not any(v.strip() for v in values):
-                continue
-            cells = {
-                h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)
-            }
-            row = _row(line, cells, problems)
-            if row is not None:
-                rows.append(row)
-    except TooLong as error:
-        raise InvalidInput(f"cannot read as CSV: {error}", str(path)) from None
+        (at, names), *given = read_rows(path, delimiter)
+    except OSError as error:
+        raise InvalidInput(f"cannot read it: {error.strerror or error}", str(path)) from None
+    header = [column_key(h) for h in names]
+    if "outcome" not in header:
+        raise InvalidInput("no 'outcome' column (opportunity, won or lost)", f"{path}, line {at}")
+    if not any(name in header for name in IDS):
+        raise InvalidInput(
+            f"no column to find the lead by ({', '.join(IDS)})", f"{path}, line {at}"
+        )
+    rows: list[Row] = []
+    problems: list[str] = []
+    for line, values in given:
+        cells = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)}
+        row = _row(line, cells, problems)
+        if row is not None:
+            rows.append(row)
     if problems:
         more = f"\n... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
         raise InvalidInput(
@@ -143,9 +137,12 @@ def _row(line: int, cells: dict[str, str], problems: list[str]) -> Row | None:
     return Row(line, ids, RecordOutcome(0, kind, value, currency, on, reason))
 
 
-def import_outcomes(uow: UnitOfWork, pb: Playbook, path: Path, runtime: Runtime) -> OutcomeImport:
-    """Check, match and record every row of ``path``; commits once at the end."""
-    rows = read_outcomes(path)
+def import_outcomes(
+    uow: UnitOfWork, pb: Playbook, path: Path, runtime: Runtime, delimiter: str | None = None
+) -> OutcomeImport:
+    """Check, match and record every row of ``path``; commits once at the end.
+    ``delimiter``: the file's, when a guess would be wrong (else judged)."""
+    rows = read_outcomes(path, delimiter)
     result = OutcomeImport(rows=len(rows))
     people = _matches(uow, rows)
     for row in rows:

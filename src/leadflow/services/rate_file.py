@@ -1,9 +1,15 @@
 """Rate every row of a CSV file and write it back with the rating added.
 
-The output keeps every input column, in input order and exactly as written,
-and adds ``grade``, ``score``, ``route``, ``reasons`` and ``data_issues``
-(lists joined with "; "). Rows are rated in chunks, vectorised, so a long
-file shows progress and memory stays bounded.
+The output keeps every input column, in input order and as written, and adds
+``grade``, ``score``, ``route``, ``reasons`` and ``data_issues`` (lists joined
+with "; "). Blank lines are skipped and counted, as ``leadflow import`` skips
+them. The input's values are written as read, as ``leadflow import`` reads them (a row
+short of values has the missing ones empty), formulas too: the output is the caller's
+own file with columns added, and none of the added ones can start as a formula (they
+begin with a grade, a number, a route or the playbook's own words). What leadflow writes
+from its database is guarded instead (:func:`~leadflow.adapters.csv_files.formula_guarded`).
+Rows are rated vectorised, in chunks or streamed, so a long file shows progress
+and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -25,11 +31,13 @@ import polars as pl
 from leadflow.adapters.csv_files import (
     ColumnMap,
     csv_error,
+    has_value,
     line_end,
     map_columns,
     read_text_csv,
     scan_text_csv,
     sniff_delimiter,
+    without_blank_rows,
     write_header,
 )
 from leadflow.adapters.csv_records import read_header
@@ -42,11 +50,13 @@ CHUNK_ROWS = 250_000
 IN_MEMORY_BYTES = 256 * 1024 * 1024
 """Files up to this size are rated in memory: read whole, rated, written natively."""
 Progress = Callable[[int, int], None]
+GIVEN = "\x00given"  # a streamed row's mark: it has a value (no CSV name)
 
 
 @dataclass
 class RateSummary:
     rows: int = 0
+    blank: int = 0  # lines of no value (empty, or delimiters and spaces alone), skipped
     grades: Counter[str] = field(default_factory=Counter)
     routes: Counter[str] = field(default_factory=Counter)
     with_issues: int = 0
@@ -81,30 +91,18 @@ def rate_csv(
     (grades, routes, issues) for callers that will not show them.
     """
     started = time.perf_counter()
-    with with_predictions(pb, Path(source)) as scored:
-        result = _rate_csv(
-            pb, scored, out, now, mappings, activities, id_column, progress, summary, chunk_rows
-        )
+    with with_predictions(pb, Path(source)) as (scored, blank):
+        header = read_header(scored, sniff_delimiter(scored))
+        job = _Job(pb, scored, header, now, mappings, activities, id_column, progress)
+        result = _rate_csv(job, out, summary, chunk_rows)
+    result.blank += blank  # skipped by the scoring, when the playbook has a model
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _rate_csv(
-    pb: Playbook,
-    source: Path,
-    out: BinaryIO | Path,
-    now: datetime,
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
-    progress: Progress | None,
-    summary: bool,
-    chunk_rows: int,
-) -> RateSummary:
-    header = read_header(source, sniff_delimiter(source))
-    unique = len(set(header)) == len(header)
-    job = _Job(pb, source, header, now, mappings, activities, id_column, progress)
-    if isinstance(out, Path) and unique and source.stat().st_size <= IN_MEMORY_BYTES:
+def _rate_csv(job: _Job, out: BinaryIO | Path, summary: bool, chunk_rows: int) -> RateSummary:
+    unique = len(set(job.header)) == len(job.header)  # Polars' own names, each as written
+    if isinstance(out, Path) and unique and job.source.stat().st_size <= IN_MEMORY_BYTES:
         result = _in_memory(job, out, summary)
     elif isinstance(out, Path) and unique:
         result = _streamed(job, out, summary)
@@ -145,34 +143,25 @@ def _plan(
 
 
 def _load(
-    pb: Playbook,
-    source: Path,
-    header: list[str],
-    mappings: Mapping[str, str] | None,
-    activities: str | Path | None,
-    id_column: str,
+    job: _Job,
 ) -> tuple[pl.DataFrame, RateSummary, list[str], list[str], pl.DataFrame | None]:
-    """The leads in memory (result columns already there dropped), the plan, and activities."""
-    leads = read_text_csv(source)
-    result, kept, output_header = _plan(pb, leads.columns, header, mappings)
+    """The leads in memory (blank lines skipped, result columns already there dropped),
+    the plan, and activities."""
+    leads, blank = without_blank_rows(read_text_csv(job.source))
+    result, kept, output_header = _plan(job.pb, leads.columns, job.header, job.mappings)
+    result.blank = blank
     leads = leads.drop(result.replaced)
     acts = None
-    if activities is not None:
+    if job.activities is not None:
         acts, result.activities, result.activities_skipped = _read_activities(
-            Path(activities), leads, id_column, str(source)
+            Path(job.activities), leads, job.id_column, str(job.source)
         )
     return leads, result, kept, output_header, acts
 
 
 def _in_memory(job: _Job, out: Path, summary: bool) -> RateSummary:
-    pb, source, header, now = job.pb, job.source, job.header, job.now
-    mappings, activities, id_column, progress = (
-        job.mappings,
-        job.activities,
-        job.id_column,
-        job.progress,
-    )
-    leads, result, kept, _, acts = _load(pb, source, header, mappings, activities, id_column)
+    pb, source, now, progress = job.pb, job.source, job.now, job.progress
+    leads, result, kept, _, acts = _load(job)
     total = leads.height
     if progress is not None:
         progress(0, total)
@@ -212,11 +201,14 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         job.id_column,
         job.progress,
     )
-    leads = scan_text_csv(source)
-    names = leads.collect_schema().names()
+    read = scan_text_csv(source)
+    names = read.collect_schema().names()
     result, kept, _ = _plan(pb, names, header, mappings)
+    # Every row is rated, blank lines too, so that the queries below share one reading
+    # of the file (Polars shares what they have in common); only the given are written.
+    leads = read.with_columns(has_value(names).alias(GIVEN))
     acts = None
-    if activities is not None:
+    if activities is not None:  # matched to every row read, as every row is rated
         ids = leads.select(id_column).collect() if id_column in names else pl.DataFrame()
         acts, result.activities, result.activities_skipped = _read_activities(
             Path(activities), ids, id_column, str(source)
@@ -229,11 +221,13 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
         activities=acts,
         issue_flags=summary,
     )
-    queries = [rated.select(*kept, *RESULT_COLUMNS).sink_csv(out, lazy=True)]
+    given = rated.filter(GIVEN)
+    written = given.select(*kept, *RESULT_COLUMNS)
+    queries = [written.sink_csv(out, lazy=True), rated.select((~pl.col(GIVEN)).sum())]
     flags = [c for c in rated.collect_schema().names() if c.startswith("issue:")]
     if summary:
         queries.append(
-            rated.group_by("grade", "route").agg(
+            given.group_by("grade", "route").agg(
                 pl.len().alias("rows"),
                 (pl.col("data_issues").str.len_bytes() > 0).sum().alias("with_issues"),
                 *[pl.col(f).sum() for f in flags],
@@ -243,6 +237,7 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
     try:
         with watch or _nothing():
             done = pl.collect_all(queries)
+        result.blank = int(done[1].item())
     except pl.exceptions.PolarsError as error:
         out.unlink(missing_ok=True)
         raise csv_error(error, source) from None
@@ -252,16 +247,8 @@ def _streamed(job: _Job, out: Path, summary: bool) -> RateSummary:
 
 
 def _chunked(job: _Job, out: BinaryIO | Path, chunk_rows: int) -> RateSummary:
-    pb, source, header, now = job.pb, job.source, job.header, job.now
-    mappings, activities, id_column, progress = (
-        job.mappings,
-        job.activities,
-        job.id_column,
-        job.progress,
-    )
-    leads, result, kept, output_header, acts = _load(
-        pb, source, header, mappings, activities, id_column
-    )
+    pb, now, progress = job.pb, job.now, job.progress
+    leads, result, kept, output_header, acts = _load(job)
     total = leads.height
     output = [*kept, *RESULT_COLUMNS]
     with _Writer(out, output_header) as write:
@@ -447,7 +434,7 @@ def _read_activities(
             f"(columns: {', '.join(leads.columns)})",
             where=source,
         )
-    raw = read_text_csv(path)
+    raw, _ = without_blank_rows(read_text_csv(path))  # a blank line: no activity, none skipped
     wanted = [id_column, "type", "at"]
     absent = [c for c in wanted if c not in raw.columns]
     if absent:

@@ -97,9 +97,12 @@ def check_region(region: str) -> str:
 def normalise_phone(raw: object, region: str = "US") -> tuple[str | None, str | None]:
     """The number in E.164 ("+14155550100"), or ``None`` and the issue.
 
-    A number without a "+" is read as dialled in ``region``.
+    A number without a "+" is read as dialled in ``region``; a whole number sent as a JSON
+    number (``4155550100.0``) is read as its digits.
     """
     region = check_region(region)
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
     text = clean(raw)
     if text is None:
         return None, None

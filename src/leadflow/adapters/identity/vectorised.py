@@ -122,7 +122,8 @@ def text_columns(frame: pl.DataFrame, columns: Mapping[str, str] | None) -> pl.D
     Text and integers are cast by Polars (as ``str`` would write them);
     values of other types (floats, booleans, dates) go through ``str`` once
     per distinct value, so "True" and "1.5e-07" read as the single-row path
-    reads them. NaN is blank, as ``clean`` has it.
+    reads them. NaN is blank, as ``clean`` has it; a whole number in a float column of
+    phones is its digits (``4155550100.0`` is 4155550100), as ``normalise_phone`` reads it.
     """
     mapping = {name: name for name in INPUT_COLUMNS if name in frame.columns}
     if columns is not None:
@@ -136,12 +137,12 @@ def text_columns(frame: pl.DataFrame, columns: Mapping[str, str] | None) -> pl.D
         if source is None:
             texts[name] = pl.Series(name, [None] * frame.height, dtype=pl.String)
         else:
-            texts[name] = _as_text(frame[source]).alias(name)
+            texts[name] = _as_text(frame[source], whole=name == "phone").alias(name)
     stripped = pl.all().str.strip_chars(STRIP_CHARS)
     return pl.DataFrame(texts).select(pl.when(stripped.str.len_bytes() > 0).then(stripped))
 
 
-def _as_text(values: pl.Series) -> pl.Series:
+def _as_text(values: pl.Series, whole: bool = False) -> pl.Series:
     dtype = values.dtype
     if dtype == pl.String or dtype.is_integer() or isinstance(dtype, pl.Categorical | pl.Enum):
         return values.cast(pl.String)
@@ -149,12 +150,20 @@ def _as_text(values: pl.Series) -> pl.Series:
         values = values.fill_nan(None)
     table = pl.DataFrame({"v": values}).unique()
     table = table.with_columns(
-        t=pl.Series([None if v is None else str(v) for v in table["v"].to_list()], dtype=pl.String)
+        t=pl.Series([_text(v, whole) for v in table["v"].to_list()], dtype=pl.String)
     )
     joined = pl.DataFrame({"v": values}).join(
         table, on="v", how="left", maintain_order="left", nulls_equal=True
     )
     return joined["t"]
+
+
+def _text(value: object, whole: bool) -> str | None:
+    if value is None:
+        return None
+    if whole and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _with_libraries(work: pl.DataFrame, region: str) -> pl.DataFrame:

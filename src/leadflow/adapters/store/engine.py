@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from leadflow.adapters.store.sqlite_writer import TIMEOUT, WriterConnection, can_queue_writers
 from leadflow.errors import InvalidInput
@@ -93,6 +93,42 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(not a database URL)"
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once. A database that cannot be reached or opened (nothing listening, a
+    wrong password, an unknown database or host; a SQLite file that is not a database, or
+    a folder) is an error naming the setting, with the URL without its password and the
+    server's or SQLite's own words, not a traceback. Errors after this one connection are
+    the command's own: they are not about the setting."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            raise  # another process holds the file: a wait that ran out, not the setting
+        raise InvalidInput(
+            _cannot_connect(engine, str(error.orig)), where="LEADFLOW_DATABASE_URL"
+        ) from None
+
+
+def _cannot_connect(engine: Engine, reason: str) -> str:
+    url = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name != "sqlite":  # psycopg's words begin with "connection failed: "
+        words = _one_line(reason).removeprefix("connection failed: ")
+        return f"cannot connect to '{url}': {words}"
+    words = _one_line(reason)
+    database = engine.url.database
+    if database and Path(database).is_dir():
+        words += " (it is a folder)"
+    return f"cannot open '{url}': {words}"
+
+
+def _one_line(text: str) -> str:
+    """A driver's message of several lines (libpq's hint under its error) as one."""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    ended = [line if line.endswith((".", ":", "?")) else f"{line}." for line in lines[:-1]]
+    return " ".join([*ended, *lines[-1:]])
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
