@@ -260,7 +260,8 @@ def read_rows(path: Path, delimiter: str | None = None) -> list[tuple[int, list[
     (:func:`~leadflow.adapters.csv_records.checked_rows`): a row with more values than the
     header, a stray double quote, a value longer than
     :data:`~leadflow.adapters.csv_records.VALUE_LIMIT`, a quote never closed. Empty lines
-    before the header, and rows of no value (:func:`has_value`), are left out."""
+    before the header, and rows of no value (:func:`has_value`), are left out; a file with
+    no header is refused."""
     delimiter = delimiter or sniff_delimiter(path)
     try:
         rows = list(checked_rows(path, delimiter))
@@ -269,6 +270,8 @@ def read_rows(path: Path, delimiter: str | None = None) -> list[tuple[int, list[
         raise
     except BadRow as bad:
         raise InvalidInput(f"cannot read as CSV: {bad}", where=str(path)) from None
+    if not rows:  # (a delimiter given: none was judged, which says so)
+        raise InvalidInput("the file is empty: a header row is needed", where=str(path))
     return rows[:1] + [(line, row) for line, row in rows[1:] if _given(row)]
 
 
