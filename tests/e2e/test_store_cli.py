@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -604,3 +605,64 @@ def test_blank_lines_are_skipped_and_the_summary_counts_them(tmp_path: Path) -> 
     assert "The quarantine is empty" in leadflow(tmp_path, "quarantine", "list").stderr
     listed = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
     assert [(i["rows"], i["taken"]) for i in listed] == [(2, 2)]
+
+
+def test_a_value_longer_than_128_kb_is_imported_whole(tmp_path: Path) -> None:
+    """A pasted e-mail thread in a description: the csv module's own limit (131,072
+    characters) made a good file fail, with a traceback, or as a quote never closed."""
+    said = "Can we talk about pricing for the whole team, and about the rollout? " * 120
+    thread = "\n".join(f"On day {i}, Ann wrote: {said}" for i in range(25))
+    assert len(thread) > 200_000
+    quoted = '"' + thread.replace('"', '""') + '"'
+    (tmp_path / "long.csv").write_text(
+        f"email,first_name,description\nann@acme.com,Ann,{quoted}\nbob@globex.com,Bob,short\n",
+        encoding="utf-8",
+    )
+    result = leadflow(tmp_path, "import", "long.csv", "--source", "expo")
+    ok(result)
+    assert re.search(r"rows read\s+│\s+2 │", result.stderr), result.stderr
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM inquiries")]
+    assert [p["description"] for p in payloads] == [thread, "short"]
+
+
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def test_every_moment_is_written_in_one_form_iso_8601_in_utc_to_the_second(
+    tmp_path: Path,
+) -> None:
+    """``export`` wrote ``2026-11-24T17:33:08.521080`` (no zone), ``quarantine list``
+    ``2026-11-24 17:33:08``, ``quarantine show`` ``2026-11-24 17:33:08.521080``: one moment
+    three ways, none saying it is UTC. Now ``2026-11-24T17:33:08Z`` in each, which people
+    read and ``datetime.fromisoformat`` parses."""
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+
+    def rows(*args: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(ok(leadflow(tmp_path, *args)))))
+
+    inquiries = rows("export", "inquiries", "-o", "-")
+    people = rows("export", "people", "-o", "-")
+    accounts = rows("export", "accounts", "-o", "-")
+    waiting = rows("quarantine", "list", "--format", "csv")
+    (listed,) = json.loads(ok(leadflow(tmp_path, "quarantine", "list", "--format", "json")))
+    shown = json.loads(ok(leadflow(tmp_path, "quarantine", "show", "1")))
+    imported = json.loads(ok(leadflow(tmp_path, "imports", "--format", "json")))
+    merged = rows("merges", "--format", "csv")
+    moments = [
+        *(i["received_at"] for i in inquiries),
+        *(p[c] for p in people for c in ("created_at", "updated_at")),
+        *(a["created_at"] for a in accounts),
+        *(w["received"] for w in waiting),
+        listed["received"],
+        shown["received_at"],
+        *(i[c] for i in imported for c in ("started", "finished")),
+        *(m["at"] for m in merged),
+    ]
+    assert len(moments) == 4 + 2 * 2 + 2 + 1 + 1 + 1 + 2 + 2
+    assert all(STAMP.fullmatch(m) for m in moments), moments
+    assert all(datetime.fromisoformat(m).utcoffset() == timedelta(0) for m in moments)
+    assert inquiries[0]["received_at"] == listed["received"] == shown["received_at"]
+    table = ok(leadflow(tmp_path, "quarantine", "list"))
+    assert shown["received_at"] in table

@@ -496,6 +496,29 @@ def test_activities_with_ids_that_are_no_ids_are_skipped_with_their_line(
     assert imports(engine)[-1] == ("acts.csv", 6, 6, True)  # the blank line is no row
 
 
+def test_a_skipped_activity_is_named_by_the_line_of_the_file_it_starts_on(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """As ``import`` names a line: an empty line before the header, and a value quoted
+    over lines, made every later row's line too small (it was the row's index)."""
+    act = "page_view,2026-11-20T10:00:00Z"
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        "\ntype,at,email,note\n"  # the header is line 2
+        f'{act},ghost1@x.io,"called;\nno answer"\n'  # lines 3 and 4
+        "page_view,yesterday,ghost2@x.io,\n"  # line 5
+        "\n"  # line 6, no row
+        f'{act},ghost3@x.io,"a\r\nb\r\nc"\n'  # lines 7 to 9
+        f"{act},ghost4@x.io,\n",  # line 10
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert [s.split(":")[0] for s in done.skipped] == ["line 3", "line 5", "line 7", "line 10"]
+    assert "'at' is not an ISO 8601 time: 'yesterday'" in done.skipped[1]
+
+
 def test_a_stopped_import_resumed_by_two_commands_at_once_is_taken_once(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

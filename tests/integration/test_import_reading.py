@@ -160,3 +160,20 @@ def test_a_stray_double_quote_in_the_header_is_refused(engine: Engine, tmp_path:
         plain_import(engine, path)
     with UnitOfWork(engine) as uow:
         assert uow.store.count(t.inquiries) == 0
+
+
+def test_a_value_longer_than_128_kb_is_kept_whole_in_the_payload(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """On PostgreSQL too: a pasted e-mail thread, one line of it longer than the csv
+    module's own limit (131,072 characters)."""
+    thread = "\n".join(
+        f"On day {i}, Ann wrote: " + "can we talk about pricing? " * 400 for i in range(20)
+    )
+    quoted = '"' + thread.replace('"', '""') + '"'
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        f"email,description\nann@acme.com,{quoted}\nbob@globex.com,short\n", encoding="utf-8"
+    )
+    assert plain_import(engine, path).rows == 2
+    assert [p["description"] for p in payloads(engine)] == [thread, "short"]

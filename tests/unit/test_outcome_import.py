@@ -98,3 +98,14 @@ def test_a_row_that_cannot_be_read_is_refused_naming_its_line(
     with pytest.raises(InvalidInput, match="cannot read as CSV: " + says) as refused:
         outcomes(tmp_path, text)
     assert refused.value.where == str(tmp_path / "deals.csv")
+
+
+@pytest.mark.parametrize("delimiter", [None, ";"], ids=["judged", "given"])
+@pytest.mark.parametrize("data", ["", "\n\r\n"], ids=["empty", "empty lines"])
+def test_a_file_with_no_header_is_refused_whether_or_not_the_delimiter_is_given(
+    tmp_path: Path, data: str, delimiter: str | None
+) -> None:
+    """Given one, no delimiter is judged, which refused such a file: the rows read were
+    none, and unpacking the header out of them was a traceback."""
+    with pytest.raises(InvalidInput, match="the file is empty: a header row is needed"):
+        outcomes(tmp_path, data, delimiter)

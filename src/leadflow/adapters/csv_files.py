@@ -19,14 +19,15 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import dropwhile, islice
 from pathlib import Path
-from typing import BinaryIO, TextIO, TypeVar
+from typing import BinaryIO, TypeVar
 
 import polars as pl
 
+from leadflow.adapters.csv_records import BadRow, Records, checked_rows, find_bad_row
 from leadflow.analytics.report_text import FORMULA_CHARACTERS
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import STRIP_CHARS, column_key
@@ -133,8 +134,13 @@ def judge_delimiter(lines: Sequence[str], *, whole: bool = True) -> str:
     """
 
     def judged(delimiter: str) -> tuple[bool, bool, int, int]:
-        rows = [row for row in csv.reader(lines, delimiter=delimiter) if any(row)]
-        if not whole and len(rows) > 1:
+        rows: list[list[str]] = []
+        cut = not whole
+        try:
+            rows.extend(row for row in csv.reader(lines, delimiter=delimiter) if any(row))
+        except csv.Error:  # a value too long (VALUE_LIMIT): judged from the rows before
+            cut = False  # it, each read whole (the readers say where it is)
+        if cut and len(rows) > 1:
             rows.pop()  # the last line read may be cut short (a quoted value goes on)
         width = len(rows[0]) if rows else 0
         alike = sum(len(row) == width for row in rows)
@@ -154,21 +160,6 @@ def delimiter_option(text: str | None) -> str | None:
             where="--delimiter",
         )
     return found
-
-
-def read_header(path: Path, delimiter: str) -> list[str]:
-    """The header row exactly as written (Polars renames repeated names; this does not),
-    after any empty lines, as Polars skips them. A name with a stray double quote is
-    refused: Polars reads on from it into the rows, and loses them without a word."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        for line, row, text in _Records(handle, delimiter):
-            if not row:
-                continue
-            stray = _stray_quote(line, text, delimiter)
-            if stray:
-                raise InvalidInput(f"cannot read as CSV: {stray}", where=str(path))
-            return row
-    return []
 
 
 def write_header(out: BinaryIO, names: Sequence[str], delimiter: str = ",") -> None:
@@ -223,6 +214,7 @@ def read_text_csv(path: str | Path, delimiter: str | None = None) -> pl.DataFram
         raise csv_error(error, path, delimiter=delimiter) from None
     if frame.height == 0:
         _refuse_unread_rows(path, delimiter)
+    _refuse_long_values(frame, path, delimiter)
     if frame.columns and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return frame
@@ -235,14 +227,52 @@ def _refuse_unread_rows(path: Path, delimiter: str) -> None:
     found = find_bad_row(path, delimiter)
     if found is None:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            records = _Records(handle, delimiter)
-            given = (line for line, row, _ in records if any(v.strip() for v in row))
+            records = Records(handle, delimiter)
+            given = (line for line, row, _ in records if _given(row))
             next(given, None)  # the header
             line = next(given, None)
         if line is None:
             return
         found = f"line {line:,} holds values, but the file was read as a header alone"
     raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
+
+
+def _refuse_long_values(frame: pl.DataFrame, path: Path, delimiter: str) -> None:
+    """InvalidInput naming the line, column and length of a value longer than the csv
+    module reads (:data:`~leadflow.adapters.csv_records.VALUE_LIMIT`): Polars reads any,
+    and the file must read alike whichever reads it."""
+    limit = csv.field_size_limit()
+    longest = frame.select(pl.all().str.len_bytes().max()).row(0) if frame.height else ()
+    if all(size is None or size <= limit for size in longest):
+        return  # (no more bytes than the limit: no more characters)
+    found = find_bad_row(path, delimiter)  # the csv module reads on to it, and says so
+    if found is not None:
+        raise InvalidInput(f"cannot read as CSV: {found}", where=str(path))
+
+
+def read_rows(path: Path, delimiter: str | None = None) -> list[tuple[int, list[str]]]:
+    """The header and the rows of a small CSV file, each with the line it starts on (the
+    file's own numbers, a value over several lines and blank lines counted), for a reader
+    whose messages name lines. Read as :func:`read_text_csv` reads: UTF-8 (a byte that is
+    not is named by line and byte), the delimiter as given (``--delimiter``) or judged from
+    the header and the lines after it, lines ending in LF, CRLF or CR alone, a byte-order
+    mark ignored; refused as it refuses, naming the line
+    (:func:`~leadflow.adapters.csv_records.checked_rows`): a row with more values than the
+    header, a stray double quote, a value longer than
+    :data:`~leadflow.adapters.csv_records.VALUE_LIMIT`, a quote never closed. Empty lines
+    before the header, and rows of no value (:func:`has_value`), are left out; a file with
+    no header is refused."""
+    delimiter = delimiter or sniff_delimiter(path)
+    try:
+        rows = list(checked_rows(path, delimiter))
+    except UnicodeDecodeError:
+        check_utf8(path)  # says where
+        raise
+    except BadRow as bad:
+        raise InvalidInput(f"cannot read as CSV: {bad}", where=str(path)) from None
+    if not rows:  # (a delimiter given: none was judged, which says so)
+        raise InvalidInput("the file is empty: a header row is needed", where=str(path))
+    return rows[:1] + [(line, row) for line, row in rows[1:] if _given(row)]
 
 
 def has_value(columns: Sequence[str]) -> pl.Expr:
@@ -252,6 +282,11 @@ def has_value(columns: Sequence[str]) -> pl.Expr:
     return pl.any_horizontal(
         pl.col(c).str.strip_chars(STRIP_CHARS).str.len_bytes() > 0 for c in columns
     ).fill_null(False)
+
+
+def _given(row: Sequence[str]) -> bool:
+    """Whether a row read by the csv module holds a value (:func:`has_value`)."""
+    return any(value.strip(STRIP_CHARS) for value in row)
 
 
 def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -299,135 +334,11 @@ def csv_error(
     if locate and "utf-8" in str(error).lower():
         check_utf8(Path(path))
     if locate and Path(path).is_file():
-        found = find_bad_row(Path(path), delimiter)
+        found = find_bad_row(Path(path), delimiter or sniff_delimiter(Path(path)))
         if found:
             return InvalidInput(f"cannot read as CSV: {found}", where=str(path))
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InvalidInput(f"cannot read as CSV: {first}", where=str(path))
-
-
-def find_bad_row(path: Path, delimiter: str | None = None) -> str | None:
-    """Where a file a CSV reader refused goes wrong, in words: the first row with more
-    values than the header has columns, a stray double quote, or a quote never closed.
-    Read again row by row (only once the fast reader has failed); None when nothing is
-    found."""
-    try:
-        for _ in _checked_rows(path, delimiter or sniff_delimiter(path)):
-            pass
-    except _BadRow as bad:
-        return str(bad)
-    return None
-
-
-def read_rows(path: Path, delimiter: str | None = None) -> list[tuple[int, list[str]]]:
-    """The header and the rows of a small CSV file, each with the line it starts on (the
-    file's own numbers, a value over several lines and blank lines counted), for a reader
-    whose messages name lines. Read as :func:`read_text_csv` reads: UTF-8 (a byte that is
-    not is named by line and byte), the delimiter as given (``--delimiter``) or judged from
-    the header and the lines after it, lines ending in LF, CRLF or CR alone, a byte-order
-    mark ignored; refused as it refuses, naming the line: a row with more values than the
-    header, a stray double quote, a quote never closed. Empty lines before the header, and
-    rows of no value (:func:`has_value`), are left out."""
-    delimiter = delimiter or sniff_delimiter(path)
-    try:
-        rows = list(_checked_rows(path, delimiter))
-    except UnicodeDecodeError:
-        check_utf8(path)  # says where
-        raise
-    except _BadRow as bad:
-        raise InvalidInput(f"cannot read as CSV: {bad}", where=str(path)) from None
-    return rows[:1] + [(line, row) for line, row in rows[1:] if _given(row)]
-
-
-class _BadRow(Exception):
-    """What is wrong with a row, in words."""
-
-
-def _given(row: Sequence[str]) -> bool:
-    """Whether a row read by the csv module holds a value (:func:`has_value`)."""
-    return any(value.strip(STRIP_CHARS) for value in row)
-
-
-def _checked_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """The header and the rows of ``path`` read by the csv module, each with its line;
-    :class:`_BadRow` at the first with more values than the header has columns, a stray
-    double quote, or a quote never closed."""
-    header: list[str] | None = None
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        records = _Records(handle, delimiter, strict=True)
-        try:
-            for line, row, text in records:
-                stray = _stray_quote(line, text, delimiter, header)
-                if stray:
-                    raise _BadRow(stray)
-                if header is None:
-                    header = row or None  # empty lines before it are skipped
-                    if header is None:
-                        continue
-                elif len(row) > len(header):
-                    raise _BadRow(
-                        f"line {line:,} has {len(row)} values, but the header names"
-                        f" {len(header)} columns; quote a value that holds a '{delimiter}'"
-                    )
-                yield line, row
-        except csv.Error as error:
-            raise _BadRow(
-                f"from line {records.start:,}: {error} (a quote opened and never closed?)"
-            ) from None
-
-
-def _stray_quote(
-    line: int, text: str, delimiter: str, header: Sequence[str] | None = None
-) -> str | None:
-    """What is wrong, in words, when a record (``text``, as written, from ``line``) has a
-    value with a double quote in it that does not begin with one, as ``Tom 5" Neil`` or
-    ``27" Monitor``. The csv module reads the quote as written; Polars takes it for the
-    start of a quoted value and reads on into the next lines, then fails without a line
-    (or, in the header, loses the rows)."""
-    if '"' not in text:
-        return None
-    values = re.compile(rf'"(?:[^"]|"")*"|[^{re.escape(delimiter)}\r\n]*')
-    at, index = 0, 0
-    while True:
-        value = values.match(text, at)
-        assert value is not None  # the second pattern matches nothing at worst
-        if '"' in value.group() and not value.group().startswith('"'):
-            break
-        at = value.end() + 1
-        if value.end() >= len(text) or text[value.end()] in "\r\n":
-            return None
-        index += 1
-    written = value.group()
-    what = f"the column name '{written}'" if header is None else f"the value '{written}'"
-    if header is not None and index < len(header):
-        what += f" of column '{header[index]}'"
-    quoted = '"' + written.replace('"', '""') + '"'
-    return (
-        f"line {line:,}: {what} has a double quote but is not in quotes;"
-        f" put it in quotes with the quote doubled, {quoted}, or take the quote out"
-    )
-
-
-class _Records:
-    """The records of a CSV file read by the csv module, each with the line it starts on
-    and its text as written; ``start`` is the line of the one being read."""
-
-    def __init__(self, handle: TextIO, delimiter: str, *, strict: bool = False) -> None:
-        self._taken: list[str] = []
-        self._reader = csv.reader(self._lines(handle), delimiter=delimiter, strict=strict)
-        self.start = 1
-
-    def _lines(self, handle: TextIO) -> Iterator[str]:
-        for line in handle:
-            self._taken.append(line)
-            yield line
-
-    def __iter__(self) -> Iterator[tuple[int, list[str], str]]:
-        for row in self._reader:
-            text = "".join(self._taken)
-            self._taken.clear()
-            yield self.start, row, text
-            self.start = self._reader.line_num + 1
 
 
 @dataclass(frozen=True)

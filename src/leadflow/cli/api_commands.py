@@ -18,6 +18,7 @@ from rich.table import Table
 
 from leadflow.cli.main import PlaybookOption, app, err, out
 from leadflow.cli.store_commands import FormatOption, _emit, _pairs
+from leadflow.domain.moments import stamp
 
 if TYPE_CHECKING:
     from leadflow.config import Settings
@@ -44,10 +45,6 @@ def _uow() -> UnitOfWork:
     from leadflow.services.uow import UnitOfWork
 
     return UnitOfWork(engine_for(_settings()))
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 @app.command()
@@ -162,8 +159,8 @@ def keys_list() -> None:
     for column in ("prefix", "scope", "name", "created", "revoked"):
         table.add_column(column)
     for key in keys:
-        revoked = _when(key.revoked_at)
-        table.add_row(key.prefix, key.scope, escape(key.name or ""), _when(key.created_at), revoked)
+        created, revoked = stamp(key.created_at) or "", stamp(key.revoked_at) or ""
+        table.add_row(key.prefix, key.scope, escape(key.name or ""), created, revoked)
     out.print(table)
     if not keys:
         err.print("There are no API keys; create one with [bold]leadflow keys create[/].")
@@ -181,7 +178,7 @@ def keys_revoke(
 
     with _uow() as uow:
         key = revoke_key(uow, prefix, datetime.now(UTC))
-    err.print(f"Revoked key {key.prefix} ({key.scope}) at {_when(key.revoked_at)}.")
+    err.print(f"Revoked key {key.prefix} ({key.scope}) at {stamp(key.revoked_at)}.")
 
 
 @forms_app.command("create")

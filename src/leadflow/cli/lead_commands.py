@@ -29,6 +29,7 @@ import typer
 from rich.markup import escape
 
 from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.domain.moments import stamp
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def _render(view: dict[str, Any]) -> None:
     out.print(f"  owner: {escape(owner['name']) + ' <' + owner['email'] + '>' if owner else '-'}")
     for label, when in view["deadlines"].items():
         if when:
-            out.print(f"  {label.replace('_', ' ')}: {when}")
+            out.print(f"  {label.replace('_', ' ')}: {stamp(when)}")
     if view["reason"]:
         reason = view["reason"]
         out.print(
@@ -125,7 +126,7 @@ def _render(view: dict[str, Any]) -> None:
     out.print("  history:")
     for change in view["history"]:
         out.print(
-            f"    {change['at'][:19]}  {change['from'] or '-'} -> {change['to']}"
+            f"    {stamp(change['at'])}  {change['from'] or '-'} -> {change['to']}"
             f"  ({escape(change['by'] or '')}: {escape(change['why'] or '')})"
         )
 

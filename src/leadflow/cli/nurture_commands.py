@@ -24,6 +24,7 @@ from rich.markup import escape
 from leadflow.cli.lead_commands import _context, _login
 from leadflow.cli.main import PlaybookOption, _now, app, err, out
 from leadflow.cli.store_commands import FormatOption, _emit, _pairs
+from leadflow.domain.moments import stamp
 
 nurture_app = typer.Typer(
     help="Nurture tracks: who is in them, pause, resume, run.", no_args_is_help=True
@@ -42,10 +43,6 @@ def _uow(playbook: Path | None) -> tuple[Any, Any]:
 
     pb, engine = _context(playbook)
     return pb, UnitOfWork(engine)
-
-
-def _when(moment: Any) -> str | None:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 @nurture_app.command("list")
@@ -71,8 +68,8 @@ def nurture_list(
                 r.track,
                 r.step,
                 r.status,
-                _when(r.due_at),
-                _when(r.entered_at),
+                r.due_at,
+                r.entered_at,
                 r.exit_reason,
             ]
             for r in rows
@@ -102,11 +99,11 @@ def nurture_show(enrollment_id: EnrollmentId, playbook: PlaybookOption = None) -
         for n, step in enumerate(track.steps):
             mark = "->" if n == row.step and row.status == "active" else "  "
             out.print(f"  {mark} {n + 1}. after {step.after}: {escape(step.words())}")
-    out.print(f"  next due: {_when(row.due_at) or '-'}")
+    out.print(f"  next due: {stamp(row.due_at) or '-'}")
     for touch in touches:
         why = f" ({escape(touch.reason)})" if touch.reason else ""
         out.print(
-            f"  {_when(touch.at)}  step {touch.step + 1}: {touch.channel} {touch.status}{why}"
+            f"  {stamp(touch.at)}  step {touch.step + 1}: {touch.channel} {touch.status}{why}"
         )
 
 
@@ -241,7 +238,7 @@ def calls(
                 w.company,
                 w.grade,
                 w.stage,
-                _when(w.waiting_since),
+                w.waiting_since,
                 w.source,
                 w.questions,
                 w.task,

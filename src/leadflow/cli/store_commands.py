@@ -9,13 +9,14 @@ import sys
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from leadflow.cli.main import DelimiterOption, PlaybookOption, RawOption, app, err, out
+from leadflow.domain.moments import STAMPED, stamp
 from leadflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -47,8 +48,11 @@ FormatOption = Annotated[
 def _emit(
     columns: list[str], rows: list[list[object]], fmt: str, whole: Collection[str] = ()
 ) -> None:
-    """Rows as a table that folds long values (never truncates), or as CSV or JSON. The
+    """Rows as a table that folds long values (never truncates), or as CSV or JSON; each
+    moment (a datetime) in the one form, ``2026-11-24T17:33:08Z`` (:func:`stamp`). The
     ``whole`` columns are never folded either (a key to copy): the others give way."""
+    moments = {i for row in rows for i, v in enumerate(row) if isinstance(v, datetime)}
+    rows = [[stamp(v) if isinstance(v, datetime) else v for v in row] for row in rows]
     if fmt == "csv":
         from leadflow.analytics.report_text import rows_csv
 
@@ -59,8 +63,13 @@ def _emit(
         )
     elif fmt == "table":
         table = Table()
-        for column in columns:
-            table.add_column(column, overflow="fold", no_wrap=column in whole)
+        for i, column in enumerate(columns):  # a moment is kept whole on its line
+            table.add_column(
+                column,
+                overflow="fold",
+                no_wrap=column in whole,
+                min_width=len(STAMPED) if i in moments else None,
+            )
         for row in rows:
             table.add_row(*(escape("" if v is None else str(v)) for v in row))
         out.print(table)
@@ -229,7 +238,7 @@ def imports_(
             [
                 r.id,
                 r.kind,
-                str(r.started_at)[:19],
+                r.started_at,
                 r.source,
                 r.campaign,
                 r.file,
@@ -244,12 +253,12 @@ def imports_(
     )
 
 
-def _finished(row: Any) -> str | None:
+def _finished(row: Any) -> datetime | str | None:
     """When an import finished, or whether it runs now or stopped."""
     from leadflow.services.import_runs import running
 
     if row.finished_at is not None:
-        return str(row.finished_at)[:19]
+        return cast(datetime, row.finished_at)
     if row.rows is None:  # recorded before imports knew their files
         return None
     return "running" if running(row) else "stopped"
@@ -352,8 +361,16 @@ def _merge_row(merge: Any, fmt: str) -> list[object]:
     score: object = f"{merge.score:.2f}" if fmt == "table" else merge.score
     undone = merge.undone_at is not None
     shown: object = undone if fmt == "json" else ("yes" if undone else "")
-    at = str(merge.at)[:19]
-    return [merge.id, at, merge.inquiry_id, merge.person_id, merge.rule, score, merge.detail, shown]
+    return [
+        merge.id,
+        merge.at,
+        merge.inquiry_id,
+        merge.person_id,
+        merge.rule,
+        score,
+        merge.detail,
+        shown,
+    ]
 
 
 @app.command()
@@ -390,7 +407,7 @@ def quarantine_list(
     more = len(rows) > limit
     rows = rows[:limit]
     columns = ["id", "received", "channel", "source", "reason", "error"]
-    table = [[r.id, str(r.received_at)[:19], r.channel, r.source, r.reason, r.error] for r in rows]
+    table = [[r.id, r.received_at, r.channel, r.source, r.reason, r.error] for r in rows]
     if all_items:  # which are done, and what they became
         columns.append("replayed_as")
         for row, r in zip(table, rows, strict=True):
@@ -412,7 +429,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
         row = item(uow, item_id)
     data = {
         "id": row.id,
-        "received_at": str(row.received_at),
+        "received_at": stamp(row.received_at),
         "channel": row.channel,
         "source": row.source,
         "campaign": row.campaign,
@@ -421,7 +438,7 @@ def quarantine_show(item_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
         "error": row.error,
         "payload": row.payload,
         "fields": row.fields,
-        "replayed_at": str(row.replayed_at) if row.replayed_at else None,
+        "replayed_at": stamp(row.replayed_at),
         "inquiry_id": row.inquiry_id,
     }
     out.print_json(json.dumps(data, default=str))

@@ -33,10 +33,6 @@ app.add_typer(webhooks_app, name="webhooks")
 WebhookId = Annotated[int, typer.Argument(metavar="ID", help="The webhook's id (see list).")]
 
 
-def _when(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None
-
-
 @webhooks_app.command("add")
 def webhooks_add(
     url: Annotated[str, typer.Argument(help="Where to POST the events (http or https).")],
@@ -82,7 +78,7 @@ def webhooks_list(
 def _row(hook: Webhook, fmt: str) -> list[object]:
     events: object = list(hook.events) if fmt == "json" else ",".join(hook.events)
     active: object = hook.active if fmt == "json" else ("yes" if hook.active else "no")
-    return [hook.id, hook.url, events, hook.rep_id, active, _when(hook.created_at)]
+    return [hook.id, hook.url, events, hook.rep_id, active, hook.created_at]
 
 
 @webhooks_app.command("remove")
@@ -121,11 +117,11 @@ def webhooks_deliveries(
             d.event,
             d.status,
             d.attempts,
-            _when(d.next_attempt_at) if d.status == "pending" else None,
+            d.next_attempt_at if d.status == "pending" else None,
             d.last_status_code,
             d.last_error,
-            _when(d.created_at),
-            _when(d.delivered_at),
+            d.created_at,
+            d.delivered_at,
         ]
         for d in found
     ]

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy.exc import DataError, IntegrityError
 
-from leadflow.adapters.csv_files import has_value, read_text_csv
+from leadflow.adapters.csv_files import has_value, read_text_csv, sniff_delimiter
+from leadflow.adapters.csv_records import row_lines
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
@@ -73,6 +75,7 @@ def import_activity_csv(
     earlier, seen = earlier_import(
         uow_factory, path, checksum, "activities", source or "", again, resume
     )
+    delimiter = delimiter or sniff_delimiter(path)
     frame = read_text_csv(path, delimiter)
     needed = {"type", "at"}
     if not needed <= set(frame.columns):
@@ -88,7 +91,8 @@ def import_activity_csv(
     skipped, unscored = result.skipped, result.unscored
     touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
     # Lines of no value (Excel's ",,,,") are no activities; each row keeps its line.
-    frame = frame.with_row_index("__line", offset=2).filter(has_value(frame.columns))
+    columns = frame.columns
+    frame = frame.with_columns(_lines(path, delimiter, frame.height)).filter(has_value(columns))
     rows = frame.to_dicts()
     if earlier is not None:
         check_same_rows(earlier, len(rows))
@@ -99,7 +103,7 @@ def import_activity_csv(
             if offset == result.resumed:  # the first transaction: record (or claim) it
                 refuse_running(bulk, checksum, "activities", seen)
                 if result.import_id is None:
-                    header = [[c, c] for c in frame.columns]
+                    header = [[c, c] for c in columns]
                     result.import_id = bulk.insert_import(
                         now, source or "", header, str(path), checksum, len(rows), "activities"
                     )
@@ -155,6 +159,19 @@ def import_activity_csv(
             )
             uow.commit()
     return result
+
+
+def _lines(path: Path, delimiter: str, rows: int) -> pl.Series:
+    """The line of the file each of its ``rows`` starts on; InvalidInput should the csv
+    module read other rows than Polars did (the lines named would be wrong)."""
+    lines = row_lines(path, delimiter)
+    if len(lines) != rows:
+        raise InvalidInput(
+            f"cannot read as CSV: {rows:,} rows read one way, {len(lines):,} another"
+            " (a quote or a line end in it?)",
+            where=str(path),
+        )
+    return pl.Series("__line", lines, dtype=pl.Int64)
 
 
 def _an_id(text: str) -> bool:

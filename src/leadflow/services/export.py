@@ -5,8 +5,12 @@ strangers into public forms: every text value that a spreadsheet would run as a 
 (one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
 behind a single quote, as OWASP recommends. ``csv_files.formula_guarded`` does it, and
 says why every text column is guarded, leadflow's own normalised values too (a phone in
-E.164 is written ``'+4930...``). Numbers and times are written as they are. ``raw``
-writes every value exactly as stored, for programs that read the CSV.
+E.164 is written ``'+4930...``). Numbers are written as they are. ``raw`` writes every
+text exactly as stored, for programs that read the CSV.
+
+Times are written as the CLI writes every moment (``leadflow.domain.moments``):
+``2026-11-24T17:33:08Z``, in UTC whatever time zone the database session has, ``raw``
+or not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import Engine, Select, select
 
 from leadflow.adapters.csv_files import formula_guarded
 from leadflow.adapters.store import tables as t
+from leadflow.domain.moments import STAMP
 from leadflow.errors import InvalidInput
 
 BATCH = 100_000
@@ -79,6 +84,20 @@ def _accounts() -> Select[tuple[object, ...]]:
 QUERIES = {"inquiries": _inquiries, "people": _people, "accounts": _accounts}
 
 
+def stamped(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each time as text in the one form (:data:`~leadflow.domain.moments.STAMP`):
+    in UTC (a time without a zone, as SQLite gives it, is UTC), to the second."""
+    return frame.with_columns(
+        (
+            pl.col(name).dt.replace_time_zone("UTC")
+            if dtype.time_zone is None
+            else pl.col(name).dt.convert_time_zone("UTC")
+        ).dt.strftime(STAMP)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    )
+
+
 def export(engine: Engine, what: str, out: BinaryIO, *, raw: bool = False) -> int:
     """Write ``what`` as CSV to ``out``; returns the number of rows. Text that a
     spreadsheet would run as a formula is written behind a ``'`` unless ``raw``."""
@@ -94,6 +113,7 @@ def export(engine: Engine, what: str, out: BinaryIO, *, raw: bool = False) -> in
             frame = pl.DataFrame(
                 [tuple(r) for r in chunk], schema=columns, orient="row", infer_schema_length=None
             )
+            frame = stamped(frame)
             (frame if raw else formula_guarded(frame)).write_csv(out, include_header=first)
             first = False
             rows += len(chunk)

@@ -32,12 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadflow.adapters.csv_files import (
-    read_header,
-    read_text_csv,
-    sniff_delimiter,
-    without_blank_rows,
-)
+from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_blank_rows
+from leadflow.adapters.csv_records import read_header
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput

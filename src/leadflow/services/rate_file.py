@@ -34,13 +34,13 @@ from leadflow.adapters.csv_files import (
     has_value,
     line_end,
     map_columns,
-    read_header,
     read_text_csv,
     scan_text_csv,
     sniff_delimiter,
     without_blank_rows,
     write_header,
 )
+from leadflow.adapters.csv_records import read_header
 from leadflow.analytics.batch import RESULT_COLUMNS, rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput
