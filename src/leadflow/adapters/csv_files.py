@@ -240,8 +240,11 @@ def _refuse_unread_rows(path: Path, delimiter: str) -> None:
 def _refuse_long_values(frame: pl.DataFrame, path: Path, delimiter: str) -> None:
     """InvalidInput naming the line, column and length of a value longer than the csv
     module reads (:data:`~leadflow.adapters.csv_records.VALUE_LIMIT`): Polars reads any,
-    and the file must read alike whichever reads it."""
+    and the file must read alike whichever reads it. A file of no more bytes than the limit
+    holds no such value, so only a larger one is looked at (every value, once)."""
     limit = csv.field_size_limit()
+    if path.stat().st_size <= limit:
+        return
     longest = frame.select(pl.all().str.len_bytes().max()).row(0) if frame.height else ()
     if all(size is None or size <= limit for size in longest):
         return  # (no more bytes than the limit: no more characters)
