@@ -27,13 +27,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from leadflow.adapters.store.report_store import Period, ReplayStore
 from leadflow.analytics.batch import rate_frame
+from leadflow.domain.moments import as_utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import clean
 from leadflow.services.capture import split_fields
@@ -85,7 +86,7 @@ def backtest(connection: Any, baseline: Playbook, candidate: Playbook, period: P
         activities = _activities(store.activities(period))
     people = [p for p, _, _ in inquiries]
     moments = pl.DataFrame(
-        {"person_id": people, "at": [_utc(at) for _, at, _ in inquiries]},
+        {"person_id": people, "at": [as_utc(at) for _, at, _ in inquiries]},
         schema={"person_id": pl.Int64, "at": pl.Datetime("us", "UTC")},
     ).with_row_index("moment")
     fields = [_fields(raw) for _, _, raw in inquiries]
@@ -125,10 +126,6 @@ def backtest(connection: Any, baseline: Playbook, candidate: Playbook, period: P
     return result
 
 
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _fields(raw: Any) -> Mapping[str, object]:
     if isinstance(raw, str):
         import json
@@ -159,7 +156,7 @@ def _facts(
 
 def _activities(rows: Sequence[tuple[int, str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(
-        [(p, kind, _utc(at)) for p, kind, at in rows],
+        [(p, kind, as_utc(at)) for p, kind, at in rows],
         schema={"person_id": pl.Int64, "type": pl.String, "at": pl.Datetime("us", "UTC")},
         orient="row",
     )

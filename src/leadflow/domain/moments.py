@@ -19,6 +19,11 @@ STAMPED = "2026-11-24T17:33:08Z"
 """A moment in the form: as long as each (a table keeps one whole on its line)."""
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; one without a zone is UTC already (as SQLite gives it back)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def stamp(moment: datetime | str | None) -> str | None:
     """``moment`` in the one form (:data:`STAMP`); a moment without a zone is UTC, and
     text is read as ISO 8601 first. None stays None."""
@@ -26,5 +31,4 @@ def stamp(moment: datetime | str | None) -> str | None:
         return None
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.strftime(STAMP)
+    return as_utc(moment).strftime(STAMP)

@@ -45,6 +45,7 @@ from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_counts import MEASURES, contributions, times
 from leadflow.domain.funnel import COLUMN_OF, KINDS, Funnel, apply
+from leadflow.domain.moments import as_utc
 
 _SCALARS = tuple(f.name for f in fields(Funnel) if f.name not in ("reached", "seconds"))
 _TIMES = frozenset(
@@ -277,7 +278,7 @@ class FunnelStore:
         for person_id, kind, at, data in self.connection.execute(
             _LATER, {"after": after, "last": last}
         ):
-            yield int(person_id), kind, _utc(at), _data(data)
+            yield int(person_id), kind, as_utc(at), _data(data)
 
     def fold(self, events: Iterable[Logged]) -> None:
         """Fold logged events into their people's rows (events of other kinds are skipped)."""
@@ -429,14 +430,10 @@ class FunnelStore:
                 self.fold(batch)
                 batch = []
             last = person_id
-            batch.append((int(person_id), kind, _utc(at), _data(data)))
+            batch.append((int(person_id), kind, as_utc(at), _data(data)))
         count += len({e[0] for e in batch})
         self.fold(batch)
         return count
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _data(value: Any) -> Mapping[str, Any]:

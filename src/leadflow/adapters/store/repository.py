@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, tuple_, update
@@ -24,6 +24,7 @@ from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import FunnelStore
+from leadflow.domain.moments import as_utc
 
 Record = Row[*tuple[Any, ...]]
 """A result row of any width."""
@@ -123,9 +124,7 @@ def storable(text: str) -> str:
 
 def utc(moment: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; everything leadflow stores is UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 @dataclass(frozen=True)
