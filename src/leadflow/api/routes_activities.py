@@ -12,6 +12,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
+from leadflow.adapters.store.repository import Event
 from leadflow.api.deps import CaptureKey, Runtime, RuntimeDep
 from leadflow.api.errors import ERROR_RESPONSES, NotAllowed
 from leadflow.api.schemas import (
@@ -68,15 +69,19 @@ def _placed(error: LeadflowError, where: str) -> LeadflowError:
 def _record_all(runtime: Runtime, items: list[ActivityCreate], batch: bool) -> list[Recorded]:
     """Store every activity, then rate each person once (``rate_recorded``)."""
     now = runtime.clock()
-    stored = []
+    stored: list[tuple[int, int, str]] = []
+    logged: list[Event] = []
     with runtime.uow() as uow:
         for index, item in enumerate(items):
             command = _command(item, now)
             try:
-                activity_id, person, _at = store_activity(uow.store, command, runtime.capture, now)
+                activity_id, person, _at = store_activity(
+                    uow.store, command, runtime.capture, now, logged
+                )
             except LeadflowError as error:
                 raise (_placed(error, f"activities[{index}]") if batch else error) from None
             stored.append((activity_id, person, command.type))
+        uow.store.append_events(logged)
         done = rate_recorded(uow.store, runtime.playbook, stored, runtime.capture, now)
         uow.commit()
     return done

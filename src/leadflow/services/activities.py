@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from leadflow.adapters.identity.normalise import normalise_email, normalise_phone
-from leadflow.adapters.store.repository import Store
+from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import activity_key, as_utc
 from leadflow.domain.values import clean
 from leadflow.errors import InvalidInput, NotFound
-from leadflow.services.capture import CaptureSettings, rerate
+from leadflow.services.capture import CaptureSettings, rerate_many
 
 ACTIVITY_TYPES = (
     "page_view",
@@ -122,11 +122,9 @@ def rate_recorded(
     A batch of a person's activities is rated once, not once per activity: a rating reads
     all of the person's activities, so rating after each would cost the batch's size times
     the person's history."""
-    runtime = settings.runtime()
-    ratings = {
-        person: rerate(store, pb, person, as_utc(now), "activity", runtime)
-        for person in dict.fromkeys(person for _, person, _ in stored)
-    }
+    moment = as_utc(now)
+    people = {person: moment for _, person, _ in stored}
+    ratings = rerate_many(store, pb, people, "activity", settings.runtime())
     return [
         Recorded(
             activity_id,
@@ -141,12 +139,17 @@ def rate_recorded(
 
 
 def store_activity(
-    store: Store, cmd: RecordActivity, settings: CaptureSettings, now: datetime
+    store: Store,
+    cmd: RecordActivity,
+    settings: CaptureSettings,
+    now: datetime,
+    log: list[Event] | None = None,
 ) -> tuple[int, int, datetime]:
     """Store and log an activity without rating; bulk imports rate each person once after.
 
     ``at`` up to :data:`CLOCK_SKEW` after ``now`` is stored as ``now``; later is refused,
-    so no activity rates a lead as of a moment that has not come."""
+    so no activity rates a lead as of a moment that has not come. With ``log``, its event
+    is put there for the caller to log with others (one statement for a batch)."""
     kind = activity_key(clean(cmd.type) or "")
     if not kind:
         raise InvalidInput("an activity needs a type", where="type")
@@ -161,9 +164,11 @@ def store_activity(
             "payload": json.dumps(dict(cmd.details or {}), ensure_ascii=False, default=str),
         }
     )
-    store.append_event(
-        "activity.recorded", at, person_id, None, {"type": kind, "source": cmd.source}
-    )
+    recorded = Event("activity.recorded", at, person_id, None, {"type": kind, "source": cmd.source})
+    if log is None:
+        store.append_events([recorded])
+    else:
+        log.append(recorded)
     return activity_id, person_id, at
 
 

@@ -24,10 +24,11 @@ from sqlalchemy.exc import DataError, IntegrityError
 from leadflow.adapters.csv_files import has_value, read_text_csv, sniff_delimiter
 from leadflow.adapters.csv_records import row_lines
 from leadflow.adapters.store.bulk import BulkStore
+from leadflow.adapters.store.repository import Event
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
-from leadflow.services.capture import CaptureSettings, refusal, rerate
+from leadflow.services.capture import CaptureSettings, refusal, rerate_many
 from leadflow.services.import_runs import claim, refuse_running
 from leadflow.services.imports import check_same_rows, earlier_import, file_checksum
 from leadflow.services.uow import UnitOfWork
@@ -90,6 +91,7 @@ def import_activity_csv(
     result = ActivityImport()
     skipped, unscored = result.skipped, result.unscored
     touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
+    logged: list[Event] = []  # the batch's activity.recorded events, logged in one statement
     # Lines of no value (Excel's ",,,,") are no activities; each row keeps its line.
     columns = frame.columns
     frame = frame.with_columns(_lines(path, delimiter, frame.height)).filter(has_value(columns))
@@ -135,7 +137,7 @@ def import_activity_csv(
                 )
                 savepoint = uow.store.connection.begin_nested()
                 try:
-                    _, person_id, at = store_activity(uow.store, cmd, settings, now)
+                    _, person_id, at = store_activity(uow.store, cmd, settings, now, logged)
                     savepoint.commit()
                     touched[person_id] = max(touched.get(person_id, now), at)
                     result.done += 1
@@ -149,9 +151,10 @@ def import_activity_csv(
                     # goes on with --resume, rather than lose rows as refused)
                     savepoint.rollback()
                     skipped.append(f"line {line}: the database refused it: {refusal(error)}")
-            for person_id, moment in touched.items():
-                rerate(uow.store, pb, person_id, moment, "activity", settings.runtime())
+            uow.store.append_events(logged)
+            rerate_many(uow.store, pb, touched, "activity", settings.runtime())
             touched.clear()
+            logged.clear()
             end = min(offset + BATCH, len(rows))
             assert result.import_id is not None  # recorded in the first transaction
             bulk.import_taken(
