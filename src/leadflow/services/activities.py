@@ -3,6 +3,10 @@
 An activity is tied to a person by ``person_id``, email, phone or a source's
 external id, stored, logged, and the lead is rated again: engagement decays
 with time, so each activity can move a prospect towards sales.
+
+A phone number can be several people's (a switchboard, a family's line: see
+``identity``): an activity that it alone would find is refused as ambiguous
+(``Conflict`` at ``phone``), never credited to whichever of them gave it first.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from leadflow.adapters.store.repository import Store
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import activity_key, as_utc
 from leadflow.domain.values import clean
-from leadflow.errors import InvalidInput, NotFound
+from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.capture import CaptureSettings, rerate
 
 ACTIVITY_TYPES = (
@@ -34,6 +38,9 @@ ACTIVITY_TYPES = (
     "meeting",
     "trial_signup",
 )
+
+SHOWN_PEOPLE = 10
+"""The ids an ambiguous phone's refusal names; more are counted."""
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far after now an activity's ``at`` may be: a sender's clock that runs a little ahead
@@ -87,9 +94,11 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
     phone, phone_issue = normalise_phone(cmd.phone, settings.region)
     if phone:
         tried.append(f"phone {phone}")
-        found = store.person_by_key("phone", phone)
-        if found is not None:
-            return found
+        people = store.people_by_phone(phone)
+        if len(people) == 1:
+            return people[0]
+        if people:
+            raise Conflict(_shared(phone, people, tried[:-1]), where="phone")
     elif phone_issue:
         unusable.append(("phone", phone_issue))
     if not tried and unusable:
@@ -98,6 +107,18 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
     if not tried:
         raise InvalidInput("an activity needs person_id, email, phone or external_id")
     raise NotFound(f"no person with {' or '.join(tried)}")
+
+
+def _shared(phone: str, people: Sequence[int], tried: Sequence[str]) -> str:
+    """Why a number several people gave finds none of them: who they are, what to give."""
+    ids = ", ".join(str(p) for p in people[:SHOWN_PEOPLE])
+    if len(people) > SHOWN_PEOPLE:
+        ids += f" and {len(people) - SHOWN_PEOPLE:,} more"
+    said = (
+        f"phone {phone} belongs to {len(people):,} people (ids {ids}):"
+        " give person_id, email or external_id"
+    )
+    return f"no person with {' or '.join(tried)}; {said}" if tried else said
 
 
 def record_activity(
