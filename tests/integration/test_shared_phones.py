@@ -26,6 +26,7 @@ from leadflow.services import activity_import
 from leadflow.services.activities import RecordActivity, find_person_for
 from leadflow.services.capture import Captured, CaptureInquiry, capture
 from leadflow.services.imports import import_csv
+from leadflow.services.marketing_views import InquirySearch, search_inquiries
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
 
@@ -233,3 +234,14 @@ def test_an_activity_by_a_phone_with_one_person_reads_it_in_one_statement(
         event.listen(listen, "before_cursor_execute", lambda *a: statements.append(a[2]))
         assert find_person_for(uow.store, command, SETTINGS) == zoe
     assert len(statements) == 1
+
+
+def test_searching_a_shared_phone_finds_every_person_behind_it(engine: Engine) -> None:
+    """The inquiries page's search by a number lists the inquiries of all its people,
+    not only of the first who gave it."""
+    (carl, dina, eve), zoe = _switchboard(engine)
+    with UnitOfWork(engine) as uow:
+        found = search_inquiries(uow, InquirySearch(q="+44 20 7946 0000"), "US")
+        alone = search_inquiries(uow, InquirySearch(q="415 555 0199"), "US")
+    assert sorted(row.person_id for row in found) == [carl, dina, eve]
+    assert [row.person_id for row in alone] == [zoe]
