@@ -587,6 +587,44 @@ def test_an_activity_finds_whom_an_inquiry_with_its_identifiers_would(api: Api) 
     assert found.json()["person_id"] == other.json()["person_id"]
 
 
+def test_an_activity_by_a_phone_several_people_gave_is_409_and_records_nothing(api: Api) -> None:
+    """A switchboard's number is Carl's, Dina's and Eve's, whose names cannot be one
+    person's: by the number alone an activity was Carl's, who gave it first. It is
+    refused at `phone`, naming them; an email that finds one of them still finds her."""
+    board = "+1 415 555 0100"
+    people = [
+        api.post(
+            "/api/v1/inquiries",
+            {"first_name": first, "last_name": last, "email": f"{first}@acme.io", "phone": board},
+        ).json()["person_id"]
+        for first, last in (("carl", "Ray"), ("dina", "Fox"), ("eve", "Hart"))
+    ]
+    assert len(set(people)) == 3
+    said = (
+        "phone +14155550100 belongs to 3 people:"
+        " give email or external_id (or person_id, with an admin key)"
+    )
+    error = assert_error(
+        api.post("/api/v1/activities", {"type": "call", "phone": "(415) 555-0100"}),
+        409,
+        "conflict",
+        "phone",
+    )
+    assert error["message"] == said
+    ghost = {"type": "call", "email": "ghost@acme.io", "phone": board}
+    error = assert_error(api.post("/api/v1/activities", ghost), 409, "conflict", "phone")
+    assert error["message"] == f"no person with email ghost@acme.io; {said}"
+    batch = [{"type": "call", "email": "dina@acme.io"}, {"type": "call", "phone": board}]
+    refused = api.post("/api/v1/activities", {"activities": batch})
+    assert assert_error(refused, 409, "conflict", "activities[1].phone")["message"] == said
+    assert api.count(tables.activities) == 0
+    dina = {"type": "call", "email": "dina@acme.io", "phone": board}
+    by_email = api.post("/api/v1/activities", dina)
+    assert by_email.status_code == 201, by_email.text
+    assert by_email.json()["person_id"] == people[1]
+    assert api.count(tables.activities) == 1
+
+
 def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> None:
     api.post("/api/v1/inquiries", {"email": "max@acme.io"})
     batch = [

@@ -10,7 +10,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from test_bulk_import import (  # pytest puts this folder on sys.path
     HEADER,
     MAPPINGS,
@@ -22,8 +22,11 @@ from test_bulk_import import (  # pytest puts this folder on sys.path
 
 from leadflow.adapters.store import tables as t
 from leadflow.bootstrap import bundled_playbook
+from leadflow.services import activity_import
+from leadflow.services.activities import RecordActivity, find_person_for
 from leadflow.services.capture import Captured, CaptureInquiry, capture
 from leadflow.services.imports import import_csv
+from leadflow.services.marketing_views import InquirySearch, search_inquiries
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
 
@@ -173,3 +176,72 @@ def test_an_import_finds_a_stored_persons_former_name_at_a_number_they_came_to_i
     captured_alike(engine, reference, PB, path)
     people = _people_by_row(engine)
     assert people[3] == people[4] == people[1]
+
+
+def _switchboard(engine: Engine) -> tuple[list[int], int]:
+    """Carl, Dina and Eve give the switchboard (their names cannot be one person's); Zoe
+    alone gives her number."""
+    send = _sender(engine)
+    people = [
+        send(first_name=first, last_name=last, email=email, phone=phone).person_id or 0
+        for first, last, email, phone, _ in CALLS[:3]
+    ]
+    zoe = send(first_name="Zoe", last_name="Park", phone="+1 415 555 0199").person_id or 0
+    return people, zoe
+
+
+def _activities_of(engine: Engine) -> list[tuple[int, str]]:
+    with engine.connect() as c:
+        query = select(t.activities.c.person_id, t.activities.c.type).order_by(t.activities.c.id)
+        return [(int(person), kind) for person, kind in c.execute(query)]
+
+
+def test_an_activity_by_a_shared_phone_alone_is_skipped_naming_its_people(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """By the number alone the activity was the number's first person's, Carl's: the
+    row is skipped with its line (not naming the people behind the number); the file's other
+    rows are recorded, one that also gives an email by it, one by Zoe's own number."""
+    (_carl, dina, _eve), zoe = _switchboard(engine)
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "type,at,phone,email\n"
+        "call,2026-11-20T10:00:00Z,+44 20 7946 0000,\n"
+        "meeting,2026-11-20T11:00:00Z,+44 20 7946 0000,dina.fox@bigco.com\n"
+        "call,2026-11-20T12:00:00Z,(415) 555-0199,\n",
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "phone", NOW
+    )
+    assert done.done == 2
+    assert done.skipped == [
+        f"line 2: phone {SWITCHBOARD} belongs to 3 people:"
+        " give email or external_id (or person_id, with an admin key)"
+    ]
+    assert _activities_of(engine) == [(dina, "meeting"), (zoe, "call")]
+
+
+def test_an_activity_by_a_phone_with_one_person_reads_it_in_one_statement(
+    engine: Engine,
+) -> None:
+    """The common case stays as cheap as it was: the number's key and block at once."""
+    _people, zoe = _switchboard(engine)
+    statements: list[str] = []
+    command = RecordActivity("call", NOW, phone="+1 415 555 0199")
+    with UnitOfWork(engine) as uow:
+        listen = uow.store.connection
+        event.listen(listen, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        assert find_person_for(uow.store, command, SETTINGS) == zoe
+    assert len(statements) == 1
+
+
+def test_searching_a_shared_phone_finds_every_person_behind_it(engine: Engine) -> None:
+    """The inquiries page's search by a number lists the inquiries of all its people,
+    not only of the first who gave it."""
+    (carl, dina, eve), zoe = _switchboard(engine)
+    with UnitOfWork(engine) as uow:
+        found = search_inquiries(uow, InquirySearch(q="+44 20 7946 0000"), "US")
+        alone = search_inquiries(uow, InquirySearch(q="415 555 0199"), "US")
+    assert sorted(row.person_id for row in found) == [carl, dina, eve]
+    assert [row.person_id for row in alone] == [zoe]

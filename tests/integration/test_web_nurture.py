@@ -164,12 +164,37 @@ def test_a_person_is_found_by_email_or_id_with_every_track_they_were_in(
 ) -> None:
     n = nurtured
     found = n.page(MemberSearch(q=f"  p{n.a}@firm{n.a}.com "))
-    assert (found.person, [m.person_id for m in found.members]) == (n.a, [n.a])
+    assert (found.found, [m.person_id for m in found.members]) == ([n.a], [n.a])
     assert found.more is None
     by_id = n.page(MemberSearch(q=str(n.tokyo)))
     assert [m.step_words for m in by_id.members] == ["email 'welcome'"]
     nobody = n.page(MemberSearch(q="nobody@nowhere.example"))
-    assert (nobody.person, nobody.members) == (None, [])
+    assert (nobody.found, nobody.members) == ([], [])
+
+
+def test_a_phone_several_people_gave_finds_the_tracks_of_each_of_them(
+    nurtured: Nurtured, client: TestClient
+) -> None:
+    """A switchboard's number is Carl's and Dina's (names that cannot be one person's):
+    searched, it shows both people's tracks, not only those of the first who gave it."""
+    board = "+1 415 555 0100"
+    carl = nurtured.desk.prospect(first_name="Carl", last_name="Ray", phone=board)
+    dina = nurtured.desk.prospect(first_name="Dina", last_name="Fox", phone=board)
+    found = nurtured.page(MemberSearch(q="(415) 555-0100"))
+    assert sorted(m.person_id for m in found.members) == [carl, dina]
+    assert found.found == [carl, dina]
+    alone = nurtured.page(MemberSearch(q=f"p{nurtured.a}@firm{nurtured.a}.com"))
+    assert alone.found == [nurtured.a]
+    sign_in(client, "mia@acme.example")
+    text = " ".join(client.get("/nurture", params={"q": board}).text.split())
+    assert f'data-lead="{carl}"' in text and f'data-lead="{dina}"' in text
+    leads = f'<a href="/leads/{carl}">lead {carl}</a> and <a href="/leads/{dina}">lead {dina}</a>'
+    assert f"Every track {leads} were in, the latest first." in text
+    a = nurtured.a
+    text = " ".join(client.get("/nurture", params={"q": f"p{a}@firm{a}.com"}).text.split())
+    assert f'Every track <a href="/leads/{a}">lead {a}</a> was in, the latest first.' in text
+    text = " ".join(client.get("/nurture", params={"q": "999"}).text.split())
+    assert '<a href="/leads/999">Lead 999</a> has never been in a nurture track.' in text
 
 
 def test_the_page_reads_a_few_statements_however_many_are_in_the_tracks(

@@ -2,7 +2,8 @@
 
 A batch is all or nothing: if one activity names nobody known, none is recorded
 and the 404 says which (``where`` = ``activities[i]``), so the caller can fix and
-resend the whole batch without making duplicates.
+resend the whole batch without making duplicates. So too for one found by a phone
+alone that several people gave (409 at ``activities[i].phone``, naming them).
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ async def record_activities(
     """Record activities; each re-rates its person (engagement fades with time).
 
     The person is found by `person_id` (admin keys only), `email`, `phone` or
-    `external_id`; an unknown person is a 404. `at` defaults to now; a time more than
-    five minutes ahead of the server's clock is refused.
+    `external_id`; an unknown person is a 404, and a phone several people gave (a
+    switchboard), with no email or id that finds one of them, a 409 at `phone`. `at`
+    defaults to now; a time more than five minutes ahead of the server's clock is refused.
     """
     _text, body = parse_object(await request.body())
     batch = "activities" in body

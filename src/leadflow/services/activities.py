@@ -3,6 +3,10 @@
 An activity is tied to a person by ``person_id``, email, phone or a source's
 external id, stored, logged, and the lead is rated again: engagement decays
 with time, so each activity can move a prospect towards sales.
+
+A phone number can be several people's (a switchboard, a family's line: see
+``identity``): an activity that it alone would find is refused as ambiguous
+(``Conflict`` at ``phone``), never credited to whichever of them gave it first.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import activity_key, as_utc
 from leadflow.domain.values import clean
-from leadflow.errors import InvalidInput, NotFound
+from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.capture import CaptureSettings, rerate_many
 
 ACTIVITY_TYPES = (
@@ -87,9 +91,11 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
     phone, phone_issue = normalise_phone(cmd.phone, settings.region)
     if phone:
         tried.append(f"phone {phone}")
-        found = store.person_by_key("phone", phone)
-        if found is not None:
-            return found
+        people = store.people_by_phone(phone)
+        if len(people) == 1:
+            return people[0]
+        if people:
+            raise Conflict(_shared(phone, people, tried[:-1]), where="phone")
     elif phone_issue:
         unusable.append(("phone", phone_issue))
     if not tried and unusable:
@@ -98,6 +104,17 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
     if not tried:
         raise InvalidInput("an activity needs person_id, email, phone or external_id")
     raise NotFound(f"no person with {' or '.join(tried)}")
+
+
+def _shared(phone: str, people: Sequence[int], tried: Sequence[str]) -> str:
+    """Why a number several people gave finds none of them, and what to give instead.
+    Their ids are not named: a capture key, safe to embed in a public page, never learns
+    leadflow's ids (the web's search by the number lists them for a person signed in)."""
+    said = (
+        f"phone {phone} belongs to {len(people):,} people:"
+        " give email or external_id (or person_id, with an admin key)"
+    )
+    return f"no person with {' or '.join(tried)}; {said}" if tried else said
 
 
 def record_activity(

@@ -70,7 +70,7 @@ def handed_back(uow: UnitOfWork, before: datetime | None) -> list[Record]:
 
 @dataclass(frozen=True)
 class InquirySearch:
-    q: str = ""  # an email address, a phone number or a person id
+    q: str = ""  # an email address, a phone number (all its people) or a person id
     source: str = ""
     channel: str = ""
     before: int | None = None
@@ -78,12 +78,12 @@ class InquirySearch:
 
 def search_inquiries(uow: UnitOfWork, search: InquirySearch, region: str) -> list[Record]:
     """The newest inquiries that match, a page at a time. ``q`` finds a person exactly
-    (by email, phone or id): every inquiry of that person."""
+    (by email, phone or id): every inquiry of that person, or of every person behind a
+    phone several people gave (a switchboard)."""
     pages = PageQueries(uow.store.connection)
     person_ids: list[int] | None = None
     if search.q.strip():
-        found = find_person(pages, search.q, region)
-        person_ids = [found] if found is not None else []
+        person_ids = find_people(pages, search.q, region)
     return pages.inquiries(
         source=search.source.strip() or None,
         channel=search.channel.strip() or None,
@@ -93,18 +93,21 @@ def search_inquiries(uow: UnitOfWork, search: InquirySearch, region: str) -> lis
     )
 
 
-def find_person(pages: PageQueries, q: str, region: str) -> int | None:
-    """The person ``q`` names exactly: a lead id, an email address or a phone number."""
+def find_people(pages: PageQueries, q: str, region: str) -> list[int]:
+    """The people ``q`` names exactly, by id: a lead id, an email address or a phone
+    number, which finds everyone who gave it (a switchboard's, a family's line), not only
+    the first, who owns its key."""
     q = q.strip()
     if q.isdigit() and len(q) < 12:
-        return int(q)
+        return [int(q)]
     if "@" in q:
         email, _ = normalise_email(q)
-        return pages.person_by_key("email", email) if email else None
+        found = pages.person_by_key("email", email) if email else None
+        return [found] if found is not None else []
     from leadflow.adapters.identity.phones import normalise_phone
 
     phone, _ = normalise_phone(q, region)
-    return pages.person_by_key("phone", phone) if phone else None
+    return pages.people_by_phone(phone) if phone else []
 
 
 def quarantine_list(uow: UnitOfWork, replayed: bool, before: int | None) -> list[Record]:

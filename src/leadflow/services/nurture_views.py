@@ -25,7 +25,7 @@ from leadflow.adapters.store.pages import PageQueries
 from leadflow.adapters.store.repository import Record, utc
 from leadflow.domain.nurture import Track
 from leadflow.domain.playbook import Playbook
-from leadflow.services.marketing_views import find_person
+from leadflow.services.marketing_views import find_people
 from leadflow.services.nurture_report import Held, held_rows
 from leadflow.services.uow import UnitOfWork
 
@@ -128,7 +128,7 @@ class HeldTouch:
 class MemberSearch:
     track: str = ""  # empty: the playbook's first track
     step: int | None = None  # 0-based
-    q: str = ""  # a lead id, an email address or a phone number: that person's tracks
+    q: str = ""  # a lead id, an email address or a phone number: its people's tracks
     after: tuple[datetime, int] | None = None  # the last (due_at, enrollment id) shown
 
 
@@ -142,7 +142,7 @@ class NurturePage:
     search: MemberSearch
     members: list[Member] = field(default_factory=list)
     more: str | None = None  # the cursor of the next page of members
-    person: int | None = None  # the person ``q`` found
+    found: list[int] = field(default_factory=list)  # the people ``q`` found, by id
     people: bool = True  # False: counts only, no one named (a sales manager's page)
 
 
@@ -175,9 +175,9 @@ def nurture_page(
     latest = [_held_touch(pb, r) for r in pages.latest_held(since, LATEST_HELD)]
     page = NurturePage(tracks, plan, days, held, latest, search)
     if search.q:
-        person = find_person(PageQueries(uow.store.connection), search.q, region)
-        rows = pages.enrollments_of(person, PAGE) if person is not None else []
-        return replace(page, members=[_member(pb, r) for r in rows], person=person)
+        found = find_people(PageQueries(uow.store.connection), search.q, region)
+        rows = pages.enrollments_of(found, PAGE)
+        return replace(page, members=[_member(pb, r) for r in rows], found=found)
     if not chosen:
         return page
     rows = pages.members(chosen, search.step, search.after, PAGE)

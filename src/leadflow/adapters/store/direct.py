@@ -30,10 +30,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, TextClause
+from sqlalchemy import CompoundSelect, Connection, Select, TextClause
 from sqlalchemy.sql.dml import UpdateBase
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+Readable = Select[Any] | CompoundSelect[Any]
+"""A SELECT :func:`read` runs: one, or several joined (``UNION``)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def insert(connection: Connection, statement: UpdateBase, params: Mapping[str, A
 
 @dataclass(frozen=True)
 class _Query:
-    statement: Select[Any]  # kept so that its id, the cache's key, is not reused
+    statement: Readable  # kept so that its id, the cache's key, is not reused
     sql: str
     take: tuple[tuple[str, int | None], ...]  # per position: (parameter, index in its list)
     fixed: Mapping[str, Any]  # values the statement carries itself (a LIMIT)
@@ -186,7 +188,7 @@ class _Query:
 _QUERIES: dict[tuple[Any, ...], _Query | None] = {}
 
 
-def read(connection: Connection, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+def read(connection: Connection, statement: Readable, params: Mapping[str, Any]) -> list[Any]:
     """The rows of a SELECT, as ``connection.execute(statement, params).all()`` would give
     them (named tuples here, SQLAlchemy rows on the ordinary path). For statements built
     once at module level, as :func:`write`'s: each is kept compiled for good."""
@@ -201,9 +203,7 @@ def read(connection: Connection, statement: Select[Any], params: Mapping[str, An
         cursor.close()
 
 
-def _query(
-    connection: Connection, statement: Select[Any], params: Mapping[str, Any]
-) -> _Query | None:
+def _query(connection: Connection, statement: Readable, params: Mapping[str, Any]) -> _Query | None:
     if not _bypassed(connection):
         return None
     lists = tuple(
@@ -218,7 +218,7 @@ def _query(
 
 
 def _compile_query(
-    connection: Connection, statement: Select[Any], params: Mapping[str, Any]
+    connection: Connection, statement: Readable, params: Mapping[str, Any]
 ) -> _Query | None:
     """The SELECT compiled for parameters of these names (and lists of these lengths), or
     None when only SQLAlchemy can run it."""

@@ -91,9 +91,12 @@ class NurturePages:
         query = _members().where(*where).order_by(e.c.due_at, e.c.id).limit(limit)
         return list(self.connection.execute(query))
 
-    def enrollments_of(self, person_id: int, limit: int) -> list[Record]:
-        """Every enrollment of one person, the latest first (in a track now or before)."""
-        query = _members().where(e.c.person_id == person_id).order_by(e.c.id.desc()).limit(limit)
+    def enrollments_of(self, people: Sequence[int], limit: int) -> list[Record]:
+        """Every enrollment of these people, the latest first (in a track now or before)."""
+        if not people:
+            return []
+        where = e.c.person_id.in_(list(people))
+        query = _members().where(where).order_by(e.c.id.desc()).limit(limit)
         return list(self.connection.execute(query))
 
     def held(self, since: datetime) -> list[tuple[str, str, int, int]]:

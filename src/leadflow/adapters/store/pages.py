@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.repository import Record
+from leadflow.adapters.store.repository import Record, people_by_phone
 
 lc, p, s = t.lifecycle, t.people, t.lead_state
 
@@ -214,6 +214,10 @@ class PageQueries:
         query = select(k.c.person_id).where(k.c.kind == kind, k.c.value == value)
         found = self.connection.execute(query).scalar()
         return int(found) if found is not None else None
+
+    def people_by_phone(self, phone: str) -> list[int]:
+        """Everyone behind ``phone`` (E.164): its key's owner and its block's people."""
+        return people_by_phone(self.connection, phone)
 
     def quarantine(self, *, replayed: bool, before: int | None, limit: int) -> list[Record]:
         q = t.quarantine

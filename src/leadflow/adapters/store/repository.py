@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    union,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.identity.names import FORMER_NAME, sharing_a_word
@@ -73,6 +84,13 @@ _UPDATE_PERSON = update(t.people).where(t.people.c.id == bindparam("target_id"))
 _PERSON_BY_KEY = select(t.person_keys.c.person_id).where(
     t.person_keys.c.kind == bindparam("kind"), t.person_keys.c.value == bindparam("value")
 )
+PEOPLE_BY_PHONE = union(
+    select(t.person_keys.c.person_id).where(
+        t.person_keys.c.kind == "phone", t.person_keys.c.value == bindparam("phone")
+    ),
+    select(t.person_blocks.c.person_id).where(t.person_blocks.c.block == bindparam("block")),
+)
+"""Everyone behind a number: its key's owner and its block's people (``phone_block``)."""
 _NAME_KEY_OF = select(t.people.c.name_key).where(t.people.c.id == bindparam("person_id"))
 _INSERT_KEY = insert(t.person_keys)
 _KEY_OWNERS = select(t.person_keys.c.kind, t.person_keys.c.value, t.person_keys.c.person_id).where(
@@ -158,6 +176,12 @@ class Event:
     person_id: int | None = None
     inquiry_id: int | None = None
     data: Mapping[str, Any] | None = None
+
+
+def people_by_phone(connection: Connection, phone: str) -> list[int]:
+    """:data:`PEOPLE_BY_PHONE` of ``phone``, by id."""
+    params = {"phone": phone, "block": phone_block(phone)}
+    return sorted(int(row[0]) for row in direct.read(connection, PEOPLE_BY_PHONE, params))
 
 
 class Store:
@@ -253,6 +277,11 @@ class Store:
     def person_by_key(self, kind: str, value: str) -> int | None:
         found = direct.read(self.connection, _PERSON_BY_KEY, {"kind": kind, "value": value})
         return int(found[0][0]) if found else None
+
+    def people_by_phone(self, phone: str) -> list[int]:
+        """Everyone behind ``phone`` (E.164), by id: the first who gave it owns its key,
+        the others are in its block; one query, whichever the number has."""
+        return people_by_phone(self.connection, phone)
 
     def name_key_of(self, person_id: int) -> str | None:
         return self.connection.execute(_NAME_KEY_OF, {"person_id": person_id}).scalar_one_or_none()
