@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -435,6 +436,31 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_the_setting(
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [("merges",), ("report", "funnel")])
+def test_a_database_that_never_answers_is_given_up_after_the_connect_timeout(
+    tmp_path: Path, silent_port: int, command: tuple[str, ...]
+) -> None:
+    url = f"postgresql+psycopg://leadflow:s3cret@127.0.0.1:{silent_port}/leadflow"
+    env = {**environment(tmp_path), "LEADFLOW_DATABASE_URL": url}
+    began = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", *command],
+        cwd=tmp_path,
+        env={**env, "LEADFLOW_DATABASE_CONNECT_TIMEOUT": "2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert time.monotonic() - began < 20  # not the 130 seconds psycopg waits by default
+    assert result.returncode == 2, result.stderr
+    shown = f"postgresql+psycopg://leadflow:***@127.0.0.1:{silent_port}/leadflow"
+    assert result.stderr == (
+        f"error: LEADFLOW_DATABASE_URL: cannot connect to '{shown}': no answer within"
+        " 2 seconds (LEADFLOW_DATABASE_CONNECT_TIMEOUT): connection timeout expired\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [
@@ -460,6 +486,11 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line_naming_the_setting(
         ("LEADFLOW_DEFAULT_REGION", "USA", "LEADFLOW_DEFAULT_REGION: unknown phone region"),
         ("LEADFLOW_MATCH_NAME_THRESHOLD", "10", "LEADFLOW_MATCH_NAME_THRESHOLD: Input should"),
         ("LEADFLOW_DATABASE_URL", "leadflow.db", "LEADFLOW_DATABASE_URL: not a database URL"),
+        (
+            "LEADFLOW_DATABASE_CONNECT_TIMEOUT",
+            "1",
+            "LEADFLOW_DATABASE_CONNECT_TIMEOUT: Input should be greater than or equal to 2",
+        ),
         (
             "LEADFLOW_DATABASE_URL",
             "postgres://lf:s3cret@localhost/lf",
