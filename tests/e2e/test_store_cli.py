@@ -313,6 +313,42 @@ def test_forms_list_shows_each_key_whole_and_gives_csv_and_json(tmp_path: Path) 
     assert refused.returncode == 2 and "--format: unknown format 'xml'" in refused.stderr
 
 
+def test_keys_list_shows_each_prefix_whole_and_gives_csv_and_json(tmp_path: Path) -> None:
+    """The prefix is what `keys revoke` takes: a table that cut it short was of no use."""
+    empty = leadflow(tmp_path, "keys", "list", "--format", "json")
+    assert json.loads(ok(empty)) == [] and empty.stderr == ""  # the hint is for people
+    named = ok(leadflow(tmp_path, "keys", "create", "--scope", "admin", "--name", "x" * 60))
+    unnamed = ok(leadflow(tmp_path, "keys", "create", "--scope", "capture")).strip()
+    ok(leadflow(tmp_path, "keys", "revoke", unnamed))
+    first, second = named.split("_")[1], unnamed.split("_")[1]
+    table = subprocess.run(
+        [sys.executable, "-m", "leadflow", "keys", "list"],
+        cwd=tmp_path,
+        env={**environment(tmp_path), "COLUMNS": "50"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert first in ok(table) and second in table.stdout, table.stdout
+
+    rows = list(
+        csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "keys", "list", "--format", "csv"))))
+    )
+    assert [(r["prefix"], r["scope"], r["name"], r["revoked"] == "") for r in rows] == [
+        (first, "admin", "x" * 60, True),
+        (second, "capture", "", False),
+    ]
+    listed = json.loads(ok(leadflow(tmp_path, "keys", "list", "--format", "json")))
+    assert [one["prefix"] for one in listed] == [first, second]
+    assert listed[0]["revoked"] is None and listed[1]["name"] is None
+    stamped = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    assert re.fullmatch(stamped, listed[0]["created"]) and re.fullmatch(stamped, rows[1]["revoked"])
+    assert unnamed not in json.dumps(listed) and named.strip() not in json.dumps(listed)
+    refused = leadflow(tmp_path, "keys", "list", "--format", "xml")
+    assert refused.returncode == 2 and "--format: unknown format 'xml'" in refused.stderr
+
+
 def active(tmp: Path, key: str) -> int:
     with sqlite3.connect(tmp / "lf.db") as db:
         return int(db.execute("SELECT active FROM forms WHERE key = ?", (key,)).fetchone()[0])
