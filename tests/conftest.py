@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -28,6 +29,17 @@ def receiver() -> Iterator[Receiver]:
 def broken() -> Iterator[Receiver]:
     """A real HTTP listener on 127.0.0.1 that answers 500 to everything."""
     yield from serve(500)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that takes connections and never answers: the kernel completes
+    the handshake into the backlog, nothing accepts, and a PostgreSQL client waits for the
+    server's first word until its connect timeout (as behind a host that drops packets)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture

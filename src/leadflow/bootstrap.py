@@ -47,8 +47,9 @@ def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
     error naming the setting) and with the schema brought up to date when asked."""
     from leadflow.adapters.store.engine import check_connection, make_engine, upgrade
 
-    engine = make_engine(settings.database_url)
-    check_connection(engine)
+    timeout = settings.database_connect_timeout
+    engine = make_engine(settings.database_url, connect_timeout=timeout)
+    check_connection(engine, timeout)
     if migrate:
         upgrade(engine)
     return engine

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         "sqlite:///leadflow.db",
         description="Where leadflow keeps its data: sqlite:///FILE or postgresql+psycopg://...",
     )
+    database_connect_timeout: int = Field(
+        10,
+        ge=2,
+        description="Seconds to wait for a PostgreSQL server to answer a new connection"
+        " (at least 2, the least libpq waits); a connect_timeout in the URL wins.",
+    )
     playbook: Path | None = Field(
         None,
         description="The active playbook file. When unset, the bundled b2b-saas playbook is used.",

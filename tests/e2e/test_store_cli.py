@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -312,6 +313,42 @@ def test_forms_list_shows_each_key_whole_and_gives_csv_and_json(tmp_path: Path) 
     assert refused.returncode == 2 and "--format: unknown format 'xml'" in refused.stderr
 
 
+def test_keys_list_shows_each_prefix_whole_and_gives_csv_and_json(tmp_path: Path) -> None:
+    """The prefix is what `keys revoke` takes: a table that cut it short was of no use."""
+    empty = leadflow(tmp_path, "keys", "list", "--format", "json")
+    assert json.loads(ok(empty)) == [] and empty.stderr == ""  # the hint is for people
+    named = ok(leadflow(tmp_path, "keys", "create", "--scope", "admin", "--name", "x" * 60))
+    unnamed = ok(leadflow(tmp_path, "keys", "create", "--scope", "capture")).strip()
+    ok(leadflow(tmp_path, "keys", "revoke", unnamed))
+    first, second = named.split("_")[1], unnamed.split("_")[1]
+    table = subprocess.run(
+        [sys.executable, "-m", "leadflow", "keys", "list"],
+        cwd=tmp_path,
+        env={**environment(tmp_path), "COLUMNS": "50"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert first in ok(table) and second in table.stdout, table.stdout
+
+    rows = list(
+        csv.DictReader(io.StringIO(ok(leadflow(tmp_path, "keys", "list", "--format", "csv"))))
+    )
+    assert [(r["prefix"], r["scope"], r["name"], r["revoked"] == "") for r in rows] == [
+        (first, "admin", "x" * 60, True),
+        (second, "capture", "", False),
+    ]
+    listed = json.loads(ok(leadflow(tmp_path, "keys", "list", "--format", "json")))
+    assert [one["prefix"] for one in listed] == [first, second]
+    assert listed[0]["revoked"] is None and listed[1]["name"] is None
+    stamped = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    assert re.fullmatch(stamped, listed[0]["created"]) and re.fullmatch(stamped, rows[1]["revoked"])
+    assert unnamed not in json.dumps(listed) and named.strip() not in json.dumps(listed)
+    refused = leadflow(tmp_path, "keys", "list", "--format", "xml")
+    assert refused.returncode == 2 and "--format: unknown format 'xml'" in refused.stderr
+
+
 def active(tmp: Path, key: str) -> int:
     with sqlite3.connect(tmp / "lf.db") as db:
         return int(db.execute("SELECT active FROM forms WHERE key = ?", (key,)).fetchone()[0])
@@ -435,6 +472,31 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_the_setting(
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [("merges",), ("report", "funnel")])
+def test_a_database_that_never_answers_is_given_up_after_the_connect_timeout(
+    tmp_path: Path, silent_port: int, command: tuple[str, ...]
+) -> None:
+    url = f"postgresql+psycopg://leadflow:s3cret@127.0.0.1:{silent_port}/leadflow"
+    env = {**environment(tmp_path), "LEADFLOW_DATABASE_URL": url}
+    began = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "leadflow", *command],
+        cwd=tmp_path,
+        env={**env, "LEADFLOW_DATABASE_CONNECT_TIMEOUT": "2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert time.monotonic() - began < 20  # not the 130 seconds psycopg waits by default
+    assert result.returncode == 2, result.stderr
+    shown = f"postgresql+psycopg://leadflow:***@127.0.0.1:{silent_port}/leadflow"
+    assert result.stderr == (
+        f"error: LEADFLOW_DATABASE_URL: cannot connect to '{shown}': no answer within"
+        " 2 seconds (LEADFLOW_DATABASE_CONNECT_TIMEOUT): connection timeout expired\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [
@@ -460,6 +522,11 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line_naming_the_setting(
         ("LEADFLOW_DEFAULT_REGION", "USA", "LEADFLOW_DEFAULT_REGION: unknown phone region"),
         ("LEADFLOW_MATCH_NAME_THRESHOLD", "10", "LEADFLOW_MATCH_NAME_THRESHOLD: Input should"),
         ("LEADFLOW_DATABASE_URL", "leadflow.db", "LEADFLOW_DATABASE_URL: not a database URL"),
+        (
+            "LEADFLOW_DATABASE_CONNECT_TIMEOUT",
+            "1",
+            "LEADFLOW_DATABASE_CONNECT_TIMEOUT: Input should be greater than or equal to 2",
+        ),
         (
             "LEADFLOW_DATABASE_URL",
             "postgres://lf:s3cret@localhost/lf",

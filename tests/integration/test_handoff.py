@@ -197,6 +197,9 @@ def test_accept_then_contact_stops_both_slas(engine: Engine) -> None:
     done = desk.do("accept", lead, desk.runtime("ann"))
     assert (done.stage, done.side, done.owner_rep_id) == ("sales_accepted", "sales", ann)  # type: ignore[attr-defined]
     desk.clock.advance(minutes=30)
+    with pytest.raises(Conflict) as twice:
+        desk.do("accept", lead, desk.runtime("ann"))
+    assert str(twice.value) == f"lead {lead} was already accepted at 2026-11-23T09:20:00Z"
     desk.do("contacted", lead, desk.runtime("ann"))
     desk.clock.advance(hours=30)
     report = run_due(engine, desk.pb, desk.runtime(), "w1")
@@ -224,6 +227,11 @@ def test_a_missed_acceptance_escalates_and_reassigns(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         breach = next(e for e in uow.store.events_of(lead) if e.type == "sla.breached")
     assert breach.data["manager"] is None  # team general has no manager
+    with engine.connect() as c:
+        said = c.execute(select(t.timers.c.result).where(t.timers.c.status == "done")).all()
+    assert [r.result for r in said] == [
+        "accept SLA missed (due 2026-11-23T10:00:00Z): no manager to tell; reassigned to Bo"
+    ]
     assert run_due(engine, desk.pb, desk.runtime(), "w1").total == 0  # ran once
 
 

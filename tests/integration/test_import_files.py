@@ -99,7 +99,7 @@ def test_a_file_imported_before_is_refused_under_any_name_unless_told_again(
     shutil.copyfile(path, copy)
     for name in (path, copy):
         with pytest.raises(
-            Conflict, match="imported already, by import 1 of 2026-11-23 09:00"
+            Conflict, match="imported already, by import 1 of 2026-11-23T09:00:00Z "
         ) as e:
             run(engine, name, source="other")
         assert f"{first.rows:,} rows" in str(e.value) and "--again" in str(e.value)

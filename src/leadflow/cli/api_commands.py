@@ -1,4 +1,4 @@
-"""Commands for the HTTP API: serve, keys (create, list, revoke), forms (create, list).
+"""Commands for the HTTP API: serve, keys (create, list, revoke), forms (create, list, ...).
 
 ``keys create`` and ``forms create`` print the new key alone on standard output,
 so ``KEY=$(leadflow keys create --scope capture)`` works; messages go to stderr.
@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from leadflow.cli.main import PlaybookOption, app, err, out
+from leadflow.cli.main import PlaybookOption, app, err
 from leadflow.cli.store_commands import FormatOption, _emit, _pairs
 from leadflow.domain.moments import stamp
 
@@ -149,20 +148,18 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(fmt: FormatOption = "table") -> None:
     """List API keys: prefix, scope, name, created, revoked (never the keys themselves)."""
     from leadflow.services.keys import list_keys
 
     with _uow() as uow:
         keys = list_keys(uow)
-    table = Table()
-    for column in ("prefix", "scope", "name", "created", "revoked"):
-        table.add_column(column)
-    for key in keys:
-        created, revoked = stamp(key.created_at) or "", stamp(key.revoked_at) or ""
-        table.add_row(key.prefix, key.scope, escape(key.name or ""), created, revoked)
-    out.print(table)
-    if not keys:
+    columns = ["prefix", "scope", "name", "created", "revoked"]
+    rows: list[list[object]] = [
+        [key.prefix, key.scope, key.name, key.created_at, key.revoked_at] for key in keys
+    ]
+    _emit(columns, rows, fmt, whole=("prefix",))
+    if not keys and fmt == "table":
         err.print("There are no API keys; create one with [bold]leadflow keys create[/].")
 
 

@@ -53,8 +53,10 @@ def _engine() -> Any:
     from leadflow.adapters.store.engine import check_connection, is_current, make_engine, upgrade
     from leadflow.config import Settings
 
-    engine = make_engine(Settings().database_url)
-    check_connection(engine)
+    settings = Settings()
+    timeout = settings.database_connect_timeout
+    engine = make_engine(settings.database_url, connect_timeout=timeout)
+    check_connection(engine, timeout)
     if not is_current(engine):
         upgrade(engine)
     return engine

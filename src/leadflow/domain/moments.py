@@ -1,7 +1,10 @@
 """How leadflow writes a moment for the CLI and its files: one form, ISO 8601 in UTC, to
 the second, with ``Z``: ``2026-11-24T17:33:08Z``. People read it, spreadsheets sort it,
-and ``datetime.fromisoformat`` parses it. (The web pages show people the minute,
-``2026-11-24 17:33 UTC``; the API answers ISO 8601 with its microseconds.)
+and ``datetime.fromisoformat`` parses it. The messages the services write (a file imported
+already, a lead accepted already, an SLA missed) use it too: the CLI, the API and the web
+pages show the same words. (The web pages' own columns show people the minute,
+``2026-11-24 17:33 UTC``, and the emails ``Mon 23 Nov 2026, 11:00 UTC``; the API's data
+is ISO 8601 with its microseconds.)
 
 leadflow stores every moment in UTC; SQLite gives one back without a zone, PostgreSQL
 in its session's time zone, which need not be UTC.

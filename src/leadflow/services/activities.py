@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from leadflow.adapters.identity.normalise import normalise_email, normalise_phone
 from leadflow.adapters.store.repository import Event, Store
+from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import activity_key, as_utc
 from leadflow.domain.values import clean
@@ -198,7 +199,7 @@ def happened_at(at: datetime, now: datetime) -> datetime:
         raise InvalidInput(f"'at' {at.isoformat()} is out of range", where="at") from None
     if moment > now + CLOCK_SKEW:
         raise InvalidInput(
-            f"'at' {moment.isoformat()} is in the future (now {now.isoformat(timespec='seconds')});"
+            f"'at' {stamp(moment)} is in the future (now {stamp(now)});"
             " record an activity once it has happened",
             where="at",
         )

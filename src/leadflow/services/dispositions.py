@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.domain.lifecycle import Lifecycle, Move, allowed
+from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.handoff import (
@@ -101,9 +102,7 @@ def accept(
     if owner is None:
         raise InvalidInput(f"lead {person_id} has no owner: say which rep accepts it", "rep")
     if step.state.accepted_at is not None and owner == step.state.owner_rep_id:
-        raise Conflict(
-            f"lead {person_id} was already accepted at {step.state.accepted_at:%Y-%m-%d %H:%M} UTC"
-        )
+        raise Conflict(f"lead {person_id} was already accepted at {stamp(step.state.accepted_at)}")
     if allowed(pb.stages, step.state.stage or "", "sales_accepted", env) is None:
         raise _refuse(pb, step.state, person_id, "accept it")
     reps = {c.id: c for c in candidates(leads, pb, count_all=False)}

@@ -28,12 +28,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_blank_rows
 from leadflow.adapters.csv_records import read_header
+from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput
@@ -203,11 +204,6 @@ def file_checksum(path: Path) -> str:
 ONE = {"inquiries": "inquiry", "activities": "activity"}
 
 
-def _when(moment: datetime) -> str:
-    """A stored moment in UTC (SQLite gives it without a zone, PostgreSQL in its own)."""
-    return f"{moment.astimezone(UTC) if moment.tzinfo else moment:%Y-%m-%d %H:%M} UTC"
-
-
 def earlier_import(
     engine_uow: Callable[[], UnitOfWork],
     path: Path,
@@ -257,7 +253,7 @@ def _resumed(
     if again:
         return None
     said = (
-        f"import {last.id} of {_when(last.started_at)} ("
+        f"import {last.id} of {stamp(last.started_at)} ("
         + (f"--source '{last.source}'" if last.source else "no --source")
         + (f", file {last.file!r}" if last.file and last.file != str(path) else "")
         + ")"

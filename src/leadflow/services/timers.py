@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Record, utc
+from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
 from leadflow.services.capture import rerate
 from leadflow.services.handoff import Runtime, Step, iso, lead_env, route
@@ -142,9 +143,7 @@ def _sla(kind: str) -> Callable[[UnitOfWork, LeadStore, Playbook, Runtime, Recor
             )
             done.append("returned to the pool")
         settle(uow.store, leads, pb, step, now, runtime)
-        return f"{kind} SLA missed (due {due:%Y-%m-%d %H:%M} UTC)" + (
-            f": {'; '.join(done)}" if done else ""
-        )
+        return f"{kind} SLA missed (due {stamp(due)})" + (f": {'; '.join(done)}" if done else "")
 
     return run
 

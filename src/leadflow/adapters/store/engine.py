@@ -1,8 +1,10 @@
 """Database engines: SQLite (embedded default, WAL) or PostgreSQL, chosen by URL.
 
 ``sqlite:///leadflow.db`` is the default; ``postgresql+psycopg://user:pw@host/db``
-selects PostgreSQL. Schema changes go through Alembic (:func:`upgrade`), on
-both, from the migrations that ship inside the package.
+selects PostgreSQL, whose connections give up after ``connect_timeout`` seconds
+(``LEADFLOW_DATABASE_CONNECT_TIMEOUT``, unless the URL names its own): a host that drops
+packets is an error in seconds, not a wait of minutes. Schema changes go through Alembic
+(:func:`upgrade`), on both, from the migrations that ship inside the package.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def json_text(value: Any) -> str:
     return to_json(value).decode()
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, *, connect_timeout: int | None = None, **options: Any) -> Engine:
+    """The engine for ``url``; a PostgreSQL one gives up connecting after ``connect_timeout``
+    seconds, unless the URL's query (``?connect_timeout=30``) or ``connect_args`` say
+    otherwise: what the user wrote in the URL wins over the setting."""
     options.setdefault("json_serializer", json_text)
     _check_url(url)
     if url.startswith("sqlite"):
@@ -62,6 +67,13 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "checkin", _restore_foreign_keys)
         event.listen(engine, "savepoint", _savepoint_inside_a_transaction)
         return engine
+    parsed = make_url(url)
+    # SQLAlchemy's connect_args win over the URL's query: set the timeout only when the
+    # URL does not, and let a caller's connect_args win over it.
+    postgresql = parsed.get_backend_name() == "postgresql"
+    if connect_timeout is not None and postgresql and "connect_timeout" not in parsed.query:
+        given = options.get("connect_args", {})
+        options["connect_args"] = {"connect_timeout": connect_timeout, **given}
     return create_engine(url, pool_pre_ping=True, **options)
 
 
@@ -95,21 +107,50 @@ def shown_url(url: str) -> str:
         return "(not a database URL)"
 
 
-def check_connection(engine: Engine) -> None:
+def check_connection(engine: Engine, connect_timeout: int | None = None) -> None:
     """Connect once. A database that cannot be reached or opened (nothing listening, a
-    wrong password, an unknown database or host; a SQLite file that is not a database, or
-    a folder) is an error naming the setting, with the URL without its password and the
-    server's or SQLite's own words, not a traceback. Errors after this one connection are
-    the command's own: they are not about the setting."""
+    wrong password, an unknown database or host, no answer within the connect timeout; a
+    SQLite file that is not a database, or a folder) is an error naming the setting, with
+    the URL without its password and the server's or SQLite's own words, not a traceback.
+    Errors after this one connection are the command's own: they are not about the setting.
+
+    ``connect_timeout`` is the one :func:`make_engine` was given (an engine does not keep
+    its ``connect_args``): a timeout that ran out is said with its seconds and who set them.
+    """
     try:
         with engine.connect():
             pass
     except DBAPIError as error:
         if getattr(error.orig, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED"):
             raise  # another process holds the file: a wait that ran out, not the setting
-        raise InvalidInput(
-            _cannot_connect(engine, str(error.orig)), where="LEADFLOW_DATABASE_URL"
-        ) from None
+        reason = str(error.orig)
+        if _timed_out(engine, error.orig):
+            reason = f"{_waited(engine, connect_timeout)}: {reason}"
+        raise InvalidInput(_cannot_connect(engine, reason), where="LEADFLOW_DATABASE_URL") from None
+
+
+def _timed_out(engine: Engine, error: BaseException | None) -> bool:
+    if engine.dialect.driver != "psycopg":
+        return False
+    from psycopg.errors import ConnectionTimeout
+
+    return isinstance(error, ConnectionTimeout)
+
+
+def _waited(engine: Engine, connect_timeout: int | None) -> str:
+    """How long psycopg waited for an answer and who said so: the URL's ``connect_timeout``,
+    else the setting, else psycopg's default (psycopg waits at least 2 seconds, as libpq)."""
+    from psycopg.conninfo import timeout_from_conninfo
+
+    in_url = engine.url.query.get("connect_timeout")  # a tuple when the URL says it twice
+    given: str | int | None = in_url[-1] if isinstance(in_url, tuple) else in_url
+    who = "connect_timeout in the URL"
+    if given is None and connect_timeout is not None:
+        given, who = connect_timeout, "LEADFLOW_DATABASE_CONNECT_TIMEOUT"
+    elif given is None:
+        who = "psycopg's default"
+    seconds = timeout_from_conninfo({} if given is None else {"connect_timeout": given})
+    return f"no answer within {seconds} seconds ({who})"
 
 
 def _cannot_connect(engine: Engine, reason: str) -> str:
