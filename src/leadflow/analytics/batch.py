@@ -39,9 +39,9 @@ from leadflow.analytics.lookup import (
     joint_key,
     reason_table,
 )
+from leadflow.domain.moments import as_utc
 from leadflow.domain.playbook import Criterion, FieldDef, Grade, Playbook
 from leadflow.domain.rating import (
-    as_utc,
     grade_reason,
     missing_message,
     needed_by,

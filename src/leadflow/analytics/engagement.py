@@ -11,10 +11,8 @@ import polars as pl
 
 from leadflow.analytics.columns import ROW as _ROW
 from leadflow.analytics.columns import _choice_key, _message, _tenths
+from leadflow.domain.moments import as_utc
 from leadflow.domain.playbook import MICROS_PER_DAY, Playbook
-from leadflow.domain.rating import (
-    as_utc,
-)
 
 SEPARATOR = "; "
 """Between the reasons (and between the data issues) of one lead, as one text."""

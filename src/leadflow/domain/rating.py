@@ -25,9 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from leadflow.domain import expr
+from leadflow.domain.moments import as_utc
 from leadflow.domain.playbook import MICROS_PER_DAY, Engagement, FieldDef, Playbook, Route
 from leadflow.domain.values import choice_key, clean
 
@@ -58,13 +59,6 @@ class Rating:
     @property
     def dimensions(self) -> dict[str, float]:
         return {"fit": self.fit, "qualification": self.qualification, "engagement": self.engagement}
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Naive datetimes are taken to be UTC; aware ones are converted."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def rate(

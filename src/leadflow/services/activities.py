@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from leadflow.adapters.identity.normalise import normalise_email, normalise_phone
 from leadflow.adapters.store.repository import Event, Store
-from leadflow.domain.moments import stamp
+from leadflow.domain.moments import as_utc, stamp
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.rating import activity_key, as_utc
+from leadflow.domain.rating import activity_key
 from leadflow.domain.values import clean
 from leadflow.errors import Conflict, InvalidInput, NotFound
 from leadflow.services.capture import CaptureSettings, rerate_many
