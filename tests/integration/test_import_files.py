@@ -545,3 +545,57 @@ def test_a_stopped_import_resumed_by_two_commands_at_once_is_taken_once(
     inquiries, quarantined, _ = counts(engine)
     [(_, rows, taken, finished)] = imports(engine)
     assert (taken, finished) == (rows, True) and inquiries + quarantined == rows
+
+
+def test_an_activity_the_database_refuses_is_skipped_with_its_line_and_loses_no_other(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A value the database refuses (here a trigger's, as a constraint of its own would)
+    skips its row, named by its line; the rows before and after it in the same
+    transaction are recorded, and their people rated. SQLite undoes the one statement,
+    PostgreSQL the row's savepoint."""
+    run(engine, write_csv(tmp_path / "leads.csv", messy_rows(9, 10)))
+    with engine.begin() as c:
+        if c.dialect.name == "sqlite":
+            c.exec_driver_sql(
+                "CREATE TRIGGER no_meetings BEFORE INSERT ON activities"
+                " WHEN NEW.type = 'meeting' BEGIN SELECT RAISE(ABORT, 'no meetings'); END"
+            )
+        else:
+            c.exec_driver_sql(
+                "CREATE FUNCTION no_meetings() RETURNS trigger AS $$ BEGIN"
+                " IF NEW.type = 'meeting' THEN RAISE check_violation USING MESSAGE ="
+                " 'no meetings'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            c.exec_driver_sql(
+                "CREATE TRIGGER no_meetings BEFORE INSERT ON activities"
+                " FOR EACH ROW EXECUTE FUNCTION no_meetings()"
+            )
+        emails = c.execute(
+            select(t.people.c.email).where(t.people.c.email.is_not(None)).order_by(t.people.c.id)
+        ).scalars()
+        first, second = list(emails)[:2]
+        before = c.execute(select(func.max(t.events.c.id))).scalar_one()
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        "type,at,email\n"
+        f"page_view,2026-11-20T10:00:00Z,{first}\n"
+        f"meeting,2026-11-20T11:00:00Z,{first}\n"
+        f"email_click,2026-11-20T12:00:00Z,{second}\n",
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert done.done == 2
+    assert len(done.skipped) == 1
+    assert done.skipped[0].startswith("line 3: the database refused it")
+    assert "no meetings" in done.skipped[0]
+    with engine.connect() as c:
+        kept = c.execute(select(t.activities.c.type).order_by(t.activities.c.id)).scalars()
+        assert list(kept) == ["page_view", "email_click"]
+        logged = c.execute(
+            select(t.events.c.type).where(t.events.c.id > before).order_by(t.events.c.id)
+        ).scalars()
+        kinds = [kind for kind in logged if kind in ("activity.recorded", "lead.rated")]
+        assert kinds == ["activity.recorded", "activity.recorded", "lead.rated", "lead.rated"]

@@ -101,6 +101,10 @@ def import_activity_csv(
         result.import_id, result.resumed = int(earlier.id), int(earlier.taken)
     for offset in range(result.resumed, len(rows), BATCH):
         with uow_factory() as uow:
+            # A row writes one statement (its INSERT; its event is logged with the batch's).
+            # SQLite undoes a statement that fails and keeps the transaction; PostgreSQL
+            # aborts the whole transaction, so there each row writes in a savepoint.
+            guarded = uow.store.connection.dialect.name != "sqlite"
             bulk = BulkStore(uow.store.connection)
             if offset == result.resumed:  # the first transaction: record (or claim) it
                 refuse_running(bulk, checksum, "activities", seen)
@@ -135,21 +139,24 @@ def import_activity_csv(
                     external_id=row.get("external_id"),
                     source=source or row.get("source"),
                 )
-                savepoint = uow.store.connection.begin_nested()
+                savepoint = uow.store.connection.begin_nested() if guarded else None
                 try:
                     _, person_id, at = store_activity(uow.store, cmd, settings, now, logged)
-                    savepoint.commit()
+                    if savepoint is not None:
+                        savepoint.commit()
                     touched[person_id] = max(touched.get(person_id, now), at)
                     result.done += 1
                     if not pb.scores(cmd.type):
                         unscored[cmd.type] += 1
                 except LeadflowError as error:
-                    savepoint.rollback()
+                    if savepoint is not None:
+                        savepoint.rollback()
                     skipped.append(f"line {line}: {error}")
                 except (IntegrityError, DataError) as error:  # a value it cannot store
                     # (not a lock held too long, a full disk: those stop the import, which
                     # goes on with --resume, rather than lose rows as refused)
-                    savepoint.rollback()
+                    if savepoint is not None:
+                        savepoint.rollback()
                     skipped.append(f"line {line}: the database refused it: {refusal(error)}")
             uow.store.append_events(logged)
             rerate_many(uow.store, pb, touched, "activity", settings.runtime())
