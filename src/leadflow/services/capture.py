@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from leadflow.adapters.identity.names import former_name_block, sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.identity.phones import phone_block
+from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
@@ -624,19 +625,23 @@ def rerate_many(
     runtime: Runtime | None = None,
 ) -> dict[int, Rating]:
     """:func:`rerate` each of these people as of its moment, in the order given: what
-    rating them one after another does, with their activities read together and every
-    event logged in one statement (nothing in a rating or a move reads the event log).
-    An import of activities rates thousands of people a transaction."""
+    rating them one after another does, with the people, their activities and their
+    lifecycles read together (a rating or a move reads and writes only its own person's)
+    and every event logged in one statement (nothing in them reads the event log). An
+    import of activities rates a thousand people a transaction."""
     runtime = runtime or Runtime()
-    activities = store.activities_of_many(list(moments))
+    ids = list(moments)
+    people, activities = store.people(ids), store.activities_of_many(ids)
+    states = LeadStore(store.connection).lifecycles(ids) if len(ids) > 1 else {}
     ratings: dict[int, Rating] = {}
     logged: list[Event] = []
     for person_id, now in moments.items():
-        person = store.person(person_id)
-        assert person is not None
+        facts = people[person_id].facts
         done = [Activity(kind, at) for kind, at in activities.get(person_id, ())]
-        rating, rated, env = rate_and_save(store, pb, person_id, person.facts, done, now)
-        moved = handoff.on_rating(store, pb, person_id, rating, env, event, now, runtime)
+        rating, rated, env = rate_and_save(store, pb, person_id, facts, done, now)
+        moved = handoff.on_rating(
+            store, pb, person_id, rating, env, event, now, runtime, state=states.get(person_id)
+        )
         logged += [rated, *moved.events]
         publish(store, pb, person_id, moved.events, moved.state.owner_rep_id, runtime)
         webhooks.enqueue_all(store, [("lead.rated", _rated_data(rated))], now)

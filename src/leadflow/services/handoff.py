@@ -108,13 +108,17 @@ def on_rating(
     runtime: Runtime,
     *,
     new: bool = False,
+    state: Lifecycle | None = None,
 ) -> Step:
     """Move the lead after a rating caused by ``event`` at ``at``; route it if it is
     ready. Saves the lifecycle and returns the step, whose events the caller logs (a
     capture logs them with its own, in one statement). ``new``: the person was just
-    created, so there is no lifecycle to read."""
+    created, so there is no lifecycle to read; ``state``: its lifecycle, read already
+    (with many people's)."""
     leads = LeadStore(store.connection)
-    step = Step(person_id, Lifecycle() if new else leads.lifecycle(person_id))
+    if state is None:
+        state = Lifecycle() if new else leads.lifecycle(person_id)
+    step = Step(person_id, state)
     if step.state.held and event in RELEASING_EVENTS:
         step.log("lead.released", at, {"why": RELEASES[event], "by": runtime.by})
     moves = advance(pb.stages, step.state.stage, event, env, step.state.held)

@@ -79,6 +79,7 @@ _SET_INQUIRY_PERSON = (
     .values(person_id=bindparam("person_id"), account_id=bindparam("account_id"))
 )
 _PERSON = select(t.people).where(t.people.c.id == bindparam("person_id"))
+_PEOPLE = select(t.people).where(t.people.c.id.in_(bindparam("people", expanding=True)))
 _INSERT_PERSON = insert(t.people)
 _UPDATE_PERSON = update(t.people).where(t.people.c.id == bindparam("target_id"))
 _PERSON_BY_KEY = select(t.person_keys.c.person_id).where(
@@ -257,6 +258,14 @@ class Store:
     def person(self, person_id: int) -> PersonRow | None:
         rows = direct.read(self.connection, _PERSON, {"person_id": person_id})
         return person_row(rows[0]._asdict()) if rows else None
+
+    def people(self, ids: Sequence[int]) -> dict[int, PersonRow]:
+        """:meth:`person` of several people, read together; an unknown id has no entry."""
+        found: dict[int, PersonRow] = {}
+        for part in direct.in_parts(list(dict.fromkeys(ids))):
+            for row in direct.read(self.connection, _PEOPLE, {"people": part}):
+                found[int(row.id)] = person_row(row._asdict())
+        return found
 
     def ratings_of(self, ids: Sequence[int]) -> dict[int, Record]:
         """The automated ratings of ``ids``, by person (see :meth:`rating`)."""
@@ -474,15 +483,13 @@ class Store:
         return [(r[0], utc(r[1])) for r in rows]  # type: ignore[misc]
 
     def activities_of_many(self, people: Sequence[int]) -> dict[int, list[tuple[str, datetime]]]:
-        """:meth:`activities_of` of several people in one query per thousand of them; a
-        person with none has no entry."""
+        """:meth:`activities_of` of several people, read together; a person with none has
+        no entry."""
         found: dict[int, list[tuple[str, datetime]]] = {}
-        wanted = list(dict.fromkeys(people))
-        for start in range(0, len(wanted), 1000):
-            rows = direct.read(
-                self.connection, _ACTIVITIES_OF_MANY, {"people": wanted[start : start + 1000]}
-            )
-            for person_id, kind, at in rows:
+        for part in direct.in_parts(list(dict.fromkeys(people))):
+            for person_id, kind, at in direct.read(
+                self.connection, _ACTIVITIES_OF_MANY, {"people": part}
+            ):
                 found.setdefault(int(person_id), []).append((kind, utc(at)))  # type: ignore[arg-type]
         return found
 
