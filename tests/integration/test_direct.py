@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
@@ -232,3 +234,35 @@ def test_a_watched_engine_sees_every_read(tmp_path: Path) -> None:
     with engine.connect() as c:
         (row,) = direct.read(c, _PERSON, {"person_id": person})
     assert row.id == person and any("FROM people" in sql for sql in seen)
+
+
+def test_leadflows_own_engine_takes_the_direct_path(tmp_path: Path) -> None:
+    """``make_engine`` listens to SQLite's savepoints (to begin the transaction first),
+    not to statements: that left every statement on SQLAlchemy's path for a day."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'own.db'}")
+    with engine.connect() as c:
+        assert direct._bypassed(c)
+    event.listen(engine, "after_cursor_execute", lambda *a: None)
+    with engine.connect() as c:
+        assert not direct._bypassed(c)  # someone watches the statements now
+
+
+def test_a_refused_write_or_read_is_sqlalchemys_error_on_either_path(tmp_path: Path) -> None:
+    """Callers catch SQLAlchemy's IntegrityError or OperationalError (a capture
+    quarantines a refused value): the direct path raises the same, with the driver's
+    error as its ``orig``."""
+    engine = _engine(tmp_path / "refused.db")
+    person = _person(engine)
+    values = {"id": person, "created_at": AT, "updated_at": AT, "facts": {}, "inquiry_count": 0}
+    for run in (direct.write, None):
+        with engine.begin() as c, pytest.raises(IntegrityError) as refused:
+            if run is None:
+                c.execute(insert(t.people), values)
+            else:
+                run(c, insert(t.people), values)
+        assert isinstance(refused.value.orig, sqlite3.IntegrityError)
+        assert "UNIQUE constraint failed: people.id" in str(refused.value)
+    with engine.begin() as c:
+        c.exec_driver_sql("DROP TABLE person_keys")
+        with pytest.raises(OperationalError, match="no such table: person_keys"):
+            direct.read(c, _KEY_OWNERS, {"keys": [("email", "a@b.example")]})

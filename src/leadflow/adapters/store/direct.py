@@ -25,12 +25,14 @@ every one.
 from __future__ import annotations
 
 import keyword
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Connection, Select, TextClause
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.dml import UpdateBase
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -69,18 +71,43 @@ def write(connection: Connection, statement: UpdateBase, params: Params) -> Any:
     if prepared is None:
         return connection.execute(statement, params)
     cursor = _cursor(connection)
-    if many is None:
-        cursor.execute(prepared.sql, prepared.values(first))
-    else:
-        cursor.executemany(prepared.sql, [prepared.values(p) for p in many])
+    try:
+        if many is None:
+            cursor.execute(prepared.sql, prepared.values(first))
+        else:
+            cursor.executemany(prepared.sql, [prepared.values(p) for p in many])
+    except sqlite3.Error as error:
+        raise _as_sqlalchemy(error, prepared.sql, params) from error
     return cursor
 
 
+def _as_sqlalchemy(error: sqlite3.Error, sql: str, params: Any) -> StatementError:
+    """The error SQLAlchemy's own execution raises for this driver error (IntegrityError
+    for a constraint, OperationalError for a lock...): callers catch those, whichever
+    path ran the statement."""
+    return DBAPIError.instance(sql, params, error, sqlite3.Error, hide_parameters=True)
+
+
+_STATEMENT_EVENTS = (
+    "before_execute",
+    "after_execute",
+    "before_cursor_execute",
+    "after_cursor_execute",
+)
+"""The events of a statement's execution, which a statement run here would not raise.
+Others (a transaction's begin, a savepoint: ``engine.make_engine`` listens to those on
+SQLite) are still SQLAlchemy's to raise, as the transaction is still its own."""
+
+
 def _bypassed(connection: Connection) -> bool:
-    """Whether statements may skip SQLAlchemy on this connection: SQLite, nobody watching."""
+    """Whether statements may skip SQLAlchemy on this connection: SQLite, nobody watching
+    its statements."""
     if connection.dialect.name != "sqlite":
         return False
-    return not (connection._has_events or connection.engine._has_events)
+    if not (connection._has_events or connection.engine._has_events):
+        return True
+    watched = (connection.dispatch, connection.engine.dispatch)
+    return not any(getattr(d, name, None) for d in watched for name in _STATEMENT_EVENTS)
 
 
 def _cursor(connection: Connection) -> Any:
@@ -199,6 +226,8 @@ def read(connection: Connection, statement: Readable, params: Mapping[str, Any])
     try:
         cursor.execute(query.sql, query.values(params))
         return query.rows(cursor.fetchall())
+    except sqlite3.Error as error:
+        raise _as_sqlalchemy(error, query.sql, params) from error
     finally:
         cursor.close()
 
