@@ -5,8 +5,9 @@ of N inquiries (``--people``) from a file made by ``generate_identities.py`` (ma
 then reused), or from the first N rows of ``--csv``, under the b2b-saas playbook (it
 scores activities; ``--playbook`` for another). That database is kept in
 ``benchmarks/out/activities/`` and reused by later runs of the same sizes (``--rebuild``
-makes it again: it is built by the venv's leadflow, whose schema every code measured
-must share).
+makes it again). The last ``--code`` builds it (by convention the newest; every code
+measured must share its schema), and its leadflow reads the playbook and the phones
+here.
 
 Then writes M activities (``--activities``), ``type,at,email,phone,external_id``, one
 identifier a row: the people drawn from the imported ones with a heavy tail (a weight
@@ -115,7 +116,9 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     codes = [str(Path(c).resolve()) for c in args.code or []] or [""]
     where = {code: leadflow_of(code) for code in codes}
-    template = database(args)
+    if codes[-1]:  # the last code builds the database and reads it here (its leadflow)
+        sys.path.insert(0, codes[-1])
+    template = database(args, codes[-1])
     activities, planted, drawn = write_activities(template, args)
     print(f"{activities}: {args.activities:,} rows, {planted:,} naming nobody; {drawn}")
     runs: list[Run] = []
@@ -184,8 +187,9 @@ def inquiries(args: argparse.Namespace) -> Path:
     return path
 
 
-def database(args: argparse.Namespace) -> Path:
-    """The database of the imported inquiries, built once (kept as one file) and reused."""
+def database(args: argparse.Namespace, code: str) -> Path:
+    """The database of the imported inquiries, built once by ``code`` (kept as one file)
+    and reused."""
     source = args.csv.stem if args.csv else f"identities-seed{args.seed}"
     template = WORK / f"people-{args.people}-{source}-{args.playbook.stem}.db"
     if template.exists() and not args.rebuild:
@@ -193,7 +197,7 @@ def database(args: argparse.Namespace) -> Path:
         return template
     path = inquiries(args)
     db = fresh(WORK / "building.db")
-    env = environ("", db, args.playbook)
+    env = environ(code, db, args.playbook)
     leadflow(["init"], env)
     started = datetime.now(UTC)
     leadflow(["import", str(path), "--source", SOURCE], env)
