@@ -34,7 +34,8 @@ class People:
     def name_key_of(self, person_id: int) -> str | None:
         return self.names[person_id]
 
-    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
+    def sharers(self, block: str) -> list[tuple[int, str | None]]:
+        assert block == f"phone:{PHONE}"
         self.asked.append("sharers")
         return [(p, n) for p, n in sorted(self.names.items()) if p != self.owner]
 

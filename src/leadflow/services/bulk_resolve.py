@@ -6,10 +6,11 @@ from memory, and learns each
 row's person before the next row is read, so a file is consolidated in file
 order exactly as captures one after another would consolidate it. What the
 database already knows is fetched per chunk, once per key, block, domain or
-company name that the chunk mentions and the index has not seen; a number's other
-people and their former names only when a row gives the number with a name its owner
-does not have. A stored person who comes to such a number within the chunk has their
-former names read when the rules first ask for them (rare: one query then).
+company name that the chunk mentions and the index has not seen; a shared identifier's
+other people (a number's, a role address's) and their former names only when a row
+gives it with a name its owner does not have. A stored person who comes to such an
+identifier within the chunk has their former names read when the rules first ask for
+them (rare: one query then).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ import polars as pl
 
 from leadflow.adapters.identity.names import former_name_block
 from leadflow.adapters.identity.normalise import Normalised
-from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store.bulk import BulkStore
-from leadflow.services.identity import DEFAULT_PHONE_NAME_FLOOR, Identity, find_person
+from leadflow.services.identity import (
+    DEFAULT_PHONE_NAME_FLOOR,
+    Identity,
+    find_person,
+    shared_block,
+)
 
 KINDS = (("external", "ext_key"), ("email", "email"), ("phone", "phone"))
 
@@ -65,13 +70,14 @@ class MemoryIndex:
         # (most are one: an int takes a tenth of the memory of a list).
         self.by_word: dict[tuple[str, str], int | list[int]] = {}
         self.blocks_of: dict[int, tuple[str, ...]] = {}
-        # Per phone another person owns too: those others, by id (few numbers have any);
-        # the name keys people were given before their present one; the people read from
-        # the database, and which numbers' others and people's former names were read.
-        self.sharers: dict[str, list[int]] = {}
+        # Per block of a shared identifier (a phone, a role address) another person owns
+        # too: those others, by id (few have any); the name keys people were given before
+        # their present one; the people read from the database, and which blocks' people
+        # and people's former names were read.
+        self.shared: dict[str, list[int]] = {}
         self.former: dict[int, set[str]] = {}
         self.stored: set[int] = set()
-        self.phones_read: set[str] = set()
+        self.shared_read: set[str] = set()
         self.former_read: set[int] = set()
         self.bulk: BulkStore | None = None  # the database's, once asked
         self.seen_blocks: set[str] = set()
@@ -85,12 +91,13 @@ class MemoryIndex:
     def name_key_of(self, person_id: int) -> str | None:
         return self.names.get(person_id)
 
-    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
-        return [(p, self.names.get(p)) for p in self.sharers.get(phone, ())]
+    def sharers(self, block: str) -> list[tuple[int, str | None]]:
+        return [(p, self.names.get(p)) for p in self.shared.get(block, ())]
 
     def former_names(self, people: Sequence[int]) -> dict[int, set[str]]:
         if self.bulk is not None:
-            # Read before the chunk, but for a stored person who came to a number in it.
+            # Read before the chunk, but for a stored person who came to a shared
+            # identifier in it.
             unread = [p for p in people if p in self.stored and p not in self.former_read]
             if unread:
                 self._read_former(self.bulk, unread)
@@ -143,9 +150,10 @@ class MemoryIndex:
             self._remove(block, person, old)
             self._add(block, person, name)
 
-    def _share(self, phone: str, person: int) -> bool:
-        """Count a person among a number's others; whether they were not among them yet."""
-        people = self.sharers.setdefault(phone, [])
+    def _share(self, block: str, person: int) -> bool:
+        """Count a person among a shared identifier's others (its ``block``); whether they
+        were not among them yet."""
+        people = self.shared.setdefault(block, [])
         at = bisect.bisect_left(people, person)
         if at < len(people) and people[at] == person:
             return False
@@ -187,7 +195,7 @@ class MemoryIndex:
         missing = [p for p in found if p not in self.names]
         self.names.update(bulk.name_keys(missing))
         self.stored |= found
-        self._fetch_phones(bulk, chunk, refresh)
+        self._fetch_shared(bulk, chunk, refresh)
         domains = chunk.get_column("domain").drop_nulls().unique().to_list()
         self.domains.update(
             bulk.accounts_by("domain", [d for d in domains if d not in self.domains])
@@ -196,29 +204,29 @@ class MemoryIndex:
         fresh = [c for c in companies if c not in self.company_accounts]
         self.company_accounts.update(bulk.accounts_by("name_key", fresh))
 
-    def _fetch_phones(self, bulk: BulkStore, chunk: pl.DataFrame, refresh: bool) -> None:
-        """The other people of the numbers whose owner has another name than a row gives
-        with it, and the former names of all of them: what ``find_person`` reads beyond
-        the owner (an owner still so called when the row comes cannot be bettered). A
-        number's other people are stored only beside an owner."""
+    def _fetch_shared(self, bulk: BulkStore, chunk: pl.DataFrame, refresh: bool) -> None:
+        """The other people of the numbers and role addresses whose owner has another name
+        than a row gives with it, and the former names of all of them: what
+        ``find_person`` reads beyond the owner (an owner still so called when the row
+        comes cannot be bettered). Their other people are stored only beside an owner."""
         if refresh:
-            self.phones_read.clear()
+            self.shared_read.clear()
             self.former_read.clear()
         keys, names = self.keys, self.names
-        pairs = chunk.select("phone", "name_key").drop_nulls().unique().iter_rows()
-        phones = {
-            phone
-            for phone, name in pairs
-            if phone not in self.phones_read
-            and (owner := keys.get(("phone", phone))) is not None
-            and names.get(owner) != name
-        }
-        self.phones_read.update(phones)
-        people = {keys[("phone", phone)] for phone in phones}
-        asked = {phone_block(phone): phone for phone in phones}
+        roles = chunk.filter(pl.col("role_address")).select("email", "name_key")
+        asked: dict[str, int] = {}  # block: the key's owner
+        for kind, pairs in (("phone", chunk.select("phone", "name_key")), ("email", roles)):
+            for value, name in pairs.drop_nulls().unique().iter_rows():
+                owner, block = keys.get((kind, value)), shared_block(kind, value)
+                if owner is None or not block or block in self.shared_read:
+                    continue
+                if names.get(owner) != name:
+                    asked[block] = owner
+        self.shared_read.update(asked)
+        people = set(asked.values())
         for block, person, name in bulk.block_members(asked):
             self._named(person, name, refresh)
-            self._share(asked[block], person)
+            self._share(block, person)
             people.add(person)
         self.stored |= people
         self._read_former(bulk, people - self.former_read)
@@ -320,8 +328,8 @@ class MemoryIndex:
             if owner is None:
                 keys[key] = person
                 out.new_keys.append((*key, person))
-            elif owner != person and key[0] == "phone" and self._share(key[1], person):
-                out.new_blocks.append((phone_block(key[1]), person))
+            elif owner != person and (block := shared_block(*key)) and self._share(block, person):
+                out.new_blocks.append((block, person))
         old = self.names.get(person)
         if name and old != name:
             if old and old not in self.former.setdefault(person, set()):

@@ -32,7 +32,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from leadflow.adapters.identity.names import former_name_block, sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
-from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.funnel import gaps
@@ -450,8 +449,8 @@ class _Known:
     def name_key_of(self, person_id: int) -> str | None:
         return self.store.name_key_of(person_id)
 
-    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
-        return self.store.phone_sharers(phone)
+    def sharers(self, block: str) -> list[tuple[int, str | None]]:
+        return self.store.sharers(block)
 
     def former_names(self, people: Sequence[int]) -> dict[int, list[str]]:
         return self.store.former_names(people)
@@ -597,11 +596,11 @@ def add_identifiers(
     owners: Mapping[tuple[str, str], int] | None = None,
 ) -> None:
     """Give the person the identifiers nobody owns yet, and put them in ``blocks``; a
-    phone another person owns (a switchboard, a family line) puts them in its block, so
-    that the number finds them too (``identity.find_person``)."""
+    phone (a switchboard, a family line) or a role address (info@) another person owns
+    puts them in its block, so that it finds them too (``identity.find_person``)."""
     taken = store.add_keys(person_id, keys, owners)
-    shared = [phone_block(value) for kind, value in taken if kind == "phone"]
-    store.add_blocks(person_id, [*blocks, *shared])
+    shared = [identity.shared_block(kind, value) for kind, value in taken]
+    store.add_blocks(person_id, [*blocks, *(block for block in shared if block)])
 
 
 def rerate(

@@ -4,8 +4,11 @@ Rules, in order; the first that finds someone wins, and the merge records it:
 
 1. ``external_id``: a source's own id for the record (``source:id``).
 2. ``email``: the same normalised address. A *role address* (info@, sales@...)
-   is shared by colleagues, so it only joins when the names agree or one is
-   missing.
+   is shared by colleagues, so it joins only a name that agrees: alike at
+   ``match_name_threshold`` (rapidfuzz ratio of the name keys); a missing name never
+   disagrees. Of the people who gave the address, the one whose name, present or
+   former, agrees best is found (``role_email``), as for a phone below; none agreeing,
+   the later rules decide, and someone new is then found by the address too.
 3. ``phone``: the same number in E.164, given by a person whose name can be the
    inquiry's: a company's switchboard or a family's line is several people's. Names
    agree when alike at ``match_phone_name_floor`` (:func:`name_likeness`: a typo, or
@@ -22,10 +25,11 @@ Rules, in order; the first that finds someone wins, and the merge records it:
    company of thousands; a typo in one name still leaves the other to share.
 
 Exact identifiers belong to one person each; an identifier already owned by
-someone else is not moved (that would silently merge two existing people). A number's
-other people are in its block (``phones.phone_block``), only ever beside the key's
-owner, so a number without one is not looked up there; a person's former names are in
-blocks of theirs too (``names.former_name_block``).
+someone else is not moved (that would silently merge two existing people). A shared
+identifier's other people (a number's, a role address's) are in its block
+(:func:`shared_block`), only ever beside the key's owner, so an identifier without one
+is not looked up there; a person's former names are in blocks of theirs too
+(``names.former_name_block``).
 
 The rules read people through :class:`PeopleIndex`: the store for one
 inquiry at a time, an in-memory index for a bulk import, so both decide alike.
@@ -33,14 +37,16 @@ inquiry at a time, an in-memory index for a bulk import, so both decide alike.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
 from rapidfuzz import fuzz, process
 
+from leadflow.adapters.identity.emails import is_role_address, role_block
 from leadflow.adapters.identity.normalise import Normalised
+from leadflow.adapters.identity.phones import phone_block
 
 DEFAULT_NAME_THRESHOLD = 90.0
 DEFAULT_PHONE_NAME_FLOOR = 70.0
@@ -55,9 +61,9 @@ class PeopleIndex(Protocol):
 
     def name_key_of(self, person_id: int) -> str | None: ...
 
-    def phone_sharers(self, phone: str) -> Sequence[tuple[int, str | None]]:
-        """The people other than the key's owner who gave ``phone`` (its block,
-        ``phones.phone_block``), by id, with their name keys."""
+    def sharers(self, block: str) -> Sequence[tuple[int, str | None]]:
+        """The people other than the key's owner who gave a shared identifier (its
+        ``block``, :func:`shared_block`), by id, with their name keys."""
         ...
 
     def former_names(self, people: Sequence[int]) -> Mapping[int, Collection[str]]:
@@ -114,11 +120,15 @@ class Match:
     detail: str
 
 
-def names_agree(a: str | None, b: str | None, threshold: float) -> bool:
-    """Two name keys are the same person's; a missing name cannot disagree."""
-    if not a or not b:
-        return True
-    return fuzz.ratio(a, b) >= threshold
+def shared_block(kind: str, value: str) -> str | None:
+    """The block of the people, other than its key's owner, who gave an identifier several
+    people share: a phone (``phones.phone_block``) or a role address
+    (``emails.role_block``); None for another identifier, which is one person's."""
+    if kind == "phone":
+        return phone_block(value)
+    if kind == "email" and is_role_address(value):
+        return role_block(value)
+    return None
 
 
 def find_person(
@@ -131,55 +141,75 @@ def find_person(
         found = store.person_by_key("external", who.external)
         if found is not None:
             return Match(found, "external_id", 1.0, who.external)
-    email = who.norm.email
-    if email:
-        found = store.person_by_key("email", email)
+    norm = who.norm
+    if norm.email and not norm.role_address:
+        found = store.person_by_key("email", norm.email)
         if found is not None:
-            if not who.norm.role_address:
-                return Match(found, "email", 1.0, email)
-            if names_agree(store.name_key_of(found), who.norm.name_key, threshold):
-                return Match(found, "role_email", 1.0, f"{email}, same name")
-    if who.norm.phone:
-        match = _by_phone(store, who.norm.phone, who.norm.name_key, phone_floor)
+            return Match(found, "email", 1.0, norm.email)
+    elif norm.email:
+        role = Shared("email", norm.email, "role_email", fuzz.ratio, threshold)
+        match = _by_shared(store, role, norm.name_key)
+        if match is not None:
+            return match
+    if norm.phone:
+        phone = Shared("phone", norm.phone, "phone", name_likeness, phone_floor)
+        match = _by_shared(store, phone, norm.name_key)
         if match is not None:
             return match
     return _fuzzy(store, who, threshold)
 
 
-def _by_phone(store: PeopleIndex, phone: str, name: str | None, floor: float) -> Match | None:
-    """The person of ``phone`` with a name (present or former) the most like ``name``, at
-    ``floor`` or more; one with no name agrees, least of all.
+@dataclass(frozen=True)
+class Shared:
+    """An identifier several people may give (a phone, a role address), the rule it
+    joins by, and how alike (0-100) two names must be, by ``likeness``, to be one."""
+
+    kind: str
+    value: str
+    rule: str
+    likeness: Callable[[str, str], float]
+    floor: float
+
+
+def _by_shared(store: PeopleIndex, shared: Shared, name: str | None) -> Match | None:
+    """The person of a shared identifier with a name (present or former) the most like
+    ``name``, at ``shared.floor`` or more; one with no name agrees, least of all.
 
     The key's owner is asked first: the same name, or none given, cannot be bettered;
-    the number's other people and former names are read only when the owner's name is
-    another."""
-    owner = store.person_by_key("phone", phone)
+    the identifier's other people (its block, :func:`shared_block`) and former names are
+    read only when the owner's name is another."""
+    kind, value, rule = shared.kind, shared.value, shared.rule
+    owner = store.person_by_key(kind, value)
     if owner is None:
         return None
     owner_name = store.name_key_of(owner)
     if not name or owner_name == name:
-        return Match(owner, "phone", 1.0, phone)
-    people = [(owner, owner_name), *store.phone_sharers(phone)]
+        return Match(owner, rule, 1.0, value)
+    block = shared_block(kind, value)
+    people = [(owner, owner_name), *(store.sharers(block) if block else ())]
     former = store.former_names([person for person, _ in people])
     best: tuple[float, int, str | None] | None = None  # score, person, name key
     for person, present in people:
-        score, other = _likest(name, [present, *sorted(former.get(person, ()))])
-        if (score >= floor or other is None) and (best is None or score > best[0]):
+        names = [present, *sorted(former.get(person, ()))]
+        score, other = _likest(name, names, shared.likeness)
+        if (score >= shared.floor or other is None) and (best is None or score > best[0]):
             best = (score, person, other)
     if best is None:
         return None
     score, person, other = best
     if not other or other == name:
-        return Match(person, "phone", 1.0, phone)
-    return Match(person, "phone", score / 100, f"{phone}, '{name}' ~ '{other}'")
+        return Match(person, rule, 1.0, value)
+    return Match(person, rule, score / 100, f"{value}, '{name}' ~ '{other}'")
 
 
-def _likest(name: str, names: Iterable[str | None]) -> tuple[float, str | None]:
+def _likest(
+    name: str, names: Iterable[str | None], likeness: Callable[[str, str], float]
+) -> tuple[float, str | None]:
     """The one of ``names`` most like ``name``, and how alike; -1 and None for no name."""
     found: tuple[float, str | None] = (-1.0, None)
     for other in names:
         if other:
-            score = name_likeness(name, other)
+            score = likeness(name, other)
             if score > found[0]:
                 found = (score, other)
     return found

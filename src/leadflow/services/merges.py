@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters.identity.names import sharing_a_word
-from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store.repository import Event, Record, Store, utc
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import clean
@@ -120,7 +119,8 @@ def unmerge(
 class _Two:
     """The two people an unmerge divides, as the matching rules see them while their
     inquiries are dealt out again (an :class:`identity.PeopleIndex`): each identifier
-    is the first dealer's, a phone the other gives too puts them in its block; a name
+    is the first dealer's, a phone or role address the other gives too puts them in its
+    block (``identity.shared_block``); a name
     key is the latest inquiry's that gives one, those before it former names."""
 
     def __init__(self, kept: int, split: int) -> None:
@@ -136,8 +136,8 @@ class _Two:
     def name_key_of(self, person_id: int) -> str | None:
         return self.names.get(person_id)
 
-    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
-        return [(p, self.names.get(p)) for p in self.blocks.get(phone_block(phone), {})]
+    def sharers(self, block: str) -> list[tuple[int, str | None]]:
+        return [(p, self.names.get(p)) for p in self.blocks.get(block, {})]
 
     def former_names(self, people: Sequence[int]) -> dict[int, set[str]]:
         return {p: self.former[p] for p in people if p in self.former}
@@ -151,8 +151,9 @@ class _Two:
     def deal(self, person_id: int, inquiry_id: int, who: identity.Identity) -> None:
         self.dealt[person_id].append(inquiry_id)
         for key in who.keys:
-            if self.keys.setdefault(key, person_id) != person_id and key[0] == "phone":
-                self.blocks.setdefault(phone_block(key[1]), {})[person_id] = None
+            shared = self.keys.setdefault(key, person_id) != person_id
+            if shared and (block := identity.shared_block(*key)):
+                self.blocks.setdefault(block, {})[person_id] = None
         name, old = who.norm.name_key, self.names.get(person_id)
         if name:
             if old and old != name:

@@ -90,6 +90,12 @@ def is_role_address(email: str | None) -> bool:
     return local is not None and local.split("+", 1)[0] in ROLE_LOCAL_PARTS
 
 
+def role_block(email: str) -> str:
+    """The block of a role address's people other than the one its key belongs to:
+    colleagues share info@ and sales@, each findable by it."""
+    return f"role:{email}"
+
+
 # An address's domain is, or is under, a special-use name (lower case, after the "@").
 _RESERVED = r"(?:@|\.)(?:" + "|".join(re.escape(n) for n in RESERVED_EMAIL_DOMAINS) + ")$"
 _FAST_SHAPE = re.compile(EMAIL_FAST_PATTERN)

@@ -348,9 +348,9 @@ class Store:
         one of ``words``."""
         return [sharing_a_word(self.block_members(block), words)]
 
-    def phone_sharers(self, phone: str) -> list[tuple[int, str | None]]:
-        """``identity.PeopleIndex.phone_sharers``: the people of the number's block."""
-        return self.block_members(phone_block(phone))
+    def sharers(self, block: str) -> list[tuple[int, str | None]]:
+        """``identity.PeopleIndex.sharers``: the people of a shared identifier's block."""
+        return self.block_members(block)
 
     def former_names(self, people: Sequence[int]) -> dict[int, list[str]]:
         """``identity.PeopleIndex.former_names``: the people's former name blocks."""

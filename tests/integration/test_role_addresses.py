@@ -1,0 +1,168 @@
+"""A shared role address (info@, sales@) joins only the names that agree, and every person
+behind it stays findable by it, by a present or a former name: captured one by one,
+imported (and imported again, and into a database that knows them already), and through
+an unmerge."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from test_bulk_import import (  # pytest puts this folder on sys.path
+    HEADER,
+    MAPPINGS,
+    NOW,
+    SETTINGS,
+    captured_alike,
+    write_csv,
+)
+
+from leadflow.adapters.store import tables as t
+from leadflow.bootstrap import bundled_playbook
+from leadflow.services.capture import Captured, CaptureInquiry, capture
+from leadflow.services.imports import import_csv
+from leadflow.services.merges import unmerge
+from leadflow.services.uow import UnitOfWork
+
+PB = bundled_playbook("btd")
+
+# (first name, last name, email, source id), whose the inquiry is, and the rule that joins
+# it to someone found before (None: someone new).
+WRITES = [
+    ("Ann", "Lee", "info@acme.com", "1", "ann", None),
+    ("Bob", "Stone", "info@acme.com", "", "bob", None),  # not Ann: someone new
+    ("BOB", "STONE", " Info@Acme.com ", "", "bob", "role_email"),  # him again
+    ("Dan", "", "info@acme.com", "", "dan", None),  # a first name alone
+    ("Dan", "", "INFO@acme.com", "", "dan", "role_email"),  # him again
+    ("Ann", "Park", "", "1", "ann", "external_id"),  # Ann by her id, called Park now
+    ("Ann", "Lee", "info@acme.com", "", "ann", "role_email"),  # her former name
+    ("", "", "info@acme.com", "", "ann", "role_email"),  # no name: the address's first
+]
+
+
+def _sender(engine: Engine) -> Any:
+    clock = count()
+
+    def send(**fields: object) -> Captured:
+        at = NOW + timedelta(minutes=next(clock))
+        given = {k: v for k, v in fields.items() if v}
+        cmd = CaptureInquiry(given, json.dumps(given), "web", "api", at)
+        with UnitOfWork(engine) as uow:
+            return capture(uow, PB, cmd, SETTINGS)
+
+    return send
+
+
+def _alike(people: list[int | None]) -> list[str]:
+    """Whose each inquiry is, said by the first writer's name of each person."""
+    names = {}
+    for person, (*_, whose, _rule) in zip(people, WRITES, strict=True):
+        names.setdefault(person, whose)
+    return [names[person] for person in people]
+
+
+def test_a_role_address_finds_each_of_its_people_by_name_when_captured(
+    engine: Engine,
+) -> None:
+    send = _sender(engine)
+    got = [
+        send(first_name=first, last_name=last, email=email, id=ext)
+        for first, last, email, ext, *_ in WRITES
+    ]
+    people = [g.person_id for g in got]
+    assert _alike(people) == [whose for *_, whose, _ in WRITES]
+    assert len(set(people)) == 3
+    assert [g.merged for g in got] == [rule for *_, rule in WRITES]
+
+
+def _file(tmp_path: Path, writes: list[tuple[str, str, str, str, str, str | None]]) -> Path:
+    rows = []
+    for first, last, email, ext, *_ in writes:
+        row = [""] * len(HEADER)
+        row[0:3], row[4] = [ext, first, last], email
+        rows.append(row)
+    return write_csv(tmp_path / "writes.csv", rows)
+
+
+def _import(engine: Engine, path: Path, **options: Any) -> Any:
+    return import_csv(
+        lambda: UnitOfWork(engine),
+        PB,
+        path,
+        source="expo",
+        now=NOW,
+        settings=SETTINGS,
+        preset="salesforce",
+        mappings=MAPPINGS,
+        chunk_rows=3,
+        **options,
+    )
+
+
+def _people_by_row(engine: Engine) -> list[int | None]:
+    with engine.connect() as c:
+        query = select(t.inquiries.c.person_id).order_by(t.inquiries.c.id)
+        return list(c.execute(query).scalars())
+
+
+def test_an_import_finds_a_role_addresses_people_as_captures_do_and_again(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """Imported in slices of three rows; then the same file again (``--again``), which
+    reads the address's people from the database: each row finds the person it found
+    the first time, and nobody new is made."""
+    path = _file(tmp_path, WRITES)
+    summary = _import(engine, path)
+    assert (summary.new_people, dict(summary.merged)) == (
+        3,
+        {"role_email": 4, "external_id": 1},
+    )
+    captured_alike(engine, reference, PB, path)
+    first = _people_by_row(engine)
+    assert _alike(first) == [whose for *_, whose, _ in WRITES]
+
+    again = _import(engine, path, again=True)
+    assert again.new_people == 0
+    assert _people_by_row(engine) == first + first
+
+
+def test_an_import_finds_stored_people_behind_a_role_address(
+    engine: Engine, reference: Engine, tmp_path: Path
+) -> None:
+    """Ann, Bob and Dan wrote from info@ before, Ann first and now called Park: the
+    imported rows find each of them by the address, as captures would."""
+    for database in (engine, reference):
+        send = _sender(database)
+        for first, last, email, ext, *_ in WRITES[:6]:
+            send(first_name=first, last_name=last, email=email, id=ext)
+    writes = [w for w in WRITES if w[2]][1:]  # all but Ann's first, each by the address
+    summary = _import(engine, _file(tmp_path, writes))
+    assert (summary.new_people, dict(summary.merged)) == (0, {"role_email": len(writes)})
+    captured_alike(engine, reference, PB, tmp_path / "writes.csv")
+    people = _people_by_row(engine)
+    assert people[6:] == [people[i] for i in (1, 1, 3, 3, 0, 0)]
+
+
+def test_an_unmerge_deals_a_role_addresses_inquiries_by_name(engine: Engine) -> None:
+    """Bob's inquiry from info@ joined Ann by a source id the source gave twice, and his
+    next one joined her by the address, when she was called Bob. Undone, that next one
+    follows him, and the address finds each of them after."""
+    send = _sender(engine)
+    ann = send(first_name="Ann", last_name="Lee", email="info@acme.com", id="7")
+    bob = send(first_name="Bob", email="info@acme.com", id="7")
+    again = send(first_name="Bob", email="info@acme.com")
+    assert (bob.merged, again.merged) == ("external_id", "role_email")
+    assert ann.person_id == bob.person_id == again.person_id
+    with UnitOfWork(engine) as uow:
+        (merge,) = [m for m in uow.store.merges() if m.inquiry_id == bob.inquiry_id]
+        done = unmerge(uow.store, PB, merge.id, SETTINGS, NOW + timedelta(days=1))
+        uow.commit()
+    assert done.moved == (again.inquiry_id,)
+    bob_later = send(first_name="Bob", email="info@acme.com")
+    ann_later = send(first_name="Ann", last_name="Lee", email="info@acme.com")
+    assert bob_later.person_id == done.new_person_id
+    assert ann_later.person_id == ann.person_id == done.kept_person_id
