@@ -383,7 +383,7 @@ def on_a_terminal(tmp: Path, *args: str) -> tuple[int, str]:
     return process.wait(timeout=120), output.decode(errors="replace")
 
 
-def test_import_and_rate_draw_their_progress_on_a_terminal(tmp_path: Path) -> None:
+def test_imports_and_rate_draw_their_progress_on_a_terminal(tmp_path: Path) -> None:
     """The progress bar is drawn only on a terminal (tests otherwise never see it): its
     row count must render before the file's rows are counted."""
     ok(leadflow(tmp_path, "init"))
@@ -394,6 +394,12 @@ def test_import_and_rate_draw_their_progress_on_a_terminal(tmp_path: Path) -> No
     code, output = on_a_terminal(tmp_path, "rate", "leads.csv", "-o", "rated.csv")
     assert code == 0, output
     assert (tmp_path / "rated.csv").exists()
+    (tmp_path / "acts.csv").write_text(
+        "type,at,email\npage_view,2026-11-20T10:00:00Z,nobody@example.com\n", encoding="utf-8"
+    )
+    code, output = on_a_terminal(tmp_path, "import-activities", "acts.csv")
+    assert code == 0, output
+    assert "skipped 1" in output and "Traceback" not in output
 
 
 def test_files_that_cannot_be_read_or_written_are_clear_errors_and_spoil_nothing(

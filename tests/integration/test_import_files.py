@@ -599,3 +599,38 @@ def test_an_activity_the_database_refuses_is_skipped_with_its_line_and_loses_no_
         ).scalars()
         kinds = [kind for kind in logged if kind in ("activity.recorded", "lead.rated")]
         assert kinds == ["activity.recorded", "activity.recorded", "lead.rated", "lead.rated"]
+
+
+def test_an_activities_import_tells_its_progress_after_each_transaction(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows done and rows, after each commit; a resumed import counts the rows the stopped
+    one did as done."""
+    run(engine, write_csv(tmp_path / "leads.csv", messy_rows(9, 10)))
+    with engine.connect() as c:
+        email = c.execute(
+            select(t.people.c.email).where(t.people.c.email.is_not(None)).limit(1)
+        ).scalar_one()
+    path = tmp_path / "acts.csv"
+    rows = [f"page_view,2026-11-20T1{n}:00:00Z,{email}" for n in range(5)]
+    path.write_text("type,at,email\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setattr(activity_import, "BATCH", 2)
+    told: list[tuple[int, int]] = []
+
+    def load(**options: Any) -> activity_import.ActivityImport:
+        return activity_import.import_activity_csv(
+            lambda: UnitOfWork(engine),
+            PB,
+            path,
+            SETTINGS,
+            "web",
+            NOW,
+            progress=lambda done, total: told.append((done, total)),
+            **options,
+        )
+
+    assert load().done == 5
+    assert told == [(2, 5), (4, 5), (5, 5)]
+    told.clear()
+    assert load(again=True).done == 5
+    assert told == [(2, 5), (4, 5), (5, 5)]

@@ -293,6 +293,7 @@ def import_activities(
     from leadflow.adapters.csv_files import delimiter_option
     from leadflow.adapters.files import check_writable, replacing
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
+    from leadflow.cli.render import progress_bar
     from leadflow.services.activity_import import import_activity_csv
 
     if skipped_file is not None:  # before the import: after it, a refusal would lose the list
@@ -301,17 +302,19 @@ def import_activities(
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
     try:
-        result = import_activity_csv(
-            uow_factory(engine),
-            pb,
-            file,
-            capture_settings(settings),
-            source,
-            datetime.now(UTC),
-            again=again,
-            resume=resume,
-            delimiter=delimiter_option(delimiter),
-        )
+        with progress_bar(err, err.is_terminal, "recording") as advance:
+            result = import_activity_csv(
+                uow_factory(engine),
+                pb,
+                file,
+                capture_settings(settings),
+                source,
+                datetime.now(UTC),
+                again=again,
+                resume=resume,
+                delimiter=delimiter_option(delimiter),
+                progress=advance,
+            )
     except KeyboardInterrupt:
         raise _interrupted(engine, file, "activities") from None
     skipped, unscored = result.skipped, result.unscored

@@ -69,9 +69,12 @@ def import_activity_csv(
     again: bool = False,
     resume: bool = False,
     delimiter: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ActivityImport:
     """Record every row (after those a stopped import of the file did, with ``resume``);
-    ``delimiter``: the file's, when a guess would be wrong (else sniffed)."""
+    ``delimiter``: the file's, when a guess would be wrong (else sniffed); ``progress`` is
+    told ``(rows done, rows)`` after each transaction, the rows a resumed import had done
+    counted as done."""
     checksum = file_checksum(path)
     earlier, seen = earlier_import(
         uow_factory, path, checksum, "activities", source or "", again, resume
@@ -168,6 +171,8 @@ def import_activity_csv(
                 result.import_id, end, datetime.now(UTC) if end == len(rows) else None
             )
             uow.commit()
+        if progress is not None:
+            progress(end, len(rows))
     return result
 
 
