@@ -23,6 +23,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import activity_key
 from leadflow.domain.values import clean
 from leadflow.errors import Conflict, InvalidInput, NotFound
+from leadflow.services import identity
 from leadflow.services.capture import CaptureSettings, rerate_many
 
 ACTIVITY_TYPES = (
@@ -92,7 +93,7 @@ def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings
     phone, phone_issue = normalise_phone(cmd.phone, settings.region)
     if phone:
         tried.append(f"phone {phone}")
-        people = store.people_by_phone(phone)
+        people = identity.people_behind(store, "phone", phone)
         if len(people) == 1:
             return people[0]
         if people:

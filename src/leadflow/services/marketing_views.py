@@ -16,6 +16,7 @@ from leadflow.adapters.identity.emails import normalise_email
 from leadflow.adapters.store.pages import PageQueries
 from leadflow.adapters.store.repository import Record
 from leadflow.domain.playbook import Playbook
+from leadflow.services.identity import people_behind
 from leadflow.services.quarantine import fields_of, item
 from leadflow.services.uow import UnitOfWork
 
@@ -107,7 +108,7 @@ def find_people(pages: PageQueries, q: str, region: str) -> list[int]:
     from leadflow.adapters.identity.phones import normalise_phone
 
     phone, _ = normalise_phone(q, region)
-    return pages.people_by_phone(phone) if phone else []
+    return people_behind(pages, "phone", phone) if phone else []
 
 
 def quarantine_list(uow: UnitOfWork, replayed: bool, before: int | None) -> list[Record]:
