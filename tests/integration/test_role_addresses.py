@@ -29,6 +29,7 @@ from leadflow.services import activity_import
 from leadflow.services.activities import RecordActivity, find_person_for
 from leadflow.services.capture import Captured, CaptureInquiry, capture
 from leadflow.services.imports import import_csv
+from leadflow.services.marketing_views import InquirySearch, search_inquiries
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
 
@@ -272,3 +273,14 @@ def test_an_activity_by_a_role_address_reads_its_people_in_one_statement(engine:
     _sender(engine)(first_name="Kim", email="kim@zeta.io")
     assert len(_statements_finding(engine, "support@zeta.io")) == 1
     assert len(_statements_finding(engine, "kim@zeta.io")) == 1
+
+
+def test_searching_a_shared_role_address_finds_every_person_behind_it(engine: Engine) -> None:
+    """The inquiries page's search by info@ lists the inquiries of all its people, not
+    only of the first who wrote from it; support@, one person's, finds her."""
+    (ann, bob, dan), zoe = _colleagues(engine)
+    with UnitOfWork(engine) as uow:
+        found = search_inquiries(uow, InquirySearch(q=" Info@Acme.com "), "US")
+        alone = search_inquiries(uow, InquirySearch(q="support@zeta.io"), "US")
+    assert sorted(row.person_id for row in found) == sorted([ann, bob, dan])
+    assert [row.person_id for row in alone] == [zoe]
