@@ -25,9 +25,10 @@ the built database fresh and runs ``python -m leadflow import-activities FILE --
 bench`` with ``SRC`` first on ``PYTHONPATH``, under ``/usr/bin/time``: wall and CPU seconds,
 activities a second, peak resident memory, and the rows recorded and skipped, read from
 the command's summary and checked against the activities table. Every skipped row is
-written (``--skipped``) and sorted by why: the planted strangers, a phone several people
-gave, anything else. ``--repeat K`` runs each code K times, alternating and reversing
-the order every round (A B B A). The load average is taken before and after each run.
+written (``--skipped``) and sorted by why: the planted strangers, a phone or a role
+address several people gave, anything else. ``--repeat K`` runs each code K times,
+alternating and reversing the order every round (A B B A). The load average is taken
+before and after each run.
 
     .venv/bin/python benchmarks/bench_import_activities.py --people 10000 --activities 10000
     .venv/bin/python benchmarks/bench_import_activities.py --code /tmp/base/src \\
@@ -352,8 +353,9 @@ def import_activities(template: Path, activities: Path, code: str, playbook: Pat
 def reason(line: str) -> str:
     if UNKNOWN_DOMAIN in line:
         return "planted"
-    if "belongs to" in line:
-        return "shared phone"
+    shared = re.search(r"(email|phone) \S+ belongs to", line)
+    if shared:
+        return "shared role address" if shared[1] == "email" else "shared phone"
     return re.sub(r"'[^']*'|\S*\d\S*", "…", re.sub(r"^line \d+: ", "", line))[:80]
 
 

@@ -625,6 +625,46 @@ def test_an_activity_by_a_phone_several_people_gave_is_409_and_records_nothing(a
     assert api.count(tables.activities) == 1
 
 
+def test_an_activity_by_a_role_address_several_people_gave_is_409_unless_another_finds_one(
+    api: Api,
+) -> None:
+    """Ann, Bob and Dan write from info@, whose names cannot be one person's: by the
+    address alone an activity was Ann's, who wrote first. It is refused at `email`, alone
+    and in a batch; Bob's own number, given with it, finds him, as it would an inquiry."""
+    bob_phone = "+1 415 555 0123"
+    writers: list[dict[str, str]] = [
+        {"first_name": "Ann", "last_name": "Lee"},
+        {"first_name": "Bob", "last_name": "Stone", "phone": bob_phone},
+        {"first_name": "Dan"},
+    ]
+    people = [
+        api.post("/api/v1/inquiries", {**who, "email": "info@acme.com"}).json()["person_id"]
+        for who in writers
+    ]
+    assert len(set(people)) == 3
+    said = (
+        "email info@acme.com belongs to 3 people:"
+        " give external_id (or person_id, with an admin key)"
+    )
+    alone = {"type": "call", "email": "Info@Acme.com"}
+    error = assert_error(api.post("/api/v1/activities", alone), 409, "conflict", "email")
+    assert error["message"] == said
+    unknown = {"type": "call", "email": "info@acme.com", "phone": "+1 415 555 0999"}
+    error = assert_error(api.post("/api/v1/activities", unknown), 409, "conflict", "email")
+    assert error["message"] == f"no person with phone +14155550999; {said}"
+    bob = {"type": "call", "email": "info@acme.com", "phone": bob_phone}
+    refused = api.post("/api/v1/activities", {"activities": [bob, alone]})
+    assert assert_error(refused, 409, "conflict", "activities[1].email")["message"] == said
+    assert api.count(tables.activities) == 0
+    found = api.post("/api/v1/activities", bob)
+    assert found.status_code == 201, found.text
+    assert found.json()["person_id"] == people[1]
+    both = api.post("/api/v1/activities", {"activities": [bob, {**bob, "type": "meeting"}]})
+    assert both.status_code == 200, both.text
+    assert [a["person_id"] for a in both.json()["data"]] == [people[1], people[1]]
+    assert api.count(tables.activities) == 3
+
+
 def test_an_activity_for_nobody_known_is_404_and_records_nothing(api: Api) -> None:
     api.post("/api/v1/inquiries", {"email": "max@acme.io"})
     batch = [

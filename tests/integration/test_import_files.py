@@ -32,6 +32,7 @@ from leadflow.adapters.store.bulk import BulkStore, runner
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services import activity_import, bulk_import, import_runs
+from leadflow.services.identity import people_behind
 from leadflow.services.imports import file_checksum, import_csv
 from leadflow.services.uow import UnitOfWork
 
@@ -238,18 +239,22 @@ def test_an_activities_file_is_imported_once_and_a_stopped_one_resumes(
     monkeypatch: pytest.MonkeyPatch,
     other_leadflow: subprocess.Popen[bytes],
 ) -> None:
-    """Activities imported twice would count twice towards engagement."""
+    """Activities imported twice would count twice towards engagement. Each row finds its
+    person by an address that is one person's: a role address several people gave (the
+    file's info@gmail.com) finds none of them, and its rows would be skipped."""
     pb = bundled_playbook("b2b-saas")
     people = write_csv(tmp_path / "leads.csv", messy_rows(4, 20))
     run(engine, people)
-    with engine.connect() as c:
-        emails = sorted(c.execute(select(t.people.c.email).where(t.people.c.email.is_not(None))))
+    with UnitOfWork(engine) as uow:
+        given = uow.store.connection.execute(select(t.people.c.email).distinct()).scalars()
+        emails = sorted(e for e in given if e and len(people_behind(uow.store, "email", e)) == 1)
     lines = [
         f"{kind},2026-11-2{i % 3}T10:00:00Z,{email}"
-        for i, ((email,), kind) in enumerate(
-            zip(emails * 2, ["webinar_attended", "page_view", "email_reply"] * 20, strict=False)
+        for i, (email, kind) in enumerate(
+            zip(emails * 3, ["webinar_attended", "page_view", "email_reply"] * 20, strict=False)
         )
     ]
+    assert len(lines) == 12  # four addresses, three times each
     path = tmp_path / "acts.csv"
     path.write_text("type,at,email\n" + "\n".join(lines) + "\n", encoding="utf-8")
 

@@ -11,7 +11,8 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, event, select
 from test_bulk_import import (  # pytest puts this folder on sys.path
     HEADER,
     MAPPINGS,
@@ -23,12 +24,21 @@ from test_bulk_import import (  # pytest puts this folder on sys.path
 
 from leadflow.adapters.store import tables as t
 from leadflow.bootstrap import bundled_playbook
+from leadflow.errors import Conflict
+from leadflow.services import activity_import
+from leadflow.services.activities import RecordActivity, find_person_for
 from leadflow.services.capture import Captured, CaptureInquiry, capture
 from leadflow.services.imports import import_csv
+from leadflow.services.marketing_views import InquirySearch, search_inquiries
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
 
 PB = bundled_playbook("btd")
+BOB_PHONE = "+1 415 555 0123"
+SWITCHBOARD = "+44 20 7946 0000"
+SHARED = (
+    "email info@acme.com belongs to 3 people: give external_id (or person_id, with an admin key)"
+)
 
 # (first name, last name, email, source id), whose the inquiry is, and the rule that joins
 # it to someone found before (None: someone new).
@@ -166,3 +176,111 @@ def test_an_unmerge_deals_a_role_addresses_inquiries_by_name(engine: Engine) -> 
     ann_later = send(first_name="Ann", last_name="Lee", email="info@acme.com")
     assert bob_later.person_id == done.new_person_id
     assert ann_later.person_id == ann.person_id == done.kept_person_id
+
+
+def _colleagues(engine: Engine) -> tuple[list[int], int]:
+    """Ann, Bob and Dan write from info@ (names that cannot be one person's), Bob giving
+    his own number too; Zoe alone writes from her firm's support@."""
+    send = _sender(engine)
+    ann = send(first_name="Ann", last_name="Lee", email="info@acme.com")
+    bob = send(first_name="Bob", last_name="Stone", email="info@acme.com", phone=BOB_PHONE)
+    dan = send(first_name="Dan", email="INFO@acme.com")
+    zoe = send(first_name="Zoe", last_name="Park", email="support@zeta.io").person_id or 0
+    people = [c.person_id or 0 for c in (ann, bob, dan)]
+    assert len({*people, zoe}) == 4
+    return people, zoe
+
+
+def _activities_of(engine: Engine) -> list[tuple[int, str]]:
+    with engine.connect() as c:
+        query = select(t.activities.c.person_id, t.activities.c.type).order_by(t.activities.c.id)
+        return [(int(person), kind) for person, kind in c.execute(query)]
+
+
+def test_an_activity_by_a_shared_role_address_alone_is_skipped_not_credited_to_its_first(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """By info@ alone the activity was Ann's, who wrote from it first: the row is skipped
+    with its line, saying how many people the address is (not who). Bob's own number,
+    given with it, finds him; a role address one person gave finds her."""
+    (_ann, bob, _dan), zoe = _colleagues(engine)
+    path = tmp_path / "activities.csv"
+    path.write_text(
+        "type,at,email,phone\n"
+        "call,2026-11-20T10:00:00Z,info@acme.com,\n"
+        f"meeting,2026-11-20T11:00:00Z,Info@Acme.com,{BOB_PHONE}\n"
+        "call,2026-11-20T12:00:00Z,info@acme.com,+1 415 555 0999\n"
+        "page_view,2026-11-20T13:00:00Z,support@zeta.io,\n",
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "crm", NOW
+    )
+    assert done.skipped == [
+        f"line 2: {SHARED}",
+        f"line 4: no person with phone +14155550999; {SHARED}",
+    ]
+    assert done.done == 2
+    assert _activities_of(engine) == [(bob, "meeting"), (zoe, "page_view")]
+
+
+def test_an_activity_tries_each_identifier_a_shared_one_finding_no_one(engine: Engine) -> None:
+    """Either way round: a shared role address falls through to a phone, a shared phone
+    comes after a role address one person gave (Carl's sales@); both shared, the
+    activity is refused at the first, naming both."""
+    (_ann, bob, _dan), _zoe = _colleagues(engine)
+    send = _sender(engine)
+    carl = send(first_name="Carl", last_name="Ray", email="sales@bigco.com", phone=SWITCHBOARD)
+    dina = send(first_name="Dina", last_name="Fox", email="dina@bigco.com", phone=SWITCHBOARD)
+    assert carl.person_id != dina.person_id
+
+    def find(**given: str) -> int:
+        with UnitOfWork(engine) as uow:
+            return find_person_for(uow.store, RecordActivity("call", NOW, **given), SETTINGS)
+
+    assert find(email="info@acme.com", phone=BOB_PHONE) == bob
+    assert find(email="sales@bigco.com", phone=SWITCHBOARD) == carl.person_id
+    assert find(email="dina@bigco.com", phone=SWITCHBOARD) == dina.person_id
+    assert find(external_id="web:none", email="info@acme.com", phone=BOB_PHONE) == bob
+    with pytest.raises(Conflict) as refused:
+        find(email="info@acme.com", phone=SWITCHBOARD)
+    assert refused.value.where == "email"
+    assert str(refused.value) == (
+        "email info@acme.com belongs to 3 people; phone +442079460000 belongs to 2 people:"
+        " give external_id (or person_id, with an admin key)"
+    )
+    with pytest.raises(Conflict) as refused:
+        find(email="ghost@acme.com", phone=SWITCHBOARD)
+    assert (refused.value.where, str(refused.value)) == (
+        "phone",
+        "no person with email ghost@acme.com; phone +442079460000 belongs to 2 people:"
+        " give email or external_id (or person_id, with an admin key)",
+    )
+
+
+def _statements_finding(engine: Engine, email: str) -> list[str]:
+    statements: list[str] = []
+    with UnitOfWork(engine) as uow:
+        listen = uow.store.connection
+        event.listen(listen, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        find_person_for(uow.store, RecordActivity("call", NOW, email=email), SETTINGS)
+    return statements
+
+
+def test_an_activity_by_a_role_address_reads_its_people_in_one_statement(engine: Engine) -> None:
+    """The address's key and block at once, as a phone's; another address, its key alone."""
+    _colleagues(engine)
+    _sender(engine)(first_name="Kim", email="kim@zeta.io")
+    assert len(_statements_finding(engine, "support@zeta.io")) == 1
+    assert len(_statements_finding(engine, "kim@zeta.io")) == 1
+
+
+def test_searching_a_shared_role_address_finds_every_person_behind_it(engine: Engine) -> None:
+    """The inquiries page's search by info@ lists the inquiries of all its people, not
+    only of the first who wrote from it; support@, one person's, finds her."""
+    (ann, bob, dan), zoe = _colleagues(engine)
+    with UnitOfWork(engine) as uow:
+        found = search_inquiries(uow, InquirySearch(q=" Info@Acme.com "), "US")
+        alone = search_inquiries(uow, InquirySearch(q="support@zeta.io"), "US")
+    assert sorted(row.person_id for row in found) == sorted([ann, bob, dan])
+    assert [row.person_id for row in alone] == [zoe]

@@ -197,6 +197,26 @@ def test_a_phone_several_people_gave_finds_the_tracks_of_each_of_them(
     assert '<a href="/leads/999">Lead 999</a> has never been in a nurture track.' in text
 
 
+def test_a_role_address_several_people_gave_finds_each_of_them_on_both_pages(
+    nurtured: Nurtured, client: TestClient
+) -> None:
+    """Colleagues write from info@ (Ann and Bob, names that cannot be one person's):
+    searched, the inquiries page lists both people's inquiries and the nurture page both
+    people's tracks, not only the first writer's."""
+    ann = nurtured.desk.prospect(first_name="Ann", last_name="Lee", email="info@acme.com")
+    bob = nurtured.desk.prospect(first_name="Bob", last_name="Stone", email="info@acme.com")
+    assert ann != bob
+    found = nurtured.page(MemberSearch(q="INFO@acme.com"))
+    assert found.found == [ann, bob]
+    sign_in(client, "mia@acme.example")
+    text = " ".join(client.get("/inquiries", params={"q": "info@acme.com"}).text.split())
+    assert f'<a href="/leads/{ann}">Ann Lee</a>' in text
+    assert f'<a href="/leads/{bob}">Bob Stone</a>' in text
+    text = " ".join(client.get("/nurture", params={"q": "info@acme.com"}).text.split())
+    leads = f'<a href="/leads/{ann}">lead {ann}</a> and <a href="/leads/{bob}">lead {bob}</a>'
+    assert f"Every track {leads} were in, the latest first." in text
+
+
 def test_the_page_reads_a_few_statements_however_many_are_in_the_tracks(
     nurtured: Nurtured,
 ) -> None:

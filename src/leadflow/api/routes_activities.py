@@ -2,8 +2,9 @@
 
 A batch is all or nothing: if one activity names nobody known, none is recorded
 and the 404 says which (``where`` = ``activities[i]``), so the caller can fix and
-resend the whole batch without making duplicates. So too for one found by a phone
-alone that several people gave (409 at ``activities[i].phone``, naming them).
+resend the whole batch without making duplicates. So too for one found only by a
+phone or a role address that several people gave (409 at ``activities[i].phone`` or
+``activities[i].email``, saying how many).
 """
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ async def record_activities(
     """Record activities; each re-rates its person (engagement fades with time).
 
     The person is found by `person_id` (admin keys only), `email`, `phone` or
-    `external_id`; an unknown person is a 404, and a phone several people gave (a
-    switchboard), with no email or id that finds one of them, a 409 at `phone`. `at`
-    defaults to now; a time more than five minutes ahead of the server's clock is refused.
+    `external_id`; an unknown person is a 404, and a phone or a role address (info@)
+    several people gave, with no other identifier that finds one person, a 409 at `phone`
+    or `email`. `at` defaults to now; a time more than five minutes ahead of the server's
+    clock is refused.
     """
     _text, body = parse_object(await request.body())
     batch = "activities" in body

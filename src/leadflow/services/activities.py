@@ -4,15 +4,17 @@ An activity is tied to a person by ``person_id``, email, phone or a source's
 external id, stored, logged, and the lead is rated again: engagement decays
 with time, so each activity can move a prospect towards sales.
 
-A phone number can be several people's (a switchboard, a family's line: see
-``identity``): an activity that it alone would find is refused as ambiguous
-(``Conflict`` at ``phone``), never credited to whichever of them gave it first.
+A phone number or a role address (info@, sales@) can be several people's (a
+switchboard, a family's line, colleagues: see ``identity``): an activity that only it
+would find is refused as ambiguous (``Conflict`` at ``phone`` or ``email``), never
+credited to whichever of them gave it first; another identifier it gives that finds one
+person decides instead.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +25,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import activity_key
 from leadflow.domain.values import clean
 from leadflow.errors import Conflict, InvalidInput, NotFound
+from leadflow.services import identity
 from leadflow.services.capture import CaptureSettings, rerate_many
 
 ACTIVITY_TYPES = (
@@ -70,52 +73,69 @@ class Recorded:
 def find_person_for(store: Store, cmd: RecordActivity, settings: CaptureSettings) -> int:
     """The person an activity belongs to, by id; else by a source's external id, email or
     phone, in the order the matching rules try them (``identity.find_person``), so an
-    activity goes to the person an inquiry with the same identifiers would join."""
+    activity goes to the person an inquiry with the same identifiers would join.
+
+    An identifier several people gave (a phone, a role address) finds none of them, as
+    one nobody gave: the next is tried. Only when none finds one person is the activity
+    refused, as ambiguous (``Conflict`` at the first such identifier) if one was."""
     if cmd.person_id is not None:
         if store.person(cmd.person_id) is None:
             raise NotFound(f"no person {cmd.person_id}")
         return cmd.person_id
-    tried, unusable = [], []
+    unusable: list[tuple[str, str]] = []
+    nobody: list[str] = []  # the identifiers that found no one, said
+    shared: list[tuple[str, str, int]] = []  # field, identifier said, how many people
+    for field, kind, value in _identifiers(cmd, settings, unusable):
+        people = identity.people_behind(store, kind, value)
+        if len(people) == 1:
+            return people[0]
+        said = f"{_SAID[kind]} {value}"
+        if people:
+            shared.append((field, said, len(people)))
+        else:
+            nobody.append(said)
+    if shared:
+        raise Conflict(_shared(nobody, shared), where=shared[0][0])
+    if nobody:
+        raise NotFound(f"no person with {' or '.join(nobody)}")
+    if unusable:
+        field, issue = unusable[0]
+        raise InvalidInput(issue, where=field)
+    raise InvalidInput("an activity needs person_id, email, phone or external_id")
+
+
+_SAID = {"external": "external id", "email": "email", "phone": "phone"}
+_INSTEAD = {"email": "external_id", "phone": "email or external_id"}
+"""What to give instead of a shared identifier: one the matching rules try before it."""
+
+
+def _identifiers(
+    cmd: RecordActivity, settings: CaptureSettings, unusable: list[tuple[str, str]]
+) -> Iterator[tuple[str, str, str]]:
+    """The identifiers an activity gives, in the matching rules' order, as (field, key
+    kind, value), each read only once the one before has found no one; those that cannot
+    be read are put in ``unusable`` (field, why)."""
     if cmd.external_id:
-        tried.append(f"external id {cmd.external_id}")
-        found = store.person_by_key("external", cmd.external_id)
-        if found is not None:
-            return found
+        yield "external_id", "external", cmd.external_id
     email, email_issue = normalise_email(cmd.email)
     if email:
-        tried.append(f"email {email}")
-        found = store.person_by_key("email", email)
-        if found is not None:
-            return found
+        yield "email", "email", email
     elif email_issue:
         unusable.append(("email", email_issue))
     phone, phone_issue = normalise_phone(cmd.phone, settings.region)
     if phone:
-        tried.append(f"phone {phone}")
-        people = store.people_by_phone(phone)
-        if len(people) == 1:
-            return people[0]
-        if people:
-            raise Conflict(_shared(phone, people, tried[:-1]), where="phone")
+        yield "phone", "phone", phone
     elif phone_issue:
         unusable.append(("phone", phone_issue))
-    if not tried and unusable:
-        field, issue = unusable[0]
-        raise InvalidInput(issue, where=field)
-    if not tried:
-        raise InvalidInput("an activity needs person_id, email, phone or external_id")
-    raise NotFound(f"no person with {' or '.join(tried)}")
 
 
-def _shared(phone: str, people: Sequence[int], tried: Sequence[str]) -> str:
-    """Why a number several people gave finds none of them, and what to give instead.
+def _shared(nobody: Sequence[str], shared: Sequence[tuple[str, str, int]]) -> str:
+    """Why identifiers several people gave find none of them, and what to give instead.
     Their ids are not named: a capture key, safe to embed in a public page, never learns
-    leadflow's ids (the web's search by the number lists them for a person signed in)."""
-    said = (
-        f"phone {phone} belongs to {len(people):,} people:"
-        " give email or external_id (or person_id, with an admin key)"
-    )
-    return f"no person with {' or '.join(tried)}; {said}" if tried else said
+    leadflow's ids (the web's search by the identifier lists them for a person signed in)."""
+    said = "; ".join(f"{what} belongs to {count:,} people" for _, what, count in shared)
+    said += f": give {_INSTEAD[shared[0][0]]} (or person_id, with an admin key)"
+    return f"no person with {' or '.join(nobody)}; {said}" if nobody else said
 
 
 def record_activity(

@@ -29,7 +29,8 @@ someone else is not moved (that would silently merge two existing people). A sha
 identifier's other people (a number's, a role address's) are in its block
 (:func:`shared_block`), only ever beside the key's owner, so an identifier without one
 is not looked up there; a person's former names are in blocks of theirs too
-(``names.former_name_block``).
+(``names.former_name_block``). With no name to tell them apart (an activity, a search),
+:func:`people_behind` finds all of an identifier's people.
 
 The rules read people through :class:`PeopleIndex`: the store for one
 inquiry at a time, an in-memory index for a bulk import, so both decide alike.
@@ -129,6 +130,27 @@ def shared_block(kind: str, value: str) -> str | None:
     if kind == "email" and is_role_address(value):
         return role_block(value)
     return None
+
+
+class KeyIndex(Protocol):
+    """Who gave an identifier: the store, or the web pages' queries."""
+
+    def person_by_key(self, kind: str, value: str) -> int | None: ...
+
+    def people_sharing(self, kind: str, value: str, block: str) -> list[int]:
+        """The key's owner and the people of its ``block`` (:func:`shared_block`), by id."""
+        ...
+
+
+def people_behind(store: KeyIndex, kind: str, value: str) -> list[int]:
+    """Everyone who gave an identifier, by id, with no name to choose among them (an
+    activity, a search): the key's owner, and for one several people may share (a phone,
+    a role address) the others of its block too. One query either way."""
+    block = shared_block(kind, value)
+    if block is not None:
+        return store.people_sharing(kind, value, block)
+    found = store.person_by_key(kind, value)
+    return [found] if found is not None else []
 
 
 def find_person(

@@ -16,6 +16,7 @@ from leadflow.adapters.identity.emails import normalise_email
 from leadflow.adapters.store.pages import PageQueries
 from leadflow.adapters.store.repository import Record
 from leadflow.domain.playbook import Playbook
+from leadflow.services.identity import people_behind
 from leadflow.services.quarantine import fields_of, item
 from leadflow.services.uow import UnitOfWork
 
@@ -70,7 +71,7 @@ def handed_back(uow: UnitOfWork, before: datetime | None) -> list[Record]:
 
 @dataclass(frozen=True)
 class InquirySearch:
-    q: str = ""  # an email address, a phone number (all its people) or a person id
+    q: str = ""  # an email address or a phone number (all its people, if shared) or a person id
     source: str = ""
     channel: str = ""
     before: int | None = None
@@ -79,7 +80,7 @@ class InquirySearch:
 def search_inquiries(uow: UnitOfWork, search: InquirySearch, region: str) -> list[Record]:
     """The newest inquiries that match, a page at a time. ``q`` finds a person exactly
     (by email, phone or id): every inquiry of that person, or of every person behind a
-    phone several people gave (a switchboard)."""
+    phone or a role address several people gave (a switchboard, info@)."""
     pages = PageQueries(uow.store.connection)
     person_ids: list[int] | None = None
     if search.q.strip():
@@ -95,19 +96,18 @@ def search_inquiries(uow: UnitOfWork, search: InquirySearch, region: str) -> lis
 
 def find_people(pages: PageQueries, q: str, region: str) -> list[int]:
     """The people ``q`` names exactly, by id: a lead id, an email address or a phone
-    number, which finds everyone who gave it (a switchboard's, a family's line), not only
-    the first, who owns its key."""
+    number. A phone or a role address (info@, sales@) finds everyone who gave it (a
+    switchboard's, a family's line, colleagues'), not only the first, who owns its key."""
     q = q.strip()
     if q.isdigit() and len(q) < 12:
         return [int(q)]
     if "@" in q:
         email, _ = normalise_email(q)
-        found = pages.person_by_key("email", email) if email else None
-        return [found] if found is not None else []
+        return people_behind(pages, "email", email) if email else []
     from leadflow.adapters.identity.phones import normalise_phone
 
     phone, _ = normalise_phone(q, region)
-    return pages.people_by_phone(phone) if phone else []
+    return people_behind(pages, "phone", phone) if phone else []
 
 
 def quarantine_list(uow: UnitOfWork, replayed: bool, before: int | None) -> list[Record]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, select
 
 from leadflow.adapters.store import tables as t
-from leadflow.adapters.store.repository import Record, people_by_phone
+from leadflow.adapters.store.repository import Record, people_sharing
 
 lc, p, s = t.lifecycle, t.people, t.lead_state
 
@@ -215,9 +215,9 @@ class PageQueries:
         found = self.connection.execute(query).scalar()
         return int(found) if found is not None else None
 
-    def people_by_phone(self, phone: str) -> list[int]:
-        """Everyone behind ``phone`` (E.164): its key's owner and its block's people."""
-        return people_by_phone(self.connection, phone)
+    def people_sharing(self, kind: str, value: str, block: str) -> list[int]:
+        """Everyone behind a shared identifier: its key's owner and its block's people."""
+        return people_sharing(self.connection, kind, value, block)
 
     def quarantine(self, *, replayed: bool, before: int | None, limit: int) -> list[Record]:
         q = t.quarantine

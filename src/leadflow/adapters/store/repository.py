@@ -31,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.adapters.identity.names import FORMER_NAME, sharing_a_word
-from leadflow.adapters.identity.phones import phone_block
 from leadflow.adapters.store import direct
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.funnel_store import FunnelStore
@@ -85,13 +84,12 @@ _UPDATE_PERSON = update(t.people).where(t.people.c.id == bindparam("target_id"))
 _PERSON_BY_KEY = select(t.person_keys.c.person_id).where(
     t.person_keys.c.kind == bindparam("kind"), t.person_keys.c.value == bindparam("value")
 )
-PEOPLE_BY_PHONE = union(
-    select(t.person_keys.c.person_id).where(
-        t.person_keys.c.kind == "phone", t.person_keys.c.value == bindparam("phone")
-    ),
+PEOPLE_SHARING = union(
+    _PERSON_BY_KEY,
     select(t.person_blocks.c.person_id).where(t.person_blocks.c.block == bindparam("block")),
 )
-"""Everyone behind a number: its key's owner and its block's people (``phone_block``)."""
+"""Everyone behind an identifier several people may give (a phone, a role address): its
+key's owner and its block's people (``identity.shared_block``)."""
 _NAME_KEY_OF = select(t.people.c.name_key).where(t.people.c.id == bindparam("person_id"))
 _INSERT_KEY = insert(t.person_keys)
 _KEY_OWNERS = select(t.person_keys.c.kind, t.person_keys.c.value, t.person_keys.c.person_id).where(
@@ -179,10 +177,10 @@ class Event:
     data: Mapping[str, Any] | None = None
 
 
-def people_by_phone(connection: Connection, phone: str) -> list[int]:
-    """:data:`PEOPLE_BY_PHONE` of ``phone``, by id."""
-    params = {"phone": phone, "block": phone_block(phone)}
-    return sorted(int(row[0]) for row in direct.read(connection, PEOPLE_BY_PHONE, params))
+def people_sharing(connection: Connection, kind: str, value: str, block: str) -> list[int]:
+    """:data:`PEOPLE_SHARING` of an identifier and its ``block``, by id."""
+    params = {"kind": kind, "value": value, "block": block}
+    return sorted(int(row[0]) for row in direct.read(connection, PEOPLE_SHARING, params))
 
 
 class Store:
@@ -287,10 +285,11 @@ class Store:
         found = direct.read(self.connection, _PERSON_BY_KEY, {"kind": kind, "value": value})
         return int(found[0][0]) if found else None
 
-    def people_by_phone(self, phone: str) -> list[int]:
-        """Everyone behind ``phone`` (E.164), by id: the first who gave it owns its key,
-        the others are in its block; one query, whichever the number has."""
-        return people_by_phone(self.connection, phone)
+    def people_sharing(self, kind: str, value: str, block: str) -> list[int]:
+        """Everyone behind an identifier several people may give (a phone, a role address),
+        by id: the first who gave it owns its key, the others are in its ``block``
+        (``identity.shared_block``); one query, whichever it has."""
+        return people_sharing(self.connection, kind, value, block)
 
     def name_key_of(self, person_id: int) -> str | None:
         return self.connection.execute(_NAME_KEY_OF, {"person_id": person_id}).scalar_one_or_none()
