@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy.exc import DataError, IntegrityError
@@ -24,7 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from leadflow.adapters.csv_files import has_value, read_text_csv, sniff_delimiter
 from leadflow.adapters.csv_records import row_lines
 from leadflow.adapters.store.bulk import BulkStore
-from leadflow.adapters.store.repository import Event
+from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import RecordActivity, store_activity
@@ -92,9 +93,6 @@ def import_activity_csv(
             "an activities file needs person_id, email, phone or external_id", where=str(path)
         )
     result = ActivityImport()
-    skipped, unscored = result.skipped, result.unscored
-    touched: dict[int, datetime] = {}  # people to rate once per batch, as of their latest activity
-    logged: list[Event] = []  # the batch's activity.recorded events, logged in one statement
     # Lines of no value (Excel's ",,,,") are no activities; each row keeps its line.
     columns = frame.columns
     frame = frame.with_columns(_lines(path, delimiter, frame.height)).filter(has_value(columns))
@@ -104,10 +102,6 @@ def import_activity_csv(
         result.import_id, result.resumed = int(earlier.id), int(earlier.taken)
     for offset in range(result.resumed, len(rows), BATCH):
         with uow_factory() as uow:
-            # A row writes one statement (its INSERT; its event is logged with the batch's).
-            # SQLite undoes a statement that fails and keeps the transaction; PostgreSQL
-            # aborts the whole transaction, so there each row writes in a savepoint.
-            guarded = uow.store.connection.dialect.name != "sqlite"
             bulk = BulkStore(uow.store.connection)
             if offset == result.resumed:  # the first transaction: record (or claim) it
                 refuse_running(bulk, checksum, "activities", seen)
@@ -118,62 +112,124 @@ def import_activity_csv(
                     )
                 else:
                     claim(bulk, result.import_id, result.resumed, str(path))
-            for row in rows[offset : offset + BATCH]:
-                line = row["__line"]
-                at = parse_time(row.get("at"))
-                if at is None:
-                    skipped.append(f"line {line}: 'at' is not an ISO 8601 time: {row.get('at')!r}")
-                    continue
-                person = (row.get("person_id") or "").strip()
-                if person and not _an_id(person):
-                    if not any(row.get(k) for k in ("email", "phone", "external_id")):
-                        skipped.append(
-                            f"line {line}: person_id {person!r} is not a leadflow id"
-                            " (a whole number from 1)"
-                        )
-                        continue
-                    person = ""  # (say, 17.0 from a spreadsheet): found by the others
-                cmd = RecordActivity(
-                    type=row.get("type") or "",
-                    at=at,
-                    person_id=int(person) if person else None,
-                    email=row.get("email"),
-                    phone=row.get("phone"),
-                    external_id=row.get("external_id"),
-                    source=source or row.get("source"),
-                )
-                savepoint = uow.store.connection.begin_nested() if guarded else None
-                try:
-                    _, person_id, at = store_activity(uow.store, cmd, settings, now, logged)
-                    if savepoint is not None:
-                        savepoint.commit()
-                    touched[person_id] = max(touched.get(person_id, now), at)
-                    result.done += 1
-                    if not pb.scores(cmd.type):
-                        unscored[cmd.type] += 1
-                except LeadflowError as error:
-                    if savepoint is not None:
-                        savepoint.rollback()
-                    skipped.append(f"line {line}: {error}")
-                except (IntegrityError, DataError) as error:  # a value it cannot store
-                    # (not a lock held too long, a full disk: those stop the import, which
-                    # goes on with --resume, rather than lose rows as refused)
-                    if savepoint is not None:
-                        savepoint.rollback()
-                    skipped.append(f"line {line}: the database refused it: {refusal(error)}")
-            uow.store.append_events(logged)
-            rerate_many(uow.store, pb, touched, "activity", settings.runtime())
-            touched.clear()
-            logged.clear()
+            part = rows[offset : offset + BATCH]
+            batch = _record_batch(uow.store, pb, part, settings, source, now)
+            uow.store.append_events(batch.logged)
+            rerate_many(uow.store, pb, batch.touched, "activity", settings.runtime())
             end = min(offset + BATCH, len(rows))
             assert result.import_id is not None  # recorded in the first transaction
             bulk.import_taken(
                 result.import_id, end, datetime.now(UTC) if end == len(rows) else None
             )
             uow.commit()
+        result.done += batch.done
+        result.skipped += batch.skipped
+        result.unscored.update(batch.unscored)
         if progress is not None:
             progress(end, len(rows))
     return result
+
+
+@dataclass
+class _Batch:
+    """What a transaction's rows did: kept only once they are all written."""
+
+    done: int = 0
+    skipped: list[str] = field(default_factory=list)
+    unscored: Counter[str] = field(default_factory=Counter)
+    touched: dict[int, datetime] = field(default_factory=dict)  # people to rate, as of when
+    logged: list[Event] = field(default_factory=list)  # activity.recorded, logged together
+
+
+def _record_batch(
+    store: Store,
+    pb: Playbook,
+    rows: list[dict[str, Any]],
+    settings: CaptureSettings,
+    source: str | None,
+    now: datetime,
+) -> _Batch:
+    """Store a transaction's rows; a row the database refuses is skipped with its line.
+
+    A row writes one statement, its INSERT (its event is logged with the batch's). SQLite
+    undoes a statement that fails and keeps the transaction. PostgreSQL aborts the whole
+    transaction: there the rows are written in one savepoint, and should the database
+    refuse one, again each in a savepoint of its own (a savepoint per row costs two
+    round trips to the server)."""
+    if store.connection.dialect.name == "sqlite":
+        return _record(store, pb, rows, settings, source, now, savepoints=False, refusals=True)
+    whole = store.connection.begin_nested()
+    try:
+        batch = _record(store, pb, rows, settings, source, now, savepoints=False, refusals=False)
+    except (IntegrityError, DataError):
+        whole.rollback()
+        return _record(store, pb, rows, settings, source, now, savepoints=True, refusals=True)
+    whole.commit()
+    return batch
+
+
+def _record(
+    store: Store,
+    pb: Playbook,
+    rows: list[dict[str, Any]],
+    settings: CaptureSettings,
+    source: str | None,
+    now: datetime,
+    *,
+    savepoints: bool,
+    refusals: bool,
+) -> _Batch:
+    """Store each row (in a savepoint of its own with ``savepoints``); a refused value
+    skips its row with ``refusals``, else stops the batch (its error raised)."""
+    batch = _Batch()
+    for row in rows:
+        line = row["__line"]
+        at = parse_time(row.get("at"))
+        if at is None:
+            batch.skipped.append(f"line {line}: 'at' is not an ISO 8601 time: {row.get('at')!r}")
+            continue
+        person = (row.get("person_id") or "").strip()
+        if person and not _an_id(person):
+            if not any(row.get(k) for k in ("email", "phone", "external_id")):
+                batch.skipped.append(
+                    f"line {line}: person_id {person!r} is not a leadflow id"
+                    " (a whole number from 1)"
+                )
+                continue
+            person = ""  # (say, 17.0 from a spreadsheet): found by the others
+        cmd = RecordActivity(
+            type=row.get("type") or "",
+            at=at,
+            person_id=int(person) if person else None,
+            email=row.get("email"),
+            phone=row.get("phone"),
+            external_id=row.get("external_id"),
+            source=source or row.get("source"),
+        )
+        savepoint = store.connection.begin_nested() if savepoints else None
+        try:
+            _, person_id, at = store_activity(store, cmd, settings, now, batch.logged)
+            if savepoint is not None:
+                savepoint.commit()
+        except LeadflowError as error:  # raised before the row writes anything
+            if savepoint is not None:
+                savepoint.rollback()
+            batch.skipped.append(f"line {line}: {error}")
+            continue
+        except (IntegrityError, DataError) as error:  # a value it cannot store
+            # (not a lock held too long, a full disk: those stop the import, which
+            # goes on with --resume, rather than lose rows as refused)
+            if not refusals:
+                raise
+            if savepoint is not None:
+                savepoint.rollback()
+            batch.skipped.append(f"line {line}: the database refused it: {refusal(error)}")
+            continue
+        batch.touched[person_id] = max(batch.touched.get(person_id, now), at)
+        batch.done += 1
+        if not pb.scores(cmd.type):
+            batch.unscored[cmd.type] += 1
+    return batch
 
 
 def _lines(path: Path, delimiter: str, rows: int) -> pl.Series:
