@@ -5,30 +5,24 @@ an unmerge."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from itertools import count
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 from test_bulk_import import (  # pytest puts this folder on sys.path
     HEADER,
-    MAPPINGS,
     NOW,
     SETTINGS,
     captured_alike,
     write_csv,
 )
+from test_shared_phones import _activities_of, _import, _people_by_row, _sender
 
-from leadflow.adapters.store import tables as t
 from leadflow.bootstrap import bundled_playbook
 from leadflow.errors import Conflict
 from leadflow.services import activity_import
 from leadflow.services.activities import RecordActivity, find_person_for
-from leadflow.services.capture import Captured, CaptureInquiry, capture
-from leadflow.services.imports import import_csv
 from leadflow.services.marketing_views import InquirySearch, search_inquiries
 from leadflow.services.merges import unmerge
 from leadflow.services.uow import UnitOfWork
@@ -52,19 +46,6 @@ WRITES = [
     ("Ann", "Lee", "info@acme.com", "", "ann", "role_email"),  # her former name
     ("", "", "info@acme.com", "", "ann", "role_email"),  # no name: the address's first
 ]
-
-
-def _sender(engine: Engine) -> Any:
-    clock = count()
-
-    def send(**fields: object) -> Captured:
-        at = NOW + timedelta(minutes=next(clock))
-        given = {k: v for k, v in fields.items() if v}
-        cmd = CaptureInquiry(given, json.dumps(given), "web", "api", at)
-        with UnitOfWork(engine) as uow:
-            return capture(uow, PB, cmd, SETTINGS)
-
-    return send
 
 
 def _alike(people: list[int | None]) -> list[str]:
@@ -96,27 +77,6 @@ def _file(tmp_path: Path, writes: list[tuple[str, str, str, str, str, str | None
         row[0:3], row[4] = [ext, first, last], email
         rows.append(row)
     return write_csv(tmp_path / "writes.csv", rows)
-
-
-def _import(engine: Engine, path: Path, **options: Any) -> Any:
-    return import_csv(
-        lambda: UnitOfWork(engine),
-        PB,
-        path,
-        source="expo",
-        now=NOW,
-        settings=SETTINGS,
-        preset="salesforce",
-        mappings=MAPPINGS,
-        chunk_rows=3,
-        **options,
-    )
-
-
-def _people_by_row(engine: Engine) -> list[int | None]:
-    with engine.connect() as c:
-        query = select(t.inquiries.c.person_id).order_by(t.inquiries.c.id)
-        return list(c.execute(query).scalars())
 
 
 def test_an_import_finds_a_role_addresses_people_as_captures_do_and_again(
@@ -189,12 +149,6 @@ def _colleagues(engine: Engine) -> tuple[list[int], int]:
     people = [c.person_id or 0 for c in (ann, bob, dan)]
     assert len({*people, zoe}) == 4
     return people, zoe
-
-
-def _activities_of(engine: Engine) -> list[tuple[int, str]]:
-    with engine.connect() as c:
-        query = select(t.activities.c.person_id, t.activities.c.type).order_by(t.activities.c.id)
-        return [(int(person), kind) for person, kind in c.execute(query)]
 
 
 def test_an_activity_by_a_shared_role_address_alone_is_skipped_not_credited_to_its_first(

@@ -14,6 +14,7 @@ from leadflow.services.identity import (
     Match,
     find_person,
     name_likeness,
+    shared_block,
 )
 
 PHONE = "+442079460000"
@@ -21,21 +22,23 @@ PHONE = "+442079460000"
 
 @dataclass
 class People:
-    """A number's owner and its other people, with their names (and former names)."""
+    """A shared identifier's owner and its other people, with their names (and former
+    names): a number's here, a role address's in ``test_role_rule``."""
 
     names: dict[int, str | None]
     owner: int | None = 1
     former: dict[int, set[str]] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
+    key: tuple[str, str] = ("phone", PHONE)
 
     def person_by_key(self, kind: str, value: str) -> int | None:
-        return self.owner if (kind, value) == ("phone", PHONE) else None
+        return self.owner if (kind, value) == self.key else None
 
     def name_key_of(self, person_id: int) -> str | None:
         return self.names[person_id]
 
     def sharers(self, block: str) -> list[tuple[int, str | None]]:
-        assert block == f"phone:{PHONE}"
+        assert block == shared_block(*self.key)
         self.asked.append("sharers")
         return [(p, n) for p, n in sorted(self.names.items()) if p != self.owner]
 

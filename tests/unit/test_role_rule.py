@@ -3,10 +3,10 @@ inquiry from it joins (the phone rule's, with names compared as the fuzzy rule d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from test_phone_rule import People as PhonePeople  # pytest puts this folder on sys.path
 
 from leadflow.adapters.identity.normalise import Normalised
 from leadflow.services.identity import Identity, Match, find_person, shared_block
@@ -14,34 +14,9 @@ from leadflow.services.identity import Identity, Match, find_person, shared_bloc
 ROLE = "info@acme.com"
 
 
-@dataclass
-class People:
-    """An address's owner and its other people, with their names (and former names)."""
-
-    names: dict[int, str | None]
-    owner: int | None = 1
-    former: dict[int, set[str]] = field(default_factory=dict)
-    asked: list[str] = field(default_factory=list)
-
-    def person_by_key(self, kind: str, value: str) -> int | None:
-        return self.owner if (kind, value) == ("email", ROLE) else None
-
-    def name_key_of(self, person_id: int) -> str | None:
-        return self.names[person_id]
-
-    def sharers(self, block: str) -> list[tuple[int, str | None]]:
-        assert block == f"role:{ROLE}"
-        self.asked.append("sharers")
-        return [(p, n) for p, n in sorted(self.names.items()) if p != self.owner]
-
-    def former_names(self, people: Sequence[int]) -> dict[int, set[str]]:
-        self.asked.append("former")
-        return {p: self.former[p] for p in people if p in self.former}
-
-    def name_candidates(
-        self, block: str, words: Sequence[str]
-    ) -> list[tuple[list[int], list[str | None]]]:
-        return []
+def People(names: dict[int, str | None], **given: Any) -> PhonePeople:
+    """``test_phone_rule``'s people, behind the role address."""
+    return PhonePeople(names, key=("email", ROLE), **given)
 
 
 def writing(name: str | None, email: str = ROLE, role: bool = True) -> Identity:
