@@ -28,7 +28,7 @@ from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, LeadflowError
-from leadflow.services.activities import RecordActivity, store_activity
+from leadflow.services.activities import KnownKeys, RecordActivity, store_activity
 from leadflow.services.capture import CaptureSettings, refusal, rerate_many
 from leadflow.services.import_runs import claim, refuse_running
 from leadflow.services.imports import check_same_rows, earlier_import, file_checksum
@@ -123,7 +123,7 @@ def import_activity_csv(
             )
             uow.commit()
         result.done += batch.done
-        result.skipped += batch.skipped
+        result.skipped += batch.skipped_in_order()
         result.unscored.update(batch.unscored)
         if progress is not None:
             progress(end, len(rows))
@@ -135,10 +135,18 @@ class _Batch:
     """What a transaction's rows did: kept only once they are all written."""
 
     done: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
     unscored: Counter[str] = field(default_factory=Counter)
     touched: dict[int, datetime] = field(default_factory=dict)  # people to rate, as of when
     logged: list[Event] = field(default_factory=list)  # activity.recorded, logged together
+
+    def skip(self, line: int, why: str) -> None:
+        self.skipped.append((line, f"line {line}: {why}"))
+
+    def skipped_in_order(self) -> list[str]:
+        """Why each row was skipped, in the file's order (rows read wrong are skipped
+        before the others are looked up)."""
+        return [said for _, said in sorted(self.skipped)]
 
 
 def _record_batch(
@@ -182,18 +190,18 @@ def _record(
     """Store each row (in a savepoint of its own with ``savepoints``); a refused value
     skips its row with ``refusals``, else stops the batch (its error raised)."""
     batch = _Batch()
+    commands: list[tuple[int, RecordActivity]] = []  # (line, command), in the file's order
     for row in rows:
         line = row["__line"]
         at = parse_time(row.get("at"))
         if at is None:
-            batch.skipped.append(f"line {line}: 'at' is not an ISO 8601 time: {row.get('at')!r}")
+            batch.skip(line, f"'at' is not an ISO 8601 time: {row.get('at')!r}")
             continue
         person = (row.get("person_id") or "").strip()
         if person and not _an_id(person):
             if not any(row.get(k) for k in ("email", "phone", "external_id")):
-                batch.skipped.append(
-                    f"line {line}: person_id {person!r} is not a leadflow id"
-                    " (a whole number from 1)"
+                batch.skip(
+                    line, f"person_id {person!r} is not a leadflow id (a whole number from 1)"
                 )
                 continue
             person = ""  # (say, 17.0 from a spreadsheet): found by the others
@@ -206,15 +214,22 @@ def _record(
             external_id=row.get("external_id"),
             source=source or row.get("source"),
         )
+        commands.append((line, cmd))
+    # On PostgreSQL a query is a round trip to the server: the rows' people are looked up
+    # together. On SQLite one by one is as quick (measured: 48.5 s against 50.5 s of
+    # 100,000 rows; each email is read twice then).
+    postgres = store.connection.dialect.name != "sqlite"
+    keys = KnownKeys(store, [cmd for _, cmd in commands], settings) if postgres else None
+    for line, cmd in commands:
         savepoint = store.connection.begin_nested() if savepoints else None
         try:
-            _, person_id, at = store_activity(store, cmd, settings, now, batch.logged)
+            _, person_id, at = store_activity(store, cmd, settings, now, batch.logged, keys)
             if savepoint is not None:
                 savepoint.commit()
         except LeadflowError as error:  # raised before the row writes anything
             if savepoint is not None:
                 savepoint.rollback()
-            batch.skipped.append(f"line {line}: {error}")
+            batch.skip(line, str(error))
             continue
         except (IntegrityError, DataError) as error:  # a value it cannot store
             # (not a lock held too long, a full disk: those stop the import, which
@@ -223,7 +238,7 @@ def _record(
                 raise
             if savepoint is not None:
                 savepoint.rollback()
-            batch.skipped.append(f"line {line}: the database refused it: {refusal(error)}")
+            batch.skip(line, f"the database refused it: {refusal(error)}")
             continue
         batch.touched[person_id] = max(batch.touched.get(person_id, now), at)
         batch.done += 1
