@@ -117,12 +117,7 @@ class KnownKeys:
     activities looks up a thousand rows' people in one query instead of one a row. The
     owners cannot change meanwhile: recording activities makes and merges no one."""
 
-    def __init__(
-        self,
-        store: Store,
-        cmds: Sequence[RecordActivity],
-        settings: CaptureSettings,
-    ) -> None:
+    def __init__(self, store: Store, cmds: Sequence[RecordActivity]) -> None:
         self.store = store
         wanted = []
         for cmd in cmds:

@@ -472,10 +472,7 @@ class Store:
         return [(r[0], r[1], utc(r[2])) for r in self.connection.execute(query)]  # type: ignore[misc]
 
     def insert_activity(self, values: Mapping[str, Any]) -> int:
-        # Through SQLAlchemy, not ``direct``: a value the database refuses is then its
-        # IntegrityError or DataError, which an import of activities reports by line.
-        result = self.connection.execute(_INSERT_ACTIVITY, values)
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return direct.insert(self.connection, _INSERT_ACTIVITY, values)
 
     def activities_of(self, person_id: int) -> list[tuple[str, datetime]]:
         rows = direct.read(self.connection, _ACTIVITIES_OF, {"person_id": person_id})
