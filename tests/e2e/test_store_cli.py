@@ -129,6 +129,36 @@ def test_merges_give_programs_their_scores_as_numbers_and_undone_as_true_or_fals
     assert f"{stored[1]:.2f}" in table and "yes" in table  # people read two places
 
 
+def test_reindex_puts_back_the_blocks_an_older_database_lacks(tmp_path: Path) -> None:
+    """Ann Lee's former name (she wrote as Ann Park later) and her phone, as a database
+    made before those rules has them not: the command puts them back and says so."""
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "leads.csv", "--source", "expo"))
+    later = LEADS.splitlines()[0] + "\nAnn,Park,ann.lee@acme.com,,,,,\n"
+    (tmp_path / "later.csv").write_text(later, encoding="utf-8")
+    ok(leadflow(tmp_path, "import", "later.csv", "--source", "expo"))
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        recorded = sorted(db.execute("SELECT block, person_id FROM person_blocks"))
+        assert ("name:ann lee", 1) in recorded
+        db.execute("DELETE FROM person_blocks WHERE block LIKE 'name:%'")
+        db.execute("DELETE FROM person_keys WHERE kind = 'phone'")
+    done = " ".join(ok_err(leadflow(tmp_path, "reindex")).split())
+    assert done == (
+        "Reindexed 2 people: 1 given what they lacked"
+        " (identifiers added: 1, block memberships added: 1)."
+    )
+    with sqlite3.connect(tmp_path / "lf.db") as db:
+        assert sorted(db.execute("SELECT block, person_id FROM person_blocks")) == recorded
+        assert list(db.execute("SELECT person_id FROM person_keys WHERE kind = 'phone'")) == [(1,)]
+    again = " ".join(ok_err(leadflow(tmp_path, "reindex")).split())
+    assert "2 people: 0 given what they lacked (identifiers added: 0, block" in again
+
+
+def ok_err(result: subprocess.CompletedProcess[str]) -> str:
+    ok(result)
+    return result.stderr
+
+
 HOSTILE = """First Name,Last Name,Email,Phone,Company,Lead ID
 "=HYPERLINK(""http://evil.example"",""x"")",-2+3,ann@acme.com,(415) 555-0100,@SUM(A1),+1+1
 """

@@ -396,6 +396,27 @@ def unmerge(
     )
 
 
+@app.command()
+def reindex(playbook: PlaybookOption = None) -> None:
+    """Give every person the identifiers and matching blocks their inquiries give today.
+
+    For a database whose people were captured before a matching rule came in (shared
+    phones, role addresses, former names): adds what is missing, removes nothing, merges
+    no one. A second run adds nothing."""
+    from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
+    from leadflow.cli.render import progress_bar
+    from leadflow.services.reindex import reindex as run
+
+    settings = _settings()
+    pb = load_active_playbook(playbook, settings)
+    with progress_bar(err, err.is_terminal, "reading") as advance:
+        done = run(uow_factory(_engine(settings)), pb, capture_settings(settings), advance)
+    err.print(
+        f"Reindexed {done.people:,} people: {done.changed:,} given what they lacked"
+        f" (identifiers added: {done.keys:,}, block memberships added: {done.blocks:,})."
+    )
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     all_items: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,

@@ -184,7 +184,7 @@ def _deal(
     two = _Two(kept, split)
     joined = {int(m.inquiry_id): m for m in store.merges_of_person(kept) if m.undone_at is None}
     for row in sorted(store.inquiries_of(kept), key=lambda r: int(r.id)):
-        who, _ = _read(store, pb, row, settings)
+        who, _ = read_inquiry(store, pb, row, settings)
         person = kept
         if row.id == split_inquiry:
             person = split
@@ -209,7 +209,7 @@ def _deal(
     return two
 
 
-def _read(
+def read_inquiry(
     store: Store, pb: Playbook, row: Record, settings: CaptureSettings
 ) -> tuple[identity.Identity, dict[str, object]]:
     """Who an inquiry says it is, and the facts it gives, as its capture read them."""
@@ -276,7 +276,7 @@ def _answer(store: Store, person_id: int, name: str, value: str | None) -> None:
 def _fold(
     store: Store, pb: Playbook, person_id: int, row: Record, settings: CaptureSettings
 ) -> None:
-    who, facts = _read(store, pb, row, settings)
+    who, facts = read_inquiry(store, pb, row, settings)
     account_id = account_for(store, who, row.received_at)
     apply_inquiry(store, person_id, who, facts, account_id, row.received_at)
     store.set_inquiry_person(row.id, person_id, account_id)

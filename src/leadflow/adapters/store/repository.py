@@ -243,6 +243,16 @@ class Store:
             query = query.where(t.imports.c.kind == kind)
         return list(self.connection.execute(query))
 
+    def inquiries_of_people(self, first: int, last: int) -> list[Record]:
+        """The inquiries of the people with ids from ``first`` to ``last``, each one's in the
+        order :meth:`inquiries_of` gives."""
+        query = (
+            select(t.inquiries)
+            .where(t.inquiries.c.person_id.between(first, last))
+            .order_by(t.inquiries.c.person_id, t.inquiries.c.received_at, t.inquiries.c.id)
+        )
+        return list(self.connection.execute(query))
+
     def inquiries_of(self, person_id: int) -> list[Record]:
         query = (
             select(t.inquiries)
@@ -326,6 +336,22 @@ class Store:
         if free:
             direct.write(self.connection, _INSERT_KEY, free)
         return [key for key in wanted if owners.get(key, person_id) != person_id]
+
+    def person_ids(self, after: int, limit: int) -> list[int]:
+        """Up to ``limit`` people's ids greater than ``after``, in order."""
+        query = (
+            select(t.people.c.id).where(t.people.c.id > after).order_by(t.people.c.id).limit(limit)
+        )
+        return [int(i) for i in self.connection.execute(query).scalars()]
+
+    def blocks_of(self, first: int, last: int) -> dict[int, set[str]]:
+        """The blocks of the people with ids from ``first`` to ``last``."""
+        b = t.person_blocks
+        query = select(b.c.person_id, b.c.block).where(b.c.person_id.between(first, last))
+        blocks: dict[int, set[str]] = {}
+        for person_id, block in self.connection.execute(query):
+            blocks.setdefault(int(person_id), set()).add(block)
+        return blocks
 
     def remove_keys(self, person_id: int) -> None:
         self.connection.execute(
