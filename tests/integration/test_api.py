@@ -602,7 +602,7 @@ def test_an_activity_by_a_phone_several_people_gave_is_409_and_records_nothing(a
     assert len(set(people)) == 3
     said = (
         "phone +14155550100 belongs to 3 people:"
-        " give email or external_id (or person_id, with an admin key)"
+        " give their own email or external_id (or person_id, with an admin key)"
     )
     error = assert_error(
         api.post("/api/v1/activities", {"type": "call", "phone": "(415) 555-0100"}),

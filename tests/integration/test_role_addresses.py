@@ -208,7 +208,7 @@ def test_an_activity_tries_each_identifier_a_shared_one_finding_no_one(engine: E
     assert (refused.value.where, str(refused.value)) == (
         "phone",
         "no person with email ghost@acme.com; phone +442079460000 belongs to 2 people:"
-        " give email or external_id (or person_id, with an admin key)",
+        " give their own email or external_id (or person_id, with an admin key)",
     )
 
 

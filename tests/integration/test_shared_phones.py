@@ -217,7 +217,7 @@ def test_an_activity_by_a_shared_phone_alone_is_skipped_naming_its_people(
     assert done.done == 2
     assert done.skipped == [
         f"line 2: phone {SWITCHBOARD} belongs to 3 people:"
-        " give email or external_id (or person_id, with an admin key)"
+        " give their own email or external_id (or person_id, with an admin key)"
     ]
     assert _activities_of(engine) == [(dina, "meeting"), (zoe, "call")]
 

@@ -142,7 +142,7 @@ class KnownKeys:
 
 
 _SAID = {"external": "external id", "email": "email", "phone": "phone"}
-_INSTEAD = {"email": "external_id", "phone": "email or external_id"}
+_INSTEAD = {"email": "external_id", "phone": "their own email or external_id"}
 """What to give instead of a shared identifier: one the matching rules try before it."""
 
 
