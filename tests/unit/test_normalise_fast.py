@@ -183,13 +183,53 @@ def test_phone_fast_path_agrees_with_phonenumbers(data: st.DataObject) -> None:
         ("US", "+44 (0)20 7946 0958", "+442079460958"),
         ("GB", "020 7946 0958", "+442079460958"),
         ("DE", "030 1234567", "+49301234567"),
-        ("FR", "01 23 45 67 89", "+33123456789"),
+        ("FR", "01 42 68 53 00", "+33142685300"),
     ],
 )
 def test_phone_fast_path_takes_the_common_shapes(region: str, text: str, expected: str) -> None:
     fast = phone_fast(pl.DataFrame({"phone": [text]}), "phone", region).to_list()
     assert fast == [expected]
     assert normalise_phone(text, region) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("region", "text"),
+    [
+        ("US", "000-000-0000"),
+        ("US", "(555) 555-5555"),
+        ("US", "+1 111 111 1111"),
+        ("US", "123-456-7890"),
+        ("US", "+1 987 654 3210"),
+        ("GB", "07777 777777"),
+        ("GB", "+44 0000 000000"),
+        ("DE", "0123 456789"),
+        ("FR", "01 23 45 67 89"),
+        ("US", "0000000000"),
+    ],
+)
+def test_a_placeholder_is_nobodys_number_on_either_path(region: str, text: str) -> None:
+    """Typed into a form that insists on a phone, it would join all who typed it."""
+    assert phone_fast(pl.DataFrame({"phone": [text]}), "phone", region).to_list() == [None]
+    phone, issue = normalise_phone(text, region)
+    assert phone is None
+    assert issue is not None and "a placeholder" in issue
+
+
+@pytest.mark.parametrize(
+    ("region", "text"),
+    [
+        ("US", "030 1234567"),  # a Berlin number, its country code left out
+        ("US", "415 155 0123"),
+        ("US", "+1 041 555 0123"),
+        ("US", "1 415 055 0123"),
+        ("GB", "+1 123 555 0100"),
+    ],
+)
+def test_a_number_of_code_1_has_the_north_american_shape(region: str, text: str) -> None:
+    assert phone_fast(pl.DataFrame({"phone": [text]}), "phone", region).to_list() == [None]
+    phone, issue = normalise_phone(text, region)
+    assert phone is None
+    assert issue is not None and "not a North American number" in issue
 
 
 def test_nanp_assumptions_hold_in_this_phonenumbers() -> None:

@@ -195,6 +195,9 @@ def import_(
         table.add_row(f"merged into existing people ({rule})", f"{n:,}")
     for reason, n in summary.quarantined.most_common():
         table.add_row(f"quarantined ({reason})", f"{n:,}")
+    for what in ("email", "phone"):
+        if summary.unread[what]:
+            table.add_row(f"kept with an unreadable {what}", f"{summary.unread[what]:,}")
     table.add_row(
         "write transactions (longest)",
         f"{summary.transactions:,} ({summary.longest_transaction:.2f}s)",
@@ -207,6 +210,13 @@ def import_(
     err.print(table)
     if summary.quarantined:
         err.print("See them with [bold]leadflow quarantine list[/]; fix and replay each one.")
+    if summary.unread:
+        err.print(
+            "An email or phone that cannot be read neither finds nor reaches anyone; its"
+            " inquiry keeps it as given (leadflow export inquiries --raw). A number without"
+            f" its country code is read as dialled in {settings.default_region}"
+            " (LEADFLOW_DEFAULT_REGION)."
+        )
 
 
 @app.command("imports")

@@ -64,6 +64,7 @@ class ChunkResult:
     new_people: int
     merged: Counter[str]
     quarantined: Counter[str]
+    unread: Counter[str]  # "email", "phone": kept inquiries that gave one not read
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,18 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
         new_people=len(resolved.new_people),
         merged=Counter(merges.get_column("rule").to_list()),
         quarantined=Counter(quarantined.get_column("reason").to_list()),
+        unread=_unread(rows.filter(pl.col("reason").is_null())),
     )
+
+
+def _unread(kept: pl.DataFrame) -> Counter[str]:
+    """How many kept inquiries gave an email or a phone that could not be read (each is
+    a data issue of its inquiry; its raw text stays in the payload)."""
+    counts = kept.select(
+        email=pl.col("email_issue").is_not_null().sum(),
+        phone=pl.col("phone_issue").is_not_null().sum(),
+    ).row(0, named=True)
+    return Counter({name: int(n) for name, n in counts.items() if n})
 
 
 def _with_resolution(chunk: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:

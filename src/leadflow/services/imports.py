@@ -107,6 +107,7 @@ class ImportSummary:
     new_people: int = 0
     merged: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
+    unread: Counter[str] = field(default_factory=Counter)  # kept rows' unreadable email/phone
     repeated: int = 0
     seconds: float = 0.0
     transactions: int = 0
@@ -395,6 +396,7 @@ def _import_csv(
         summary.new_people += chunk.new_people
         summary.merged.update(chunk.merged)
         summary.quarantined.update(chunk.quarantined)
+        summary.unread.update(chunk.unread)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -9,7 +9,13 @@ place for them. A number the region cannot read that starts with "00" is
 read again as international ("0044 20 ..." is "+44 20 ..."): 00 is the
 international prefix in most of the world, written also where the region
 dials another (011 in the US). Which numbers are *valid* (assigned ranges) is not checked:
-that needs the full range tables and changes every month.
+that needs the full range tables and changes every month. A placeholder is refused: a
+national number of one digit repeated ("000-000-0000", "5555555555") or of consecutive
+digits ("123-456-7890"), which people type into a form that insists on a phone; taken as
+a number, it would join everyone who typed it into one person. A number of country code
+1 must have the North American plan's shape, its area code and exchange each starting
+with 2-9: "030 1234567", a Berlin number written in a US deployment, has ten digits but is
+nobody's number in North America.
 
 The library costs about 20-50 microseconds a number, too much for a million
 rows, so :func:`phone_fast` computes its answer with Polars for the shapes
@@ -82,6 +88,31 @@ _LENGTH_REASONS = {
 _PORTABLE = re.compile(r"(?:[0-9()?:|{},$\-]|\\d|\[[0-9\-]+\])*")
 
 
+def _placeholders() -> frozenset[str]:
+    """National numbers nobody has: one digit repeated, or a run of consecutive digits
+    up or down (wrapping from 9 to 0), of every length a national number may have."""
+    found: set[str] = set()
+    up, down = "0123456789" * 3, "9876543210" * 3
+    for length in range(2, 18):
+        found.update(digit * length for digit in "0123456789")
+        if length >= 6:  # shorter runs are parts of real numbers
+            for start in range(10):
+                found.update((up[start : start + length], down[start : start + length]))
+    return frozenset(found)
+
+
+NANP_NUMBER = r"[2-9][0-9]{2}[2-9][0-9]{6}"
+"""A complete national number of country code 1: area code and exchange start with 2-9."""
+
+PLACEHOLDERS = _placeholders()
+"""National numbers refused as placeholders (see the module's text)."""
+
+
+def _national(e164: str, code: int | None) -> str:
+    """The national number of an E.164 number of country code ``code``."""
+    return e164[1 + len(str(code)) :]
+
+
 def phone_issue(text: str, reason: str) -> str:
     return f"phone: '{shown(text)}' is not a phone number ({reason})"
 
@@ -124,7 +155,14 @@ def _parse(text: str, shown: str, region: str) -> tuple[str | None, str | None]:
     verdict = phonenumbers.is_possible_number_with_reason(number)
     if verdict != ValidationResult.IS_POSSIBLE:
         return None, phone_issue(shown, _LENGTH_REASONS.get(verdict, "not possible"))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    national = _national(e164, number.country_code)
+    if national in PLACEHOLDERS:
+        return None, phone_issue(shown, "a placeholder, not anyone's number")
+    if number.country_code == 1 and not re.fullmatch(NANP_NUMBER, national):
+        reason = "not a North American number: its area code and exchange start with 2-9"
+        return None, phone_issue(shown, reason)
+    return e164, None
 
 
 # ---------------------------------------------------------------- tables
@@ -286,11 +324,15 @@ def _finish(stage: pl.DataFrame, tables: PhoneTables, region: str) -> pl.Series:
     )
     nsn = pl.col("national_number")
     length = pl.concat_str([code, pl.lit(":"), nsn.str.len_bytes().cast(pl.String)])
-    result = pl.when(length.is_in(sorted(tables.complete)).fill_null(False)).then(
-        pl.concat_str([pl.lit("+"), code, nsn])
-    )
+    placeholder = nsn.is_in(sorted(PLACEHOLDERS)).fill_null(False)
+    possible = length.is_in(sorted(tables.complete)).fill_null(False)
+    nanp_shape = (code != "1") | nsn.str.contains(f"^(?:{NANP_NUMBER})$")
+    accepted = possible & ~placeholder & nanp_shape.fill_null(False)
+    result = pl.when(accepted).then(pl.concat_str([pl.lit("+"), code, nsn]))
     if region == "US":
         nanp = pl.col("shape") & pl.col("bare").str.contains(f"^(?:{NANP_PATTERN})$")
+        nanp = nanp & pl.col("bare").str.slice(1).str.contains(f"^(?:{NANP_NUMBER})$")
+        nanp = nanp & ~pl.col("bare").str.slice(1).is_in(sorted(PLACEHOLDERS))
         result = result.when(nanp.fill_null(False)).then(pl.lit("+") + pl.col("bare"))
     return stage.select(result.alias("phone")).to_series()
 
