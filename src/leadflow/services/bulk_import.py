@@ -170,6 +170,8 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     kept = rows.filter(pl.col("reason").is_null())
 
     bulk.insert(t.accounts, _accounts(resolved, at))
+    made = {account for account, *_ in resolved.new_accounts}
+    bulk.set_account_domains([(a, d) for a, d in resolved.adopted if a not in made])
     people, updates, facts = _people(bulk, target.pb, kept, resolved, at)
     bulk.insert(t.people, people)
     bulk.update_people(updates)
@@ -286,8 +288,10 @@ def _with_resolution(chunk: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:
 
 
 def _accounts(resolved: Resolved, at: str) -> pl.DataFrame:
+    """The chunk's new accounts, those that took a domain in it with their domain."""
+    adopted = dict(resolved.adopted)
     frame = pl.DataFrame(
-        resolved.new_accounts,
+        [(a, adopted.get(a, domain), *rest) for a, domain, *rest in resolved.new_accounts],
         schema={"id": pl.Int64, "domain": pl.String, "name": pl.String, "name_key": pl.String},
         orient="row",
     )

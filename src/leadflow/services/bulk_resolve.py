@@ -51,6 +51,7 @@ class Resolved:
     new_accounts: list[tuple[int, str | None, str | None, str | None]] = field(
         default_factory=list
     )  # (id, domain, name, name_key)
+    adopted: list[tuple[int, str]] = field(default_factory=list)  # (account, its new domain)
     new_keys: list[tuple[str, str, int]] = field(default_factory=list)
     new_blocks: list[tuple[str, int]] = field(default_factory=list)
 
@@ -83,6 +84,7 @@ class MemoryIndex:
         self.seen_blocks: set[str] = set()
         self.domains: dict[str, int] = {}
         self.company_accounts: dict[str, int] = {}
+        self.domainless: set[int] = set()  # accounts known by a name alone, no domain yet
 
     # PeopleIndex
     def person_by_key(self, kind: str, value: str) -> int | None:
@@ -201,8 +203,11 @@ class MemoryIndex:
             bulk.accounts_by("domain", [d for d in domains if d not in self.domains])
         )
         companies = chunk.get_column("company_key").drop_nulls().unique().to_list()
-        fresh = [c for c in companies if c not in self.company_accounts]
-        self.company_accounts.update(bulk.accounts_by("name_key", fresh))
+        fresh = bulk.accounts_by(
+            "name_key", [c for c in companies if c not in self.company_accounts]
+        )
+        self.company_accounts.update(fresh)
+        self.domainless |= bulk.without_domain(fresh.values())
 
     def _fetch_shared(self, bulk: BulkStore, chunk: pl.DataFrame, refresh: bool) -> None:
         """The other people of the numbers and role addresses whose owner has another name
@@ -303,9 +308,16 @@ class MemoryIndex:
         company: str | None,
         company_key: str | None,
     ) -> int | None:
-        """``capture.account_for``: by domain, else by company name; created when new."""
+        """``capture.account_for``: by domain, else by company name; created when new,
+        but for an account known by the name alone, which takes the domain."""
         if domain:
             found = self.domains.get(domain)
+            if found is None and company_key:
+                named = self.company_accounts.get(company_key)
+                if named is not None and named in self.domainless:
+                    self.domainless.discard(named)
+                    found = self.domains[domain] = named
+                    out.adopted.append((named, domain))
             if found is None:
                 found = self.domains[domain] = next(accounts)
                 if company_key:
@@ -316,6 +328,7 @@ class MemoryIndex:
             found = self.company_accounts.get(company_key)
             if found is None:
                 found = self.company_accounts[company_key] = next(accounts)
+                self.domainless.add(found)
                 out.new_accounts.append((found, None, company, company_key))
             return found
         return None

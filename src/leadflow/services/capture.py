@@ -511,9 +511,18 @@ def new_person(store: Store, at: datetime) -> int:
 
 
 def account_for(store: Store, who: identity.Identity, at: datetime) -> int | None:
+    """The inquiry's company: the account of its domain, else of its company's name;
+    made when new. An account made by name alone (free-mail senders) takes the first
+    domain given with its name, so the order inquiries come in makes no second account."""
     norm = who.norm
     if norm.domain:
-        found = store.account_by_domain(norm.domain)
+        if not norm.company_key:
+            found = store.account_by_domain(norm.domain)
+        else:
+            found, nameless = store.account_by_domain_or_name(norm.domain, norm.company_key)
+            if found is None and nameless is not None:
+                store.set_account_domain(nameless, norm.domain)
+                return nameless
         if found is not None:
             return found
         return store.insert_account(

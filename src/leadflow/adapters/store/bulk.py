@@ -244,6 +244,20 @@ class BulkStore:
                 found.setdefault(value, int(account))
         return found
 
+    def without_domain(self, accounts: Iterable[int]) -> set[int]:
+        """Those of these accounts that have no domain (made by a company's name alone)."""
+        found: set[int] = set()
+        for batch in _batches(accounts):
+            sql = "SELECT id FROM accounts WHERE domain IS NULL AND id IN ({ms})"
+            found.update(int(row[0]) for row in self._select(sql, [], batch))
+        return found
+
+    def set_account_domains(self, domains: Sequence[tuple[int, str]]) -> None:
+        """Give each account (id, domain) its domain."""
+        if domains:
+            sql = f"UPDATE accounts SET domain = {self._mark} WHERE id = {self._mark}"
+            self.connection.exec_driver_sql(sql, [(d, a) for a, d in domains])
+
     def people(self, ids: Sequence[int]) -> pl.DataFrame:
         """The stored people ``ids`` (facts as JSON text), for folding new inquiries into them."""
         columns = [

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     tuple_,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -119,6 +120,17 @@ _ACCOUNT_BY_NAME_KEY = (
     .limit(1)
 )
 _INSERT_ACCOUNT = insert(t.accounts)
+_FIRST_BY_NAME_KEY = (
+    select(t.accounts.c.id, t.accounts.c.domain)
+    .where(t.accounts.c.name_key == bindparam("name_key"))
+    .order_by(t.accounts.c.id)
+    .limit(1)
+    .subquery()
+)
+_ACCOUNT_BY_DOMAIN_OR_NAME = union_all(
+    select(t.accounts.c.id, t.accounts.c.domain).where(t.accounts.c.domain == bindparam("domain")),
+    select(_FIRST_BY_NAME_KEY.c.id, _FIRST_BY_NAME_KEY.c.domain),
+)
 _INSERT_MERGE = insert(t.merges)
 _INSERT_EVENT = insert(t.events)
 _INSERT_ACTIVITY = insert(t.activities)
@@ -409,6 +421,23 @@ class Store:
     def account_by_name_key(self, name_key: str) -> int | None:
         found = direct.read(self.connection, _ACCOUNT_BY_NAME_KEY, {"name_key": name_key})
         return int(found[0][0]) if found else None
+
+    def account_by_domain_or_name(
+        self, domain: str, name_key: str
+    ) -> tuple[int | None, int | None]:
+        """In one query, :meth:`account_by_domain`, and the account
+        :meth:`account_by_name_key` finds when it has no domain yet."""
+        rows = direct.read(
+            self.connection, _ACCOUNT_BY_DOMAIN_OR_NAME, {"domain": domain, "name_key": name_key}
+        )
+        by_domain = next((int(r[0]) for r in rows if r[1] == domain), None)
+        nameless = next((int(r[0]) for r in rows if r[1] is None), None)
+        return by_domain, nameless
+
+    def set_account_domain(self, account_id: int, domain: str) -> None:
+        self.connection.execute(
+            t.accounts.update().where(t.accounts.c.id == account_id).values(domain=domain)
+        )
 
     def insert_account(self, values: Mapping[str, Any]) -> int:
         return direct.insert(self.connection, _INSERT_ACCOUNT, values)
