@@ -9,11 +9,13 @@ so a log keeps it whole), and ends the command with exit code 2.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -273,21 +275,36 @@ def _serve_demo(directory: Path, port: int) -> None:
 
 
 def main() -> None:
-    """Console entry point: run the app, turning leadflow errors into a message and exit 2."""
+    """Console entry point: run the app, turning leadflow errors into a message and exit 2,
+    and a reader that stopped reading (``| head -1``) into a quiet end."""
     try:
         app()
     except LeadflowError as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         sys.exit(2)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(1)
     except OSError as error:  # a file or folder that cannot be read or written
+        if _broken_pipe(error):
+            _end_quietly()
         where = f"{error.filename}: " if error.filename else ""
         err.print(
             f"[bold red]error:[/] {escape(where + (error.strerror or str(error)))}", soft_wrap=True
         )
         sys.exit(2)
+
+
+def _broken_pipe(error: OSError) -> bool:
+    """Whether the reader of what was being written went away. polars passes the OS's
+    EPIPE on as a plain OSError that only its text tells: "Broken pipe (os error 32)"."""
+    return error.errno == errno.EPIPE or str(error).endswith(f"(os error {errno.EPIPE})")
+
+
+def _end_quietly() -> NoReturn:
+    """End with exit 0 and no message: the reader had what it wanted (``head -1``). Standard
+    output is pointed at devnull first, as Python's documentation recommends for a broken
+    pipe, so that the flush at exit does not meet the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 # The database commands register themselves on `app`.

@@ -34,6 +34,14 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _database_files(settings: Settings) -> list[Path]:
+    """The files that hold the database (none for PostgreSQL): an output written over
+    them would destroy the data it came from, so :func:`replacing` refuses them."""
+    from leadflow.adapters.store.engine import sqlite_files
+
+    return sqlite_files(settings.database_url)
+
+
 def _engine(settings: Settings) -> Engine:
     from leadflow.bootstrap import engine_for
 
@@ -306,9 +314,9 @@ def import_activities(
     from leadflow.cli.render import progress_bar
     from leadflow.services.activity_import import import_activity_csv
 
-    if skipped_file is not None:  # before the import: after it, a refusal would lose the list
-        check_writable(skipped_file)
     settings = _settings()
+    if skipped_file is not None:  # before the import: after it, a refusal would lose the list
+        check_writable(skipped_file, _database_files(settings))
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
     try:
@@ -342,7 +350,7 @@ def import_activities(
     for line in skipped[:SKIPPED_SHOWN]:
         err.print(f"  [yellow]skipped[/] {escape(line)}")
     if skipped_file is not None:
-        with replacing(skipped_file) as handle:
+        with replacing(skipped_file, _database_files(settings)) as handle:
             handle.write("".join(f"{line}\n" for line in skipped).encode())
         err.print(
             f"Wrote the {len(skipped):,} skipped rows to [bold]{escape(str(skipped_file))}[/]."
@@ -533,11 +541,12 @@ def export_(
     from leadflow.adapters.files import replacing
     from leadflow.services.export import export
 
-    engine = _engine(_settings())
+    settings = _settings()
+    engine = _engine(settings)
     if output == "-":
         rows = export(engine, what, sys.stdout.buffer, raw=raw)
         sys.stdout.flush()
     else:
-        with replacing(Path(output)) as handle:
+        with replacing(Path(output), _database_files(settings)) as handle:
             rows = export(engine, what, handle, raw=raw)
         err.print(f"Wrote {rows:,} {what} to [bold]{escape(output)}[/].")

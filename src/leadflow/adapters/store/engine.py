@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from pydantic_core import to_json
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
@@ -105,6 +106,24 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(not a database URL)"
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The files a SQLite URL keeps its data in: the database and the journals SQLite
+    writes beside it (``-wal``, ``-shm``, ``-journal``), which no output may overwrite.
+    None for PostgreSQL, an in-memory database or a URL that cannot be read."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return []
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return []
+    if database.startswith("file:"):  # sqlite:///file:data.db?uri=true, or file:///abs
+        if parsed.query.get("mode") == "memory":
+            return []
+        database = urlparse(database).path
+    return [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
 
 
 def check_connection(engine: Engine, connect_timeout: int | None = None) -> None:
