@@ -35,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from leadflow.adapters.identity.emails import ROLE_LOCAL_PARTS
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.engine import json_text
@@ -298,7 +299,7 @@ def _accounts(resolved: Resolved, at: str) -> pl.DataFrame:
     return frame.with_columns(created_at=pl.lit(at))
 
 
-FIRST_WINS = ("email", "phone")
+FIRST_WINS = ("email", "phone")  # but a personal email wins over a role address
 LATEST_WINS = ("first_name", "last_name", "name_key", "company", "company_key", "account_id")
 
 
@@ -308,16 +309,20 @@ def _people(
     """New people to insert, known people's new values, and every touched person's facts.
 
     ``apply_inquiry`` per row, folded: email and phone keep the first value
-    known, names, company and account take the latest given, each fact the
-    latest non-blank value; the inquiry count adds up.
+    known, but a role address gives way to the first personal one
+    (``capture.contact_email``); names, company and account take the latest given,
+    each fact the latest non-blank value; the inquiry count adds up.
     """
     fields = [f"fact:{f}" for f in pb.fields]
+    personal = pl.col("email").filter(~pl.col("role_address")).drop_nulls().first()
     folded = kept.group_by("person_id", maintain_order=True).agg(
         *(pl.col(c).drop_nulls().first() for c in FIRST_WINS),
+        personal.alias("__personal"),
         *(pl.col(c).drop_nulls().last() for c in LATEST_WINS),
         *(pl.col(c).drop_nulls().last() for c in fields),
         count=pl.len(),
     )
+    folded = folded.with_columns(email=pl.coalesce("__personal", "email"))
     new = pl.Series(resolved.new_people, dtype=pl.Int64)
     fresh = folded.filter(pl.col("person_id").is_in(new.implode()))
     known = folded.filter(~pl.col("person_id").is_in(new.implode()))
@@ -336,6 +341,12 @@ def _people(
 
     stored = bulk.people(known.get_column("person_id").to_list())
     both = known.join(stored, left_on="person_id", right_on="id", suffix="_was")
+    role_kept = pl.col("email_was").str.extract("^([^@+]*)", 1).is_in(sorted(ROLE_LOCAL_PARTS))
+    both = both.with_columns(
+        email_was=pl.when(role_kept.fill_null(False) & pl.col("__personal").is_not_null())
+        .then(pl.col("__personal"))
+        .otherwise(pl.col("email_was"))
+    )
     merged_facts = [
         _merge_facts(was, {f: row[f"fact:{f}"] for f in pb.fields})
         for was, row in zip(

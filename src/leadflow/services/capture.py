@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
+from leadflow.adapters.identity.emails import is_role_address
 from leadflow.adapters.identity.names import former_name_block, sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
 from leadflow.adapters.store.leads import LeadStore
@@ -543,6 +544,14 @@ def account_for(store: Store, who: identity.Identity, at: datetime) -> int | Non
     return None
 
 
+def contact_email(kept: str | None, given: str | None) -> str | None:
+    """The address a person is written to: the first given, until a personal one comes
+    after a role address."""
+    if kept is None or (given is not None and is_role_address(kept) and not is_role_address(given)):
+        return given or kept
+    return kept
+
+
 def folded(
     person: PersonRow | None,
     who: identity.Identity,
@@ -552,9 +561,10 @@ def folded(
 ) -> dict[str, Any]:
     """A person's columns after one more inquiry: identifiers, names, company, facts.
 
-    ``person`` is None for someone new. The first email and phone stay; names and
-    company follow the latest inquiry that gives them; facts keep the latest
-    non-blank value of each field.
+    ``person`` is None for someone new. The first email and phone stay, but for a role
+    address (info@), which the first personal address given replaces: nurture writes
+    to the person. Names and company follow the latest inquiry that gives them; facts
+    keep the latest non-blank value of each field.
     """
     norm = who.norm
     merged = dict(person.facts) if person is not None else {}
@@ -563,7 +573,7 @@ def folded(
         "facts": merged,
         "updated_at": at,
         "inquiry_count": (person.inquiry_count if person is not None else 0) + 1,
-        "email": (person.email if person is not None else None) or norm.email,
+        "email": contact_email(person.email if person is not None else None, norm.email),
         "phone": (person.phone if person is not None else None) or norm.phone,
         "first_name": norm.first_name or (person.first_name if person is not None else None),
         "last_name": norm.last_name or (person.last_name if person is not None else None),
