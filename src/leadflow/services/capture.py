@@ -276,17 +276,40 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
     )
 
 
+BATCH_ITEM = " \u203a "
+"""Between a batch's Idempotency-Key and an item's index in the key the item is kept
+under: ``order-7 › 0``. No HTTP header carries a '›' (header values are Latin-1 text),
+and the API refuses a key with one, so no single inquiry's key is ever a batch item's."""
+
+
+def batch_item_key(key: str, index: int) -> str:
+    """The key item ``index`` of a batch sent with Idempotency-Key ``key`` is kept under."""
+    return f"{key}{BATCH_ITEM}{index}"
+
+
+def _said(key: str) -> str:
+    """A kept key as its sender wrote it: a batch item's names its batch's key."""
+    batch, mark, index = key.rpartition(BATCH_ITEM)
+    if mark:
+        return f"the Idempotency-Key '{batch}' (item {index} of its batch)"
+    return f"the Idempotency-Key '{key}'"
+
+
 def _repeat(store: Store, key: str, raw: str) -> Captured | None:
     """The first result of a request with this key: its inquiry, or its quarantine item
     (and the inquiry that item became when it was replayed). Conflict when that request
     said something else than ``raw``: a key reused for a new inquiry must not swallow it
-    (nor answer with the first inquiry's rating to whoever guesses the key)."""
+    (nor answer with the first inquiry's rating to whoever guesses the key). A key seen
+    for the first time is a conflict too when it names another kind of request: a single
+    inquiry's key that a batch used, or a batch's that a single inquiry (or an unreadable
+    body) used."""
     row = store.inquiry_by_idempotency_key(key)
     if row is not None:
         _same_request(key, row.payload, raw, f"inquiry {row.id}")
     else:
         item = store.quarantine_by_idempotency_key(key)
         if item is None:
+            _refuse_other_kind(store, key)
             return None
         _same_request(key, item.payload, raw, f"quarantined inquiry {item.id}")
         if item.inquiry_id is None:
@@ -304,6 +327,40 @@ def _repeat(store: Store, key: str, raw: str) -> Captured | None:
     )
 
 
+def _refuse_other_kind(store: Store, key: str) -> None:
+    """Conflict when the request a new ``key`` comes with is not the kind of request its
+    sender's key was first used for. A batch is known by its first item, written first
+    (a batch item's key is checked at its first item: a batch's keys are all checked
+    before any item is captured)."""
+    batch, mark, index = key.rpartition(BATCH_ITEM)
+    if mark and index == "0":
+        used = _used(store, batch)
+        if used is not None:
+            raise Conflict(
+                f"the Idempotency-Key '{batch}' was used for a single inquiry ({used}), not"
+                " a batch; a retry must send the same body, a new request needs a new key",
+                where="Idempotency-Key",
+            )
+    elif not mark:
+        used = _used(store, batch_item_key(key, 0))
+        if used is not None:
+            raise Conflict(
+                f"the Idempotency-Key '{key}' was used for a batch ({used} is its first"
+                " item), not a single inquiry; a retry must send the same body, a new"
+                " request needs a new key",
+                where="Idempotency-Key",
+            )
+
+
+def _used(store: Store, key: str) -> str | None:
+    """What a request with ``key`` left, in words; None when none was kept under it."""
+    row = store.inquiry_by_idempotency_key(key)
+    if row is not None:
+        return f"inquiry {row.id}"
+    item = store.quarantine_by_idempotency_key(key)
+    return None if item is None else f"quarantined inquiry {item.id}"
+
+
 def _same_request(key: str, first: str, raw: str, what: str) -> None:
     """Conflict unless ``raw`` says what ``first`` said: the same JSON value (spaces and
     the order of members aside), else the same text."""
@@ -315,7 +372,7 @@ def _same_request(key: str, first: str, raw: str, what: str) -> None:
         same = False
     if not same:
         raise Conflict(
-            f"the Idempotency-Key '{key}' was used for a different inquiry ({what});"
+            f"{_said(key)} was used for a different inquiry ({what});"
             " a retry must send the same body, a new inquiry needs a new key",
             where="Idempotency-Key",
         )
