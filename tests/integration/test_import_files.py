@@ -524,6 +524,21 @@ def test_a_skipped_activity_is_named_by_the_line_of_the_file_it_starts_on(
     assert "'at' is not an ISO 8601 time: 'yesterday'" in done.skipped[1]
 
 
+def test_an_activity_is_found_by_the_first_column_of_a_repeated_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """As ``import`` reads a repeated name: the first column of it is the one read."""
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        "type,at,email,email\npage_view,2026-11-20T10:00:00Z,first@dup.io,second@dup.io\n",
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert done.skipped == ["line 2: no person with email first@dup.io"]
+
+
 def test_a_stopped_import_resumed_by_two_commands_at_once_is_taken_once(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_blank_rows
-from leadflow.adapters.csv_records import read_header
+from leadflow.adapters.csv_records import read_header, unique_names
 from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.values import column_key
@@ -338,7 +338,7 @@ def _import_csv(
     )
     delimiter = delimiter or sniff_delimiter(path)
     frame = read_text_csv(path, delimiter)
-    header = read_header(path, delimiter)
+    header = unique_names(read_header(path, delimiter))  # a repeated name: "Email (2)"
     if len(header) != frame.width:  # the payloads would put values under the wrong names
         raise InvalidInput(
             f"cannot read as CSV: its header line holds {len(header)} names read alone,"
