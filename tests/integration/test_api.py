@@ -765,6 +765,33 @@ def test_a_null_source_is_the_default_as_a_null_campaign_is(api: Api) -> None:
     assert "source" not in row.fields
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\u00a0\t"])
+def test_a_blank_source_is_refused_and_one_with_spaces_around_is_trimmed(
+    api: Api, blank: str
+) -> None:
+    """A source names where an inquiry or activity came from; spaces alone name nothing
+    (they were stored as sent). Null is the default, as documented."""
+    said = assert_error(
+        api.post("/api/v1/inquiries", {"email": "sp@acme.io", "source": blank}),
+        422,
+        "invalid_input",
+        "source",
+    )
+    assert "blank" in said["message"]
+    batch = {"inquiries": [{"email": "sq@acme.io"}, {"email": "sr@acme.io", "source": blank}]}
+    assert_error(api.post("/api/v1/inquiries", batch), 422, "invalid_input", "inquiries[1].source")
+    assert api.count(tables.inquiries) == 0
+    sent = api.post("/api/v1/inquiries", {"email": "sp@acme.io", "source": "  expo  "})
+    assert sent.status_code == 201, sent.text
+    [row] = api.rows(tables.inquiries)
+    assert row.source == "expo"
+    activity = {"type": "page_view", "email": "sp@acme.io", "source": blank}
+    assert_error(api.post("/api/v1/activities", activity), 422, "invalid_input", "source")
+    activity["source"] = " ads "
+    assert api.post("/api/v1/activities", activity).status_code == 201
+    assert [r.source for r in api.rows(tables.activities)] == ["ads"]
+
+
 def test_a_phone_may_be_sent_as_a_number(api: Api) -> None:
     captured = api.post("/api/v1/inquiries", {"phone": 4155550123, "first_name": "Noa"})
     assert captured.status_code == 201, captured.text

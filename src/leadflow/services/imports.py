@@ -36,7 +36,7 @@ from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_
 from leadflow.adapters.csv_records import read_header, unique_names
 from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import column_key
+from leadflow.domain.values import clean, column_key
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services.bulk_import import CHUNK_ROWS, ImportFile, Target
 from leadflow.services.bulk_prepare import prepare
@@ -329,7 +329,7 @@ def _import_csv(
     delimiter: str | None,
 ) -> ImportSummary:
     started = time.perf_counter()
-    _check_length("--source", source, 200)
+    source = named_source("--source", source)
     if campaign is not None:
         _check_length("--campaign", campaign, 200)
     checksum = file_checksum(path)
@@ -430,6 +430,20 @@ def check_same_rows(earlier: Any, rows: int) -> None:
         f" whole file once more (its first {earlier.taken:,} rows a second time)",
         where="--resume",
     )
+
+
+def named_source(option: str, value: str) -> str:
+    """A ``--source`` without the spaces around it; InvalidInput when nothing is left (a
+    source of spaces alone names nothing) or it is longer than the column takes."""
+    name = clean(value)
+    if name is None:
+        raise InvalidInput(
+            f"is blank: name where these came from (an event, a list, a CRM), such as"
+            f" {option} expo-2026",
+            where=option,
+        )
+    _check_length(option, name, 200)
+    return name
 
 
 def _check_length(option: str, value: str, limit: int) -> None:
