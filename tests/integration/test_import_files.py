@@ -570,6 +570,24 @@ def test_a_source_is_stored_without_the_spaces_around_it(engine: Engine, tmp_pat
     assert [source for (source,) in acts_by][-3:] == ["ads", None, "web"]
 
 
+def test_an_activity_with_no_time_is_skipped_saying_so(engine: Engine, tmp_path: Path) -> None:
+    """A file is history: a row with an empty (or blank) ``at`` is not taken as now, as
+    the API takes an activity without one, but skipped with what to give."""
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        'type,at,email\npage_view,,a@x.io\npage_view,"  ",b@x.io\npage_view,soon,c@x.io\n',
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert done.skipped == [
+        "line 2: at is empty: give the time of the activity (ISO 8601, UTC when no zone)",
+        "line 3: at is empty: give the time of the activity (ISO 8601, UTC when no zone)",
+        "line 4: 'at' is not an ISO 8601 time: 'soon'",
+    ]
+
+
 def test_an_activity_is_found_by_the_first_column_of_a_repeated_name(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -205,6 +205,11 @@ def _commands(
     commands = []
     for row in rows:
         line = row["__line"]
+        if clean(row.get("at")) is None:  # a file is history: its rows are not now
+            read.skip(
+                line, "at is empty: give the time of the activity (ISO 8601, UTC when no zone)"
+            )
+            continue
         at = parse_time(row.get("at"))
         if at is None:
             read.skip(line, f"'at' is not an ISO 8601 time: {row.get('at')!r}")
