@@ -792,6 +792,27 @@ def test_a_blank_source_is_refused_and_one_with_spaces_around_is_trimmed(
     assert [r.source for r in api.rows(tables.activities)] == ["ads"]
 
 
+@pytest.mark.parametrize("value", [True, False, {"crm": 7}, [7]])
+@pytest.mark.parametrize("name", ["external_id", "Record ID"])
+def test_an_external_id_that_is_no_text_or_number_is_refused_naming_it(
+    api: Api, name: str, value: object
+) -> None:
+    """A source's id of true was stored as the text 'True' (and every 'true' matched one
+    person); an object or array is no field at all; a number is its text."""
+    said = assert_error(
+        api.post("/api/v1/inquiries", {"email": "e@x.io", name: value}), 422, "invalid_input", name
+    )
+    if isinstance(value, bool):
+        assert said["message"] == "an external id must be text or a number, not true/false"
+    batch = {"inquiries": [{"email": "f@x.io"}, {"email": "e@x.io", name: value}]}
+    where = f"inquiries[1].{name}"
+    assert_error(api.post("/api/v1/inquiries", batch), 422, "invalid_input", where)
+    assert api.count(tables.inquiries) == api.count(tables.quarantine) == 0
+    assert api.post("/api/v1/inquiries", {"email": "e@x.io", name: 42}).status_code == 201
+    [row] = api.rows(tables.inquiries)
+    assert row.external_id == "42"
+
+
 def test_a_phone_may_be_sent_as_a_number(api: Api) -> None:
     captured = api.post("/api/v1/inquiries", {"phone": 4155550123, "first_name": "Noa"})
     assert captured.status_code == 201, captured.text

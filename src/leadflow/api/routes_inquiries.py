@@ -61,6 +61,7 @@ from leadflow.services.capture import (
     capture,
     capture_in,
     refuse_reused_keys,
+    refuse_yes_no_ids,
 )
 from leadflow.services.folder import Folder
 from leadflow.services.forms import quarantine_raw
@@ -107,6 +108,11 @@ def _commands(
         keys = [batch_item_key(key, i) if key else None for i in range(len(items))]
     else:
         items, raws, keys = [validated(InquiryCreate, body)], [text], [key]
+    originals = body.get("inquiries", [body])
+    for i, original in enumerate(originals):
+        refuse_yes_no_ids(
+            runtime.playbook, original, f"inquiries[{i}]." if "inquiries" in body else ""
+        )
     at = runtime.clock()
     return [
         CaptureInquiry(
@@ -118,9 +124,7 @@ def _commands(
             campaign=item.campaign,
             idempotency_key=item_key,
         )
-        for item, original, raw, item_key in zip(
-            items, body.get("inquiries", [body]), raws, keys, strict=True
-        )
+        for item, original, raw, item_key in zip(items, originals, raws, keys, strict=True)
     ]
 
 

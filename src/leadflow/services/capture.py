@@ -38,7 +38,7 @@ from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
-from leadflow.errors import Conflict
+from leadflow.errors import Conflict, InvalidInput
 from leadflow.services import handoff, identity, webhooks
 from leadflow.services.handoff import Runtime, now_utc
 from leadflow.services.handoff_notify import publish
@@ -173,6 +173,24 @@ def split_fields(
             if name not in ident or clean(ident[name]) is None:
                 ident[name] = value
     return ident, facts
+
+
+def refuse_yes_no_ids(pb: Playbook, fields: Mapping[str, object], where: str = "") -> None:
+    """InvalidInput at the member (``where`` before its name) when one read as the
+    external id (``split_fields``: a name of it no playbook field takes) is true or
+    false: no source's id is a yes or a no, and stored as the text 'True' it would make
+    one person of everyone sent with it."""
+    for key, value in fields.items():
+        if not isinstance(value, bool):
+            continue
+        norm = column_key(str(key))
+        if IDENTITY_ALIASES.get(norm) != "external_id" or norm in pb.fields:
+            continue
+        if any(norm in {column_key(c) for c in f.columns} for f in pb.fields.values()):
+            continue
+        raise InvalidInput(
+            "an external id must be text or a number, not true/false", where=f"{where}{key}"
+        )
 
 
 def _names(ident: Mapping[str, object]) -> tuple[object, object]:
