@@ -595,7 +595,8 @@ def test_a_map_to_a_field_the_import_does_not_read_is_refused(
             mappings=mappings,
         )
 
-    with pytest.raises(InvalidInput, match="'emial' is not a field the import reads") as refused:
+    said = r"'emial' is not a field a capture reads \(did you mean 'email'\?\); identity"
+    with pytest.raises(InvalidInput, match=said) as refused:
         run({"Email": "emial"})
     assert refused.value.where == "--map"
     with UnitOfWork(engine) as uow:

@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import get_close_matches
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
@@ -173,6 +174,26 @@ def split_fields(
             if name not in ident or clean(ident[name]) is None:
                 ident[name] = value
     return ident, facts
+
+
+def unread_name(pb: Playbook, name: str) -> str | None:
+    """Why no field is read under ``name`` (a typo, most often), in words: the nearest
+    name a capture reads, and every field it reads; None when ``name`` is one: an
+    identity field (or one of its other names), a field of the playbook, or a column a
+    field names (``split_fields``)."""
+    names = {column_key(n): n for n in pb.fields}
+    for field_name, spec in pb.fields.items():
+        names.update({column_key(column): field_name for column in spec.columns})
+    names.update({alias: field_name for alias, field_name in IDENTITY_ALIASES.items()})
+    key = column_key(name)
+    if key in names:
+        return None
+    near = get_close_matches(key, list(names), n=1, cutoff=0.75)
+    hint = f" (did you mean '{names[near[0]]}'?)" if near else ""
+    return (
+        f"'{name}' is not a field a capture reads{hint}; identity fields:"
+        f" {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}"
+    )
 
 
 def refuse_yes_no_ids(pb: Playbook, fields: Mapping[str, object], where: str = "") -> None:

@@ -36,13 +36,13 @@ from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_
 from leadflow.adapters.csv_records import read_header, unique_names
 from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import clean, column_key
+from leadflow.domain.values import clean
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services.bulk_import import CHUNK_ROWS, ImportFile, Target
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
-from leadflow.services.capture import IDENTITY_ALIASES, IDENTITY_FIELDS, CaptureSettings
+from leadflow.services.capture import CaptureSettings, unread_name
 from leadflow.services.import_runs import running, still_running
 from leadflow.services.uow import UnitOfWork
 
@@ -125,16 +125,10 @@ def check_targets(pb: Playbook, mappings: Mapping[str, str]) -> None:
     """Each --map names a field the import reads: an identity field (or one of its other
     names) or a field of the playbook (or a column it names). A typo would otherwise take
     the column away from its field without a word."""
-    known_columns = {column_key(c) for f in pb.fields.values() for c in f.columns}
     for column, target in mappings.items():
-        key = column_key(target)
-        if key in IDENTITY_ALIASES or key in pb.fields or key in known_columns:
-            continue
-        raise InvalidInput(
-            f"'{column}={target}': '{target}' is not a field the import reads; identity"
-            f" fields: {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}",
-            where="--map",
-        )
+        said = unread_name(pb, target)
+        if said is not None:
+            raise InvalidInput(f"'{column}={target}': {said}", where="--map")
 
 
 def column_names(header: list[str], preset: str, mappings: Mapping[str, str]) -> list[str]:
