@@ -163,7 +163,7 @@ def test_an_idempotent_retry_returns_the_first_result_and_stores_one_inquiry(api
     assert [d["status"] for d in two.json()["data"]] == ["repeated", "repeated"]
     assert api.count(tables.inquiries) == 3
     keys = [r.idempotency_key for r in api.rows(tables.inquiries)]
-    assert keys == ["order-1", "b-7:0", "b-7:1"]
+    assert keys == ["order-1", "b-7 \u203a 0", "b-7 \u203a 1"]  # no header carries a '\u203a'
 
 
 def test_a_key_reused_for_a_different_inquiry_is_a_conflict_and_loses_nothing(api: Api) -> None:
@@ -763,6 +763,54 @@ def test_a_null_source_is_the_default_as_a_null_campaign_is(api: Api) -> None:
     [row] = api.rows(tables.inquiries)
     assert (row.source, row.campaign) == ("api", None)
     assert "source" not in row.fields
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u00a0\t"])
+def test_a_blank_source_is_refused_and_one_with_spaces_around_is_trimmed(
+    api: Api, blank: str
+) -> None:
+    """A source names where an inquiry or activity came from; spaces alone name nothing
+    (they were stored as sent). Null is the default, as documented."""
+    said = assert_error(
+        api.post("/api/v1/inquiries", {"email": "sp@acme.io", "source": blank}),
+        422,
+        "invalid_input",
+        "source",
+    )
+    assert "blank" in said["message"]
+    batch = {"inquiries": [{"email": "sq@acme.io"}, {"email": "sr@acme.io", "source": blank}]}
+    assert_error(api.post("/api/v1/inquiries", batch), 422, "invalid_input", "inquiries[1].source")
+    assert api.count(tables.inquiries) == 0
+    sent = api.post("/api/v1/inquiries", {"email": "sp@acme.io", "source": "  expo  "})
+    assert sent.status_code == 201, sent.text
+    [row] = api.rows(tables.inquiries)
+    assert row.source == "expo"
+    activity = {"type": "page_view", "email": "sp@acme.io", "source": blank}
+    assert_error(api.post("/api/v1/activities", activity), 422, "invalid_input", "source")
+    activity["source"] = " ads "
+    assert api.post("/api/v1/activities", activity).status_code == 201
+    assert [r.source for r in api.rows(tables.activities)] == ["ads"]
+
+
+@pytest.mark.parametrize("value", [True, False, {"crm": 7}, [7]])
+@pytest.mark.parametrize("name", ["external_id", "Record ID"])
+def test_an_external_id_that_is_no_text_or_number_is_refused_naming_it(
+    api: Api, name: str, value: object
+) -> None:
+    """A source's id of true was stored as the text 'True' (and every 'true' matched one
+    person); an object or array is no field at all; a number is its text."""
+    said = assert_error(
+        api.post("/api/v1/inquiries", {"email": "e@x.io", name: value}), 422, "invalid_input", name
+    )
+    if isinstance(value, bool):
+        assert said["message"] == "an external id must be text or a number, not true/false"
+    batch = {"inquiries": [{"email": "f@x.io"}, {"email": "e@x.io", name: value}]}
+    where = f"inquiries[1].{name}"
+    assert_error(api.post("/api/v1/inquiries", batch), 422, "invalid_input", where)
+    assert api.count(tables.inquiries) == api.count(tables.quarantine) == 0
+    assert api.post("/api/v1/inquiries", {"email": "e@x.io", name: 42}).status_code == 201
+    [row] = api.rows(tables.inquiries)
+    assert row.external_id == "42"
 
 
 def test_a_phone_may_be_sent_as_a_number(api: Api) -> None:

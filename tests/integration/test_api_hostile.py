@@ -252,12 +252,50 @@ def test_a_key_used_for_an_unreadable_body_is_not_used_again_for_another(api: Ap
 
 
 def test_a_batch_whose_keys_were_used_for_other_inquiries_keeps_nothing(api: Api) -> None:
-    single = api.post("/api/v1/inquiries", {"email": "one@acme.io"}, **{"Idempotency-Key": "kd:1"})
-    assert single.status_code == 201
-    batch = {"inquiries": [{"email": f"b{i}@beta.io"} for i in range(3)]}
+    first = {"inquiries": [{"email": f"a{i}@alpha.io"} for i in range(3)]}
+    assert api.post("/api/v1/inquiries", first, **{"Idempotency-Key": "kd"}).status_code == 200
+    batch = {"inquiries": [{"email": "a0@alpha.io"}, *({"email": f"b{i}@beta.io"} for i in (1, 2))]}
     refused = api.post("/api/v1/inquiries", batch, **{"Idempotency-Key": "kd"})
-    assert "kd:1" in error_of(refused, 409, "conflict", "Idempotency-Key")
-    assert (api.count(tables.inquiries), api.count(tables.people)) == (1, 1)
+    said = error_of(refused, 409, "conflict", "Idempotency-Key")
+    assert "'kd' (item 1 of its batch)" in said
+    assert (api.count(tables.inquiries), api.count(tables.people)) == (3, 3)
+
+
+def test_a_single_key_and_a_batch_key_never_share_a_request(api: Api) -> None:
+    """A key names one request: a single inquiry's key used before by a batch (or a
+    batch's by a single inquiry) is a 409, and a single key spelt like a batch item's
+    ('b1:0') is a key of its own, not that item's."""
+    batch = {"inquiries": [{"email": "b1a@q.io"}]}
+    assert api.post("/api/v1/inquiries", batch, **{"Idempotency-Key": "b1"}).status_code == 200
+    again = api.post("/api/v1/inquiries", batch, **{"Idempotency-Key": "b1"})
+    assert [d["status"] for d in again.json()["data"]] == ["repeated"]
+    single = api.post("/api/v1/inquiries", {"email": "b1a@q.io"}, **{"Idempotency-Key": "b1"})
+    assert "used for a batch" in error_of(single, 409, "conflict", "Idempotency-Key")
+    assert api.count(tables.inquiries) == 1
+    spelt = api.post("/api/v1/inquiries", {"email": "b1a@q.io"}, **{"Idempotency-Key": "b1:0"})
+    assert (spelt.status_code, spelt.json()["status"]) == (201, "captured")
+    assert api.count(tables.inquiries) == 2
+
+    one = {"email": "s1@q.io"}
+    assert api.post("/api/v1/inquiries", one, **{"Idempotency-Key": "s1"}).status_code == 201
+    as_batch = api.post("/api/v1/inquiries", {"inquiries": [one]}, **{"Idempotency-Key": "s1"})
+    assert "used for a single inquiry" in error_of(as_batch, 409, "conflict", "Idempotency-Key")
+    two = {"inquiries": [{"email": "s2@q.io"}, {"email": "s3@q.io"}]}
+    refused = api.post("/api/v1/inquiries", two, **{"Idempotency-Key": "s1"})
+    error_of(refused, 409, "conflict", "Idempotency-Key")
+    assert api.count(tables.inquiries) == 3  # b1's item, b1:0's, s1's
+
+    # The mark of a batch's items comes in no header; should a key carry it, it is refused.
+    capture_key = api.key["Authorization"].removeprefix("Bearer ")
+    marked = (capture_key, b'{"email": "m@q.io"}', "b1 \u203a 0")
+    [outcome] = routes_inquiries._handle_together(api.app.state.runtime, [marked])
+    assert isinstance(outcome, InvalidInput) and outcome.where == "Idempotency-Key"
+
+    bad = api.raw("/api/v1/inquiries", b"{bad", **{"Idempotency-Key": "u1"})
+    error_of(bad, 422, "invalid_input", "body")
+    after = api.post("/api/v1/inquiries", {"inquiries": [one]}, **{"Idempotency-Key": "u1"})
+    error_of(after, 409, "conflict", "Idempotency-Key")
+    assert (api.count(tables.inquiries), api.count(tables.quarantine)) == (3, 1)
 
 
 def test_a_retry_must_send_the_same_json_types(api: Api) -> None:

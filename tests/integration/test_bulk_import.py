@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select
 
+from leadflow.adapters.csv_records import unique_names
 from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.engine import json_text, make_engine, upgrade
 from leadflow.adapters.store.repository import Store
@@ -173,7 +174,7 @@ def import_one_by_one(
     file quotes every value, so an empty value is an empty text, not a missing one."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader)
+        header = unique_names(next(reader))  # a repeated name: "Email (2)"
         names = column_names(header, "salesforce", MAPPINGS if mappings is None else mappings)
         with UnitOfWork(engine) as uow:
             for row in reader:
@@ -374,10 +375,14 @@ def facts_texts(engine: Engine) -> list[str]:
         return sorted(c.exec_driver_sql("SELECT CAST(facts AS TEXT) FROM people").scalars())
 
 
-def test_repeated_column_names_are_read_as_the_single_path_reads_them(
+def test_a_repeated_column_name_is_its_first_column_and_the_others_are_kept(
     engine: Engine, reference: Engine, tmp_path: Path
 ) -> None:
-    """A name that several columns share is one value: the last of them given."""
+    """The first column of a name is read under it (as ``rate`` and ``import-activities``
+    read it), blank or not; a later one is kept in the payload as 'Email (2)', a name of
+    its own that no field has, so the payload holds each name once (a JSON reader keeps
+    the last of a name it finds twice). Names that differ (budget and Budget) are several
+    names of one field, as ever."""
     pb = bundled_playbook("btd")
     path = tmp_path / "leads.csv"
     path.write_text(
@@ -397,7 +402,23 @@ def test_repeated_column_names_are_read_as_the_single_path_reads_them(
         preset="salesforce",
     )
     got = captured_alike(engine, reference, pb, path, mappings={})
-    assert [p[0] for p in got["people"].values()] == ["b@y.com", "c@x.com", "a@x.com"]
+    assert [p[0] for p in got["people"].values()] == ["a@x.com", "c@x.com"]
+    assert [p[8]["budget"] for p in got["people"].values()] == ["approved", "planned"]
+    [(reason, _, payload, _)] = got["quarantine"]
+    assert reason == "no_identity"
+    assert payload == {
+        "Email": None,
+        "Email (2)": "a@x.com",
+        "Name": "Ann Lee",
+        "budget": "none",
+        "Budget": None,
+        "Phone": None,
+        "phone": None,
+    }
+    with engine.connect() as c:
+        texts = c.execute(select(t.inquiries.c.payload).order_by(t.inquiries.c.id)).scalars()
+        first = json.loads(next(texts), object_pairs_hook=list)
+    assert first[:2] == [("Email", "a@x.com"), ("Email (2)", "b@y.com")]  # each name once
 
 
 def test_a_blank_value_hides_no_other_name_of_its_field(
@@ -574,7 +595,8 @@ def test_a_map_to_a_field_the_import_does_not_read_is_refused(
             mappings=mappings,
         )
 
-    with pytest.raises(InvalidInput, match="'emial' is not a field the import reads") as refused:
+    said = r"'emial' is not a field a capture reads \(did you mean 'email'\?\); identity"
+    with pytest.raises(InvalidInput, match=said) as refused:
         run({"Email": "emial"})
     assert refused.value.where == "--map"
     with UnitOfWork(engine) as uow:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event
 
 from leadflow.adapters.store import tables
 from leadflow.bootstrap import bundled_playbook
-from leadflow.errors import Conflict
+from leadflow.errors import Conflict, InvalidInput
 from leadflow.services import webhooks
 from leadflow.services.capture import Captured, CaptureInquiry, CaptureSettings, capture
 from leadflow.services.export import export
@@ -391,6 +391,8 @@ def test_a_quarantined_inquiry_is_fixed_and_replayed(engine: Engine) -> None:
         assert row is not None and row.replayed_at is None
         assert row.error.startswith("replay failed: ")
     assert counts(engine)["quarantine"] == 1  # the same item, not a second one
+    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput, match="did you mean 'budget'"):
+        replay(uow, BTD, item_id, SETTINGS, START, {"email": "ann@acme.com", "budgte": "none"})
     with UnitOfWork(engine) as uow:  # a fix the database would refuse: the same item still
         refused = replay(
             uow, BTD, item_id, SETTINGS, START, {"email": "ann@acme.com", "first_name": "A" * 201}

@@ -524,6 +524,85 @@ def test_a_skipped_activity_is_named_by_the_line_of_the_file_it_starts_on(
     assert "'at' is not an ISO 8601 time: 'yesterday'" in done.skipped[1]
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_a_blank_source_is_refused_before_anything_is_read(
+    engine: Engine, tmp_path: Path, blank: str
+) -> None:
+    """A source names where the rows came from: one of spaces alone names nothing (it was
+    stored as given). Nothing is imported, nor recorded as imported."""
+    path = write_csv(tmp_path / "leads.csv", messy_rows(3, 5))
+    with pytest.raises(InvalidInput, match="is blank: name where these came from") as caught:
+        run(engine, path, source=blank)
+    assert caught.value.where == "--source"
+    acts = tmp_path / "acts.csv"
+    acts.write_text("type,at,email\npage_view,2026-11-20T10:00:00Z,a@x.io\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="is blank") as caught:
+        activity_import.import_activity_csv(
+            lambda: UnitOfWork(engine), PB, acts, SETTINGS, blank, NOW
+        )
+    assert caught.value.where == "--source"
+    assert counts(engine) == (0, 0, 0) and imports(engine) == []
+
+
+def test_a_source_is_stored_without_the_spaces_around_it(engine: Engine, tmp_path: Path) -> None:
+    """The option's and an activity row's own; a blank cell of a source column is none."""
+    run(engine, write_csv(tmp_path / "leads.csv", messy_rows(3, 5)), source="  expo 2026 ")
+    with engine.connect() as c:
+        emails = c.execute(select(t.people.c.email).where(t.people.c.email.is_not(None)))
+        email = next(e for e in emails.scalars() if "@" in e and not e.startswith("info@"))
+    acts = tmp_path / "acts.csv"
+    at = "page_view,2026-11-20T10:00:00Z"
+    acts.write_text(f"type,at,email,source\n{at},{email}, ads \n{at},{email},  \n", "utf-8")
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, acts, SETTINGS, None, NOW
+    )
+    assert done.done == 2
+    again = tmp_path / "more.csv"
+    again.write_text(f"type,at,email\n{at},{email}\n", "utf-8")
+    activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, again, SETTINGS, " web ", NOW
+    )
+    with engine.connect() as c:
+        inquiries = set(c.execute(select(t.inquiries.c.source)).scalars())
+        files = list(c.execute(select(t.imports.c.source).order_by(t.imports.c.id)).scalars())
+        acts_by = list(c.execute(select(t.activities.c.source).order_by(t.activities.c.id)))
+    assert inquiries == {"expo 2026"} and files == ["expo 2026", "", "web"]
+    assert [source for (source,) in acts_by][-3:] == ["ads", None, "web"]
+
+
+def test_an_activity_with_no_time_is_skipped_saying_so(engine: Engine, tmp_path: Path) -> None:
+    """A file is history: a row with an empty (or blank) ``at`` is not taken as now, as
+    the API takes an activity without one, but skipped with what to give."""
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        'type,at,email\npage_view,,a@x.io\npage_view,"  ",b@x.io\npage_view,soon,c@x.io\n',
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert done.skipped == [
+        "line 2: at is empty: give the time of the activity (ISO 8601, UTC when no zone)",
+        "line 3: at is empty: give the time of the activity (ISO 8601, UTC when no zone)",
+        "line 4: 'at' is not an ISO 8601 time: 'soon'",
+    ]
+
+
+def test_an_activity_is_found_by_the_first_column_of_a_repeated_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """As ``import`` reads a repeated name: the first column of it is the one read."""
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        "type,at,email,email\npage_view,2026-11-20T10:00:00Z,first@dup.io,second@dup.io\n",
+        encoding="utf-8",
+    )
+    done = activity_import.import_activity_csv(
+        lambda: UnitOfWork(engine), PB, path, SETTINGS, "web", NOW
+    )
+    assert done.skipped == ["line 2: no person with email first@dup.io"]
+
+
 def test_a_stopped_import_resumed_by_two_commands_at_once_is_taken_once(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -106,6 +106,13 @@ def test_repeated_column_names_are_kept_as_written(tmp_path: Path) -> None:
     assert rows[1][:4] == ["1", "a", "b", "approved"]
 
 
+def test_a_repeated_field_column_is_read_from_the_first_of_them(tmp_path: Path) -> None:
+    """As ``import`` and ``import-activities`` read a repeated name."""
+    rows, _ = rate_text(tmp_path, "id,budget,budget\n1,none,approved\n2,approved,none\n")
+    reasons = [row[3 + ADDED.index("reasons")] for row in rows[1:]]
+    assert ["budget=approved" in r for r in reasons] == [False, True]
+
+
 WAYS = ["in memory", "streamed", "chunked"]
 """The ways a file is rated: read whole and written natively (to a path), streamed through
 one query (a path, a file over ``IN_MEMORY_BYTES``), in chunks (a stream)."""

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_blank_rows
-from leadflow.adapters.csv_records import find_bad_row, read_header, row_lines
+from leadflow.adapters.csv_records import find_bad_row, read_header, row_lines, unique_names
 from leadflow.errors import InvalidInput
 from leadflow.services.outcome_import import read_outcomes
 
@@ -177,3 +177,8 @@ def test_rows_of_no_value_are_found_whatever_their_first_column_holds() -> None:
     kept, blank = without_blank_rows(frame)
     assert (kept["id"].to_list(), blank) == (["1", None, None, "2"], 2)
     assert kept["name"].to_list() == ["Ann", "Bob", None, None]
+
+
+def test_a_repeated_name_is_made_unique_and_the_first_keeps_it() -> None:
+    header = ["Email", "Email", "Name", "Email (2)", "Email", "email"]
+    assert unique_names(header) == ["Email", "Email (3)", "Name", "Email (2)", "Email (4)", "email"]

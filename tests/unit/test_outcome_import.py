@@ -109,3 +109,10 @@ def test_a_file_with_no_header_is_refused_whether_or_not_the_delimiter_is_given(
     none, and unpacking the header out of them was a traceback."""
     with pytest.raises(InvalidInput, match="the file is empty: a header row is needed"):
         outcomes(tmp_path, data, delimiter)
+
+
+def test_a_repeated_column_is_read_from_the_first_of_them(tmp_path: Path) -> None:
+    """As ``import`` reads a repeated name (the csv module's rows made a dictionary kept
+    the last)."""
+    rows = outcomes(tmp_path, "email,outcome,Outcome\nann@acme.com,won,lost\n")
+    assert [(ids, kind) for _, ids, kind, _, _ in rows] == [({"email": "ann@acme.com"}, "won")]

@@ -52,6 +52,27 @@ def read_header(path: Path, delimiter: str) -> list[str]:
     return []
 
 
+def unique_names(header: Sequence[str]) -> list[str]:
+    """``header`` with each name an earlier column has made its own: the second ``Email``
+    is ``Email (2)``, the third ``Email (3)`` (the next number no column has). The first
+    column of a name keeps it, and is the one read under it; the others stay, under their
+    new names, in what is kept of each row (a JSON object holds a name once: with two,
+    JSON readers keep the last and lose the first)."""
+    taken = set(header)
+    seen: set[str] = set()
+    names = []
+    for name in header:
+        if name in seen:
+            number = 2
+            while f"{name} ({number})" in taken:
+                number += 1
+            name = f"{name} ({number})"
+            taken.add(name)
+        seen.add(name)
+        names.append(name)
+    return names
+
+
 def row_lines(path: Path, delimiter: str) -> list[int]:
     """The line of the file each row starts on, in the order Polars reads the rows: after
     the header (and the empty lines before it, which Polars skips), an empty line a row of

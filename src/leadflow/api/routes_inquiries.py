@@ -54,11 +54,14 @@ from leadflow.api.schemas import (
 )
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services.capture import (
+    BATCH_ITEM,
     Captured,
     CaptureInquiry,
+    batch_item_key,
     capture,
     capture_in,
     refuse_reused_keys,
+    refuse_yes_no_ids,
 )
 from leadflow.services.folder import Folder
 from leadflow.services.forms import quarantine_raw
@@ -69,13 +72,15 @@ from leadflow.services.uow import UnitOfWork
 router = APIRouter(prefix="/api/v1", tags=["inquiries"])
 _log = logging.getLogger(__name__)
 
-MAX_IDEMPOTENCY_KEY = 180  # the column holds 200; batch items add ":<index>"
+MAX_IDEMPOTENCY_KEY = 180  # the column holds 200; batch items add " › <index>"
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": "A retry with the same key returns the first result instead of a second "
-    f"inquiry (1 to {MAX_IDEMPOTENCY_KEY} characters). In a batch, item i uses '<key>:<i>'.",
+    f"inquiry (1 to {MAX_IDEMPOTENCY_KEY} characters); a retried batch returns each item's. "
+    "A key names one request: one used for another body, or for a batch where this is "
+    "one inquiry (or the other way round), is a 409.",
     "schema": {"type": "string"},
 }
 STATUS = {"captured": 201, "repeated": 200, "quarantined": 202}
@@ -100,9 +105,14 @@ def _commands(
     if "inquiries" in body:
         items = validated(InquiriesCreate, body).inquiries
         raws = [json.dumps(item, ensure_ascii=False) for item in body["inquiries"]]
-        keys = [f"{key}:{i}" if key else None for i in range(len(items))]
+        keys = [batch_item_key(key, i) if key else None for i in range(len(items))]
     else:
         items, raws, keys = [validated(InquiryCreate, body)], [text], [key]
+    originals = body.get("inquiries", [body])
+    for i, original in enumerate(originals):
+        refuse_yes_no_ids(
+            runtime.playbook, original, f"inquiries[{i}]." if "inquiries" in body else ""
+        )
     at = runtime.clock()
     return [
         CaptureInquiry(
@@ -114,9 +124,7 @@ def _commands(
             campaign=item.campaign,
             idempotency_key=item_key,
         )
-        for item, original, raw, item_key in zip(
-            items, body.get("inquiries", [body]), raws, keys, strict=True
-        )
+        for item, original, raw, item_key in zip(items, originals, raws, keys, strict=True)
     ]
 
 
@@ -188,6 +196,12 @@ def _read(
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
             f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters", where="Idempotency-Key"
+        )
+    if idempotency_key is not None and BATCH_ITEM.strip() in idempotency_key:
+        # (no header carries one; said should another transport carry the key)
+        raise InvalidInput(
+            f"must not contain '{BATCH_ITEM.strip()}', which marks a batch's items",
+            where="Idempotency-Key",
         )
     try:
         text, body = parse_object(raw)
@@ -337,7 +351,7 @@ def _keep_unreadable(
         first = uow.store.quarantine_by_idempotency_key(key)
         if first is not None and first.payload == storable(text):
             return int(first.id)
-        batch = f"{key}:0"  # a batch's items have "<key>:<i>"
+        batch = batch_item_key(key, 0)  # a batch is known by its first item
         store = uow.store
         if (
             first is not None

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from leadflow.api.errors import from_validation
+from leadflow.domain.values import STRIP_CHARS
 from leadflow.errors import InvalidInput
 
 MAX_BATCH = 1_000
@@ -37,6 +38,19 @@ def _scalar(value: object) -> object:
 Scalar = Annotated[
     Any, PlainValidator(_scalar, json_schema_input_type=str | int | float | bool | None)
 ]
+
+
+def named_source(value: object, default: str | None) -> object:
+    """A source without the spaces around it; ``default`` for null. One of spaces alone
+    names nothing: refused, rather than stored as sent."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        value = value.strip(STRIP_CHARS)
+        if not value:
+            said = f"leave it out for '{default}'" if default else "leave it out"
+            raise ValueError(f"is blank: name where it came from, or {said}")
+    return value
 
 
 # ------------------------------------------------------------------ inquiries
@@ -58,7 +72,7 @@ class InquiryCreate(BaseModel):
     @field_validator("source", mode="before")
     @classmethod
     def _source_given_or_api(cls, value: object) -> object:
-        return "api" if value is None else value  # null, as for campaign: not given
+        return named_source(value, "api")  # null, as for campaign: not given
 
 
 class InquiriesCreate(BaseModel):
@@ -108,6 +122,11 @@ class ActivityCreate(BaseModel):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("contains a NUL character, which no text in the database may")
         return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_named(cls, value: object) -> object:
+        return named_source(value, None)
 
 
 class ActivitiesCreate(BaseModel):

@@ -198,10 +198,11 @@ def forms_create(
 ) -> None:
     """Create a web form and print its key; point the form's action at /f/KEY."""
     from leadflow.bootstrap import load_active_playbook
-    from leadflow.services.forms import create_form, unread_targets
+    from leadflow.services.forms import create_form, identity_mapped_away, unread_targets
 
     field_map = _pairs(mapping, "--map")
     unread = unread_targets(load_active_playbook(playbook, _settings()), field_map or {})
+    unread += identity_mapped_away(field_map or {})
     with _uow() as uow:
         form = create_form(
             uow,

@@ -27,11 +27,17 @@ from leadflow.adapters.csv_records import row_lines
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.repository import Event, Store
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.values import clean
 from leadflow.errors import InvalidInput, LeadflowError
 from leadflow.services.activities import KnownKeys, RecordActivity, store_activity
 from leadflow.services.capture import CaptureSettings, refusal, rerate_many
 from leadflow.services.import_runs import claim, refuse_running
-from leadflow.services.imports import check_same_rows, earlier_import, file_checksum
+from leadflow.services.imports import (
+    check_same_rows,
+    earlier_import,
+    file_checksum,
+    named_source,
+)
 from leadflow.services.uow import UnitOfWork
 
 BATCH = 1_000
@@ -76,6 +82,8 @@ def import_activity_csv(
     ``delimiter``: the file's, when a guess would be wrong (else sniffed); ``progress`` is
     told ``(rows done, rows)`` after each transaction, the rows a resumed import had done
     counted as done."""
+    if source is not None:
+        source = named_source("--source", source)
     checksum = file_checksum(path)
     earlier, seen = earlier_import(
         uow_factory, path, checksum, "activities", source or "", again, resume
@@ -197,6 +205,11 @@ def _commands(
     commands = []
     for row in rows:
         line = row["__line"]
+        if clean(row.get("at")) is None:  # a file is history: its rows are not now
+            read.skip(
+                line, "at is empty: give the time of the activity (ISO 8601, UTC when no zone)"
+            )
+            continue
         at = parse_time(row.get("at"))
         if at is None:
             read.skip(line, f"'at' is not an ISO 8601 time: {row.get('at')!r}")
@@ -216,7 +229,7 @@ def _commands(
             email=row.get("email"),
             phone=row.get("phone"),
             external_id=row.get("external_id"),
-            source=source or row.get("source"),
+            source=source or clean(row.get("source")),  # a blank cell: none
         )
         commands.append((line, cmd))
     return commands

@@ -47,8 +47,9 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
     """``split_fields``' decision for each column name (``names`` are the mapped names).
 
     The single path reads a dictionary of the row's non-empty values, so a name that
-    several columns share is one value: the last of them that is given. Names are then
-    taken in the order they first appear.
+    several columns share (mapped to it by ``--map`` or a preset: the file's own names are
+    unique, ``csv_records.unique_names``) is one value: the last of them that is given.
+    Names are then taken in the order they first appear.
     """
     columns: dict[str, list[str]] = {}
     for index, name in enumerate(names):
@@ -79,8 +80,9 @@ class Prepared:
     (the parsed fields as JSON) is made only where needed: for the quarantine, and for
     the inquiries when the file's columns do not give them. ``gives_fields``: the
     file's columns, stored once in the ``imports`` table, give each inquiry's fields
-    (its payload's values under the names they are captured under); not when the file
-    repeats a column name (its payload keeps one value of each).
+    (its payload's values under the names they are captured under); not when ``header``
+    repeats a name (its payload would keep one value of each; the import gives it one
+    whose repeated names are made unique, ``csv_records.unique_names``).
     """
 
     frame: pl.DataFrame

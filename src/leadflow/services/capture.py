@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import get_close_matches
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
@@ -39,7 +40,7 @@ from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
-from leadflow.errors import Conflict
+from leadflow.errors import Conflict, InvalidInput
 from leadflow.services import handoff, identity, webhooks
 from leadflow.services.handoff import Runtime, now_utc
 from leadflow.services.handoff_notify import publish
@@ -176,6 +177,44 @@ def split_fields(
     return ident, facts
 
 
+def unread_name(pb: Playbook, name: str) -> str | None:
+    """Why no field is read under ``name`` (a typo, most often), in words: the nearest
+    name a capture reads, and every field it reads; None when ``name`` is one: an
+    identity field (or one of its other names), a field of the playbook, or a column a
+    field names (``split_fields``)."""
+    names = {column_key(n): n for n in pb.fields}
+    for field_name, spec in pb.fields.items():
+        names.update({column_key(column): field_name for column in spec.columns})
+    names.update({alias: field_name for alias, field_name in IDENTITY_ALIASES.items()})
+    key = column_key(name)
+    if key in names:
+        return None
+    near = get_close_matches(key, list(names), n=1, cutoff=0.75)
+    hint = f" (did you mean '{names[near[0]]}'?)" if near else ""
+    return (
+        f"'{name}' is not a field a capture reads{hint}; identity fields:"
+        f" {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}"
+    )
+
+
+def refuse_yes_no_ids(pb: Playbook, fields: Mapping[str, object], where: str = "") -> None:
+    """InvalidInput at the member (``where`` before its name) when one read as the
+    external id (``split_fields``: a name of it no playbook field takes) is true or
+    false: no source's id is a yes or a no, and stored as the text 'True' it would make
+    one person of everyone sent with it."""
+    for key, value in fields.items():
+        if not isinstance(value, bool):
+            continue
+        norm = column_key(str(key))
+        if IDENTITY_ALIASES.get(norm) != "external_id" or norm in pb.fields:
+            continue
+        if any(norm in {column_key(c) for c in f.columns} for f in pb.fields.values()):
+            continue
+        raise InvalidInput(
+            "an external id must be text or a number, not true/false", where=f"{where}{key}"
+        )
+
+
 def _names(ident: Mapping[str, object]) -> tuple[object, object]:
     """First and last name; from the full name ("Smith, John", "John Smith Jr.") when
     neither is given (``names.split_full_name``)."""
@@ -277,17 +316,40 @@ def quarantine(store: Store, cmd: CaptureInquiry, reason: str, error: str) -> in
     )
 
 
+BATCH_ITEM = " \u203a "
+"""Between a batch's Idempotency-Key and an item's index in the key the item is kept
+under: ``order-7 › 0``. No HTTP header carries a '›' (header values are Latin-1 text),
+and the API refuses a key with one, so no single inquiry's key is ever a batch item's."""
+
+
+def batch_item_key(key: str, index: int) -> str:
+    """The key item ``index`` of a batch sent with Idempotency-Key ``key`` is kept under."""
+    return f"{key}{BATCH_ITEM}{index}"
+
+
+def _said(key: str) -> str:
+    """A kept key as its sender wrote it: a batch item's names its batch's key."""
+    batch, mark, index = key.rpartition(BATCH_ITEM)
+    if mark:
+        return f"the Idempotency-Key '{batch}' (item {index} of its batch)"
+    return f"the Idempotency-Key '{key}'"
+
+
 def _repeat(store: Store, key: str, raw: str) -> Captured | None:
     """The first result of a request with this key: its inquiry, or its quarantine item
     (and the inquiry that item became when it was replayed). Conflict when that request
     said something else than ``raw``: a key reused for a new inquiry must not swallow it
-    (nor answer with the first inquiry's rating to whoever guesses the key)."""
+    (nor answer with the first inquiry's rating to whoever guesses the key). A key seen
+    for the first time is a conflict too when it names another kind of request: a single
+    inquiry's key that a batch used, or a batch's that a single inquiry (or an unreadable
+    body) used."""
     row = store.inquiry_by_idempotency_key(key)
     if row is not None:
         _same_request(key, row.payload, raw, f"inquiry {row.id}")
     else:
         item = store.quarantine_by_idempotency_key(key)
         if item is None:
+            _refuse_other_kind(store, key)
             return None
         _same_request(key, item.payload, raw, f"quarantined inquiry {item.id}")
         if item.inquiry_id is None:
@@ -305,6 +367,40 @@ def _repeat(store: Store, key: str, raw: str) -> Captured | None:
     )
 
 
+def _refuse_other_kind(store: Store, key: str) -> None:
+    """Conflict when the request a new ``key`` comes with is not the kind of request its
+    sender's key was first used for. A batch is known by its first item, written first
+    (a batch item's key is checked at its first item: a batch's keys are all checked
+    before any item is captured)."""
+    batch, mark, index = key.rpartition(BATCH_ITEM)
+    if mark and index == "0":
+        used = _used(store, batch)
+        if used is not None:
+            raise Conflict(
+                f"the Idempotency-Key '{batch}' was used for a single inquiry ({used}), not"
+                " a batch; a retry must send the same body, a new request needs a new key",
+                where="Idempotency-Key",
+            )
+    elif not mark:
+        used = _used(store, batch_item_key(key, 0))
+        if used is not None:
+            raise Conflict(
+                f"the Idempotency-Key '{key}' was used for a batch ({used} is its first"
+                " item), not a single inquiry; a retry must send the same body, a new"
+                " request needs a new key",
+                where="Idempotency-Key",
+            )
+
+
+def _used(store: Store, key: str) -> str | None:
+    """What a request with ``key`` left, in words; None when none was kept under it."""
+    row = store.inquiry_by_idempotency_key(key)
+    if row is not None:
+        return f"inquiry {row.id}"
+    item = store.quarantine_by_idempotency_key(key)
+    return None if item is None else f"quarantined inquiry {item.id}"
+
+
 def _same_request(key: str, first: str, raw: str, what: str) -> None:
     """Conflict unless ``raw`` says what ``first`` said: the same JSON value (spaces and
     the order of members aside), else the same text."""
@@ -316,7 +412,7 @@ def _same_request(key: str, first: str, raw: str, what: str) -> None:
         same = False
     if not same:
         raise Conflict(
-            f"the Idempotency-Key '{key}' was used for a different inquiry ({what});"
+            f"{_said(key)} was used for a different inquiry ({what});"
             " a retry must send the same body, a new inquiry needs a new key",
             where="Idempotency-Key",
         )

@@ -149,6 +149,30 @@ def unread_targets(pb: Playbook, field_map: Mapping[str, str]) -> list[str]:
     return said
 
 
+IDENTIFYING = {"email": "email", "phone": "phone", "external_id": "external id"}
+"""The identity fields that tell who an inquiry is from: with none, it is quarantined."""
+
+
+def identity_mapped_away(field_map: Mapping[str, str]) -> list[str]:
+    """What is wrong with a form's map that takes an identifying posted name (``email``,
+    ``phone``, ``external_id`` or one of their other names: ``e_mail``, ``mobile``,
+    ``id``...) to another field, in words: those posts give no email (phone, id) through
+    it, and a post with none of them is quarantined as ``no_identity``. Not refused: the
+    form may post another name for it."""
+    said = []
+    for posted, target in field_map.items():
+        field_name = IDENTITY_ALIASES.get(column_key(posted))
+        if field_name not in IDENTIFYING or IDENTITY_ALIASES.get(column_key(target)) == field_name:
+            continue
+        what = IDENTIFYING[field_name]
+        said.append(
+            f"'{posted}={target}': the {what} posted as '{posted}' is read as '{target}', not"
+            f" as the person's {what}; a post with no email, phone or id is quarantined"
+            f" (no_identity), so a form that sends its {what} as '{posted}' needs it unmapped"
+        )
+    return said
+
+
 def new_form_key() -> str:
     """A form's key: 16 URL-safe characters (about 96 random bits), never beginning with
     '-', which the CLI would read as an option after ``forms deactivate``."""

@@ -33,16 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_blank_rows
-from leadflow.adapters.csv_records import read_header
+from leadflow.adapters.csv_records import read_header, unique_names
 from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.values import column_key
+from leadflow.domain.values import clean
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services.bulk_import import CHUNK_ROWS, ImportFile, Target
 from leadflow.services.bulk_prepare import prepare
 from leadflow.services.bulk_resolve import MemoryIndex
 from leadflow.services.bulk_turns import SLICE_SECONDS, import_in_turn
-from leadflow.services.capture import IDENTITY_ALIASES, IDENTITY_FIELDS, CaptureSettings
+from leadflow.services.capture import CaptureSettings, unread_name
 from leadflow.services.import_runs import running, still_running
 from leadflow.services.uow import UnitOfWork
 
@@ -126,16 +126,10 @@ def check_targets(pb: Playbook, mappings: Mapping[str, str]) -> None:
     """Each --map names a field the import reads: an identity field (or one of its other
     names) or a field of the playbook (or a column it names). A typo would otherwise take
     the column away from its field without a word."""
-    known_columns = {column_key(c) for f in pb.fields.values() for c in f.columns}
     for column, target in mappings.items():
-        key = column_key(target)
-        if key in IDENTITY_ALIASES or key in pb.fields or key in known_columns:
-            continue
-        raise InvalidInput(
-            f"'{column}={target}': '{target}' is not a field the import reads; identity"
-            f" fields: {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}",
-            where="--map",
-        )
+        said = unread_name(pb, target)
+        if said is not None:
+            raise InvalidInput(f"'{column}={target}': {said}", where="--map")
 
 
 def column_names(header: list[str], preset: str, mappings: Mapping[str, str]) -> list[str]:
@@ -330,7 +324,7 @@ def _import_csv(
     delimiter: str | None,
 ) -> ImportSummary:
     started = time.perf_counter()
-    _check_length("--source", source, 200)
+    source = named_source("--source", source)
     if campaign is not None:
         _check_length("--campaign", campaign, 200)
     checksum = file_checksum(path)
@@ -339,7 +333,7 @@ def _import_csv(
     )
     delimiter = delimiter or sniff_delimiter(path)
     frame = read_text_csv(path, delimiter)
-    header = read_header(path, delimiter)
+    header = unique_names(read_header(path, delimiter))  # a repeated name: "Email (2)"
     if len(header) != frame.width:  # the payloads would put values under the wrong names
         raise InvalidInput(
             f"cannot read as CSV: its header line holds {len(header)} names read alone,"
@@ -432,6 +426,20 @@ def check_same_rows(earlier: Any, rows: int) -> None:
         f" whole file once more (its first {earlier.taken:,} rows a second time)",
         where="--resume",
     )
+
+
+def named_source(option: str, value: str) -> str:
+    """A ``--source`` without the spaces around it; InvalidInput when nothing is left (a
+    source of spaces alone names nothing) or it is longer than the column takes."""
+    name = clean(value)
+    if name is None:
+        raise InvalidInput(
+            f"is blank: name where these came from (an event, a list, a CRM), such as"
+            f" {option} expo-2026",
+            where=option,
+        )
+    _check_length(option, name, 200)
+    return name
 
 
 def _check_length(option: str, value: str, limit: int) -> None:

@@ -84,7 +84,9 @@ def read_outcomes(path: Path, delimiter: str | None = None) -> list[Row]:
     rows: list[Row] = []
     problems: list[str] = []
     for line, values in given:
-        cells = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)}
+        cells: dict[str, str] = {}
+        for i, h in enumerate(header):  # a repeated name is its first column's, as imports
+            cells.setdefault(h, values[i].strip() if i < len(values) else "")
         row = _row(line, cells, problems)
         if row is not None:
             rows.append(row)

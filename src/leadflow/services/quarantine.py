@@ -26,6 +26,7 @@ from leadflow.services.capture import (
     capture_guarded,
     identify,
     split_fields,
+    unread_name,
 )
 from leadflow.services.forms import for_replay
 from leadflow.services.uow import UnitOfWork
@@ -96,6 +97,10 @@ def replay(
         raise Conflict(
             f"quarantined inquiry {item_id} was already replayed (inquiry {row.inquiry_id})"
         )
+    for name, value in (changes or {}).items():  # a typo would add a field no rule reads
+        said = unread_name(pb, name)
+        if said is not None:
+            raise InvalidInput(f"'{name}={value}': {said}", where="--set")
     fields = dict(replacement) if replacement is not None else fields_of(row)
     source = row.source
     if row.reason == "unknown_form" and replacement is None:
