@@ -10,7 +10,9 @@ comes through :func:`capture`, so the same definition applies to all:
 4. The person is found (``identity.find_person``) or created; a join is
    recorded as a merge that ``unmerge`` can undo.
 5. The person's facts become the latest non-blank value of each playbook
-   field, and the lead is rated with the active playbook; the rating, its
+   field; an opt-out the inquiry carries (``emailOptOut``, ``HasOptedOutOfEmail``,
+   ``DoNotCall``...) is kept whatever the playbook's fields (``opt_outs``); the
+   lead is rated with the active playbook; the rating, its
    reasons and the playbook version are stored and logged as events, and
    ``lead.captured`` and ``lead.rated`` are queued for the webhooks that
    subscribe to them (in the same transaction; nothing when none does).
@@ -39,7 +41,7 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
 from leadflow.errors import Conflict
-from leadflow.services import handoff, identity, webhooks
+from leadflow.services import handoff, identity, opt_outs, webhooks
 from leadflow.services.handoff import Runtime, now_utc
 from leadflow.services.handoff_notify import publish
 from leadflow.services.uow import UnitOfWork
@@ -159,7 +161,7 @@ def split_fields(
     """
     ident: dict[str, object] = {}
     facts: dict[str, object] = {}
-    columns = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
+    columns = pb.field_columns()
     for key, value in fields.items():
         norm = column_key(str(key))
         owner = norm if norm in pb.fields else None
@@ -394,6 +396,10 @@ def capture_in(
     match = identity.find_person(known, who, settings.name_threshold, settings.phone_name_floor)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
+    # Kept before the hand-off, so that a rep told of the lead is told of the opt-out too;
+    # honoured (logged, emails waiting withdrawn, tasks cancelled) once the lead has moved.
+    said = opt_outs.source_of(cmd.channel, cmd.source)
+    opted = opt_outs.record(store, {person_id: opt_outs.opted_out_in(pb, cmd.fields)}, at, said)
     # Where it came from (the form too: the reports' first touch); what it said is the
     # inquiry's own (payload and fields).
     captured = {
@@ -414,6 +420,7 @@ def capture_in(
     webhooks.enqueue_all(
         store, [("lead.captured", captured_data), ("lead.rated", _rated_data(rated))], at
     )
+    opt_outs.honour(store, opted, at, said, end_tracks=False)
     return Captured(
         inquiry_id=inquiry_id,
         person_id=person_id,

@@ -36,6 +36,7 @@ from leadflow.adapters.csv_files import read_text_csv, sniff_delimiter, without_
 from leadflow.adapters.csv_records import read_header
 from leadflow.domain.moments import stamp
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.policy import OPT_OUT_NAMES
 from leadflow.domain.values import column_key
 from leadflow.errors import Conflict, InvalidInput
 from leadflow.services.bulk_import import CHUNK_ROWS, ImportFile, Target
@@ -75,6 +76,10 @@ PRESETS: dict[str, dict[str, str]] = {
         "Lead Status": "sf_status",
         "Status": "sf_status",
         "Campaign Name": "campaign",
+        "Email Opt Out": "do_not_email",
+        "HasOptedOutOfEmail": "do_not_email",
+        "Do Not Call": "do_not_call",
+        "DoNotCall": "do_not_call",
     },
     # A HubSpot contact export.
     "hubspot": {
@@ -94,8 +99,13 @@ PRESETS: dict[str, dict[str, str]] = {
         "Original Source": "lead_source",
         "Lifecycle Stage": "hs_lifecycle_stage",
         "Lead Status": "hs_lead_status",
+        "Unsubscribed from all email": "do_not_email",
+        "Opted out of all email": "do_not_email",  # the same property's former label
     },
 }
+
+OPT_OUT_FIELDS = tuple(names[0] for names in OPT_OUT_NAMES.values())
+"""leadflow's names of the opt-outs: do_not_email, do_not_call, do_not_contact."""
 
 Progress = Callable[[int, int], None]
 
@@ -123,16 +133,19 @@ class ImportSummary:
 
 def check_targets(pb: Playbook, mappings: Mapping[str, str]) -> None:
     """Each --map names a field the import reads: an identity field (or one of its other
-    names) or a field of the playbook (or a column it names). A typo would otherwise take
-    the column away from its field without a word."""
-    known_columns = {column_key(c) for f in pb.fields.values() for c in f.columns}
+    names), a field of the playbook (or a column it names), or an opt-out (``do_not_email``,
+    ``do_not_call``, ``do_not_contact``, or another of their names). A typo would otherwise
+    take the column away from its field without a word."""
+    known_columns = {key for keys in pb.field_columns().values() for key in keys}
+    known_columns.update(key for keys in pb.opt_out_names().values() for key in keys)
     for column, target in mappings.items():
         key = column_key(target)
         if key in IDENTITY_ALIASES or key in pb.fields or key in known_columns:
             continue
         raise InvalidInput(
             f"'{column}={target}': '{target}' is not a field the import reads; identity"
-            f" fields: {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}",
+            f" fields: {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)};"
+            f" opt-outs: {', '.join(OPT_OUT_FIELDS)}",
             where="--map",
         )
 
