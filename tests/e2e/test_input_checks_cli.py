@@ -60,7 +60,10 @@ def test_a_replay_fix_of_a_field_that_does_not_exist_is_refused(tmp_path: Path) 
         "error: --set: 'budgte=approved': 'budgte' is not a field a capture reads"
         " (did you mean 'budget'?); identity fields: email, phone,"
     )
-    assert said.endswith("the playbook's: budget, timeframe_days, decision_role, contact_me_now")
+    assert said.endswith(
+        "the playbook's: budget, timeframe_days, decision_role, contact_me_now;"
+        " opt-outs: do_not_email, do_not_call, do_not_contact"
+    )
     listed = leadflow(tmp_path, "quarantine", "list")
     assert "no_identity" in listed.stdout  # still there, to be fixed
     fixed = leadflow(tmp_path, "quarantine", "replay", "1", "--set", "email=noa@acme.io")

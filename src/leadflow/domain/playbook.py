@@ -18,7 +18,7 @@ from typing import Any, Literal
 from leadflow.domain import expr
 from leadflow.domain.handoff import Handoff, compile_handoff
 from leadflow.domain.nurture import Nurture, compile_nurture
-from leadflow.domain.policy import Policy, compile_policy
+from leadflow.domain.policy import OPT_OUT_NAMES, Policy, compile_policy, consent_fields
 from leadflow.domain.schema import FieldSpec, GradeSpec, PlaybookSpec
 from leadflow.domain.stages import StageModel, compile_stages, stage_scope
 from leadflow.domain.values import (
@@ -30,6 +30,7 @@ from leadflow.domain.values import (
     bounds,
     choice_key,
     clean,
+    column_key,
     out_of_range,
     parse_date,
     parse_number,
@@ -237,6 +238,33 @@ class Playbook:
         return (
             self.engagement is not None and choice_key(activity_type) in self.engagement.activities
         )
+
+    def field_columns(self) -> dict[str, frozenset[str]]:
+        """The other names each field is read under in inquiries and files (as
+        ``column_key`` reads them): its ``columns:``, and for the fields the contact policy
+        names for opt-outs (``do_not_email``...), the names other systems give those
+        (``HasOptedOutOfEmail``, Web-to-Lead's ``emailOptOut``: ``policy.OPT_OUT_NAMES``)."""
+        found = {name: {column_key(c) for c in f.columns} for name, f in self.fields.items()}
+        for channel, name in consent_fields(self.policy).items():
+            if name in found:
+                found[name].update(OPT_OUT_NAMES[channel])
+        return {name: frozenset(keys) for name, keys in found.items()}
+
+    def opt_out_names(self) -> dict[str, frozenset[str]]:
+        """Per channel (``email``, ``call``, ``any``), every name whose yes in an inquiry
+        opts the person out of it: the names other systems use, and the policy's field for
+        the channel with its ``columns:``. Read whether or not the playbook has the field:
+        an opt-out is never dropped."""
+        named = consent_fields(self.policy)
+        found = {}
+        for channel, names in OPT_OUT_NAMES.items():
+            keys = set(names)
+            field_name = named.get(channel)
+            if field_name is not None and field_name in self.fields:
+                keys.add(column_key(field_name))
+                keys.update(column_key(c) for c in self.fields[field_name].columns)
+            found[channel] = frozenset(keys)
+        return found
 
 
 def format_points(points: float) -> str:

@@ -146,12 +146,41 @@ class Decision:
     until: datetime | None = None
 
 
+YES = ("true", "yes", "y", "1", "x", "on")
+"""What a yes/no consent field says yes with (any case, spaces around)."""
+
+
 def truthy(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if value is None:
         return False
-    return str(value).strip().casefold() in {"true", "yes", "y", "1", "x", "on"}
+    return str(value).strip().casefold() in YES
+
+
+OPT_OUT_NAMES: Mapping[str, tuple[str, ...]] = {
+    "email": (
+        "do_not_email",
+        "email_opt_out",  # Salesforce's label, "Email Opt Out"
+        "emailoptout",  # Salesforce Web-to-Lead's field, "emailOptOut"
+        "hasoptedoutofemail",  # Salesforce's API name, "HasOptedOutOfEmail"
+        "has_opted_out_of_email",
+        "unsubscribed_from_all_email",  # HubSpot's label
+        "opted_out_of_all_email",  # HubSpot's former label
+        "hs_email_optout",  # HubSpot's internal name
+    ),
+    "call": ("do_not_call", "donotcall"),  # Salesforce: "Do Not Call", "DoNotCall", "doNotCall"
+    "any": ("do_not_contact", "donotcontact"),
+}
+"""Names (as ``values.column_key`` reads them) under which other systems and their exports
+carry a person's opt-out of a channel. Captured with a yes, each opts the person out
+whatever the playbook says; it also fills the contact policy's field for the channel."""
+
+
+def consent_fields(policy: Policy) -> dict[str, str]:
+    """The field the policy names for each opt-out channel (``email``, ``call``, ``any``)."""
+    named = {"email": policy.do_not_email, "call": policy.do_not_call, "any": policy.do_not_contact}
+    return {channel: field for channel, field in named.items() if field is not None}
 
 
 def consent_of(

@@ -11,8 +11,9 @@
    b. people folded: new people made from their rows, known people updated
       (identifiers, names, company, the latest non-blank value of each
       fact, the inquiry count);
-   c. each touched person rated once, with ``rate_frame`` (the batch twin
-      of ``rate``), over their facts and activities;
+   c. the opt-outs the rows carry kept (``opt_outs``), each touched person
+      rated once, with ``rate_frame`` (the batch twin of ``rate``), over their
+      facts and activities, moved and routed, and the new opt-outs honoured;
    d. inquiries, people, accounts, keys, blocks, merges, events (merged,
       captured per row; rated per person) and quarantine items written with
       the database's bulk paths (``adapters.store.bulk``).
@@ -40,12 +41,14 @@ from leadflow.adapters.store import tables as t
 from leadflow.adapters.store.bulk import BulkStore
 from leadflow.adapters.store.engine import json_text
 from leadflow.adapters.store.funnel_store import FunnelStore
+from leadflow.adapters.store.repository import Store
 from leadflow.analytics.batch import rate_frame
 from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Activity, evaluate
+from leadflow.services import opt_outs
 from leadflow.services.bulk_funnel import fold_chunk, gap_lists
 from leadflow.services.bulk_lifecycle import EnvsOf, advance_chunk
-from leadflow.services.bulk_prepare import json_object
+from leadflow.services.bulk_prepare import OPT_CHANNELS, json_object
 from leadflow.services.bulk_resolve import MemoryIndex, Resolved
 from leadflow.services.handoff import Runtime
 from leadflow.services.identity import DEFAULT_PHONE_NAME_FLOOR
@@ -219,6 +222,11 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
             detail="detail",
         ),
     )
+    # Kept before the hand-off (a rep told of a lead is told of its opt-outs), honoured
+    # once the leads have moved, as ``capture_in`` does.
+    said = opt_outs.source_of("import", target.source)
+    store = Store(bulk.connection)
+    opted = opt_outs.record(store, _opted_out(kept), target.now, said)
     # Read once for the rating and for the environments the hand-off may need.
     activities = (
         bulk.activities(facts.get_column("person_id").to_list())
@@ -245,6 +253,7 @@ def write_chunk(bulk: BulkStore, target: Target, plan: Plan) -> ChunkResult:
     bulk.delete_people_rows(t.lifecycle, moved.replaced)
     bulk.insert(t.lifecycle, moved.lifecycle)
     bulk.insert(t.events, moved.events)
+    opt_outs.honour(store, opted, target.now, said, end_tracks=False)
     fold_chunk(bulk, pl.concat([logged, moved.events], how="vertical_relaxed"), resolved.new_people)
     quarantined = rows.filter(pl.col("reason").is_not_null())
     bulk.insert(
@@ -276,6 +285,20 @@ def _unread(kept: pl.DataFrame) -> Counter[str]:
         phone=pl.col("phone_issue").is_not_null().sum(),
     ).row(0, named=True)
     return Counter({name: int(n) for name, n in counts.items() if n})
+
+
+def _opted_out(kept: pl.DataFrame) -> dict[int, list[str]]:
+    """The channels each person's rows opt them out of (``bulk_prepare``'s ``opt:*``)."""
+    said = [f"opt:{channel}" for channel in OPT_CHANNELS]
+    rows = (
+        kept.filter(pl.any_horizontal(said))
+        .group_by("person_id", maintain_order=True)
+        .agg(pl.col(said).any())
+    )
+    return {
+        int(person): [c for c, yes in zip(OPT_CHANNELS, flags, strict=True) if yes]
+        for person, *flags in rows.iter_rows()
+    }
 
 
 def _with_resolution(chunk: pl.DataFrame, resolved: Resolved) -> pl.DataFrame:

@@ -29,18 +29,22 @@ import polars as pl
 from leadflow.adapters.identity.names import split_full_name
 from leadflow.adapters.identity.normalise import normalise_frame
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.policy import OPT_OUT_NAMES, YES
 from leadflow.domain.values import STRIP_CHARS, column_key
 from leadflow.services.capture import IDENTITY_ALIASES, LIMITS
 
 NO_IDENTITY = "the inquiry has no email, phone or id"
+OPT_CHANNELS = tuple(OPT_OUT_NAMES)
 
 
 @dataclass(frozen=True)
 class Roles:
-    """Which values feed which identity field and which playbook fact, in file order."""
+    """Which values feed which identity field and which playbook fact, in file order, and
+    which say an opt-out of each channel (``opt_outs.opted_out_in``)."""
 
     ident: dict[str, list[pl.Expr]]
     facts: dict[str, list[pl.Expr]]
+    opt_outs: dict[str, list[pl.Expr]]
 
 
 def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
@@ -54,12 +58,17 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
     columns: dict[str, list[str]] = {}
     for index, name in enumerate(names):
         columns.setdefault(str(name), []).append(_col(index))
-    owners = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
+    owners = pb.field_columns()
+    says = pb.opt_out_names()
     ident: dict[str, list[pl.Expr]] = {}
     facts: dict[str, list[pl.Expr]] = {}
+    opt_outs: dict[str, list[pl.Expr]] = {}
     for name, cols in columns.items():
         value = pl.coalesce(list(reversed(cols))) if len(cols) > 1 else pl.col(cols[0])
         norm = column_key(name)
+        for channel, keys in says.items():
+            if norm in keys:
+                opt_outs.setdefault(channel, []).append(value)
         if norm in pb.fields:
             facts.setdefault(norm, []).append(value)
             continue
@@ -68,7 +77,7 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
             facts.setdefault(owner, []).append(value)
         elif norm in IDENTITY_ALIASES:
             ident.setdefault(IDENTITY_ALIASES[norm], []).append(value)
-    return Roles(ident, facts)
+    return Roles(ident, facts, opt_outs)
 
 
 @dataclass(frozen=True)
@@ -107,9 +116,11 @@ def prepare(
     ``ext_key``, ``campaign``; the normalised identity (``email``, ``phone``,
     ``first_name``, ``last_name``, ``name_key``, ``company``, ``company_key``,
     ``domain``, ``role_address``); ``fact:NAME`` (the trimmed value, null when
-    blank) per playbook field; and ``reason``/``error`` for rows that go to the
-    quarantine instead (null for the others). Texts: ``payload`` and ``captured``
-    (JSON), and ``fields``, as expressions over those columns.
+    blank) per playbook field; ``opt:CHANNEL`` per opt-out channel (``email``,
+    ``call``, ``any``: whether the row opts the person out of it); and
+    ``reason``/``error`` for rows that go to the quarantine instead (null for the
+    others). Texts: ``payload`` and ``captured`` (JSON), and ``fields``, as
+    expressions over those columns.
     """
     raw = frame.rename({c: _col(i) for i, c in enumerate(frame.columns)})
     roles = column_roles(pb, names)
@@ -140,6 +151,7 @@ def prepare(
         [
             raw,
             per_row(**{f"fact:{f}": _clean(e) for f, e in fact_raw.items()}),
+            per_row(**{f"opt:{c}": _said_yes(roles.opt_outs.get(c, [])) for c in OPT_CHANNELS}),
             ident.select("external_id", "campaign"),
             norm,
         ],
@@ -242,6 +254,14 @@ def _one(values: Sequence[pl.Expr]) -> pl.Expr:
     if not values:
         return pl.lit(None, pl.String)
     return values[0] if len(values) == 1 else pl.coalesce([_clean(v) for v in values])
+
+
+def _said_yes(values: Sequence[pl.Expr]) -> pl.Expr:
+    """Whether any of ``values`` is a yes as ``policy.truthy`` reads one."""
+    if not values:
+        return pl.lit(False)
+    yes = [v.str.strip_chars().str.to_lowercase().is_in(YES).fill_null(False) for v in values]
+    return pl.any_horizontal(yes)
 
 
 def _clean(expr: pl.Expr) -> pl.Expr:

@@ -10,7 +10,9 @@ comes through :func:`capture`, so the same definition applies to all:
 4. The person is found (``identity.find_person``) or created; a join is
    recorded as a merge that ``unmerge`` can undo.
 5. The person's facts become the latest non-blank value of each playbook
-   field, and the lead is rated with the active playbook; the rating, its
+   field; an opt-out the inquiry carries (``emailOptOut``, ``HasOptedOutOfEmail``,
+   ``DoNotCall``...) is kept whatever the playbook's fields (``opt_outs``); the
+   lead is rated with the active playbook; the rating, its
    reasons and the playbook version are stored and logged as events, and
    ``lead.captured`` and ``lead.rated`` are queued for the webhooks that
    subscribe to them (in the same transaction; nothing when none does).
@@ -38,10 +40,11 @@ from leadflow.adapters.store.leads import LeadStore
 from leadflow.adapters.store.repository import Event, PersonRow, Store, dumps
 from leadflow.domain.funnel import gaps
 from leadflow.domain.playbook import Playbook
+from leadflow.domain.policy import OPT_OUT_NAMES
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.values import clean, column_key
 from leadflow.errors import Conflict, InvalidInput
-from leadflow.services import handoff, identity, webhooks
+from leadflow.services import handoff, identity, opt_outs, webhooks
 from leadflow.services.handoff import Runtime, now_utc
 from leadflow.services.handoff_notify import publish
 from leadflow.services.uow import UnitOfWork
@@ -161,7 +164,7 @@ def split_fields(
     """
     ident: dict[str, object] = {}
     facts: dict[str, object] = {}
-    columns = {name: {column_key(c) for c in f.columns} for name, f in pb.fields.items()}
+    columns = pb.field_columns()
     for key, value in fields.items():
         norm = column_key(str(key))
         owner = norm if norm in pb.fields else None
@@ -177,15 +180,21 @@ def split_fields(
     return ident, facts
 
 
+OPT_OUT_FIELDS = tuple(names[0] for names in OPT_OUT_NAMES.values())
+"""leadflow's names of the opt-outs: do_not_email, do_not_call, do_not_contact."""
+
+
 def unread_name(pb: Playbook, name: str) -> str | None:
     """Why no field is read under ``name`` (a typo, most often), in words: the nearest
     name a capture reads, and every field it reads; None when ``name`` is one: an
-    identity field (or one of its other names), a field of the playbook, or a column a
-    field names (``split_fields``)."""
+    identity field (or one of its other names), a field of the playbook, a column a
+    field names (``split_fields``), or a name of an opt-out (``opt_outs``)."""
     names = {column_key(n): n for n in pb.fields}
     for field_name, spec in pb.fields.items():
         names.update({column_key(column): field_name for column in spec.columns})
     names.update({alias: field_name for alias, field_name in IDENTITY_ALIASES.items()})
+    for keys in pb.opt_out_names().values():
+        names.update({key: key for key in keys})
     key = column_key(name)
     if key in names:
         return None
@@ -193,7 +202,8 @@ def unread_name(pb: Playbook, name: str) -> str | None:
     hint = f" (did you mean '{names[near[0]]}'?)" if near else ""
     return (
         f"'{name}' is not a field a capture reads{hint}; identity fields:"
-        f" {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)}"
+        f" {', '.join(IDENTITY_FIELDS)}; the playbook's: {', '.join(pb.fields)};"
+        f" opt-outs: {', '.join(OPT_OUT_FIELDS)}"
     )
 
 
@@ -491,6 +501,10 @@ def capture_in(
     match = identity.find_person(known, who, settings.name_threshold, settings.phone_name_floor)
     events: list[Event] = []
     person_id, facts_now, activities = _consolidate(known, facts, match, inquiry_id, at, events)
+    # Kept before the hand-off, so that a rep told of the lead is told of the opt-out too;
+    # honoured (logged, emails waiting withdrawn, tasks cancelled) once the lead has moved.
+    said = opt_outs.source_of(cmd.channel, cmd.source)
+    opted = opt_outs.record(store, {person_id: opt_outs.opted_out_in(pb, cmd.fields)}, at, said)
     # Where it came from (the form too: the reports' first touch); what it said is the
     # inquiry's own (payload and fields).
     captured = {
@@ -511,6 +525,7 @@ def capture_in(
     webhooks.enqueue_all(
         store, [("lead.captured", captured_data), ("lead.rated", _rated_data(rated))], at
     )
+    opt_outs.honour(store, opted, at, said, end_tracks=False)
     return Captured(
         inquiry_id=inquiry_id,
         person_id=person_id,

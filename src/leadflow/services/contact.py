@@ -18,7 +18,7 @@ from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Record, Store
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import InvalidInput, NotFound
-from leadflow.services import notifications
+from leadflow.services import opt_outs
 from leadflow.services.activities import RecordActivity, record_activity
 from leadflow.services.capture import CaptureSettings
 from leadflow.services.uow import UnitOfWork
@@ -29,9 +29,6 @@ CHANNELS = {
     "mail": "Letters and parcels",
     "any": "Nothing at all: do not contact me",
 }
-TASKS = {"call": ("call",), "mail": ("mail",), "any": ("call", "mail")}
-"""The open tasks (``tasks.kind``) an opt-out of each channel cancels."""
-WORDS = {"email": "email", "call": "calls", "mail": "mail", "any": "all contact"}
 
 
 @dataclass(frozen=True)
@@ -49,29 +46,15 @@ def _touch(store: Store, token: str) -> Record:
 
 
 def opt_out(store: Store, person_id: int, channel: str, source: str, now: datetime) -> None:
-    """Record that the person wants no more ``channel``; stop their track when that leaves
-    nurture nothing to send (no email, or nothing at all). Nurture emails to the person
-    still waiting in the outbox are withdrawn: they would arrive after the opt-out. Open
-    call and mail tasks for the channel (a nurture step's, the qualification call's) are
-    cancelled, with why: nobody should pick up a call the person said not to make."""
+    """Record that the person wants no more ``channel`` and do what it asks
+    (``opt_outs.honour``): their nurture emails still in the outbox are withdrawn (they
+    would arrive after the opt-out), their open call and mail tasks for the channel (a
+    nurture step's, the qualification call's) cancelled with why, and their track stopped
+    when that leaves nurture nothing to send (no email, or nothing at all)."""
     if channel not in CHANNELS:
         raise InvalidInput(f"'{channel}' is not a channel: {', '.join(CHANNELS)}", "channel")
-    ns = NurtureStore(store.connection)
-    ns.set_preference(person_id, channel, True, now, source)
-    data = {"person_id": person_id, "channel": channel, "source": source}
-    store.append_event("contact.opted_out", now, person_id, None, data)
-    notifications.event(store, "contact.opted_out", data, now)
-    if channel in ("email", "any"):
-        ns.withdraw_emails(person_id, f"withdrawn: the person opted out of email ({source})")
-    if channel in TASKS:
-        why = f"cancelled: the person opted out of {WORDS[channel]} ({source})"
-        ns.cancel_tasks(person_id, TASKS[channel], why, now)
-    current = ns.active(person_id)
-    if current is not None and channel in ("email", "any"):
-        ns.leave(int(current.id), "unsubscribed", now)
-        left = {"track": current.track, "enrollment_id": int(current.id), "reason": "unsubscribed"}
-        store.append_event("nurture.exited", now, person_id, None, left)
-        notifications.event(store, "nurture.exited", {"person_id": person_id, **left}, now)
+    NurtureStore(store.connection).opt_out_many([(person_id, channel)], now, source)
+    opt_outs.honour(store, {person_id: [channel]}, now, source)
 
 
 def unsubscribe(uow: UnitOfWork, token: str, now: datetime) -> Preferences:

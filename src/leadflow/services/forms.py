@@ -51,6 +51,8 @@ WEB_TO_LEAD = {
     "employees": "company_size",
     "campaign_id": "campaign",
     "zip": "postal_code",
+    "emailoptout": "do_not_email",  # the "Email Opt Out" box: value 1 when ticked
+    "donotcall": "do_not_call",
 }
 
 
@@ -127,15 +129,18 @@ def safe_url(url: str | None) -> str | None:
 
 def unread_targets(pb: Playbook, field_map: Mapping[str, str]) -> list[str]:
     """What is wrong with a form's map, for the playbook ``pb``: each target that neither a
-    playbook field (by its name or one of its ``columns:``) nor a person's detail (email,
-    phone, name, company, ...) is, in words, with the nearest name when one is near.
+    playbook field (by its name or one of its ``columns:``), a person's detail (email,
+    phone, name, company, ...) nor an opt-out (``do_not_email``...) is, in words, with the
+    nearest name when one is near.
 
     Such a value is kept with the inquiry, but no rule reads it: most often a typo. Not
     refused, as a map may name a field the playbook's next version adds."""
     known = {column_key(name): name for name in pb.fields}
-    for name, spec in pb.fields.items():
-        known.update({column_key(column): name for column in spec.columns})
+    for name, keys in pb.field_columns().items():
+        known.update({key: name for key in keys})
     known.update({alias: name for alias, name in IDENTITY_ALIASES.items()})
+    for keys in pb.opt_out_names().values():  # an opt-out is kept whatever the playbook
+        known.update({key: key for key in keys if key not in known})
     said = []
     for posted, target in field_map.items():
         if column_key(target) in known:

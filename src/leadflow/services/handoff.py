@@ -34,7 +34,7 @@ from leadflow.domain import expr
 from leadflow.domain.handoff import Team
 from leadflow.domain.lifecycle import RELEASING_EVENTS, Lifecycle, Move, advance, apply
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.policy import truthy
+from leadflow.domain.policy import consent_of
 from leadflow.domain.rating import Activity, Rating, evaluate
 from leadflow.domain.routing import Assignment, Candidate, choose, members
 from leadflow.domain.working_hours import WorkingHours, parse_hours
@@ -290,17 +290,11 @@ def lead_env(
     return evaluate(pb, person.facts, activities, now=now)
 
 
-def contact_notes(facts: Mapping[str, Any]) -> tuple[str, ...]:
-    """The contact preferences a rep must honour, from the person's facts."""
-    notes = []
-    for names, note in _PREFERENCES:
-        if any(truthy(facts.get(name)) for name in names):
-            notes.append(note)
-    return tuple(notes)
-
-
-_PREFERENCES: Sequence[tuple[Sequence[str], str]] = (
-    (("do_not_contact",), "Do not contact"),
-    (("do_not_call", "donotcall"), "Do not call"),
-    (("do_not_email", "hasoptedoutofemail", "email_opt_out"), "Do not email"),
-)
+def contact_notes(
+    pb: Playbook, facts: Mapping[str, Any], opted_out: Collection[str]
+) -> tuple[str, ...]:
+    """The contact preferences a rep must honour: what the contact policy's consent says
+    (its do-not fields in the person's facts, and ``opted_out``: the channels the person
+    opted out of, by the preference page, a link, a bounce or an inquiry that said so). The
+    same consent the nurture worker obeys, so a rep is told what nurture does."""
+    return consent_of(pb.policy, facts, opted_out).notes()

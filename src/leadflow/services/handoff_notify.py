@@ -14,7 +14,7 @@ With no webhook subscribed and no email to send, this runs no statement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,6 @@ from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import Event, PersonRow, Store, person_row
 from leadflow.domain.lifecycle import as_moment
 from leadflow.domain.playbook import Playbook
-from leadflow.domain.policy import consent_of
 from leadflow.services import notifications, webhooks
 from leadflow.services.handoff import Runtime, Step, contact_notes, finish
 from leadflow.services.notifications import BreachNotice, RoutedNotice
@@ -119,7 +118,7 @@ def _notice(
         grade=str(data.get("grade") or (rating.grade if rating else "")),
         score=float(data.get("score") or (rating.score if rating else 0.0)),
         reasons=tuple(rating.reasons) if rating is not None else (),
-        contact_notes=_notes(pb, facts, opted),
+        contact_notes=contact_notes(pb, facts, opted),
         rep_id=int(data["rep_id"]),
         rep_name=str(data.get("rep_name")),
         rep_email=str(data.get("rep_email")),
@@ -165,14 +164,6 @@ def settle(
     """Save the step's lifecycle, log its events and queue their notifications."""
     finish(store, leads, step, at)
     publish(store, pb, step.person_id, step.events, step.state.owner_rep_id, runtime)
-
-
-def _notes(pb: Playbook, facts: Mapping[str, Any], opted: set[str]) -> tuple[str, ...]:
-    """What the rep must honour: the contact policy's consent (facts and the person's own
-    choices on the preference page, ``opted``: the channels opted out of), and do-not
-    flags named the usual way."""
-    consent = consent_of(pb.policy, facts, opted)
-    return tuple(dict.fromkeys((*consent.notes(), *contact_notes(facts))))
 
 
 def _text(value: object) -> str | None:

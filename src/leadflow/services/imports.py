@@ -75,6 +75,10 @@ PRESETS: dict[str, dict[str, str]] = {
         "Lead Status": "sf_status",
         "Status": "sf_status",
         "Campaign Name": "campaign",
+        "Email Opt Out": "do_not_email",
+        "HasOptedOutOfEmail": "do_not_email",
+        "Do Not Call": "do_not_call",
+        "DoNotCall": "do_not_call",
     },
     # A HubSpot contact export.
     "hubspot": {
@@ -94,6 +98,8 @@ PRESETS: dict[str, dict[str, str]] = {
         "Original Source": "lead_source",
         "Lifecycle Stage": "hs_lifecycle_stage",
         "Lead Status": "hs_lead_status",
+        "Unsubscribed from all email": "do_not_email",
+        "Opted out of all email": "do_not_email",  # the same property's former label
     },
 }
 
@@ -124,8 +130,9 @@ class ImportSummary:
 
 def check_targets(pb: Playbook, mappings: Mapping[str, str]) -> None:
     """Each --map names a field the import reads: an identity field (or one of its other
-    names) or a field of the playbook (or a column it names). A typo would otherwise take
-    the column away from its field without a word."""
+    names), a field of the playbook (or a column it names), or an opt-out (``do_not_email``,
+    ``do_not_call``, ``do_not_contact``, or another of their names). A typo would otherwise
+    take the column away from its field without a word."""
     for column, target in mappings.items():
         said = unread_name(pb, target)
         if said is not None:

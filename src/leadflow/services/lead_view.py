@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.adapters.store.leads import LeadStore
+from leadflow.adapters.store.nurture_store import NurtureStore
 from leadflow.adapters.store.repository import utc
 from leadflow.domain.playbook import Playbook
 from leadflow.errors import NotFound
@@ -38,6 +39,7 @@ def lead_view(uow: UnitOfWork, pb: Playbook, person_id: int, now: datetime) -> d
     events = store.events_of(person_id)
     stage = pb.stages[state.stage] if state.stage in {s.name for s in pb.stages.stages} else None
     history = _history(events, now)
+    opted = NurtureStore(store.connection).opted_out([person_id]).get(person_id, set())
     return {
         "id": person.id,
         "person": {
@@ -50,7 +52,7 @@ def lead_view(uow: UnitOfWork, pb: Playbook, person_id: int, now: datetime) -> d
             "inquiries": person.inquiry_count,
             "created_at": iso(utc(person.created_at)),
         },
-        "contact_notes": list(contact_notes(person.facts)),
+        "contact_notes": list(contact_notes(pb, person.facts, opted)),
         "rating": None
         if rating is None
         else {

@@ -230,31 +230,52 @@ class NurtureStore:
                 .values(**values)
             )
 
-    def withdraw_emails(self, person_id: int, why: str) -> int:
-        """Withdraw the person's nurture emails not yet claimed for sending; how many."""
-        query = (
-            update(t.emails)
-            .where(
-                t.emails.c.person_id == person_id,
-                t.emails.c.status == "pending",
-                t.emails.c.kind.like("nurture.%"),
-            )
-            .values(status="withdrawn", last_error=why)
+    def opt_out_many(self, pairs: Sequence[tuple[int, str]], at: datetime, source: str) -> None:
+        """Mark each (person, channel) opted out, whether or not it had a row (one the
+        preference page set back to wanted is replaced)."""
+        if not pairs:
+            return
+        key = (t.preferences.c.person_id == _param("p")) & (t.preferences.c.channel == _param("c"))
+        self.connection.execute(
+            t.preferences.delete().where(key), [{"p": p, "c": c} for p, c in pairs]
         )
-        return int(self.connection.execute(query).rowcount)
+        values = {"opted_out": True, "at": at, "source": source}
+        rows = [{"person_id": p, "channel": c, **values} for p, c in pairs]
+        self.connection.execute(insert(t.preferences), rows)
 
-    def cancel_tasks(self, person_id: int, kinds: Sequence[str], why: str, now: datetime) -> int:
-        """Cancel the person's open tasks of these kinds (call, mail); how many."""
-        query = (
-            update(t.tasks)
-            .where(
-                t.tasks.c.person_id == person_id,
-                t.tasks.c.status == "open",
-                t.tasks.c.kind.in_(list(kinds)),
+    def withdraw_emails(self, ids: Sequence[int], why: str) -> int:
+        """Withdraw these people's nurture emails not yet claimed for sending; how many."""
+        done = 0
+        for part in direct.in_parts(ids):
+            query = (
+                update(t.emails)
+                .where(
+                    t.emails.c.person_id.in_(part),
+                    t.emails.c.status == "pending",
+                    t.emails.c.kind.like("nurture.%"),
+                )
+                .values(status="withdrawn", last_error=why)
             )
-            .values(status="cancelled", done_at=now, note=why)
-        )
-        return int(self.connection.execute(query).rowcount)
+            done += int(self.connection.execute(query).rowcount)
+        return done
+
+    def cancel_tasks(
+        self, ids: Sequence[int], kinds: Sequence[str], why: str, now: datetime
+    ) -> int:
+        """Cancel these people's open tasks of these kinds (call, mail); how many."""
+        done = 0
+        for part in direct.in_parts(ids):
+            query = (
+                update(t.tasks)
+                .where(
+                    t.tasks.c.person_id.in_(part),
+                    t.tasks.c.status == "open",
+                    t.tasks.c.kind.in_(list(kinds)),
+                )
+                .values(status="cancelled", done_at=now, note=why)
+            )
+            done += int(self.connection.execute(query).rowcount)
+        return done
 
     def add_tasks(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:

@@ -514,7 +514,7 @@ preferences = Table(
     Column("channel", String(10), primary_key=True),
     Column("opted_out", Boolean, nullable=False),
     Column("at", When, nullable=False),
-    Column("source", String(100), nullable=False),  # unsubscribe link, preference page, api...
+    Column("source", String(100), nullable=False),  # unsubscribe link, inquiry (api: web)...
 )
 
 # Work for people: a call to make, a letter to send. Nurture's call steps and the
