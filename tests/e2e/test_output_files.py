@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_store_cli import LEADS, environment, leadflow, ok  # pytest puts this folder on sys.path
+from test_store_cli import (
+    BTD,
+    LEADS,
+    environment,
+    leadflow,
+    ok,
+)  # pytest puts this folder on sys.path
 
 from fifos import reading  # tests/ is on sys.path
 
@@ -45,6 +51,17 @@ def test_a_link_stays_a_link_and_the_file_it_names_gets_the_rows(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
 
 
+def test_a_rating_written_through_a_link_keeps_the_link(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    real, link = tmp_path / "real.csv", tmp_path / "rated.csv"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    ok(leadflow(tmp_path, "rate", "leads.csv", "-o", "rated.csv", "--quiet"))
+    assert link.is_symlink() and link.readlink() == real
+    assert real.read_text().startswith("First Name,") and lines(real) == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "rated.csv", "real.csv"]
+
+
 def test_a_fifo_reader_gets_the_rows_and_the_fifo_stays(many: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "people.csv"
     os.mkfifo(fifo)
@@ -67,12 +84,16 @@ def test_the_database_is_never_written_over(tmp_path: Path) -> None:
         ("export", "accounts", "-o", "link.db"),
         ("export", "people", "-o", "lf.db-wal"),
         ("import-activities", "activities.csv", "--skipped", "lf.db"),
+        ("rate", "leads.csv", "-o", "lf.db"),
+        ("rate", "leads.csv", "-o", "link.db"),
+        ("docs", str(BTD), "-o", "lf.db"),
     ]:
         refused = leadflow(tmp_path, *args)
         assert refused.returncode == 2, refused.stderr
         assert "is leadflow's own database" in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert "Wrote" not in refused.stderr and "Recorded" not in refused.stderr
+        assert "Rated" not in refused.stderr
     assert (tmp_path / "link.db").is_symlink()
     with sqlite3.connect(database) as connection:
         (people,) = connection.execute("SELECT count(*) FROM people").fetchone()

@@ -56,6 +56,14 @@ def replacing(path: Path, database: Collection[Path] = ()) -> Iterator[BinaryIO]
         raise
 
 
+def output_target(path: Path, database: Collection[Path] = ()) -> Path | None:
+    """For a writer that needs a path of its own (Polars writes a path natively): the
+    regular file to put in place of (a temporary file beside it, then ``os.replace``),
+    or None for what must be written straight into (a FIFO, a device); refused as
+    :func:`replacing` refuses."""
+    return _replaced_file(path, database)
+
+
 def _replaced_file(path: Path, database: Collection[Path]) -> Path | None:
     """The regular file that writing ``path`` replaces: ``path`` itself, or the file its
     symbolic links lead to; None for what is written straight into (a FIFO, a device).

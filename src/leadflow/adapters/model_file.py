@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import joblib
 import sklearn
 
+from leadflow.adapters.files import replacing
 from leadflow.analytics.predict.bundle import FORMAT, Bundle, feature_from_json
 from leadflow.analytics.predict.training import Fitted
 from leadflow.errors import InvalidInput
@@ -31,8 +33,9 @@ from leadflow.errors import InvalidInput
 MAGIC = b"leadflow-model"
 
 
-def write_model(bundle: Bundle, path: Path) -> str:
-    """Write the model file (atomically) and return its version."""
+def write_model(bundle: Bundle, path: Path, database: Collection[Path] = ()) -> str:
+    """Write the model file (atomically, never over ``database``: ``files.replacing``)
+    and return its version."""
     payload = io.BytesIO()
     fitted = bundle.fitted
     joblib.dump(
@@ -51,18 +54,14 @@ def write_model(bundle: Bundle, path: Path) -> str:
     header = {"version": digest[:12], **bundle.header, "payload_sha256": digest}
     header["versions"] = {**header.get("versions", {}), "scikit-learn": sklearn.__version__}
     bundle.header = header
-    partial = path.with_name(path.name + ".partial")
     try:
-        with partial.open("wb") as out:
+        with replacing(path, database) as out:
             out.write(MAGIC + f" {FORMAT}\n".encode())
             out.write(json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
             out.write(data)
-        partial.replace(path)
     except OSError as error:
         message = f"cannot write the model file: {error.strerror}"
         raise InvalidInput(message, where=str(path)) from None
-    finally:
-        partial.unlink(missing_ok=True)
     return str(header["version"])
 
 

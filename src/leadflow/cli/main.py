@@ -13,9 +13,10 @@ import errno
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,6 +24,9 @@ from rich.markup import escape
 
 from leadflow import __version__
 from leadflow.errors import InvalidInput, LeadflowError
+
+if TYPE_CHECKING:
+    from leadflow.services.rate_file import RateSummary
 
 app = typer.Typer(
     name="leadflow",
@@ -159,25 +163,42 @@ def rate(
             )
             sys.stdout.flush()
         else:
-            target = Path(output)
-            partial = target.with_name(target.name + ".partial")
-            try:
-                summary = rate_csv(
+            summary = _rate_into(
+                Path(output),
+                lambda out: rate_csv(
                     pb,
                     input_file,
-                    partial,
+                    out,
                     now=moment,
                     mappings=mappings,
                     activities=activities,
                     id_column=id_column,
                     progress=advance,
                     summary=not quiet,
-                )
-                partial.replace(target)
-            finally:
-                partial.unlink(missing_ok=True)
+                ),
+            )
     if not quiet:
         print_rate_summary(err, pb, summary, None if output == "-" else output)
+
+
+def _rate_into(path: Path, rate: Callable[[Path | BinaryIO], RateSummary]) -> RateSummary:
+    """Rate into ``path`` as ``adapters.files`` writes a file: a regular file through a
+    temporary one beside it (Polars writes a path natively, the fastest way), put in its
+    place when done; a FIFO or a device straight; never the database's files."""
+    from leadflow.adapters.files import output_target
+    from leadflow.cli.render import database_files
+
+    target = output_target(path, database_files())
+    if target is None:
+        with path.open("wb") as handle:
+            return rate(handle)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        summary = rate(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return summary
 
 
 @app.command()
@@ -234,7 +255,11 @@ def docs(
     if output == "-":
         sys.stdout.write(html)
         return
-    Path(output).write_text(html, encoding="utf-8")
+    from leadflow.adapters.files import replacing
+    from leadflow.cli.render import database_files
+
+    with replacing(Path(output), database_files()) as handle:
+        handle.write(html.encode("utf-8"))
     err.print(f"Wrote the definitions document to [bold]{output}[/].")
 
 

@@ -110,14 +110,14 @@ def model_train(
     """Train a model on past outcomes: choose a candidate on folds, calibrate, write MODEL."""
     from leadflow.analytics.predict.training import TrainOptions
     from leadflow.cli.model_render import print_trained
+    from leadflow.cli.render import database_files
     from leadflow.services.model_files import train_file
 
     spec = _spec(target, data, exclude, missing, order_by, file_order)
     progress, status = _progress(quiet)
     try:
-        bundle = train_file(
-            spec, output, datetime.now(UTC), TrainOptions(folds=folds, seed=seed), progress
-        )
+        options = TrainOptions(folds=folds, seed=seed)
+        bundle = train_file(spec, output, datetime.now(UTC), options, progress, database_files())
     finally:
         _stop(status)
     if not quiet:
@@ -177,11 +177,14 @@ def model_score(
     quiet: Quiet = False,
 ) -> None:
     """Add predicted_conversion (0-1), top_factors and model_version to every row."""
+    from leadflow.cli.render import database_files
     from leadflow.services.model_files import score_file
 
     progress, status = _progress(quiet)
     try:
-        summary = score_file(model, input_file, output, factors=factors, progress=progress)
+        summary = score_file(
+            model, input_file, output, factors=factors, progress=progress, database=database_files()
+        )
     finally:
         _stop(status)
     if not quiet:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -113,6 +114,19 @@ class RowsColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         total = f"{int(task.total):,}" if task.total is not None else "?"
         return Text(f"{int(task.completed):,}/{total} rows")
+
+
+def database_files() -> list[Path]:
+    """The files of the configured SQLite database, which no output may be written over
+    (:func:`adapters.files.replacing`); none for PostgreSQL, or when the settings cannot
+    be read (a command that needs no database still writes its file)."""
+    from leadflow.adapters.store.engine import sqlite_files
+    from leadflow.config import Settings
+
+    try:
+        return sqlite_files(Settings().database_url)
+    except ValueError:  # pydantic's ValidationError: settings this command does not read
+        return []
 
 
 @contextmanager

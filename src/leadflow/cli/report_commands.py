@@ -137,8 +137,14 @@ def rank(
 
 
 def _out_path(text: Path | None) -> Path | None:
+    """The report file to write, checked before the work (``files.check_writable``)."""
+    from leadflow.adapters.files import check_writable
+    from leadflow.cli.render import database_files
+
     if text is not None and text.suffix.lower() not in (".md", ".html", ".htm"):
         raise InvalidInput(f"'{text}' should end in .md or .html", "--out")
+    if text is not None:
+        check_writable(text, database_files())
     return text
 
 
@@ -183,5 +189,9 @@ def backtest(
             err.print(f"[dim]{escape(note)}[/]")
     if target is not None:
         text = html(result) if target.suffix.lower() in (".html", ".htm") else markdown(result)
-        target.write_text(text, encoding="utf-8")
+        from leadflow.adapters.files import replacing
+        from leadflow.cli.render import database_files
+
+        with replacing(target, database_files()) as handle:
+            handle.write(text.encode("utf-8"))
         err.print(f"Wrote {target}.")

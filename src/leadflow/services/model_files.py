@@ -10,6 +10,7 @@ its values as read, with the model's columns added.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from leadflow.adapters.csv_files import (
     without_blank_rows,
     write_header,
 )
+from leadflow.adapters.files import check_writable, replacing
 from leadflow.adapters.model_file import read_model, write_model
 from leadflow.analytics.predict.bundle import Bundle, make_header
 from leadflow.analytics.predict.data import (
@@ -93,8 +95,11 @@ def train_file(
     now: datetime,
     options: TrainOptions | None = None,
     progress: Progress = _quiet,
+    database: Collection[Path] = (),
 ) -> Bundle:
-    """Train on every labelled row of the file and write the model file."""
+    """Train on every labelled row of the file and write the model file (never over
+    ``database``: refused before the training, as anything ``output`` cannot be)."""
+    check_writable(output, database)
     prepared = load(spec)
     fitted = train(
         prepared.features,
@@ -113,7 +118,7 @@ def train_file(
         versions={"leadflow": __version__, "scikit-learn": sklearn.__version__},
     )
     bundle = Bundle(fitted, {**header, "excluded": list(spec.exclude)})
-    write_model(bundle, output)
+    write_model(bundle, output, database)
     return bundle
 
 
@@ -167,12 +172,14 @@ def score_file(
     column: str = PREDICTION,
     version: str | None = None,
     progress: Progress = _quiet,
+    database: Collection[Path] = (),
 ) -> ScoreSummary:
     """Add ``predicted_conversion`` (and ``top_factors``, ``model_version``) to every row.
 
     ``column`` names the prediction's column; ``version``, when given, refuses a model
-    file of another version.
+    file of another version. ``output`` is never written over ``database``.
     """
+    check_writable(output, database)
     bundle = read_model(model)
     if version is not None and bundle.version != version:
         raise InvalidInput(
@@ -199,22 +206,18 @@ def score_file(
         added.append(pl.Series(FACTORS, explained, dtype=pl.String))
     added.append(pl.Series(VERSION, [bundle.version] * frame.height, dtype=pl.String))
     result = frame.drop([s.name for s in added], strict=False).with_columns(added)
-    _write(result, output, sniff_delimiter(input_file))
+    _write(result, output, sniff_delimiter(input_file), database)
     mean = float(predicted.mean()) if frame.height else 0.0
     return ScoreSummary(frame.height, bundle.version, mean, str(output), blank)
 
 
-def _write(frame: pl.DataFrame, output: Path, delimiter: str) -> None:
-    partial = output.with_name(output.name + ".partial")
+def _write(frame: pl.DataFrame, output: Path, delimiter: str, database: Collection[Path]) -> None:
     try:
-        with partial.open("wb") as handle:  # the header as written, a name repeated or not
+        with replacing(output, database) as handle:  # the header as written, names repeated
             write_header(handle, frame.columns, delimiter)
             frame.write_csv(handle, separator=delimiter, include_header=False)
-        partial.replace(output)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise csv_error(error, output, locate=False) from None
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def describe_model(model: Path) -> dict[str, object]:
