@@ -40,6 +40,7 @@ from leadflow.services.imports import import_csv
 from leadflow.services.keys import create_key
 from leadflow.services.lead_view import lead_view
 from leadflow.services.nurture import run_due
+from leadflow.services.qualification import record_answers
 from leadflow.services.uow import UnitOfWork
 from mailserver import Inbox, smtp_settings
 
@@ -228,6 +229,28 @@ def test_a_later_inquiry_that_says_no_does_not_take_an_opt_out_back(engine: Engi
     with engine.connect() as c:
         said = c.execute(select(t.events.c.data).where(t.events.c.type == "contact.opted_out"))
         assert len(said.all()) == 1  # logged once, when it was new
+
+
+def test_a_do_not_call_answered_on_a_call_is_kept_as_an_opt_out(engine: Engine) -> None:
+    """Sales records ``do_not_call=yes`` on the qualification call: kept as an opt-out,
+    which a later inquiry's "no" does not take back, as an inquiry's own is not."""
+    settings = CaptureSettings(now=Clock())
+    values = {"email": "cal@acme.io"}
+    with UnitOfWork(engine) as uow:
+        capture(
+            uow, B2B, CaptureInquiry(values, json.dumps(values), "web", "api", MONDAY), settings
+        )
+    person = person_of(engine, "cal@acme.io")
+    with UnitOfWork(engine) as uow:
+        record_answers(uow, B2B, person, {"do_not_call": "yes"}, "ann", "call", settings, MONDAY)
+    assert opted(engine) == {person: {"call"}}
+    later = {"email": "cal@acme.io", "DoNotCall": "false"}
+    with UnitOfWork(engine) as uow:
+        capture(uow, B2B, CaptureInquiry(later, json.dumps(later), "web", "api", MONDAY), settings)
+    assert view(engine, B2B, "cal@acme.io")["contact_notes"] == ["Do not call"]
+    with engine.connect() as c:
+        said = c.execute(select(t.events.c.data).where(t.events.c.type == "contact.opted_out"))
+        assert [d["source"] for d in said.scalars()] == ["answer (call: ann)"]
 
 
 def test_an_inquiry_that_opts_out_withdraws_the_emails_waiting_and_cancels_call_tasks(

@@ -28,6 +28,7 @@ from leadflow.adapters.store.repository import utc
 from leadflow.domain.playbook import FieldDef, Playbook
 from leadflow.domain.values import clean
 from leadflow.errors import InvalidInput, NotFound
+from leadflow.services import opt_outs
 from leadflow.services.capture import CaptureSettings, rerate
 from leadflow.services.uow import UnitOfWork
 
@@ -111,7 +112,12 @@ def record_answers(
     store.update_person(person_id, {"facts": facts, "updated_at": now})
     data = {"fields": dict(answers), "by": by, "channel": channel}
     store.append_event("answers.recorded", now, person_id, None, data)
+    # A consent field answered yes (do_not_call on a call) is an opt-out, kept as an
+    # inquiry's is: a later "no" from a CRM export does not take it back.
+    said = f"answer ({channel}: {by})"[:100]
+    opted = opt_outs.record(store, {person_id: opt_outs.opted_out_in(pb, answers)}, now, said)
     rating = rerate(store, pb, person_id, now, "answers", settings.runtime())
+    opt_outs.honour(store, opted, now, said, end_tracks=False)
     state = LeadStore(store.connection).lifecycle(person_id)
     uow.commit()
     return Answered(person_id, rating.grade, rating.route, state.stage, state.owner_rep_id)
