@@ -105,8 +105,7 @@ def _import(engine: Engine, path: Path, **options: Any) -> Any:
         settings=SETTINGS,
         preset="salesforce",
         mappings=MAPPINGS,
-        chunk_rows=3,
-        **options,
+        **{"chunk_rows": 3, **options},
     )
 
 

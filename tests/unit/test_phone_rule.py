@@ -51,6 +51,9 @@ class People:
     ) -> list[tuple[list[int], list[str | None]]]:
         return []
 
+    def emails_of(self, person_id: int) -> list[str]:
+        return []
+
 
 def calling(name: str | None) -> Identity:
     norm = Normalised(None, None, PHONE, None, None, None, name, None, None, None, False)

@@ -85,6 +85,10 @@ class MemoryIndex:
         self.domains: dict[str, int] = {}
         self.company_accounts: dict[str, int] = {}
         self.domainless: set[int] = set()  # accounts known by a name alone, no domain yet
+        # Each person's email keys given in this import (one as a str, the fewest bytes),
+        # and the stored people whose stored ones were read (``identity.colleagues``).
+        self.emails: dict[int, str | list[str]] = {}
+        self.emails_read: set[int] = set()
 
     # PeopleIndex
     def person_by_key(self, kind: str, value: str) -> int | None:
@@ -105,6 +109,26 @@ class MemoryIndex:
                 self._read_former(self.bulk, unread)
         former = self.former
         return {p: former[p] for p in people if p in former}
+
+    def emails_of(self, person_id: int) -> list[str]:
+        stored = self.bulk is not None and person_id in self.stored
+        if stored and person_id not in self.emails_read:  # rarely asked: read when asked
+            assert self.bulk is not None
+            self.emails_read.add(person_id)
+            for email in self.bulk.emails_of(person_id):
+                self._email(person_id, email)
+        found = self.emails.get(person_id)
+        return [] if found is None else [found] if isinstance(found, str) else found
+
+    def _email(self, person: int, email: str) -> None:
+        found = self.emails.get(person)
+        if found is None:
+            self.emails[person] = email
+        elif isinstance(found, str):
+            if found != email:
+                self.emails[person] = [found, email]
+        elif email not in found:
+            found.append(email)
 
     def name_candidates(
         self, block: str, words: Sequence[str]
@@ -341,6 +365,8 @@ class MemoryIndex:
             if owner is None:
                 keys[key] = person
                 out.new_keys.append((*key, person))
+                if key[0] == "email":
+                    self._email(person, key[1])
             elif owner != person and (block := shared_block(*key)) and self._share(block, person):
                 out.new_blocks.append((block, person))
         old = self.names.get(person)

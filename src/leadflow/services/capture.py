@@ -567,6 +567,9 @@ class _Known:
     def former_names(self, people: Sequence[int]) -> dict[int, list[str]]:
         return self.store.former_names(people)
 
+    def emails_of(self, person_id: int) -> list[str]:
+        return self.store.emails_of(person_id)
+
     def name_candidates(
         self, block: str, words: Sequence[str]
     ) -> list[tuple[list[int], list[str | None]]]:

@@ -23,6 +23,10 @@ Rules, in order; the first that finds someone wins, and the merge records it:
    and is similar enough (rapidfuzz ratio of the name keys, at least
    ``match_name_threshold``). Sharing a word keeps the comparisons few in a
    company of thousands; a typo in one name still leaves the other to share.
+   Colleagues are not joined (:func:`colleagues`): when the inquiry's own address
+   and one of the person's are at one domain, and the names' differing words are
+   each in its own address (mark.jones@ from Mark Jones, mary.jones@ of Mary
+   Jones), the next most similar person is taken, if any.
 
 Exact identifiers belong to one person each; an identifier already owned by
 someone else is not moved (that would silently merge two existing people). A shared
@@ -38,6 +42,7 @@ inquiry at a time, an in-memory index for a bulk import, so both decide alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -77,6 +82,10 @@ class PeopleIndex(Protocol):
     ) -> Iterable[tuple[Sequence[int], Sequence[str | None]]]:
         """The people of a block whose name key has one of ``words``: groups (which may
         overlap) of people by id and their name keys, two lists in step."""
+        ...
+
+    def emails_of(self, person_id: int) -> Collection[str]:
+        """The email addresses the person gave (their ``email`` keys)."""
         ...
 
 
@@ -248,6 +257,34 @@ def name_likeness(a: str, b: str) -> float:
     return fuzz.ratio(a, b)
 
 
+def colleagues(store: PeopleIndex, who: Identity, person: int, name: str) -> bool:
+    """Whether the inquiry and ``person`` (called ``name``), whose names are alike, are
+    two colleagues rather than one person: the inquiry's own address and one of the
+    person's are two at one domain, and each has in it a word of its own name that the
+    other name lacks ("mark.jones@acme.com" from Mark Jones, "mary.jones@acme.com" of
+    Mary Jones). A typo in a name is in no address, and the same name (two Shirley
+    Ferraris) differs by no word, so neither is a reason to keep two apart."""
+    norm = who.norm
+    if not norm.email or norm.role_address or not norm.name_key:
+        return False
+    mine, theirs = set(norm.name_key.split()), set(name.split())
+    local, _, domain = norm.email.partition("@")
+    if not (mine - theirs) & _words(local):
+        return False
+    for address in store.emails_of(person):
+        other_local, _, other_domain = address.partition("@")
+        if other_domain != domain or address == norm.email or is_role_address(address):
+            continue
+        if (theirs - mine) & _words(other_local):
+            return True
+    return False
+
+
+def _words(local: str) -> set[str]:
+    """The words of an address's local part: "mary.jones2" is mary and jones."""
+    return set(re.split(r"[^a-z]+", local)) - {""}
+
+
 def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:
     """The most similar name in the inquiry's blocks; the first by id, then by block, on ties."""
     name = who.norm.name_key
@@ -259,12 +296,15 @@ def _fuzzy(store: PeopleIndex, who: Identity, threshold: float) -> Match | None:
     for block in who.blocks:
         found: tuple[float, int, str] | None = None  # score, person, name key
         for people, names in store.name_candidates(block, words):
-            hit = process.extractOne(name, names, scorer=fuzz.ratio, score_cutoff=threshold)
-            if hit is None:
-                continue
-            other, score, at = hit
-            if found is None or (score, -people[at]) > (found[0], -found[1]):
-                found = (score, people[at], other)
+            hits = process.extract(
+                name, names, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
+            )
+            for other, score, at in hits:  # the most similar first
+                if found is not None and (score, -people[at]) <= (found[0], -found[1]):
+                    break
+                if not colleagues(store, who, people[at], other):
+                    found = (score, people[at], other)
+                    break
         if found is not None and (best is None or found[0] > best.score * 100):
             score, person, other = found
             best = Match(person, "fuzzy_name", score / 100, f"{block}: '{name}' ~ '{other}'")

@@ -142,6 +142,9 @@ class _Two:
     def former_names(self, people: Sequence[int]) -> dict[int, set[str]]:
         return {p: self.former[p] for p in people if p in self.former}
 
+    def emails_of(self, person_id: int) -> list[str]:
+        return [v for (k, v), owner in self.keys.items() if k == "email" and owner == person_id]
+
     def name_candidates(
         self, block: str, words: Sequence[str]
     ) -> list[tuple[list[int], list[str | None]]]:

@@ -224,6 +224,11 @@ class BulkStore:
             found.extend((int(person), block.removeprefix(FORMER_NAME)) for person, block in rows)
         return found
 
+    def emails_of(self, person: int) -> list[str]:
+        """The person's stored email keys."""
+        sql = "SELECT value FROM person_keys WHERE person_id = {m} AND kind = 'email'"
+        return [str(row[0]) for row in self._select(sql, [person], [])]
+
     def name_keys(self, people: Iterable[int]) -> dict[int, str | None]:
         found: dict[int, str | None] = {}
         for batch in _batches(people):

@@ -93,6 +93,9 @@ PEOPLE_SHARING = union(
 key's owner and its block's people (``identity.shared_block``)."""
 _NAME_KEY_OF = select(t.people.c.name_key).where(t.people.c.id == bindparam("person_id"))
 _INSERT_KEY = insert(t.person_keys)
+_EMAILS_OF = select(t.person_keys.c.value).where(
+    t.person_keys.c.person_id == bindparam("person_id"), t.person_keys.c.kind == "email"
+)
 _KEY_OWNERS = select(t.person_keys.c.kind, t.person_keys.c.value, t.person_keys.c.person_id).where(
     tuple_(t.person_keys.c.kind, t.person_keys.c.value).in_(bindparam("keys", expanding=True))
 )
@@ -377,6 +380,10 @@ class Store:
         rows = [{"block": block, "person_id": person_id} for block in blocks]
         if rows:
             direct.write(self.connection, self._upserts[0], rows)
+
+    def emails_of(self, person_id: int) -> list[str]:
+        """``identity.PeopleIndex.emails_of``: the person's email keys."""
+        return [r[0] for r in direct.read(self.connection, _EMAILS_OF, {"person_id": person_id})]
 
     def name_candidates(
         self, block: str, words: Sequence[str]
