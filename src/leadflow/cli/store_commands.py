@@ -222,8 +222,8 @@ def import_(
         err.print(
             "An email or phone that cannot be read neither finds nor reaches anyone; its"
             " inquiry keeps it as given (leadflow export inquiries --raw). A number without"
-            f" its country code is read as dialled in {settings.default_region}"
-            " (LEADFLOW_DEFAULT_REGION)."
+            " its country code is read as dialled in the row's country (a Country column),"
+            f" else in {settings.default_region} (LEADFLOW_DEFAULT_REGION)."
         )
 
 

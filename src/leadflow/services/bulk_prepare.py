@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from leadflow.adapters.identity.countries import COUNTRY_FIELDS
 from leadflow.adapters.identity.names import split_full_name
 from leadflow.adapters.identity.normalise import normalise_frame
 from leadflow.domain.playbook import Playbook
@@ -45,6 +46,7 @@ class Roles:
     ident: dict[str, list[pl.Expr]]
     facts: dict[str, list[pl.Expr]]
     opt_outs: dict[str, list[pl.Expr]]
+    country: list[pl.Expr]  # the country, where phones are read (``countries.country_of``)
 
 
 def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
@@ -63,9 +65,12 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
     ident: dict[str, list[pl.Expr]] = {}
     facts: dict[str, list[pl.Expr]] = {}
     opt_outs: dict[str, list[pl.Expr]] = {}
+    country: list[pl.Expr] = []
     for name, cols in columns.items():
         value = pl.coalesce(list(reversed(cols))) if len(cols) > 1 else pl.col(cols[0])
         norm = column_key(name)
+        if norm in COUNTRY_FIELDS:
+            country.append(value)
         for channel, keys in says.items():
             if norm in keys:
                 opt_outs.setdefault(channel, []).append(value)
@@ -77,7 +82,7 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
             facts.setdefault(owner, []).append(value)
         elif norm in IDENTITY_ALIASES:
             ident.setdefault(IDENTITY_ALIASES[norm], []).append(value)
-    return Roles(ident, facts, opt_outs)
+    return Roles(ident, facts, opt_outs, country)
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ def prepare(
         name=first("name"),
         company=first("company"),
         website=first("website"),
+        country=_one(roles.country),
         external_id=_clean(first("external_id")),
         campaign=pl.lit(campaign, pl.String) if campaign else _clean(first("campaign")),
     )

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
+from leadflow.adapters.identity.countries import country_of, region_of
 from leadflow.adapters.identity.emails import is_role_address
 from leadflow.adapters.identity.names import former_name_block, sharing_a_word, split_full_name
 from leadflow.adapters.identity.normalise import Normalised, normalise
@@ -236,6 +237,8 @@ def _names(ident: Mapping[str, object]) -> tuple[object, object]:
 
 
 def identify(cmd: CaptureInquiry, ident: Mapping[str, object], region: str) -> identity.Identity:
+    """Who the inquiry says it is; a phone without its country code is read in the
+    inquiry's own country when it gives one that can be told, else in ``region``."""
     first, last = _names(ident)
     norm: Normalised = normalise(
         ident.get("email"),
@@ -244,7 +247,7 @@ def identify(cmd: CaptureInquiry, ident: Mapping[str, object], region: str) -> i
         last,
         ident.get("company"),
         ident.get("website"),
-        region=region,
+        region=region_of(country_of(cmd.fields)) or region,
     )
     external = clean(ident.get("external_id"))
     return identity.Identity(norm, f"{cmd.source}:{external}" if external else None)

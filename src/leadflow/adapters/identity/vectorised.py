@@ -23,11 +23,11 @@ saves on a 2-core machine.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 import polars as pl
 
+from leadflow.adapters.identity.countries import region_of
 from leadflow.adapters.identity.domains import (
     HOST_PATTERN,
     email_company_domain,
@@ -80,10 +80,13 @@ def normalise_frame(
     """
     region = check_region(region)
     texts = text_columns(frame, columns)
+    regions = _regions(frame, region)
+    elsewhere = regions != region  # a row whose own country reads its phone
     work = texts.with_columns(
         __email_fast=email_fast(pl.col("email")),
-        __phone_fast=phone_fast(texts, "phone", region),
+        __phone_fast=pl.when(elsewhere).then(None).otherwise(phone_fast(texts, "phone", region)),
         __host=pl.col("website").str.extract(HOST_PATTERN, 1),
+        __region=regions,
     )
     work = _with_libraries(work, region)
     work = work.with_columns(
@@ -166,20 +169,44 @@ def _text(value: object, whole: bool) -> str | None:
     return str(value)
 
 
+def _regions(frame: pl.DataFrame, region: str) -> pl.Series:
+    """Per row, the region its phone is read in: its ``country`` column's, when the frame
+    has one and it can be told (``countries.region_of``), else ``region``."""
+    if "country" not in frame.columns:
+        return pl.Series("__region", [region] * frame.height, dtype=pl.String)
+    countries = _as_text(frame["country"]).alias("country")
+    told = _lookup(countries, lambda c: (region_of(c),), {"__r": pl.String})
+    joined = _join(pl.DataFrame({"country": countries}), "country", told)
+    return joined["__r"].fill_null(region).alias("__region")
+
+
 def _with_libraries(work: pl.DataFrame, region: str) -> pl.DataFrame:
-    """Emails and phones the fast paths left, through the libraries, once per distinct value."""
+    """Emails and phones the fast paths left, through the libraries, once per distinct value
+    (a phone: per distinct value and region)."""
     slow_email = work.filter(pl.col("__email_fast").is_null())["email"]
     emails = _lookup(slow_email, normalise_email, {"__e": pl.String, "__ei": pl.String})
-    slow_phone = work.filter(pl.col("__phone_fast").is_null())["phone"]
-    phone_fn = partial(normalise_phone, region=region)
-    phones = _lookup(slow_phone, phone_fn, {"__p": pl.String, "__pi": pl.String})
-    work = _join(_join(work, "email", emails), "phone", phones)
+    work = work.with_columns(
+        __phone_key=pl.when(pl.col("phone").is_not_null()).then(
+            pl.concat_str([pl.col("__region"), pl.lit(_KEYED), pl.col("phone")])
+        )
+    )
+    slow_phone = work.filter(pl.col("__phone_fast").is_null())["__phone_key"]
+    phones = _lookup(slow_phone, _phone_in_region, {"__p": pl.String, "__pi": pl.String})
+    work = _join(_join(work, "email", emails), "__phone_key", phones)
     return work.with_columns(
         __email=pl.coalesce(pl.col("__email_fast"), pl.col("__e")),
         __email_issue=pl.col("__ei"),
         __phone=pl.coalesce(pl.col("__phone_fast"), pl.col("__p")),
         __phone_issue=pl.col("__pi"),
     )
+
+
+_KEYED = "\x1f"  # between a region and a phone in a lookup's key: no text has one
+
+
+def _phone_in_region(key: str) -> tuple[str | None, str | None]:
+    region, _, phone = key.partition(_KEYED)
+    return normalise_phone(phone, region)
 
 
 def _lookup(
