@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     )
     default_region: str = Field(
         "US",
-        description="Country (ISO 3166 alpha-2) for phone numbers written without +country code.",
+        description="Country (ISO 3166 alpha-2) for phone numbers written without +country code,"
+        " when the inquiry gives no country of its own.",
     )
     match_name_threshold: float = Field(
         90.0,

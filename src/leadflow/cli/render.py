@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,6 +17,9 @@ from leadflow.domain.playbook import Playbook
 from leadflow.domain.rating import Rating
 from leadflow.services.check import CheckReport
 from leadflow.services.rate_file import RateSummary
+
+if TYPE_CHECKING:
+    from leadflow.config import Settings
 
 GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "dim"}
 
@@ -116,15 +120,16 @@ class RowsColumn(ProgressColumn):
         return Text(f"{int(task.completed):,}/{total} rows")
 
 
-def database_files() -> list[Path]:
-    """The files of the configured SQLite database, which no output may be written over
-    (:func:`adapters.files.replacing`); none for PostgreSQL, or when the settings cannot
-    be read (a command that needs no database still writes its file)."""
+def database_files(settings: Settings | None = None) -> list[Path]:
+    """The files of the configured SQLite database (``settings``', else read now), which
+    no output may be written over (:func:`adapters.files.replacing`); none for
+    PostgreSQL, or when the settings cannot be read (a command that needs no database
+    still writes its file)."""
     from leadflow.adapters.store.engine import sqlite_files
     from leadflow.config import Settings
 
     try:
-        return sqlite_files(Settings().database_url)
+        return sqlite_files((settings or Settings()).database_url)
     except ValueError:  # pydantic's ValidationError: settings this command does not read
         return []
 

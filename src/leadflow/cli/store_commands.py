@@ -34,14 +34,6 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _database_files(settings: Settings) -> list[Path]:
-    """The files that hold the database (none for PostgreSQL): an output written over
-    them would destroy the data it came from, so :func:`replacing` refuses them."""
-    from leadflow.adapters.store.engine import sqlite_files
-
-    return sqlite_files(settings.database_url)
-
-
 def _engine(settings: Settings) -> Engine:
     from leadflow.bootstrap import engine_for
 
@@ -311,12 +303,12 @@ def import_activities(
     from leadflow.adapters.csv_files import delimiter_option
     from leadflow.adapters.files import check_writable, replacing
     from leadflow.bootstrap import capture_settings, load_active_playbook, uow_factory
-    from leadflow.cli.render import progress_bar
+    from leadflow.cli.render import database_files, progress_bar
     from leadflow.services.activity_import import import_activity_csv
 
     settings = _settings()
     if skipped_file is not None:  # before the import: after it, a refusal would lose the list
-        check_writable(skipped_file, _database_files(settings))
+        check_writable(skipped_file, database_files(settings))
     pb = load_active_playbook(playbook, settings)
     engine = _engine(settings)
     try:
@@ -350,7 +342,7 @@ def import_activities(
     for line in skipped[:SKIPPED_SHOWN]:
         err.print(f"  [yellow]skipped[/] {escape(line)}")
     if skipped_file is not None:
-        with replacing(skipped_file, _database_files(settings)) as handle:
+        with replacing(skipped_file, database_files(settings)) as handle:
             handle.write("".join(f"{line}\n" for line in skipped).encode())
         err.print(
             f"Wrote the {len(skipped):,} skipped rows to [bold]{escape(str(skipped_file))}[/]."
@@ -539,6 +531,7 @@ def export_(
 ) -> None:
     """Export inquiries, people or accounts as CSV."""
     from leadflow.adapters.files import replacing
+    from leadflow.cli.render import database_files
     from leadflow.services.export import export
 
     settings = _settings()
@@ -547,6 +540,6 @@ def export_(
         rows = export(engine, what, sys.stdout.buffer, raw=raw)
         sys.stdout.flush()
     else:
-        with replacing(Path(output), _database_files(settings)) as handle:
+        with replacing(Path(output), database_files(settings)) as handle:
             rows = export(engine, what, handle, raw=raw)
         err.print(f"Wrote {rows:,} {what} to [bold]{escape(output)}[/].")

@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from leadflow.domain import expr
@@ -239,6 +240,7 @@ class Playbook:
             self.engagement is not None and choice_key(activity_type) in self.engagement.activities
         )
 
+    @cached_property
     def field_columns(self) -> dict[str, frozenset[str]]:
         """The other names each field is read under in inquiries and files (as
         ``column_key`` reads them): its ``columns:``, and for the fields the contact policy
@@ -250,6 +252,7 @@ class Playbook:
                 found[name].update(OPT_OUT_NAMES[channel])
         return {name: frozenset(keys) for name, keys in found.items()}
 
+    @cached_property
     def opt_out_names(self) -> dict[str, frozenset[str]]:
         """Per channel (``email``, ``call``, ``any``), every name whose yes in an inquiry
         opts the person out of it: the names other systems use, and the policy's field for

@@ -60,8 +60,8 @@ def column_roles(pb: Playbook, names: Sequence[str]) -> Roles:
     columns: dict[str, list[str]] = {}
     for index, name in enumerate(names):
         columns.setdefault(str(name), []).append(_col(index))
-    owners = pb.field_columns()
-    says = pb.opt_out_names()
+    owners = pb.field_columns
+    says = pb.opt_out_names
     ident: dict[str, list[pl.Expr]] = {}
     facts: dict[str, list[pl.Expr]] = {}
     opt_outs: dict[str, list[pl.Expr]] = {}

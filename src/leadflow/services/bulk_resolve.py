@@ -111,11 +111,10 @@ class MemoryIndex:
         return {p: former[p] for p in people if p in former}
 
     def emails_of(self, person_id: int) -> list[str]:
-        stored = self.bulk is not None and person_id in self.stored
-        if stored and person_id not in self.emails_read:  # rarely asked: read when asked
-            assert self.bulk is not None
-            self.emails_read.add(person_id)
-            for email in self.bulk.emails_of(person_id):
+        bulk = self.bulk
+        if bulk is not None and person_id in self.stored and person_id not in self.emails_read:
+            self.emails_read.add(person_id)  # rarely asked: read when first asked
+            for email in bulk.emails_of(person_id):
                 self._email(person_id, email)
         found = self.emails.get(person_id)
         return [] if found is None else [found] if isinstance(found, str) else found

@@ -165,7 +165,7 @@ def split_fields(
     """
     ident: dict[str, object] = {}
     facts: dict[str, object] = {}
-    columns = pb.field_columns()
+    columns = pb.field_columns
     for key, value in fields.items():
         norm = column_key(str(key))
         owner = norm if norm in pb.fields else None
@@ -185,17 +185,25 @@ OPT_OUT_FIELDS = tuple(names[0] for names in OPT_OUT_NAMES.values())
 """leadflow's names of the opt-outs: do_not_email, do_not_call, do_not_contact."""
 
 
+def read_names(pb: Playbook) -> dict[str, str]:
+    """Every name a capture reads a value under (as ``column_key`` reads it), with the
+    field it fills: a field of the playbook by its name or one of its ``columns:``, an
+    identity field by any of its names (``split_fields``), and the names of the opt-outs,
+    kept whatever the playbook (``opt_outs``)."""
+    names = {column_key(n): n for n in pb.fields}
+    for field_name, keys in pb.field_columns.items():
+        names.update({key: field_name for key in keys})
+    names.update(IDENTITY_ALIASES)
+    for keys in pb.opt_out_names.values():
+        names.update({key: key for key in keys if key not in names})
+    return names
+
+
 def unread_name(pb: Playbook, name: str) -> str | None:
     """Why no field is read under ``name`` (a typo, most often), in words: the nearest
-    name a capture reads, and every field it reads; None when ``name`` is one: an
-    identity field (or one of its other names), a field of the playbook, a column a
-    field names (``split_fields``), or a name of an opt-out (``opt_outs``)."""
-    names = {column_key(n): n for n in pb.fields}
-    for field_name, spec in pb.fields.items():
-        names.update({column_key(column): field_name for column in spec.columns})
-    names.update({alias: field_name for alias, field_name in IDENTITY_ALIASES.items()})
-    for keys in pb.opt_out_names().values():
-        names.update({key: key for key in keys})
+    name a capture reads, and every field it reads; None when ``name`` is one
+    (:func:`read_names`)."""
+    names = read_names(pb)
     key = column_key(name)
     if key in names:
         return None
@@ -219,7 +227,7 @@ def refuse_yes_no_ids(pb: Playbook, fields: Mapping[str, object], where: str = "
         norm = column_key(str(key))
         if IDENTITY_ALIASES.get(norm) != "external_id" or norm in pb.fields:
             continue
-        if any(norm in {column_key(c) for c in f.columns} for f in pb.fields.values()):
+        if any(norm in keys for keys in pb.field_columns.values()):
             continue
         raise InvalidInput(
             "an external id must be text or a number, not true/false", where=f"{where}{key}"

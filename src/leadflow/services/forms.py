@@ -30,6 +30,7 @@ from leadflow.services.capture import (
     CaptureInquiry,
     CaptureSettings,
     capture,
+    read_names,
 )
 from leadflow.services.uow import UnitOfWork
 
@@ -135,12 +136,7 @@ def unread_targets(pb: Playbook, field_map: Mapping[str, str]) -> list[str]:
 
     Such a value is kept with the inquiry, but no rule reads it: most often a typo. Not
     refused, as a map may name a field the playbook's next version adds."""
-    known = {column_key(name): name for name in pb.fields}
-    for name, keys in pb.field_columns().items():
-        known.update({key: name for key in keys})
-    known.update({alias: name for alias, name in IDENTITY_ALIASES.items()})
-    for keys in pb.opt_out_names().values():  # an opt-out is kept whatever the playbook
-        known.update({key: key for key in keys if key not in known})
+    known = read_names(pb)
     said = []
     for posted, target in field_map.items():
         if column_key(target) in known:

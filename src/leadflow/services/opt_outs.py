@@ -46,7 +46,7 @@ def opted_out_in(pb: Playbook, fields: Mapping[str, object]) -> tuple[str, ...]:
     said = {column_key(str(name)) for name, value in fields.items() if truthy(value)}
     if not said:
         return ()
-    return tuple(channel for channel, names in pb.opt_out_names().items() if said & names)
+    return tuple(channel for channel, names in pb.opt_out_names.items() if said & names)
 
 
 def source_of(channel: str, source: str) -> str:
